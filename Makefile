@@ -1,0 +1,22 @@
+# The README's two commands are `make demo` and `make test`; the rest are their parts.
+SHELL := /bin/bash
+MVN := mvn -B --no-transfer-progress -Dstyle.color=never
+
+.PHONY: demo test build tools clean
+
+## Installs what the tests need (cached), builds, and runs every test.
+test: tools
+	$(MVN) install
+
+## Builds the project and shows what it can already do on this machine.
+demo: tools build
+	@e2e/tools/demo.sh
+
+build:
+	$(MVN) -q -DskipTests install
+
+tools:
+	@e2e/tools/install.sh
+
+clean:
+	$(MVN) -q clean
