@@ -1,0 +1,137 @@
+package dev.remap.engine.core;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The mapping partition of a volume: chunk index to {@link ChunkRef}. Every read resolves
+ * through it and every write moves it; nothing here copies data.
+ *
+ * <p>Not thread-safe: the owning volume guards it with its lock. {@link #copy()} costs one
+ * pointer per chunk because chunk references are immutable; that is all a snapshot or a clone
+ * of the mapping costs.
+ */
+public final class MappingTable {
+
+  private Geometry geometry;
+  private ChunkRef[] chunks;
+
+  public MappingTable(Geometry geometry) {
+    this.geometry = geometry;
+    this.chunks = new ChunkRef[Math.toIntExact(geometry.chunkCount())];
+    Arrays.fill(chunks, ChunkRef.EMPTY);
+  }
+
+  private MappingTable(Geometry geometry, ChunkRef[] chunks) {
+    this.geometry = geometry;
+    this.chunks = chunks;
+  }
+
+  public Geometry geometry() {
+    return geometry;
+  }
+
+  public ChunkRef chunk(long index) {
+    return chunks[Math.toIntExact(index)];
+  }
+
+  /** Replaces one chunk's reference (loading a persisted table). */
+  public void setChunk(long index, ChunkRef ref) {
+    chunks[Math.toIntExact(index)] = ref;
+  }
+
+  /** Maps [offset, offset+length) of the volume to source (a hole unmaps it). */
+  public void put(long offset, long length, Source source) {
+    forEachChunk(offset, length, (index, chunkOffset, partLength, delta) ->
+        chunks[index] = chunks[index].put(chunkOffset, partLength, source.advance(delta)));
+  }
+
+  /** Moves what still maps to from (byte for byte) to to; see {@link ChunkRef#relocate}. */
+  public void relocate(long offset, long length, Source.Stored from, Source.Stored to) {
+    forEachChunk(offset, length, (index, chunkOffset, partLength, delta) ->
+        chunks[index] = chunks[index].relocate(
+            chunkOffset, partLength, (Source.Stored) from.advance(delta), (Source.Stored) to.advance(delta)));
+  }
+
+  /** Spans in volume offsets covering [offset, offset+length) exactly, holes included. */
+  public List<Span> resolve(long offset, long length) {
+    List<Span> out = new ArrayList<>();
+    forEachChunk(offset, length, (index, chunkOffset, partLength, delta) -> {
+      long base = geometry.chunkStart(index);
+      for (Span span : chunks[index].resolve(chunkOffset, partLength)) {
+        Span moved = new Span(base + span.offset(), span.length(), span.source());
+        if (!out.isEmpty() && joins(out.get(out.size() - 1), moved)) {
+          Span last = out.remove(out.size() - 1);
+          out.add(new Span(last.offset(), last.length() + moved.length(), last.source()));
+        } else {
+          out.add(moved);
+        }
+      }
+    });
+    return out;
+  }
+
+  /** A table that shares every chunk reference with this one and changes independently. */
+  public MappingTable copy() {
+    return new MappingTable(geometry, chunks.clone());
+  }
+
+  /** Grows the volume; the new tail is a hole. */
+  public void resize(long newSize) {
+    Geometry grown = geometry.resize(newSize);
+    int count = Math.toIntExact(grown.chunkCount());
+    if (count > chunks.length) {
+      ChunkRef[] bigger = Arrays.copyOf(chunks, count);
+      Arrays.fill(bigger, chunks.length, count, ChunkRef.EMPTY);
+      chunks = bigger;
+    }
+    geometry = grown;
+  }
+
+  /** Every object key this table references (what garbage collection must keep). */
+  public Set<String> referencedKeys() {
+    Set<String> keys = new HashSet<>();
+    for (ChunkRef chunk : chunks) {
+      for (Span span : chunk.spans()) {
+        if (span.source() instanceof Source.Stored stored) {
+          keys.add(stored.key());
+        }
+      }
+    }
+    return keys;
+  }
+
+  private static boolean joins(Span previous, Span next) {
+    if (previous.end() != next.offset()) {
+      return false;
+    }
+    if (previous.source() instanceof Source.Stored a) {
+      return next.source() instanceof Source.Stored b && b.continues(a, previous.length());
+    }
+    return previous.source() == next.source();
+  }
+
+  @FunctionalInterface
+  private interface ChunkPart {
+    void accept(int index, long chunkOffset, long length, long deltaFromStart);
+  }
+
+  private void forEachChunk(long offset, long length, ChunkPart part) {
+    if (offset < 0 || length <= 0 || offset + length > geometry.size()) {
+      throw new IllegalArgumentException("range offset=" + offset + " length=" + length
+          + " is outside the volume of size " + geometry.size());
+    }
+    long cursor = offset;
+    long end = offset + length;
+    while (cursor < end) {
+      long index = geometry.chunkIndex(cursor);
+      long chunkOffset = cursor - geometry.chunkStart(index);
+      long partLength = Math.min(end - cursor, geometry.chunkSize() - chunkOffset);
+      part.accept(Math.toIntExact(index), chunkOffset, partLength, cursor - offset);
+      cursor += partLength;
+    }
+  }
+}

@@ -1,0 +1,167 @@
+package dev.remap.engine.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
+
+/**
+ * The mapping table against the simplest possible model: a byte array with a per-byte state
+ * (hole, zero, data). Objects are byte arrays kept in a map, written once, never changed.
+ */
+class MappingTableProperties {
+
+  private static final int CHUNK = Geometry.MIN_CHUNK_SIZE;
+  private static final byte HOLE = 0;
+  private static final byte ZERO = 1;
+  private static final byte DATA = 2;
+
+  enum Kind { WRITE, TRIM, ZERO, RELOCATE, SNAPSHOT, GROW }
+
+  record Op(Kind kind, int a, int b, int seed) {}
+
+  @Provide
+  Arbitrary<List<Op>> ops() {
+    Arbitrary<Op> op = Combinators.combine(
+            Arbitraries.of(Kind.class),
+            Arbitraries.integers().between(0, Integer.MAX_VALUE),
+            Arbitraries.integers().between(0, Integer.MAX_VALUE),
+            Arbitraries.integers())
+        .as(Op::new);
+    return op.list().ofMinSize(1).ofMaxSize(60);
+  }
+
+  /** A model volume plus the objects its data lives in. */
+  static final class Model {
+    byte[] bytes;
+    byte[] state;
+    Model(int size) {
+      bytes = new byte[size];
+      state = new byte[size];
+    }
+    Model copy() {
+      Model m = new Model(0);
+      m.bytes = bytes.clone();
+      m.state = state.clone();
+      return m;
+    }
+  }
+
+  record Written(String key, long objectOffset, long volumeOffset, int length) {}
+
+  @Property(tries = 300)
+  void resolvesLikeAByteArray(@ForAll("ops") List<Op> ops, @ForAll @IntRange(min = 1, max = 5) int chunks,
+      @ForAll @IntRange(min = 0, max = 127) int tailBlocks) {
+    int size = Math.max(512, (chunks - 1) * CHUNK + tailBlocks * 512);
+    MappingTable table = new MappingTable(new Geometry(size, 512, CHUNK));
+    Model model = new Model(size);
+    Map<String, byte[]> objects = new HashMap<>();
+    List<Written> written = new ArrayList<>();
+    List<MappingTable> snapshots = new ArrayList<>();
+    List<Model> snapshotModels = new ArrayList<>();
+
+    for (Op op : ops) {
+      int volumeSize = model.bytes.length;
+      int offset = op.a() % volumeSize;
+      int length = 1 + op.b() % Math.min(volumeSize - offset, 3 * CHUNK);
+      Random random = new Random(op.seed());
+      switch (op.kind()) {
+        case WRITE -> {
+          int padding = random.nextInt(1000);
+          byte[] object = new byte[padding + length + random.nextInt(100)];
+          random.nextBytes(object);
+          String key = "o" + objects.size();
+          objects.put(key, object);
+          table.put(offset, length, new Source.Stored(key, padding));
+          System.arraycopy(object, padding, model.bytes, offset, length);
+          Arrays.fill(model.state, offset, offset + length, DATA);
+          written.add(new Written(key, padding, offset, length));
+        }
+        case TRIM -> {
+          table.put(offset, length, Source.Hole.INSTANCE);
+          Arrays.fill(model.bytes, offset, offset + length, (byte) 0);
+          Arrays.fill(model.state, offset, offset + length, HOLE);
+        }
+        case ZERO -> {
+          table.put(offset, length, Source.Zero.INSTANCE);
+          Arrays.fill(model.bytes, offset, offset + length, (byte) 0);
+          Arrays.fill(model.state, offset, offset + length, ZERO);
+        }
+        case RELOCATE -> {
+          if (written.isEmpty()) {
+            continue;
+          }
+          // Upload of an earlier write: same bytes, new object. The model does not change; a
+          // relocation that touched data written since would show up as old bytes.
+          Written w = written.get(random.nextInt(written.size()));
+          int from = random.nextInt(w.length());
+          int len = 1 + random.nextInt(w.length() - from);
+          int padding = random.nextInt(1000);
+          byte[] copy = new byte[padding + len];
+          System.arraycopy(objects.get(w.key()), (int) w.objectOffset() + from, copy, padding, len);
+          String key = "u" + objects.size();
+          objects.put(key, copy);
+          table.relocate(w.volumeOffset() + from, len,
+              new Source.Stored(w.key(), w.objectOffset() + from), new Source.Stored(key, padding));
+        }
+        case SNAPSHOT -> {
+          snapshots.add(table.copy());
+          snapshotModels.add(model.copy());
+        }
+        case GROW -> {
+          int grown = volumeSize + 512 * (1 + random.nextInt(200));
+          table.resize(grown);
+          model.bytes = Arrays.copyOf(model.bytes, grown);
+          model.state = Arrays.copyOf(model.state, grown);
+        }
+      }
+    }
+    assertMatches(table, model, objects);
+    for (int i = 0; i < snapshots.size(); i++) {
+      assertMatches(snapshots.get(i), snapshotModels.get(i), objects);
+    }
+  }
+
+  private static void assertMatches(MappingTable table, Model model, Map<String, byte[]> objects) {
+    int size = model.bytes.length;
+    assertThat(table.geometry().size()).isEqualTo(size);
+    List<Span> spans = table.resolve(0, size);
+    byte[] read = new byte[size];
+    byte[] state = new byte[size];
+    long cursor = 0;
+    Span previous = null;
+    for (Span span : spans) {
+      assertThat(span.offset()).as("spans cover the range in order").isEqualTo(cursor);
+      cursor = span.end();
+      int from = (int) span.offset();
+      int to = (int) span.end();
+      if (span.source() instanceof Source.Stored stored) {
+        System.arraycopy(objects.get(stored.key()), (int) stored.offset(), read, from, to - from);
+        Arrays.fill(state, from, to, DATA);
+      } else {
+        Arrays.fill(state, from, to, span.source() == Source.Zero.INSTANCE ? ZERO : HOLE);
+      }
+      if (previous != null && previous.source() instanceof Source.Stored a
+          && span.source() instanceof Source.Stored b) {
+        assertThat(b.continues(a, previous.length())).as("neighbours that continue are joined").isFalse();
+      } else if (previous != null) {
+        assertThat(previous.source()).as("equal neighbours are joined").isNotSameAs(span.source());
+      }
+      previous = span;
+    }
+    assertThat(cursor).isEqualTo(size);
+    assertThat(Arrays.mismatch(read, model.bytes)).as("first byte that reads differently").isEqualTo(-1);
+    assertThat(Arrays.mismatch(state, model.state)).as("first byte whose hole/zero/data state differs").isEqualTo(-1);
+  }
+}
