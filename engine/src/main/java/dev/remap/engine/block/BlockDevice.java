@@ -1,0 +1,52 @@
+package dev.remap.engine.block;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * One interface for every layer of the data path (RAM cache, request queue, volume) so that
+ * layers stack by wrapping {@code next} and one contract suite tests them all.
+ *
+ * <p>Calls are synchronous and may come from many threads at once; concurrency between
+ * requests is the job of the request queue in front. Offsets and lengths must lie inside the
+ * device ({@link IllegalArgumentException} otherwise, naming the range).
+ *
+ * <p>Durability: a write returns when its data is readable by every later read; it is durable
+ * (survives a crash of the process and of the machine) when {@code fua} was set or after a
+ * later {@link #flush()} returns. That is the contract NBD, virtio and SCSI clients expect.
+ */
+public interface BlockDevice extends AutoCloseable {
+
+  /** Size in bytes (a multiple of the block size). */
+  long size();
+
+  /** The logical block size clients should align to (512 or 4096). */
+  int blockSize();
+
+  boolean isReadOnly();
+
+  /** Fills dst's remaining bytes with the device's bytes from offset. Holes read as zeros. */
+  void read(long offset, ByteBuffer dst) throws IOException;
+
+  /** Writes src's remaining bytes at offset; durable on return when fua. */
+  void write(long offset, ByteBuffer src, boolean fua) throws IOException;
+
+  /** Deallocates the range: it reads as zeros and reports as a hole. */
+  void trim(long offset, long length, boolean fua) throws IOException;
+
+  /** Makes the range read as zeros; noHole keeps it allocated (reported as data, not hole). */
+  void writeZeroes(long offset, long length, boolean noHole, boolean fua) throws IOException;
+
+  /** Makes every write that returned before this call durable. */
+  void flush() throws IOException;
+
+  /** Allocation status of the range, covering it exactly, in order. */
+  List<Extent> extents(long offset, long length) throws IOException;
+
+  @Override
+  void close() throws IOException;
+
+  /** A run of bytes and its allocation status (NBD base:allocation: hole and zero flags). */
+  record Extent(long offset, long length, boolean hole, boolean zero) {}
+}

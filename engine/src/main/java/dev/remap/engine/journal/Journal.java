@@ -1,0 +1,336 @@
+package dev.remap.engine.journal;
+
+import dev.remap.engine.core.Source;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The local write-ahead journal of one volume: writes are appended here and acknowledged, and
+ * uploaded to the store later. Files are named by the first sequence number they hold and roll
+ * at {@code fileSize}; a file is deleted once everything in it has reached the store.
+ *
+ * <p>Durability: {@link #append} puts a record in the page cache; {@link #sync} makes every
+ * record appended before it durable (fdatasync of each file written since the last sync). A file
+ * is also synced when it is rolled, so a torn record can only be at the end of the last file.
+ *
+ * <p>Locking: one lock serialises appends, rolls, syncs and retirement; reads are positional and
+ * take no lock. Callers must not read a file after retiring it (the volume guarantees that by
+ * relocating the mapping before it retires). When the journal holds {@code capacity} bytes,
+ * {@link #append} waits for {@link #retire} to free space: back-pressure, never an error.
+ */
+public final class Journal implements AutoCloseable {
+
+  public static final String KEY_PREFIX = "journal/";
+
+  /** What an append produced: its sequence number and, for writes, where the payload lives. */
+  public record Appended(JournalRecord record, Source.Stored payload) {}
+
+  /** Receives the records found at open, in sequence order. */
+  @FunctionalInterface
+  public interface Replay {
+    void accept(Appended appended) throws IOException;
+  }
+
+  private static final class Segment {
+    final String name;
+    final FileChannel channel;
+    long size;
+    long lastSeq;
+    boolean dirty;
+
+    Segment(String name, FileChannel channel, long size) {
+      this.name = name;
+      this.channel = channel;
+      this.size = size;
+    }
+  }
+
+  private final Path dir;
+  private final long capacity;
+  private final long fileSize;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition space = lock.newCondition();
+  private final TreeMap<String, Segment> files = new TreeMap<>();
+  private Segment current;
+  private long lastSeq;
+  private long scanned;
+  private long usedBytes;
+  private boolean closed;
+
+  private Journal(Path dir, long capacity, long fileSize) {
+    this.dir = dir;
+    this.capacity = capacity;
+    this.fileSize = fileSize;
+  }
+
+  /**
+   * Opens (or creates) the journal in dir and hands every intact record with seq > afterSeq to
+   * replay, in order. A torn tail (crash during an append) is cut off.
+   */
+  public static Journal open(Path dir, long capacity, long fileSize, long afterSeq, Replay replay) throws IOException {
+    if (fileSize <= JournalRecord.HEADER || capacity < fileSize) {
+      throw new IllegalArgumentException("journal capacity must be at least one file of " + fileSize + " bytes");
+    }
+    Files.createDirectories(dir);
+    Journal journal = new Journal(dir, capacity, fileSize);
+    journal.load(afterSeq, replay);
+    return journal;
+  }
+
+  private void load(long afterSeq, Replay replay) throws IOException {
+    List<Path> paths = new ArrayList<>();
+    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, "*.wal")) {
+      stream.forEach(paths::add);
+    }
+    paths.sort(null);
+    lastSeq = afterSeq;
+    boolean torn = false;
+    for (Path path : paths) {
+      if (torn) {
+        // Everything after a torn record was written later and never synced before it: drop it.
+        Files.delete(path);
+        continue;
+      }
+      FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      Segment segment = new Segment(path.getFileName().toString(), channel, 0);
+      torn = scan(segment, afterSeq, replay);
+      files.put(segment.name, segment);
+      usedBytes += segment.size;
+    }
+    if (!files.isEmpty()) {
+      current = files.lastEntry().getValue();
+    }
+  }
+
+  /** Reads the records of one file; returns true when it ended in a torn record (now cut off). */
+  private boolean scan(Segment segment, long afterSeq, Replay replay) throws IOException {
+    long position = 0;
+    long end = segment.channel.size();
+    ByteBuffer header = ByteBuffer.allocate(JournalRecord.HEADER);
+    while (position + JournalRecord.HEADER <= end) {
+      header.clear();
+      readFully(segment.channel, header, position);
+      var parsed = JournalRecord.parse(header.flip());
+      if (parsed.isEmpty()) {
+        break;
+      }
+      JournalRecord record = parsed.get().record();
+      boolean inOrder = scanned == 0 || record.seq() == scanned + 1;
+      if (!inOrder || position + record.encodedSize() > end) {
+        break;
+      }
+      ByteBuffer payload = null;
+      if (record.payloadSize() > 0) {
+        payload = ByteBuffer.allocate(record.payloadSize());
+        readFully(segment.channel, payload, position + JournalRecord.HEADER);
+        payload.flip();
+      }
+      if (!parsed.get().verify(payload)) {
+        break;
+      }
+      if (record.seq() > afterSeq) {
+        if (record.seq() != lastSeq + 1) {
+          throw new IOException("the journal in " + dir + " lacks records " + (lastSeq + 1) + " to "
+              + (record.seq() - 1) + ": it does not belong to this volume's state in the store");
+        }
+        lastSeq = record.seq();
+        replay.accept(new Appended(record, location(segment, position, record)));
+      }
+      scanned = record.seq();
+      segment.lastSeq = record.seq();
+      position += record.encodedSize();
+    }
+    segment.size = position;
+    if (position < end) {
+      segment.channel.truncate(position);
+      segment.channel.force(false);
+      return true;
+    }
+    return false;
+  }
+
+  /** Appends a record; for a write, payload holds exactly length bytes. Blocks while full. */
+  public Appended append(JournalRecord.Type type, long offset, int length, ByteBuffer payload)
+      throws IOException, InterruptedException {
+    lock.lock();
+    try {
+      JournalRecord record = new JournalRecord(type, lastSeq + 1, offset, length);
+      int size = record.encodedSize();
+      if (size > fileSize) {
+        throw new IllegalArgumentException("a request of " + length + " bytes is larger than a journal file");
+      }
+      while (!closed && usedBytes + size > capacity) {
+        space.await();
+      }
+      if (closed) {
+        throw new IOException("the journal in " + dir + " is closed");
+      }
+      if (current == null || current.size + size > fileSize) {
+        roll(record.seq());
+      }
+      long position = current.size;
+      ByteBuffer header = record.header(payload);
+      ByteBuffer[] parts = payload == null ? new ByteBuffer[] {header} : new ByteBuffer[] {header, payload.duplicate()};
+      long written = 0;
+      // Appends are serialised by the lock, so the channel position is ours to set.
+      current.channel.position(position);
+      while (written < size) {
+        written += current.channel.write(parts);
+      }
+      current.size += size;
+      current.lastSeq = record.seq();
+      current.dirty = true;
+      usedBytes += size;
+      lastSeq = record.seq();
+      return new Appended(record, location(current, position, record));
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void roll(long firstSeq) throws IOException {
+    if (current != null && current.dirty) {
+      current.channel.force(false);
+      current.dirty = false;
+    }
+    String name = String.format("%016x.wal", firstSeq);
+    FileChannel channel = FileChannel.open(dir.resolve(name),
+        StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    current = new Segment(name, channel, 0);
+    files.put(name, current);
+    // The new file's directory entry must be durable before any record in it is acknowledged.
+    try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
+      directory.force(true);
+    }
+  }
+
+  /** Makes every record appended so far durable. */
+  public void sync() throws IOException {
+    lock.lock();
+    try {
+      for (Segment segment : files.values()) {
+        if (segment.dirty) {
+          segment.channel.force(false);
+          segment.dirty = false;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Reads payload bytes of a write from where {@link Appended#payload()} said they are. */
+  public void read(Source.Stored location, ByteBuffer dst) throws IOException {
+    Segment segment;
+    lock.lock();
+    try {
+      segment = files.get(location.key().substring(KEY_PREFIX.length()));
+    } finally {
+      lock.unlock();
+    }
+    if (segment == null) {
+      throw new IOException("journal file " + location.key() + " was already retired");
+    }
+    readFully(segment.channel, dst, location.offset());
+  }
+
+  /** Deletes the files whose records all have seq ≤ uptoSeq (they are in the store now). */
+  public void retire(long uptoSeq) throws IOException {
+    lock.lock();
+    try {
+      Iterator<Map.Entry<String, Segment>> it = files.entrySet().iterator();
+      while (it.hasNext()) {
+        Segment segment = it.next().getValue();
+        if (segment == current || segment.lastSeq > uptoSeq) {
+          break;
+        }
+        it.remove();
+        segment.channel.close();
+        Files.deleteIfExists(dir.resolve(segment.name));
+        usedBytes -= segment.size;
+      }
+      if (current != null && current.lastSeq <= uptoSeq && current.size > 0 && files.size() == 1) {
+        // Everything is uploaded: start afresh rather than keep an old file forever.
+        files.remove(current.name);
+        current.channel.close();
+        Files.deleteIfExists(dir.resolve(current.name));
+        usedBytes -= current.size;
+        current = null;
+      }
+      space.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  public long lastSeq() {
+    lock.lock();
+    try {
+      return lastSeq;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  public long usedBytes() {
+    lock.lock();
+    try {
+      return usedBytes;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  public long capacity() {
+    return capacity;
+  }
+
+  @Override
+  public void close() throws IOException {
+    lock.lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      space.signalAll();
+      for (Segment segment : files.values()) {
+        if (segment.dirty) {
+          segment.channel.force(false);
+        }
+        segment.channel.close();
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private static Source.Stored location(Segment segment, long position, JournalRecord record) {
+    return record.type() == JournalRecord.Type.WRITE
+        ? new Source.Stored(KEY_PREFIX + segment.name, position + JournalRecord.HEADER)
+        : null;
+  }
+
+  private static void readFully(FileChannel channel, ByteBuffer dst, long position) throws IOException {
+    long at = position;
+    while (dst.hasRemaining()) {
+      int n = channel.read(dst, at);
+      if (n < 0) {
+        throw new IOException("unexpected end of journal file at " + at);
+      }
+      at += n;
+    }
+  }
+}
