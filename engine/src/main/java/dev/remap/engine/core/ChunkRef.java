@@ -124,6 +124,11 @@ public final class ChunkRef {
     return result == this ? this : new ChunkRef(generation + 1, result.spans);
   }
 
+  /** The same spans under another generation (restoring a persisted reference). */
+  public ChunkRef withGeneration(long newGeneration) {
+    return new ChunkRef(newGeneration, spans);
+  }
+
   /** Bytes mapped to stored objects (not holes, not zeros). */
   public long storedBytes() {
     long total = 0;

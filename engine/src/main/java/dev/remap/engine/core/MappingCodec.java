@@ -1,0 +1,154 @@
+package dev.remap.engine.core;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32C;
+
+/**
+ * The persisted form of a mapping table (checkpoints, snapshot manifests, exports). Pure.
+ *
+ * <pre>
+ * "RMM1" u32 version=1
+ * u64 size, u32 blockSize, u32 chunkSize
+ * u64 segmentSeq (last segment applied), u64 journalSeq (last journal record included)
+ * u32 keyCount, keyCount x (u16 length, UTF-8 bytes)
+ * u32 chunkCount (non-empty chunks only), chunkCount x
+ *     (u64 index, u64 generation, u32 spanCount, spanCount x
+ *         (u32 offset, u32 length, u8 kind 0=zero 1=stored, [u32 keyIndex, u64 objectOffset]))
+ * u32 CRC-32C of everything before it
+ * </pre>
+ * Only store references may be encoded: a table that still points into a local journal is not
+ * a state another process could read, and encoding it is refused.
+ */
+public final class MappingCodec {
+
+  private static final int MAGIC = 0x524d4d31; // "RMM1"
+  private static final int VERSION = 1;
+
+  /** A decoded table and the sequence numbers it covers. */
+  public record Decoded(MappingTable table, long segmentSeq, long journalSeq) {}
+
+  private MappingCodec() {}
+
+  public static byte[] encode(MappingTable table, long segmentSeq, long journalSeq, String localPrefix) {
+    Geometry g = table.geometry();
+    Map<String, Integer> keys = new HashMap<>();
+    List<String> keyList = new ArrayList<>();
+    int nonEmpty = 0;
+    for (long i = 0; i < g.chunkCount(); i++) {
+      ChunkRef chunk = table.chunk(i);
+      if (!chunk.isEmpty()) {
+        nonEmpty++;
+      }
+      for (Span span : chunk.spans()) {
+        if (span.source() instanceof Source.Stored s) {
+          if (s.key().startsWith(localPrefix)) {
+            throw new IllegalStateException("chunk " + i + " still maps to local " + s.key());
+          }
+          keys.computeIfAbsent(s.key(), k -> {
+            keyList.add(k);
+            return keyList.size() - 1;
+          });
+        }
+      }
+    }
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      DataOutputStream out = new DataOutputStream(bytes);
+      out.writeInt(MAGIC);
+      out.writeInt(VERSION);
+      out.writeLong(g.size());
+      out.writeInt(g.blockSize());
+      out.writeInt(g.chunkSize());
+      out.writeLong(segmentSeq);
+      out.writeLong(journalSeq);
+      out.writeInt(keyList.size());
+      for (String key : keyList) {
+        byte[] utf8 = key.getBytes(StandardCharsets.UTF_8);
+        out.writeShort(utf8.length);
+        out.write(utf8);
+      }
+      out.writeInt(nonEmpty);
+      for (long i = 0; i < g.chunkCount(); i++) {
+        ChunkRef chunk = table.chunk(i);
+        if (chunk.isEmpty()) {
+          continue;
+        }
+        out.writeLong(i);
+        out.writeLong(chunk.generation());
+        out.writeInt(chunk.spans().size());
+        for (Span span : chunk.spans()) {
+          out.writeInt((int) span.offset());
+          out.writeInt((int) span.length());
+          if (span.source() instanceof Source.Stored s) {
+            out.writeByte(1);
+            out.writeInt(keys.get(s.key()));
+            out.writeLong(s.offset());
+          } else {
+            out.writeByte(0);
+          }
+        }
+      }
+      out.flush();
+      CRC32C crc = new CRC32C();
+      crc.update(bytes.toByteArray());
+      out.writeInt((int) crc.getValue());
+      return bytes.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Decodes what {@link #encode} wrote; a damaged or foreign object is an IOException. */
+  public static Decoded decode(ByteBuffer data, String what) throws IOException {
+    byte[] bytes = new byte[data.remaining()];
+    data.duplicate().get(bytes);
+    if (bytes.length < 8) {
+      throw new IOException(what + " is not a Remap mapping (too short)");
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(bytes, 0, bytes.length - 4);
+    int stored = ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt();
+    if ((int) crc.getValue() != stored) {
+      throw new IOException(what + " is damaged (checksum mismatch)");
+    }
+    DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes, 0, bytes.length - 4));
+    if (in.readInt() != MAGIC || in.readInt() != VERSION) {
+      throw new IOException(what + " is not a Remap mapping of a version this build reads");
+    }
+    Geometry g = new Geometry(in.readLong(), in.readInt(), in.readInt());
+    long segmentSeq = in.readLong();
+    long journalSeq = in.readLong();
+    String[] keys = new String[in.readInt()];
+    for (int k = 0; k < keys.length; k++) {
+      byte[] utf8 = new byte[in.readUnsignedShort()];
+      in.readFully(utf8);
+      keys[k] = new String(utf8, StandardCharsets.UTF_8);
+    }
+    MappingTable table = new MappingTable(g);
+    int chunks = in.readInt();
+    for (int c = 0; c < chunks; c++) {
+      long index = in.readLong();
+      long generation = in.readLong();
+      int spanCount = in.readInt();
+      ChunkRef ref = ChunkRef.EMPTY;
+      for (int s = 0; s < spanCount; s++) {
+        long offset = Integer.toUnsignedLong(in.readInt());
+        long length = Integer.toUnsignedLong(in.readInt());
+        Source source = in.readByte() == 1 ? new Source.Stored(keys[in.readInt()], in.readLong()) : Source.Zero.INSTANCE;
+        ref = ref.put(offset, length, source);
+      }
+      table.setChunk(index, ref.withGeneration(generation));
+    }
+    return new Decoded(table, segmentSeq, journalSeq);
+  }
+}

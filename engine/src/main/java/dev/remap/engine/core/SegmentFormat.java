@@ -1,0 +1,136 @@
+package dev.remap.engine.core;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * A data segment: one immutable store object that packs many writes (log-structured), so that
+ * 4 KiB random writes cost one store request per several MiB, not one per block. Its header says
+ * which volume ranges it changes, so the mapping can be rebuilt from the segments alone. Pure.
+ *
+ * <pre>
+ * "RMS1" u32 version=1 u32 headerLength
+ * u64 seq (per volume, from 1) u64 firstJournalSeq u64 lastJournalSeq
+ * u32 entryCount, entryCount x (u8 kind 1=data 2=zero 3=trim, u64 volumeOffset, u64 length,
+ *                               u64 dataOffset from the segment start, 0 unless data)
+ * u32 CRC-32C of the header before it
+ * data (from headerLength on)
+ * </pre>
+ */
+public final class SegmentFormat {
+
+  private static final int MAGIC = 0x524d5331; // "RMS1"
+  private static final int VERSION = 1;
+  private static final int FIXED = 4 + 4 + 4 + 8 + 8 + 8 + 4;
+  private static final int ENTRY = 1 + 8 + 8 + 8;
+  /** Enough to read the header of a segment of up to about 10,000 entries in one request. */
+  public static final int HEADER_PROBE = 256 << 10;
+
+  public enum Kind { DATA, ZERO, TRIM }
+
+  /** One change: for DATA, the bytes are at dataOffset of the segment. */
+  public record Entry(Kind kind, long volumeOffset, long length, long dataOffset) {}
+
+  /** A parsed header. */
+  public record Header(long seq, long firstJournalSeq, long lastJournalSeq, List<Entry> entries, int headerLength) {}
+
+  private SegmentFormat() {}
+
+  public static int headerLength(int entryCount) {
+    return FIXED + entryCount * ENTRY + 4;
+  }
+
+  /**
+   * Encodes a segment. changes are in journal order; for DATA the payload buffers are given in
+   * the same order (their remaining bytes, length each).
+   */
+  public static ByteBuffer encode(long seq, long firstJournalSeq, long lastJournalSeq,
+      List<Entry> changes, List<ByteBuffer> payloads) {
+    int headerLength = headerLength(changes.size());
+    long total = headerLength;
+    for (ByteBuffer p : payloads) {
+      total += p.remaining();
+    }
+    ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(total));
+    out.putInt(MAGIC).putInt(VERSION).putInt(headerLength)
+        .putLong(seq).putLong(firstJournalSeq).putLong(lastJournalSeq).putInt(changes.size());
+    long dataOffset = headerLength;
+    int payload = 0;
+    for (Entry change : changes) {
+      long at = 0;
+      if (change.kind() == Kind.DATA) {
+        if (payloads.get(payload++).remaining() != change.length()) {
+          throw new IllegalArgumentException("payload length differs from entry length " + change.length());
+        }
+        at = dataOffset;
+        dataOffset += change.length();
+      }
+      out.put((byte) (change.kind().ordinal() + 1)).putLong(change.volumeOffset()).putLong(change.length()).putLong(at);
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(out.array(), 0, out.position());
+    out.putInt((int) crc.getValue());
+    for (ByteBuffer p : payloads) {
+      out.put(p.duplicate());
+    }
+    return out.flip();
+  }
+
+  /** The header length the prefix announces (read that many bytes, then {@link #parse}). */
+  public static int announcedHeaderLength(ByteBuffer prefix, String what) throws IOException {
+    ByteBuffer p = prefix.duplicate();
+    if (p.remaining() < 12 || p.getInt() != MAGIC || p.getInt() != VERSION) {
+      throw new IOException(what + " is not a Remap segment of a version this build reads");
+    }
+    return p.getInt();
+  }
+
+  /** Parses a header from a buffer that starts at the segment's first byte and holds the header. */
+  public static Header parse(ByteBuffer prefix, String what) throws IOException {
+    int headerLength = announcedHeaderLength(prefix, what);
+    ByteBuffer p = prefix.duplicate();
+    if (p.remaining() < headerLength || headerLength < FIXED + 4) {
+      throw new IOException(what + " has a truncated header");
+    }
+    byte[] header = new byte[headerLength];
+    p.get(header);
+    CRC32C crc = new CRC32C();
+    crc.update(header, 0, headerLength - 4);
+    ByteBuffer h = ByteBuffer.wrap(header);
+    if ((int) crc.getValue() != h.getInt(headerLength - 4)) {
+      throw new IOException(what + " has a damaged header (checksum mismatch)");
+    }
+    h.position(12);
+    long seq = h.getLong();
+    long first = h.getLong();
+    long last = h.getLong();
+    int count = h.getInt();
+    if (headerLength != headerLength(count)) {
+      throw new IOException(what + " has an inconsistent header");
+    }
+    List<Entry> entries = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      int kind = h.get() - 1;
+      if (kind < 0 || kind >= Kind.values().length) {
+        throw new IOException(what + " has an entry of unknown kind " + (kind + 1));
+      }
+      entries.add(new Entry(Kind.values()[kind], h.getLong(), h.getLong(), h.getLong()));
+    }
+    return new Header(seq, first, last, entries, headerLength);
+  }
+
+  /** Applies a segment's changes to a table, as the upload of those changes did. */
+  public static void apply(Header header, String segmentKey, MappingTable table) {
+    for (Entry e : header.entries()) {
+      Source source = switch (e.kind()) {
+        case DATA -> new Source.Stored(segmentKey, e.dataOffset());
+        case ZERO -> Source.Zero.INSTANCE;
+        case TRIM -> Source.Hole.INSTANCE;
+      };
+      table.put(e.volumeOffset(), e.length(), source);
+    }
+  }
+}

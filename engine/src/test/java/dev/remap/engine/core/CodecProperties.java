@@ -1,0 +1,93 @@
+package dev.remap.engine.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+class CodecProperties {
+
+  private static final int CHUNK = Geometry.MIN_CHUNK_SIZE;
+
+  @Property(tries = 200)
+  void aMappingDecodesToTheSameSpans(@ForAll long seed, @ForAll @IntRange(min = 1, max = 80) int writes) throws Exception {
+    Random random = new Random(seed);
+    MappingTable table = new MappingTable(new Geometry(8L * CHUNK, 512, CHUNK));
+    for (int i = 0; i < writes; i++) {
+      long offset = random.nextInt(8 * CHUNK - 1);
+      long length = 1 + random.nextInt((int) Math.min(2L * CHUNK, 8L * CHUNK - offset));
+      Source source = switch (random.nextInt(4)) {
+        case 0 -> Source.Hole.INSTANCE;
+        case 1 -> Source.Zero.INSTANCE;
+        default -> new Source.Stored("segments/v/" + random.nextInt(5), random.nextInt(1 << 20));
+      };
+      table.put(offset, length, source);
+    }
+    byte[] encoded = MappingCodec.encode(table, 17, 42, "journal/");
+    MappingCodec.Decoded decoded = MappingCodec.decode(ByteBuffer.wrap(encoded), "test");
+    assertThat(decoded.segmentSeq()).isEqualTo(17);
+    assertThat(decoded.journalSeq()).isEqualTo(42);
+    assertThat(decoded.table().geometry()).isEqualTo(table.geometry());
+    assertThat(decoded.table().resolve(0, 8L * CHUNK)).isEqualTo(table.resolve(0, 8L * CHUNK));
+    for (long c = 0; c < 8; c++) {
+      // Empty chunks are not persisted; the generation of a chunk with data is.
+      if (!table.chunk(c).isEmpty()) {
+        assertThat(decoded.table().chunk(c).generation()).isEqualTo(table.chunk(c).generation());
+      }
+    }
+    // Any flipped byte is detected.
+    int at = random.nextInt(encoded.length);
+    encoded[at] ^= (byte) (1 + random.nextInt(255));
+    assertThatThrownBy(() -> MappingCodec.decode(ByteBuffer.wrap(encoded), "checkpoint x"))
+        .hasMessageContaining("checkpoint x");
+  }
+
+  @Test
+  void aTableThatPointsIntoTheJournalIsNotPersisted() {
+    MappingTable table = new MappingTable(new Geometry(CHUNK, 512, CHUNK));
+    table.put(0, 512, new Source.Stored("journal/0001.wal", 32));
+    assertThatThrownBy(() -> MappingCodec.encode(table, 0, 0, "journal/")).hasMessageContaining("journal/0001.wal");
+  }
+
+  @Property(tries = 100)
+  void aSegmentReplaysToWhatWasWritten(@ForAll long seed) throws Exception {
+    Random random = new Random(seed);
+    List<SegmentFormat.Entry> entries = new ArrayList<>();
+    List<ByteBuffer> payloads = new ArrayList<>();
+    MappingTable expected = new MappingTable(new Geometry(4L * CHUNK, 512, CHUNK));
+    byte[] model = new byte[4 * CHUNK];
+    for (int i = 0; i < 1 + random.nextInt(30); i++) {
+      int offset = random.nextInt(4 * CHUNK - 1);
+      int length = 1 + random.nextInt(Math.min(CHUNK, 4 * CHUNK - offset));
+      SegmentFormat.Kind kind = SegmentFormat.Kind.values()[random.nextInt(3)];
+      entries.add(new SegmentFormat.Entry(kind, offset, length, 0));
+      if (kind == SegmentFormat.Kind.DATA) {
+        byte[] data = new byte[length];
+        random.nextBytes(data);
+        payloads.add(ByteBuffer.wrap(data));
+        System.arraycopy(data, 0, model, offset, length);
+      } else {
+        java.util.Arrays.fill(model, offset, offset + length, (byte) 0);
+      }
+    }
+    ByteBuffer segment = SegmentFormat.encode(9, 100, 130, entries, payloads);
+    SegmentFormat.Header header = SegmentFormat.parse(segment, "segment 9");
+    assertThat(header.seq()).isEqualTo(9);
+    assertThat(header.lastJournalSeq()).isEqualTo(130);
+    SegmentFormat.apply(header, "seg", expected);
+    byte[] read = new byte[model.length];
+    for (Span span : expected.resolve(0, model.length)) {
+      if (span.source() instanceof Source.Stored s) {
+        segment.duplicate().position((int) s.offset()).get(read, (int) span.offset(), (int) span.length());
+      }
+    }
+    assertThat(java.util.Arrays.mismatch(read, model)).isEqualTo(-1);
+  }
+}
