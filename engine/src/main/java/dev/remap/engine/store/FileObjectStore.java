@@ -1,0 +1,392 @@
+package dev.remap.engine.store;
+
+import dev.remap.engine.store.StoreMetrics.Operation;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Objects as files under a root folder ({@code file:///path}): key "a/b" is the file root/a/b.
+ *
+ * <p><b>Durability and atomicity.</b> put writes a temporary file in the target's folder, fsyncs
+ * it, renames it over the target (rename(2) is atomic: a reader opens either the old file or the
+ * new one, never a partial one) and fsyncs the folder so the rename survives a power cut.
+ * putIfAbsent does the same but publishes with link(2), which fails atomically when the target
+ * exists. A folder's own entry is fsynced into its parent before the first object is renamed into
+ * it. delete fsyncs the folder after unlinking.
+ *
+ * <p><b>Locking.</b> None: every operation is one or a few system calls whose atomicity the
+ * kernel provides, so any number of threads (and processes) may use the same root.
+ *
+ * <p>Temporary files are named ".~&lt;random&gt;.tmp": '~' is not allowed in keys, so they never
+ * collide with an object and list never shows them. A crash in the middle of a put can leave one
+ * behind; it wastes space and nothing else. Folders are never removed (an empty folder is
+ * harmless, and removing one would race with a concurrent put into it).
+ */
+public final class FileObjectStore implements ObjectStore {
+
+  private final Path root;
+  private final StoreCounters counters = new StoreCounters();
+  private final Set<Path> durableFolders = ConcurrentHashMap.newKeySet();
+
+  private FileObjectStore(Path root) {
+    this.root = root;
+  }
+
+  /** Opens the store rooted at root, creating the folder (durably) if it is missing. */
+  public static FileObjectStore open(Path root) throws IOException {
+    FileObjectStore store = new FileObjectStore(root.toAbsolutePath().normalize());
+    try {
+      store.ensureFolder(store.root);
+    } catch (IOException e) {
+      throw new StoreException(StoreException.Reason.NO_BUCKET,
+          "cannot create the store folder " + store.root + ": " + reason(e), e);
+    }
+    return store;
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  @Override
+  public void put(String key, ByteBuffer data) throws IOException {
+    Path target = resolve(key);
+    counters.count(Operation.PUT, () -> {
+      Path temp = writeTemp(key, target.getParent(), data);
+      try {
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException e) {
+        Files.deleteIfExists(temp);
+        throw Files.isDirectory(target) ? folderConflict(key) : e;
+      }
+      fsyncFolder(target.getParent());
+      return null;
+    });
+    counters.addBytes(Operation.PUT, data.remaining());
+  }
+
+  @Override
+  public boolean putIfAbsent(String key, ByteBuffer data) throws IOException {
+    Path target = resolve(key);
+    boolean created = counters.count(Operation.PUT, () -> {
+      Path temp = writeTemp(key, target.getParent(), data);
+      try {
+        // link(2) never replaces: of two racing callers exactly one creates the name.
+        Files.createLink(target, temp);
+      } catch (FileAlreadyExistsException e) {
+        return false;
+      } finally {
+        Files.deleteIfExists(temp);
+      }
+      fsyncFolder(target.getParent());
+      return true;
+    });
+    if (created) {
+      counters.addBytes(Operation.PUT, data.remaining());
+    }
+    return created;
+  }
+
+  @Override
+  public int read(String key, long offset, ByteBuffer dst) throws IOException {
+    Path path = resolve(key);
+    if (offset < 0) {
+      throw new IllegalArgumentException("negative offset " + offset + " reading object " + key);
+    }
+    if (!dst.hasRemaining()) {
+      return 0;
+    }
+    int total = counters.count(Operation.GET, () -> {
+      try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+        int read = 0;
+        while (dst.hasRemaining()) {
+          int n = channel.read(dst, offset + read);
+          if (n < 0) {
+            break;
+          }
+          read += n;
+        }
+        return read;
+      } catch (IOException e) {
+        throw missingOr(key, path, e);
+      }
+    });
+    counters.addBytes(Operation.GET, total);
+    return total;
+  }
+
+  @Override
+  public byte[] get(String key) throws IOException {
+    Path path = resolve(key);
+    byte[] bytes = counters.count(Operation.GET, () -> {
+      try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+        long size = channel.size();
+        if (size > Integer.MAX_VALUE - 8) {
+          throw new IOException("object " + key + " is " + size + " bytes, too large to get whole: read it in ranges");
+        }
+        ByteBuffer buffer = ByteBuffer.allocate((int) size);
+        while (buffer.hasRemaining() && channel.read(buffer, buffer.position()) >= 0) {
+          // A replaced object is a new file: this open one keeps its size, so the loop ends.
+        }
+        return buffer.array();
+      } catch (IOException e) {
+        throw missingOr(key, path, e);
+      }
+    });
+    counters.addBytes(Operation.GET, bytes.length);
+    return bytes;
+  }
+
+  @Override
+  public Optional<ObjectInfo> stat(String key) throws IOException {
+    Path path = resolve(key);
+    return counters.count(Operation.HEAD, () -> {
+      try {
+        BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        return attributes.isRegularFile()
+            ? Optional.of(new ObjectInfo(key, attributes.size(), attributes.lastModifiedTime().toInstant()))
+            : Optional.empty();
+      } catch (IOException e) {
+        if (isMissing(e)) {
+          return Optional.empty();
+        }
+        throw e;
+      }
+    });
+  }
+
+  @Override
+  public List<ObjectInfo> list(String prefix) throws IOException {
+    ObjectKeys.requireValidPrefix(prefix);
+    int slash = prefix.lastIndexOf('/');
+    Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
+    return counters.count(Operation.LIST, () -> {
+      List<ObjectInfo> found = new ArrayList<>();
+      if (!Files.isDirectory(start, LinkOption.NOFOLLOW_LINKS)) {
+        return found;
+      }
+      Files.walkFileTree(start, new SimpleFileVisitor<>() {
+        @Override
+        public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attributes) {
+          if (dir.equals(start)) {
+            return FileVisitResult.CONTINUE;
+          }
+          String folder = keyOf(dir) + "/";
+          return folder.startsWith(prefix) || prefix.startsWith(folder)
+              ? FileVisitResult.CONTINUE : FileVisitResult.SKIP_SUBTREE;
+        }
+
+        @Override
+        public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
+          String key = keyOf(file);
+          if (attributes.isRegularFile() && key.startsWith(prefix) && ObjectKeys.isValid(key)) {
+            found.add(new ObjectInfo(key, attributes.size(), attributes.lastModifiedTime().toInstant()));
+          }
+          return FileVisitResult.CONTINUE;
+        }
+
+        @Override
+        public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+          // A temporary file renamed or deleted by a concurrent put while we walk: not an object.
+          if (e instanceof NoSuchFileException) {
+            return FileVisitResult.CONTINUE;
+          }
+          throw e;
+        }
+      });
+      found.sort(Comparator.comparing(ObjectInfo::key));
+      return found;
+    });
+  }
+
+  @Override
+  public void delete(String key) throws IOException {
+    Path path = resolve(key);
+    counters.count(Operation.DELETE, () -> {
+      if (unlink(path)) {
+        fsyncFolder(path.getParent());
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public void deleteAll(Collection<String> keys) throws IOException {
+    List<Path> paths = new ArrayList<>(keys.size());
+    for (String key : keys) {
+      paths.add(resolve(key));
+    }
+    // One fsync per folder, after all of its unlinks, rather than one per object.
+    Set<Path> touched = new LinkedHashSet<>();
+    for (Path path : paths) {
+      if (counters.count(Operation.DELETE, () -> unlink(path))) {
+        touched.add(path.getParent());
+      }
+    }
+    for (Path folder : touched) {
+      fsyncFolder(folder);
+    }
+  }
+
+  @Override
+  public void check() throws IOException {
+    counters.count(Operation.HEAD, () -> {
+      if (!Files.isDirectory(root)) {
+        throw new StoreException(StoreException.Reason.NO_BUCKET,
+            "the store folder " + root + " does not exist or is not a folder");
+      }
+      if (!Files.isWritable(root)) {
+        throw new StoreException(StoreException.Reason.ACCESS_DENIED,
+            "the store folder " + root + " is not writable by this process");
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public StoreMetrics metrics() {
+    return counters.snapshot();
+  }
+
+  @Override
+  public String describe() {
+    return new StoreUri.File(root).toString();
+  }
+
+  @Override
+  public void close() {
+    // Nothing is held open between calls.
+  }
+
+  @Override
+  public String toString() {
+    return describe();
+  }
+
+  private Path resolve(String key) {
+    ObjectKeys.requireValid(key);
+    Path path = root.resolve(key).normalize();
+    // ObjectKeys already rules out "..": this is the second lock on the same door.
+    if (!path.startsWith(root) || path.equals(root)) {
+      throw new IllegalArgumentException("invalid object key '" + key + "': it leaves the store folder");
+    }
+    return path;
+  }
+
+  private String keyOf(Path path) {
+    return root.relativize(path).toString().replace(path.getFileSystem().getSeparator(), "/");
+  }
+
+  /** Writes data into a new temporary file in folder and fsyncs it; returns its path. */
+  private Path writeTemp(String key, Path folder, ByteBuffer data) throws IOException {
+    try {
+      ensureFolder(folder);
+    } catch (FileAlreadyExistsException | NotDirectoryException e) {
+      throw folderConflict(key);
+    } catch (FileSystemException e) {
+      throw isMissing(e) ? folderConflict(key) : e;
+    }
+    Path temp = folder.resolve(".~" + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+    try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      ByteBuffer source = data.duplicate();
+      while (source.hasRemaining()) {
+        channel.write(source);
+      }
+      channel.force(true);
+    } catch (IOException e) {
+      Files.deleteIfExists(temp);
+      throw e;
+    }
+    return temp;
+  }
+
+  private IOException folderConflict(String key) {
+    return new IOException("object key " + key + " conflicts with another object in " + describe()
+        + ": a file store cannot hold both a key and keys below it (\"a\" and \"a/b\")");
+  }
+
+  private IOException missingOr(String key, Path path, IOException e) {
+    return isMissing(e) || Files.isDirectory(path) ? new NoSuchObjectException(key, describe()) : e;
+  }
+
+  /**
+   * Makes folder exist durably: created if missing (with its parents), and its entry in its parent
+   * fsynced at least once by this store, even when another thread or an earlier run created it
+   * (its creator may not have fsynced yet). Folders known durable are remembered, so the cost is
+   * one fsync per folder per process.
+   */
+  private void ensureFolder(Path folder) throws IOException {
+    if (durableFolders.contains(folder)) {
+      return;
+    }
+    Path parent = folder.getParent();
+    if (parent != null && folder.startsWith(root) && !folder.equals(root)) {
+      ensureFolder(parent);
+    } else if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    try {
+      Files.createDirectory(folder);
+    } catch (FileAlreadyExistsException e) {
+      if (!Files.isDirectory(folder)) {
+        throw e;
+      }
+    }
+    if (parent != null) {
+      fsyncFolder(parent);
+    }
+    durableFolders.add(folder);
+  }
+
+  private static void fsyncFolder(Path folder) throws IOException {
+    try (FileChannel channel = FileChannel.open(folder, StandardOpenOption.READ)) {
+      channel.force(true);
+    }
+  }
+
+  private static boolean unlink(Path path) throws IOException {
+    if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+      return false; // A folder of other keys, not an object.
+    }
+    try {
+      return Files.deleteIfExists(path);
+    } catch (IOException e) {
+      if (isMissing(e)) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  /** A missing file, or a path through something that is not a folder ("a/b" when "a" is a file). */
+  private static boolean isMissing(IOException e) {
+    return e instanceof NoSuchFileException || e instanceof NotDirectoryException
+        || (e instanceof FileSystemException f && "Not a directory".equals(f.getReason()));
+  }
+
+  private static String reason(IOException e) {
+    return e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : String.valueOf(e.getMessage());
+  }
+}

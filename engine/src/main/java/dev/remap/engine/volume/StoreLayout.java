@@ -1,0 +1,75 @@
+package dev.remap.engine.volume;
+
+import java.util.regex.Pattern;
+
+/**
+ * Where a volume's objects live in a store. Everything but the metadata object is immutable.
+ *
+ * <pre>
+ * volumes/NAME.meta              volume metadata (replaced whole on resize)
+ * segments/ID/SEQ.seg            data segments, SEQ 16 hex digits from 1
+ * checkpoints/ID/SEQ.map         mapping after segment SEQ (only the newest is needed)
+ * snapshots/NAME/SNAPSHOT.map    snapshot manifests (mapping tables that only reference segments)
+ * </pre>
+ * ID is the volume's immutable id, so a volume deleted and created again under the same name
+ * never mixes its objects with the old one's; snapshots are named by the volume name users see.
+ */
+public final class StoreLayout {
+
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,252}");
+
+  private StoreLayout() {}
+
+  /** Returns name if it can name a volume or a snapshot, else explains the rule. */
+  public static String requireName(String what, String name) {
+    if (name == null || !NAME.matcher(name).matches() || name.endsWith(".meta") || name.endsWith(".map")) {
+      throw new IllegalArgumentException(what + " name '" + name + "' is invalid: use letters, digits, '.', '_' "
+          + "and '-', starting with a letter or digit, at most 253 characters");
+    }
+    return name;
+  }
+
+  public static String meta(String name) {
+    return "volumes/" + name + ".meta";
+  }
+
+  public static String metaPrefix() {
+    return "volumes/";
+  }
+
+  public static String segment(String id, long seq) {
+    return segmentPrefix(id) + String.format("%016x", seq) + ".seg";
+  }
+
+  public static String segmentPrefix(String id) {
+    return "segments/" + id + "/";
+  }
+
+  public static String checkpoint(String id, long seq) {
+    return checkpointPrefix(id) + String.format("%016x", seq) + ".map";
+  }
+
+  public static String checkpointPrefix(String id) {
+    return "checkpoints/" + id + "/";
+  }
+
+  public static String snapshot(String volume, String snapshot) {
+    return snapshotPrefix(volume) + snapshot + ".map";
+  }
+
+  public static String snapshotPrefix(String volume) {
+    return "snapshots/" + volume + "/";
+  }
+
+  /** The sequence number in a segment or checkpoint key. */
+  public static long seqOf(String key) {
+    String file = key.substring(key.lastIndexOf('/') + 1);
+    return Long.parseUnsignedLong(file.substring(0, file.indexOf('.')), 16);
+  }
+
+  /** The name in a key ending in suffix: "volumes/a.meta" gives "a". */
+  public static String nameOf(String key, String suffix) {
+    String file = key.substring(key.lastIndexOf('/') + 1);
+    return file.substring(0, file.length() - suffix.length());
+  }
+}

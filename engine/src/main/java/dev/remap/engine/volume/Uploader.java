@@ -1,0 +1,329 @@
+package dev.remap.engine.volume;
+
+import dev.remap.engine.core.MappingCodec;
+import dev.remap.engine.core.SegmentFormat;
+import dev.remap.engine.core.Source;
+import dev.remap.engine.core.Span;
+import dev.remap.engine.journal.Journal;
+import dev.remap.engine.journal.JournalRecord;
+import dev.remap.engine.store.ObjectInfo;
+import dev.remap.engine.store.ObjectStore;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The one thread that writes a volume's data to the store. It takes journaled changes in order,
+ * packs the parts still live into a segment of about {@code segmentTarget} bytes (log-structured:
+ * thousands of small random writes make one store PUT), writes it, then moves the mapping from
+ * the journal to the segment and retires the journal files it covered.
+ *
+ * <p>A store failure is retried with backoff, forever: the changes stay in the durable journal,
+ * writers go on until the journal is full and then wait. Nothing acknowledged is dropped.
+ *
+ * <p>Locking: {@code lock} guards the pending queue and the flags; the mapping is read and
+ * changed under the volume's mapLock (never while holding {@code lock}).
+ */
+final class Uploader {
+
+  private static final System.Logger LOG = System.getLogger(Uploader.class.getName());
+
+  /** A range to move from the journal to a segment once the segment is in the store. */
+  record Move(long offset, long length, Source.Stored from, Source.Stored to) {}
+
+  private final Volume volume;
+  private final ObjectStore store;
+  private final VolumeOptions options;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition changed = lock.newCondition();
+  private final ArrayDeque<Journal.Appended> pending = new ArrayDeque<>();
+  private long pendingBytes;
+  private long oldestNanos;
+  private boolean urgent;
+  private boolean busy;
+  private boolean stopping;
+  private long nextSegment;
+  private long uploadedSeq;
+  private int sinceCheckpoint;
+  private volatile String lastError;
+  private final AtomicLong segments = new AtomicLong();
+  private final AtomicLong uploaded = new AtomicLong();
+  private Journal journal;
+  private Thread thread;
+
+  Uploader(Volume volume, ObjectStore store, VolumeOptions options, long lastSegment, long uploadedSeq) {
+    this.volume = volume;
+    this.store = store;
+    this.options = options;
+    this.nextSegment = lastSegment + 1;
+    this.uploadedSeq = uploadedSeq;
+  }
+
+  void start(Journal journal) {
+    this.journal = journal;
+    thread = new Thread(this::run, "remap-upload-" + volume.name());
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  void enqueue(Journal.Appended appended) {
+    lock.lock();
+    try {
+      if (pending.isEmpty()) {
+        oldestNanos = System.nanoTime();
+      }
+      pending.add(appended);
+      pendingBytes += appended.record().payloadSize();
+      if (pendingBytes >= options.segmentTarget()) {
+        changed.signalAll();
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  long backlogBytes() {
+    lock.lock();
+    try {
+      return pendingBytes;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  long segmentsWritten() {
+    return segments.get();
+  }
+
+  long bytesUploaded() {
+    return uploaded.get();
+  }
+
+  String lastError() {
+    return lastError;
+  }
+
+  /** Uploads everything pending now; fails if that takes longer than timeout. */
+  void drain(Duration timeout) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    lock.lock();
+    try {
+      urgent = true;
+      changed.signalAll();
+      while (!pending.isEmpty() || busy) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new IOException("volume " + volume.name() + ": " + pendingBytes
+              + " bytes are not uploaded yet" + (lastError == null ? "" : " (" + lastError + ")"));
+        }
+        changed.awaitNanos(left);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while uploading volume " + volume.name(), e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Uploads what it can within timeout, writes a checkpoint if everything went, and stops. */
+  void stop(Duration timeout) {
+    boolean drained = true;
+    try {
+      drain(timeout);
+    } catch (IOException e) {
+      drained = false;
+      LOG.log(Level.WARNING, "closing with changes left in the journal: {0}", e.getMessage());
+    }
+    lock.lock();
+    try {
+      stopping = true;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    try {
+      thread.join(timeout.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (drained && sinceCheckpoint > 0) {
+      try {
+        checkpoint();
+      } catch (IOException e) {
+        LOG.log(Level.WARNING, "no checkpoint at close of {0}: {1}", volume.name(), e.getMessage());
+      }
+    }
+  }
+
+  private void run() {
+    long backoff = 100;
+    while (true) {
+      List<Journal.Appended> batch = nextBatch();
+      if (batch == null) {
+        return;
+      }
+      try {
+        upload(batch);
+        backoff = 100;
+        lastError = null;
+        finish(batch, true);
+      } catch (IOException | RuntimeException e) {
+        lastError = e.getMessage();
+        LOG.log(Level.WARNING, "upload of volume {0} failed, retrying in {1} ms: {2}", volume.name(), backoff, e.getMessage());
+        finish(batch, false);
+        sleep(backoff);
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+
+  /** Waits for work: enough bytes, or old enough, or someone waiting; null when stopping. */
+  private List<Journal.Appended> nextBatch() {
+    lock.lock();
+    try {
+      while (true) {
+        if (stopping) {
+          return null;
+        }
+        if (!pending.isEmpty()) {
+          long age = System.nanoTime() - oldestNanos;
+          long wait = options.uploadDelay().toNanos() - age;
+          if (urgent || pendingBytes >= options.segmentTarget() || wait <= 0) {
+            break;
+          }
+          changed.awaitNanos(wait);
+        } else {
+          changed.await();
+        }
+      }
+      List<Journal.Appended> batch = new ArrayList<>();
+      long bytes = 0;
+      for (Iterator<Journal.Appended> it = pending.iterator(); it.hasNext() && (batch.isEmpty() || bytes < options.segmentTarget()); ) {
+        Journal.Appended next = it.next();
+        batch.add(next);
+        bytes += next.record().payloadSize();
+      }
+      busy = true;
+      return batch;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void finish(List<Journal.Appended> batch, boolean done) {
+    lock.lock();
+    try {
+      if (done) {
+        for (int i = 0; i < batch.size(); i++) {
+          pendingBytes -= pending.removeFirst().record().payloadSize();
+        }
+        if (!pending.isEmpty()) {
+          oldestNanos = System.nanoTime();
+        }
+      }
+      busy = false;
+      if (pending.isEmpty()) {
+        urgent = false;
+      }
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void upload(List<Journal.Appended> batch) throws IOException {
+    List<SegmentFormat.Entry> entries = new ArrayList<>();
+    List<ByteBuffer> payloads = new ArrayList<>();
+    List<Move> moves = new ArrayList<>();
+    volume.mapLock.readLock().lock();
+    try {
+      for (Journal.Appended appended : batch) {
+        JournalRecord r = appended.record();
+        if (r.type() != JournalRecord.Type.WRITE) {
+          SegmentFormat.Kind kind = r.type() == JournalRecord.Type.ZERO ? SegmentFormat.Kind.ZERO : SegmentFormat.Kind.TRIM;
+          entries.add(new SegmentFormat.Entry(kind, r.offset(), r.length(), 0));
+          continue;
+        }
+        // Only the parts no later change has replaced: the rest would be overwritten anyway.
+        for (Span span : volume.live.resolve(r.offset(), r.length())) {
+          Source expected = appended.payload().advance(span.offset() - r.offset());
+          if (span.source().equals(expected)) {
+            ByteBuffer bytes = ByteBuffer.allocate((int) span.length());
+            journal.read((Source.Stored) expected, bytes);
+            payloads.add(bytes.flip());
+            entries.add(new SegmentFormat.Entry(SegmentFormat.Kind.DATA, span.offset(), span.length(), 0));
+            moves.add(new Move(span.offset(), span.length(), (Source.Stored) expected, null));
+          }
+        }
+      }
+    } finally {
+      volume.mapLock.readLock().unlock();
+    }
+    long seq = nextSegment;
+    String key = StoreLayout.segment(volume.meta().id(), seq);
+    long first = batch.get(0).record().seq();
+    long last = batch.get(batch.size() - 1).record().seq();
+    ByteBuffer segment = SegmentFormat.encode(seq, first, last, entries, payloads);
+    store.put(key, segment);
+    SegmentFormat.Header header = SegmentFormat.parse(segment, key);
+    List<Move> placed = new ArrayList<>(moves.size());
+    int m = 0;
+    for (SegmentFormat.Entry entry : header.entries()) {
+      if (entry.kind() == SegmentFormat.Kind.DATA) {
+        Move move = moves.get(m++);
+        placed.add(new Move(move.offset(), move.length(), move.from(), new Source.Stored(key, entry.dataOffset())));
+      }
+    }
+    volume.commit(key, header, placed, last);
+    nextSegment = seq + 1;
+    uploadedSeq = last;
+    segments.incrementAndGet();
+    uploaded.addAndGet(segment.limit());
+    if (++sinceCheckpoint >= options.checkpointEvery()) {
+      checkpoint();
+    }
+  }
+
+  /** Persists the stored table so that opening the volume need not replay every segment. */
+  private void checkpoint() throws IOException {
+    byte[] encoded;
+    long seq = nextSegment - 1;
+    volume.mapLock.readLock().lock();
+    try {
+      encoded = MappingCodec.encode(volume.stored, seq, uploadedSeq, Journal.KEY_PREFIX);
+    } finally {
+      volume.mapLock.readLock().unlock();
+    }
+    String prefix = StoreLayout.checkpointPrefix(volume.meta().id());
+    store.put(StoreLayout.checkpoint(volume.meta().id(), seq), ByteBuffer.wrap(encoded));
+    sinceCheckpoint = 0;
+    List<String> older = new ArrayList<>();
+    for (ObjectInfo info : store.list(prefix)) {
+      if (StoreLayout.seqOf(info.key()) < seq) {
+        older.add(info.key());
+      }
+    }
+    store.deleteAll(older);
+  }
+
+  private static void sleep(long millis) {
+    try {
+      TimeUnit.MILLISECONDS.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,261 @@
+package dev.remap.engine.volume;
+
+import dev.remap.engine.core.Geometry;
+import dev.remap.engine.core.MappingCodec;
+import dev.remap.engine.core.MappingTable;
+import dev.remap.engine.core.SegmentFormat;
+import dev.remap.engine.journal.Journal;
+import dev.remap.engine.store.NoSuchObjectException;
+import dev.remap.engine.store.ObjectInfo;
+import dev.remap.engine.store.ObjectStore;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The volumes of one store: create, list, open, grow, delete, snapshot and clone. Every
+ * operation either completes or leaves nothing behind that a user would see: the metadata
+ * object is written last on create (and first removed on delete), so a half-made volume is
+ * never listed.
+ *
+ * <p>A volume is served by one process at a time; {@link #open} takes a lock next to its journal
+ * so a second process on the same node gets a clear error instead of a corrupted volume.
+ */
+public final class VolumeManager {
+
+  /** A volume as listed: its metadata. */
+  public record VolumeInfo(VolumeMeta meta) {}
+
+  /** A snapshot as listed. */
+  public record SnapshotInfo(String volume, String name, long size, Instant created) {}
+
+  private static final Duration QUIESCE_TIMEOUT = Duration.ofMinutes(5);
+
+  private final ObjectStore store;
+  private final VolumeOptions options;
+
+  public VolumeManager(ObjectStore store, VolumeOptions options) {
+    this.store = store;
+    this.options = options;
+  }
+
+  public ObjectStore store() {
+    return store;
+  }
+
+  public VolumeMeta create(String name, long size, int blockSize, int chunkSize) throws IOException {
+    StoreLayout.requireName("volume", name);
+    Geometry geometry = new Geometry(size, blockSize, chunkSize);
+    VolumeMeta meta = new VolumeMeta(UUID.randomUUID().toString(), name, geometry, Instant.now(), null);
+    if (!store.putIfAbsent(StoreLayout.meta(name), meta.encode())) {
+      throw new VolumeException("volume " + name + " already exists in " + store.describe());
+    }
+    return meta;
+  }
+
+  public List<VolumeMeta> list() throws IOException {
+    List<VolumeMeta> out = new ArrayList<>();
+    for (ObjectInfo info : store.list(StoreLayout.metaPrefix())) {
+      if (info.key().endsWith(".meta")) {
+        try {
+          out.add(VolumeMeta.decode(store.get(info.key()), info.key()));
+        } catch (NoSuchObjectException deletedMeanwhile) {
+          // Listed, then deleted by someone else: it is gone, which is what a listing now says.
+        }
+      }
+    }
+    return out;
+  }
+
+  public VolumeMeta meta(String name) throws IOException {
+    StoreLayout.requireName("volume", name);
+    try {
+      return VolumeMeta.decode(store.get(StoreLayout.meta(name)), StoreLayout.meta(name));
+    } catch (NoSuchObjectException e) {
+      throw new VolumeException("volume " + name + " does not exist in " + store.describe());
+    }
+  }
+
+  public Optional<VolumeMeta> find(String name) throws IOException {
+    try {
+      return Optional.of(meta(name));
+    } catch (VolumeException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Grows a volume that is not being served (a served one grows through its server). */
+  public VolumeMeta resize(String name, long newSize) throws IOException {
+    VolumeMeta meta = meta(name);
+    VolumeMeta grown = meta.withSize(newSize);
+    store.put(StoreLayout.meta(name), grown.encode());
+    return grown;
+  }
+
+  /** Grows a served volume: metadata first, then the mapping, so a crash in between is harmless. */
+  public VolumeMeta resize(Volume volume, long newSize) throws IOException {
+    VolumeMeta grown = volume.meta().withSize(newSize);
+    store.put(StoreLayout.meta(volume.name()), grown.encode());
+    volume.grow(grown);
+    return grown;
+  }
+
+  /**
+   * Deletes a volume. Its snapshots and the clones made from them stay valid: they reference the
+   * volume's segments, which garbage collection frees only once nothing references them.
+   */
+  public void delete(String name) throws IOException {
+    VolumeMeta meta = meta(name);
+    try (VolumeLock lock = VolumeLock.acquire(options.journalDir(), meta)) {
+      store.delete(StoreLayout.meta(name));
+      List<String> checkpoints = new ArrayList<>();
+      for (ObjectInfo info : store.list(StoreLayout.checkpointPrefix(meta.id()))) {
+        checkpoints.add(info.key());
+      }
+      store.deleteAll(checkpoints);
+      lock.deleteJournal();
+    }
+  }
+
+  /** Opens a volume for serving: loads its mapping from the store and replays its journal. */
+  public Volume open(String name) throws IOException {
+    VolumeMeta meta = meta(name);
+    VolumeLock lock = VolumeLock.acquire(options.journalDir(), meta);
+    try {
+      Loaded loaded = load(meta);
+      return new Volume(store, meta, loaded.table, loaded.lastSegment, loaded.journalSeq, options, lock);
+    } catch (IOException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  private record Loaded(MappingTable table, long lastSegment, long journalSeq) {}
+
+  private Loaded load(VolumeMeta meta) throws IOException {
+    List<ObjectInfo> checkpoints = store.list(StoreLayout.checkpointPrefix(meta.id()));
+    MappingTable table = new MappingTable(meta.geometry());
+    long lastSegment = 0;
+    long journalSeq = 0;
+    if (!checkpoints.isEmpty()) {
+      String key = checkpoints.get(checkpoints.size() - 1).key();
+      MappingCodec.Decoded decoded = MappingCodec.decode(ByteBuffer.wrap(store.get(key)), key);
+      table = decoded.table();
+      lastSegment = decoded.segmentSeq();
+      journalSeq = decoded.journalSeq();
+    }
+    for (ObjectInfo info : store.list(StoreLayout.segmentPrefix(meta.id()))) {
+      long seq = StoreLayout.seqOf(info.key());
+      if (seq <= lastSegment) {
+        continue;
+      }
+      SegmentFormat.Header header = readHeader(info.key());
+      SegmentFormat.apply(header, info.key(), grownTo(table, meta));
+      lastSegment = seq;
+      journalSeq = Math.max(journalSeq, header.lastJournalSeq());
+    }
+    grownTo(table, meta);
+    return new Loaded(table, lastSegment, journalSeq);
+  }
+
+  private static MappingTable grownTo(MappingTable table, VolumeMeta meta) {
+    if (table.geometry().size() < meta.geometry().size()) {
+      table.resize(meta.geometry().size());
+    }
+    return table;
+  }
+
+  private SegmentFormat.Header readHeader(String key) throws IOException {
+    ByteBuffer probe = ByteBuffer.allocate(SegmentFormat.HEADER_PROBE);
+    store.read(key, 0, probe);
+    probe.flip();
+    int length = SegmentFormat.announcedHeaderLength(probe, key);
+    if (length > probe.limit()) {
+      probe = ByteBuffer.allocate(length);
+      store.read(key, 0, probe);
+      probe.flip();
+    }
+    return SegmentFormat.parse(probe, key);
+  }
+
+  /**
+   * Takes a snapshot of a served volume: writers are held off while everything journaled
+   * reaches the store, then the mapping is saved. No data is copied.
+   */
+  public SnapshotInfo snapshot(Volume volume, String snapshot) throws IOException {
+    StoreLayout.requireName("snapshot", snapshot);
+    String key = StoreLayout.snapshot(volume.name(), snapshot);
+    if (store.stat(key).isPresent()) {
+      throw new VolumeException("snapshot " + volume.name() + "@" + snapshot + " already exists");
+    }
+    byte[] manifest = volume.quiesced(QUIESCE_TIMEOUT,
+        () -> MappingCodec.encode(volume.stored, 0, 0, Journal.KEY_PREFIX));
+    if (!store.putIfAbsent(key, ByteBuffer.wrap(manifest))) {
+      throw new VolumeException("snapshot " + volume.name() + "@" + snapshot + " already exists");
+    }
+    return new SnapshotInfo(volume.name(), snapshot, volume.size(), Instant.now());
+  }
+
+  /** Takes a snapshot of a volume this process does not serve (it opens it for the moment). */
+  public SnapshotInfo snapshot(String name, String snapshot) throws IOException {
+    try (Volume volume = open(name)) {
+      return snapshot(volume, snapshot);
+    }
+  }
+
+  public List<SnapshotInfo> snapshots(String volume) throws IOException {
+    StoreLayout.requireName("volume", volume);
+    List<SnapshotInfo> out = new ArrayList<>();
+    for (ObjectInfo info : store.list(StoreLayout.snapshotPrefix(volume))) {
+      MappingTable table = readSnapshot(info.key()).table();
+      out.add(new SnapshotInfo(volume, StoreLayout.nameOf(info.key(), ".map"), table.geometry().size(),
+          info.lastModified()));
+    }
+    return out;
+  }
+
+  public void deleteSnapshot(String volume, String snapshot) throws IOException {
+    String key = StoreLayout.snapshot(StoreLayout.requireName("volume", volume),
+        StoreLayout.requireName("snapshot", snapshot));
+    if (store.stat(key).isEmpty()) {
+      throw new VolumeException("snapshot " + volume + "@" + snapshot + " does not exist");
+    }
+    store.delete(key);
+  }
+
+  /** A new volume whose mapping starts as the snapshot's: copy-on-write, nothing copied. */
+  public VolumeMeta clone(String volume, String snapshot, String newName) throws IOException {
+    StoreLayout.requireName("volume", newName);
+    String key = StoreLayout.snapshot(StoreLayout.requireName("volume", volume),
+        StoreLayout.requireName("snapshot", snapshot));
+    MappingCodec.Decoded source = readSnapshot(key);
+    Geometry g = source.table().geometry();
+    VolumeMeta meta = new VolumeMeta(UUID.randomUUID().toString(), newName, g, Instant.now(), volume + "@" + snapshot);
+    if (store.stat(StoreLayout.meta(newName)).isPresent()) {
+      throw new VolumeException("volume " + newName + " already exists in " + store.describe());
+    }
+    // The checkpoint first: until the metadata exists nobody sees the clone, and a failure
+    // leaves only an unreferenced checkpoint that garbage collection removes.
+    store.put(StoreLayout.checkpoint(meta.id(), 0),
+        ByteBuffer.wrap(MappingCodec.encode(source.table(), 0, 0, Journal.KEY_PREFIX)));
+    if (!store.putIfAbsent(StoreLayout.meta(newName), meta.encode())) {
+      store.delete(StoreLayout.checkpoint(meta.id(), 0));
+      throw new VolumeException("volume " + newName + " already exists in " + store.describe());
+    }
+    return meta;
+  }
+
+  MappingCodec.Decoded readSnapshot(String key) throws IOException {
+    try {
+      return MappingCodec.decode(ByteBuffer.wrap(store.get(key)), key);
+    } catch (NoSuchObjectException e) {
+      String file = key.substring("snapshots/".length(), key.length() - ".map".length());
+      throw new VolumeException("snapshot " + file.replace('/', '@') + " does not exist");
+    }
+  }
+}
