@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
       "Remap: virtual machine disks for KubeVirt whose blocks are remapped onto physical",
       "storage units instead of copied.",
     },
-    subcommands = {DoctorCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {VolumeCommand.class, SnapshotCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -24,7 +24,16 @@ public final class Main implements Runnable {
   }
 
   public static CommandLine commandLine() {
-    return new CommandLine(new Main());
+    CommandLine cli = new CommandLine(new Main());
+    // A request that cannot be done is one sentence on stderr and exit status 1, not a trace.
+    cli.setExecutionExceptionHandler((e, command, parsed) -> {
+      if (e instanceof java.io.IOException || e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
+        command.getErr().println("remap: " + e.getMessage());
+        return 1;
+      }
+      throw e;
+    });
+    return cli;
   }
 
   public static void main(String[] args) {

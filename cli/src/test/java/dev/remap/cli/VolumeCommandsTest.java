@@ -1,0 +1,81 @@
+package dev.remap.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The volume and snapshot commands as a user types them, on a file store. */
+class VolumeCommandsTest {
+
+  @TempDir Path tmp;
+  private StringWriter out;
+  private StringWriter err;
+
+  private int run(String... args) {
+    out = new StringWriter();
+    err = new StringWriter();
+    CommandLine cli = Main.commandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    List<String> all = new ArrayList<>(List.of(args));
+    if (args.length > 1 && !args[0].equals("--help")) {
+      all.add("--store=file://" + tmp.resolve("store"));
+      all.add("--journal=" + tmp.resolve("journal"));
+    }
+    return cli.execute(all.toArray(String[]::new));
+  }
+
+  @Test
+  void createListSnapshotCloneDelete() throws Exception {
+    assertThat(run("volume", "create", "vm1", "--size", "10G")).isZero();
+    assertThat(out.toString()).contains("created vm1").contains("10G");
+    assertThat(run("volume", "create", "vm2", "--size", "64M", "--block-size", "512", "--chunk-size", "64K")).isZero();
+    assertThat(run("volume", "list")).isZero();
+    assertThat(out.toString()).contains("vm1").contains("vm2").contains("64K");
+
+    assertThat(run("snapshot", "create", "vm1", "before-upgrade")).isZero();
+    assertThat(run("snapshot", "list", "vm1")).isZero();
+    assertThat(out.toString()).contains("vm1@before-upgrade");
+    assertThat(run("volume", "clone", "vm1@before-upgrade", "vm1-copy")).isZero();
+    assertThat(out.toString()).contains("from vm1@before-upgrade");
+
+    assertThat(run("volume", "resize", "vm2", "--size", "128M")).isZero();
+    assertThat(out.toString()).contains("128M");
+    assertThat(run("volume", "delete", "vm1")).isZero();
+    assertThat(run("volume", "list")).isZero();
+    assertThat(out.toString()).doesNotContain("vm1 ").contains("vm1-copy");
+    assertThat(run("snapshot", "list", "vm1")).as("snapshots outlive their volume").isZero();
+    assertThat(out.toString()).contains("vm1@before-upgrade");
+    assertThat(run("snapshot", "delete", "vm1", "before-upgrade")).isZero();
+  }
+
+  @Test
+  void badRequestsAreOneSentenceAndLeaveNothingBehind() throws Exception {
+    assertThat(run("volume", "create", "vm1", "--size", "10G")).isZero();
+    assertThat(run("volume", "create", "vm1", "--size", "1G")).isEqualTo(1);
+    assertThat(err.toString().strip()).isEqualTo("remap: volume vm1 already exists in file://" + tmp.resolve("store"));
+    assertThat(run("volume", "create", "odd", "--size", "1001", "--block-size", "512")).isEqualTo(1);
+    assertThat(err.toString()).contains("not a multiple of the block size 512");
+    assertThat(run("volume", "create", "big", "--size", "ten")).isEqualTo(1);
+    assertThat(err.toString()).contains("'ten' is not a size");
+    assertThat(run("volume", "resize", "vm1", "--size", "1G")).isEqualTo(1);
+    assertThat(err.toString()).contains("can only grow");
+    assertThat(run("volume", "delete", "ghost")).isEqualTo(1);
+    assertThat(err.toString()).contains("volume ghost does not exist");
+    assertThat(run("volume", "clone", "vm1", "x")).isEqualTo(1);
+    assertThat(err.toString()).contains("'vm1' is not VOLUME@SNAPSHOT");
+    assertThat(run("volume", "list")).isZero();
+    assertThat(out.toString().strip().lines()).hasSize(1);
+    try (var files = Files.list(tmp.resolve("store").resolve("volumes"))) {
+      assertThat(files).hasSize(1);
+    }
+  }
+}
