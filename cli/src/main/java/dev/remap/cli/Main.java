@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
       "Remap: virtual machine disks for KubeVirt whose blocks are remapped onto physical",
       "storage units instead of copied.",
     },
-    subcommands = {VolumeCommand.class, SnapshotCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {VolumeCommand.class, SnapshotCommand.class, TransferCommands.Export.class,
+        TransferCommands.Import.class, TransferCommands.Gc.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

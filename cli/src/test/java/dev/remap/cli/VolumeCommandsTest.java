@@ -58,6 +58,20 @@ class VolumeCommandsTest {
   }
 
   @Test
+  void exportImportAndGc() throws Exception {
+    assertThat(run("volume", "create", "vm1", "--size", "64M")).isZero();
+    assertThat(run("snapshot", "create", "vm1", "s1")).isZero();
+    assertThat(run("export", "vm1@s1", "--to", "file://" + tmp.resolve("exports/vm1-s1"))).isZero();
+    assertThat(out.toString()).contains("exported vm1@s1");
+    assertThat(run("import", "--from", "file://" + tmp.resolve("exports/vm1-s1"), "vm1-restored")).isZero();
+    assertThat(out.toString()).contains("imported vm1-restored").contains("64M");
+    assertThat(run("gc", "--grace", "0s")).isZero();
+    assertThat(out.toString()).contains("examined").contains("deleted 0");
+    assertThat(run("gc", "--grace", "soon")).isEqualTo(1);
+    assertThat(err.toString()).contains("'soon' is not a duration");
+  }
+
+  @Test
   void badRequestsAreOneSentenceAndLeaveNothingBehind() throws Exception {
     assertThat(run("volume", "create", "vm1", "--size", "10G")).isZero();
     assertThat(run("volume", "create", "vm1", "--size", "1G")).isEqualTo(1);
