@@ -1,6 +1,7 @@
 package dev.remap.engine.volume;
 
 import dev.remap.engine.block.BlockDevice;
+import dev.remap.engine.cache.ObjectReader;
 import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.core.SegmentFormat;
 import dev.remap.engine.core.Source;
@@ -33,7 +34,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 public final class Volume implements BlockDevice {
 
-  private final ObjectStore store;
+  private final ObjectReader reader;
   private final Journal journal;
   private final VolumeOptions options;
   private final ReentrantLock writeOrder = new ReentrantLock();
@@ -45,9 +46,9 @@ public final class Volume implements BlockDevice {
   private volatile VolumeMeta meta;
   private volatile boolean closed;
 
-  Volume(ObjectStore store, VolumeMeta meta, MappingTable stored, long lastSegment, long lastJournalSeq,
-      VolumeOptions options, VolumeLock lock) throws IOException {
-    this.store = store;
+  Volume(ObjectStore store, ObjectReader reader, VolumeMeta meta, MappingTable stored, long lastSegment,
+      long lastJournalSeq, VolumeOptions options, VolumeLock lock) throws IOException {
+    this.reader = reader;
     this.lock = lock;
     this.meta = meta;
     this.options = options;
@@ -122,14 +123,7 @@ public final class Volume implements BlockDevice {
   }
 
   private void readStore(Source.Stored source, ByteBuffer part) throws IOException {
-    long at = source.offset();
-    while (part.hasRemaining()) {
-      int n = store.read(source.key(), at, part);
-      if (n <= 0) {
-        throw new IOException("segment " + source.key() + " ends before offset " + at + ": the store is damaged");
-      }
-      at += n;
-    }
+    reader.readFully(source.key(), source.offset(), part);
   }
 
   @Override

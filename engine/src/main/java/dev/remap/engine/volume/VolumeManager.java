@@ -1,5 +1,6 @@
 package dev.remap.engine.volume;
 
+import dev.remap.engine.cache.ObjectReader;
 import dev.remap.engine.core.Geometry;
 import dev.remap.engine.core.MappingCodec;
 import dev.remap.engine.core.MappingTable;
@@ -38,10 +39,29 @@ public final class VolumeManager {
 
   private final ObjectStore store;
   private final VolumeOptions options;
+  private final ObjectReader reader;
 
+  /** Volumes that read store objects directly (no disk cache). */
   public VolumeManager(ObjectStore store, VolumeOptions options) {
+    this(store, options, (key, offset, dst) -> readFully(store, key, offset, dst));
+  }
+
+  /** Volumes that read store objects through reader (the disk cache tier). */
+  public VolumeManager(ObjectStore store, VolumeOptions options, ObjectReader reader) {
     this.store = store;
     this.options = options;
+    this.reader = reader;
+  }
+
+  private static void readFully(ObjectStore store, String key, long offset, ByteBuffer dst) throws IOException {
+    long at = offset;
+    while (dst.hasRemaining()) {
+      int n = store.read(key, at, dst);
+      if (n <= 0) {
+        throw new IOException("object " + key + " ends before offset " + at + ": the store is damaged");
+      }
+      at += n;
+    }
   }
 
   public ObjectStore store() {
@@ -128,7 +148,7 @@ public final class VolumeManager {
     VolumeLock lock = VolumeLock.acquire(options.journalDir(), meta);
     try {
       Loaded loaded = load(meta);
-      return new Volume(store, meta, loaded.table, loaded.lastSegment, loaded.journalSeq, options, lock);
+      return new Volume(store, reader, meta, loaded.table, loaded.lastSegment, loaded.journalSeq, options, lock);
     } catch (IOException | RuntimeException e) {
       lock.close();
       throw e;
