@@ -228,6 +228,13 @@ public final class VolumeManager {
     }
   }
 
+  /** Opens volume@snapshot read-only (no lock needed: nothing about it ever changes). */
+  public SnapshotDevice openSnapshot(String volume, String snapshot) throws IOException {
+    String key = StoreLayout.snapshot(StoreLayout.requireName("volume", volume),
+        StoreLayout.requireName("snapshot", snapshot));
+    return new SnapshotDevice(volume + "@" + snapshot, readSnapshot(key).table(), reader);
+  }
+
   public List<SnapshotInfo> snapshots(String volume) throws IOException {
     StoreLayout.requireName("volume", volume);
     List<SnapshotInfo> out = new ArrayList<>();

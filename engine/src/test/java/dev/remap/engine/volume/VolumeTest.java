@@ -80,6 +80,13 @@ class VolumeTest extends BlockDeviceContract {
       copy.write(0, ByteBuffer.wrap(random(4096, 12)), true);
     }
     assertThat(read(0, 1 << 20)).isEqualTo(random(1 << 20, 11));
+    try (SnapshotDevice frozen = volumes.openSnapshot("disk", "s1")) {
+      ByteBuffer read = ByteBuffer.allocate(1 << 20);
+      frozen.read(0, read);
+      assertThat(read.array()).as("the snapshot still reads as it was").isEqualTo(before);
+      assertThat(frozen.isReadOnly()).isTrue();
+      assertThatThrownBy(() -> frozen.write(0, ByteBuffer.allocate(4096), false)).hasMessageContaining("read-only");
+    }
     assertThat(volumes.snapshots("disk")).extracting(VolumeManager.SnapshotInfo::name).containsExactly("s1");
     assertThatThrownBy(() -> volumes.snapshot(volume(), "s1")).hasMessageContaining("disk@s1 already exists");
     assertThatThrownBy(() -> volumes.clone("disk", "nope", "x")).hasMessageContaining("disk@nope does not exist");
