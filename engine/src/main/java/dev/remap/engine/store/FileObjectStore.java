@@ -96,6 +96,9 @@ public final class FileObjectStore implements ObjectStore {
         // link(2) never replaces: of two racing callers exactly one creates the name.
         Files.createLink(target, temp);
       } catch (FileAlreadyExistsException e) {
+        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+          throw folderConflict(key);
+        }
         return false;
       } finally {
         Files.deleteIfExists(temp);

@@ -40,7 +40,9 @@ public interface ObjectStore extends Closeable {
 
   /**
    * Creates the object only if no object has the key, atomically: of several concurrent callers
-   * exactly one gets true, and an existing object is never replaced.
+   * exactly one gets true, and an existing object is never replaced. (One exception, on S3: after
+   * a retried request, a caller whose bytes equal the existing object's gets true, because its lost
+   * first attempt may be what created it; see {@link S3ObjectStore}.)
    *
    * @return true if this call created the object, false if one existed already
    */

@@ -12,20 +12,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkException;
-import software.amazon.awssdk.core.retry.RetryMode;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.Delete;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
@@ -42,17 +34,18 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *
  * <p><b>Atomicity and durability</b> are S3's: a PUT is visible whole or not at all and is durable
  * once acknowledged. putIfAbsent is a conditional PUT ({@code If-None-Match: *}): the server
- * answers 412 when the key exists, so concurrent creators cannot both win. (s3proxy 4.1.0, which
- * the tests run, honours it; a server that ignored the header would make putIfAbsent a plain put.)
- * If the SDK retries a conditional PUT whose first answer was lost, the retry sees 412 and this
- * call reports false although it created the object: callers that need to know compare contents.
+ * answers 412 when the key exists, so concurrent creators cannot both win. (AWS S3 and s3proxy
+ * 4.1.0, which the tests run, honour it; a server that ignored the header would make putIfAbsent
+ * a plain put.) When the SDK had to retry and the retry meets 412, the lost first attempt may be
+ * what created the object: the object is read back and the call reports true if it holds exactly
+ * the caller's bytes.
  *
- * <p><b>Failures.</b> Transient errors (connection failures, 5xx, throttling) are retried by the
- * SDK's standard strategy (3 attempts, exponential backoff with jitter). Connecting gives up after
- * {@value #CONNECT_SECONDS} s; metadata calls (stat, list, delete) after {@value #METADATA_SECONDS} s
- * in all and check after {@value #CHECK_SECONDS} s, so an unreachable server is reported in
- * seconds; data transfers are bounded by a {@value #SOCKET_SECONDS} s silence on the socket rather
- * than a total, since a large object takes as long as it takes.
+ * <p><b>Failures.</b> Transient errors are retried by the SDK ({@link S3Clients}: connect timeout,
+ * read timeout, retry strategy). Metadata calls (stat, each list page, delete) give up after
+ * {@value #METADATA_SECONDS} s in all and check after {@value #CHECK_SECONDS} s, so an unreachable
+ * server is reported in seconds; data transfers and batch deletes are bounded by the read timeout
+ * (silence on the socket) rather than a total, since a large object takes as long as it takes.
+ * Every failure becomes a {@link StoreException} through {@link S3Errors}.
  *
  * <p>Opening does not contact the server. A missing bucket is reported by the first request that
  * meets it; stat, whose 404 cannot tell a missing key from a missing bucket, asks about the bucket
@@ -63,8 +56,6 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  */
 public final class S3ObjectStore implements ObjectStore {
 
-  static final int CONNECT_SECONDS = 3;
-  static final int SOCKET_SECONDS = 30;
   static final int METADATA_SECONDS = 10;
   static final int CHECK_SECONDS = 5;
   /** The most keys one DeleteObjects request takes. */
@@ -91,28 +82,8 @@ public final class S3ObjectStore implements ObjectStore {
    * instance roles), or the named profile of the credentials file when the URI has profile=.
    */
   public static S3ObjectStore open(StoreUri.S3 uri, S3Credentials credentials) {
-    AwsCredentialsProvider provider;
-    if (credentials != null) {
-      provider = StaticCredentialsProvider.create(
-          AwsBasicCredentials.create(credentials.accessKeyId(), credentials.secretAccessKey()));
-    } else if (uri.profile() != null) {
-      // Only that profile: the default chain would let environment variables win over it.
-      provider = ProfileCredentialsProvider.builder().profileName(uri.profile()).build();
-    } else {
-      provider = DefaultCredentialsProvider.builder().build();
-    }
-    S3ClientBuilder builder = S3Client.builder()
-        .region(Region.of(uri.region()))
-        .credentialsProvider(provider)
-        .forcePathStyle(uri.pathStyle())
-        .httpClientBuilder(UrlConnectionHttpClient.builder()
-            .connectionTimeout(Duration.ofSeconds(CONNECT_SECONDS))
-            .socketTimeout(Duration.ofSeconds(SOCKET_SECONDS)))
-        .overrideConfiguration(o -> o.retryStrategy(RetryMode.STANDARD));
-    if (uri.endpoint() != null) {
-      builder.endpointOverride(uri.endpoint());
-    }
-    return new S3ObjectStore(uri, provider, builder.build());
+    AwsCredentialsProvider provider = S3Clients.credentials(uri, credentials);
+    return new S3ObjectStore(uri, provider, S3Clients.client(uri, provider));
   }
 
   @Override
@@ -129,34 +100,57 @@ public final class S3ObjectStore implements ObjectStore {
     String objectKey = objectKey(key);
     int length = data.remaining();
     String action = "create object " + key;
-    for (int attempt = 1; ; attempt++) {
+    for (int attempt = 1; attempt <= 3; attempt++) {
       boolean last = attempt == 3;
-      Boolean created = counters.count(Operation.PUT, () -> {
+      Conditional outcome = counters.count(Operation.PUT, () -> {
         try {
           client.putObject(r -> r.bucket(uri.bucket()).key(objectKey).contentLength((long) length).ifNoneMatch("*"),
               body(data));
           bucketSeen = true;
-          return true;
+          return Conditional.CREATED;
         } catch (S3Exception e) {
           if (e.statusCode() == 412) {
-            return false;
+            return e.numAttempts() != null && e.numAttempts() > 1 ? Conditional.MAYBE_OURS : Conditional.EXISTS;
           }
           // AWS: another conditional write of the key was in flight; trying again settles it.
           if (e.statusCode() == 409 && !last) {
-            return null;
+            return Conditional.CONFLICT;
           }
           throw errors.translate(e, action, key);
         } catch (SdkException e) {
           throw errors.translate(e, action, key);
         }
       });
-      if (created != null) {
-        if (created) {
+      switch (outcome) {
+        case CREATED:
           counters.addBytes(Operation.PUT, length);
-        }
-        return created;
+          return true;
+        case EXISTS:
+          return false;
+        case MAYBE_OURS:
+          // The SDK retried after an attempt whose answer was lost: that attempt may have created
+          // the object. It did if the object holds exactly our bytes (another writer's identical
+          // bytes are indistinguishable, and just as good).
+          try {
+            boolean ours = ByteBuffer.wrap(get(key)).equals(data);
+            if (ours) {
+              counters.addBytes(Operation.PUT, length);
+            }
+            return ours;
+          } catch (NoSuchObjectException e) {
+            break; // Deleted meanwhile: the key is free again, try once more.
+          }
+        default:
+          break;
       }
     }
+    throw new StoreException(StoreException.Reason.FAILED, "the S3 server " + uri.endpointName()
+        + " kept reporting conflicting writes of object " + key + " in bucket " + uri.bucket());
+  }
+
+  /** How one conditional PUT ended. */
+  private enum Conditional {
+    CREATED, EXISTS, MAYBE_OURS, CONFLICT
   }
 
   @Override
@@ -174,9 +168,16 @@ public final class S3ObjectStore implements ObjectStore {
       try (ResponseInputStream<GetObjectResponse> in =
                client.getObject(r -> r.bucket(uri.bucket()).key(objectKey).range(range))) {
         bucketSeen = true;
-        if (offset > 0 && in.response().contentRange() == null) {
-          throw new StoreException(StoreException.Reason.FAILED, "the S3 server " + uri.endpointName()
-              + " ignored the byte range of a read of object " + key + " in bucket " + uri.bucket());
+        if (in.response().contentRange() == null) {
+          // The server ignored the range and is sending the whole object.
+          if (offset > 0) {
+            in.abort();
+            throw new StoreException(StoreException.Reason.FAILED, "the S3 server " + uri.endpointName()
+                + " ignored the byte range of a read of object " + key + " in bucket " + uri.bucket());
+          }
+          int n = ByteBuffers.readFully(in, dst);
+          in.abort(); // Rather than draining the rest of the object to keep the connection.
+          return n;
         }
         return ByteBuffers.readFully(in, dst);
       } catch (S3Exception e) {
@@ -276,8 +277,7 @@ public final class S3ObjectStore implements ObjectStore {
       List<ObjectIdentifier> batch = objects.subList(from, Math.min(objects.size(), from + DELETE_BATCH));
       DeleteObjectsResponse response = call(Operation.DELETE, "delete " + batch.size() + " objects", null,
           () -> client.deleteObjects(r -> r.bucket(uri.bucket())
-              .delete(Delete.builder().objects(batch).quiet(true).build())
-              .overrideConfiguration(metadataTimeout)));
+              .delete(Delete.builder().objects(batch).quiet(true).build())));
       List<S3Error> failed = response.errors().stream().filter(e -> !"NoSuchKey".equals(e.code())).toList();
       if (!failed.isEmpty()) {
         S3Error first = failed.get(0);

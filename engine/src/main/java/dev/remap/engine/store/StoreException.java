@@ -15,7 +15,10 @@ public final class StoreException extends IOException {
 
   /** Why the store failed, coarse enough for a probe to report and for a caller to decide to retry. */
   public enum Reason {
-    /** The endpoint could not be reached or did not answer in time: usually transient. */
+    /**
+     * The endpoint could not be reached, did not answer in time, or answered that it is unwell
+     * (5xx after retries): usually transient.
+     */
     UNREACHABLE,
     /** The credentials are missing or were rejected: needs a configuration change. */
     CREDENTIALS,

@@ -139,6 +139,8 @@ class FileObjectStoreTest extends ObjectStoreContract {
         .isInstanceOf(IOException.class).hasMessageContaining("a/x").hasMessageContaining("cannot hold both");
     assertThatThrownBy(() -> store.put("b", ByteBuffer.wrap(new byte[1])))
         .isInstanceOf(IOException.class).hasMessageContaining("cannot hold both");
+    assertThatThrownBy(() -> store.putIfAbsent("b", ByteBuffer.wrap(new byte[1])))
+        .isInstanceOf(IOException.class).hasMessageContaining("cannot hold both");
     assertThat(store.stat("b")).isEmpty();
     assertThat(store.stat("a/x")).isEmpty();
     assertThatThrownBy(() -> store.get("b")).isInstanceOf(NoSuchObjectException.class);
