@@ -9,29 +9,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 export REMAP_CACHE=${REMAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/remap}
 mkdir -p "$REMAP_CACHE"
 
-# Package -> a file it installs, so a present package costs no apt call at all.
 packages=(
-  qemu-utils:/usr/bin/qemu-img
-  qemu-system-x86:/usr/bin/qemu-system-x86_64
-  nbdkit:/usr/sbin/nbdkit
-  libnbd-bin:/usr/bin/nbdinfo
-  nbd-client:/usr/sbin/nbd-client
-  fio:/usr/bin/fio
-  fuse3:/usr/bin/fusermount3
-  busybox-static:/bin/busybox
-  cpio:/usr/bin/cpio
-  kmod:/usr/bin/kmod
-  e2fsprogs:/usr/sbin/mke2fs
-  dosfstools:/usr/sbin/mkfs.vfat
-  mtools:/usr/bin/mcopy
-  iproute2:/usr/sbin/ip
-  openssl:/usr/bin/openssl
-  util-linux:/usr/sbin/losetup
+  qemu-utils qemu-system-x86 nbdkit libnbd-bin nbd-client fio fuse3 busybox-static cpio kmod
+  e2fsprogs dosfstools mtools iproute2 openssl mount util-linux
 )
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 missing=()
-for entry in "${packages[@]}"; do
-  pkg=${entry%%:*} file=${entry#*:}
-  [ -e "$file" ] || missing+=("$pkg")
+for pkg in "${packages[@]}"; do
+  installed "$pkg" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
   echo "install: Debian packages ${missing[*]}"
@@ -43,10 +28,9 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-for entry in "${packages[@]}"; do
-  pkg=${entry%%:*} file=${entry#*:}
-  [ -e "$file" ] || { echo "install: $pkg did not install $file" >&2; exit 1; }
-  printf '  %-16s %-28s %s\n' "$pkg" "$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null)" "$file"
+for pkg in "${packages[@]}"; do
+  installed "$pkg" || { echo "install: Debian package $pkg did not install" >&2; exit 1; }
+  printf '  %-16s %s\n' "$pkg" "$(dpkg-query -W -f='${Version}' "$pkg")"
 done
 
 "$here/go-tools.sh"
