@@ -37,7 +37,46 @@ public final class EngineBenchmark {
       putsPerGiB("4 KiB random writes", s3, credentials, work, written, 4096, true);
       putsPerGiB("1 MiB sequential writes", s3, credentials, work, written, 1 << 20, false);
     }
+    for (int chunk : new int[] {64 << 10, 256 << 10, 1 << 20, 4 << 20}) {
+      chunkSize(work, chunk);
+    }
     snapshotAndClone(work, data);
+  }
+
+  /** 4 KiB random writes and reads through a volume (file store) for one chunk size. */
+  private static void chunkSize(Path work, int chunk) throws Exception {
+    try (ObjectStore store = FileObjectStore.open(work.resolve("chunk-" + chunk))) {
+      VolumeManager volumes = new VolumeManager(store, VolumeOptions.defaults(work.resolve("journal-chunk-" + chunk)));
+      long size = 1L << 30;
+      volumes.create("v", size, 4096, chunk);
+      int count = 50_000;
+      byte[] block = new byte[4096];
+      Random rng = new Random(3);
+      try (Volume volume = volumes.open("v")) {
+        // Fill the volume sequentially first so random writes land on mapped chunks.
+        byte[] big = new byte[4 << 20];
+        for (long at = 0; at < size; at += big.length) {
+          volume.write(at, ByteBuffer.wrap(big), false);
+        }
+        volume.drain(Duration.ofMinutes(10));
+        long start = System.nanoTime();
+        for (int i = 0; i < count; i++) {
+          volume.write((long) rng.nextInt((int) (size / 4096)) * 4096, ByteBuffer.wrap(block), false);
+        }
+        volume.flush();
+        double writeSeconds = (System.nanoTime() - start) / 1e9;
+        volume.drain(Duration.ofMinutes(10));
+        start = System.nanoTime();
+        ByteBuffer dst = ByteBuffer.allocate(4096);
+        for (int i = 0; i < count; i++) {
+          dst.clear();
+          volume.read((long) rng.nextInt((int) (size / 4096)) * 4096, dst);
+        }
+        double readSeconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf("| chunk %s: 4 KiB random writes / reads, one thread, volume layer (1G, file store) "
+            + "| %.0f / %.0f IOPS |%n", Sizes.format(chunk), count / writeSeconds, count / readSeconds);
+      }
+    }
   }
 
   private static void putsPerGiB(String label, S3ServerProcess s3, S3Credentials credentials, Path work,
