@@ -12,6 +12,15 @@ step "./remap --version"
 step "./remap doctor   (how this node would attach Remap volumes)"
 ./remap doctor || true
 
+store=$(mktemp -d /tmp/remap-demo-store.XXXXXX)
+step "volumes on the embedded default store (file://$store): create, snapshot, clone — no data copied"
+./remap volume create --store "file://$store" --journal "$store/.journal" vm1 --size 10G
+./remap snapshot create --store "file://$store" --journal "$store/.journal" vm1 before-upgrade
+./remap volume clone --store "file://$store" --journal "$store/.journal" vm1@before-upgrade vm1-test
+./remap volume list --store "file://$store"
+./remap snapshot list --store "file://$store" vm1
+rm -rf "$store"
+
 cp_dir=$(mktemp -d /tmp/remap-demo-cp.XXXXXX)
 trap 'e2e/tools/controlplane.sh stop "$cp_dir" >/dev/null 2>&1 || true; rm -rf "$cp_dir"' EXIT
 step "local control plane: etcd + kube-apiserver + kube-controller-manager on 127.0.0.1"
@@ -29,7 +38,7 @@ cat > "$work/script.sh" <<'GUEST'
 echo "guest kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPU"
 for d in /sys/block/vd*; do echo "disk $(basename "$d"): $(( $(cat "$d/size") / 2048 )) MiB"; done
 GUEST
-e2e/tools/guest/run.sh --log "$work/console.log" "$work/script.sh" -- \
+e2e/tools/guest/run.sh -q --log "$work/console.log" "$work/script.sh" -- \
   -drive "file=$work/disk.raw,format=raw,if=virtio"
-grep -E '^(guest kernel|disk )' "$work/console.log" || true
+grep -E '^(guest kernel|disk )' "$work/console.log"
 step "done"
