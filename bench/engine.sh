@@ -2,7 +2,7 @@
 # Engine benchmarks: store requests per GiB written to a real S3 server (s3proxy process) for
 # 4 KiB random and 1 MiB sequential writes, and snapshot/clone time of a 100 GiB volume with
 # 10 GiB of data. Prints a markdown table for docs/BENCHMARKS.md.
-#   bench/engine.sh [WRITTEN=512M] [DATA=10G]
+#   bench/engine.sh [WRITTEN=512M] [DATA=10G]     or: bench/engine.sh chunks
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

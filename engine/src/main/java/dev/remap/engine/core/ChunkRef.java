@@ -1,6 +1,7 @@
 package dev.remap.engine.core;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
@@ -16,12 +17,13 @@ import java.util.List;
  */
 public final class ChunkRef {
 
-  public static final ChunkRef EMPTY = new ChunkRef(0, List.of());
+  public static final ChunkRef EMPTY = new ChunkRef(0, new Span[0]);
 
   private final long generation;
-  private final List<Span> spans;
+  // Sorted by offset, non-overlapping, coalesced; never modified after construction.
+  private final Span[] spans;
 
-  private ChunkRef(long generation, List<Span> spans) {
+  private ChunkRef(long generation, Span[] spans) {
     this.generation = generation;
     this.spans = spans;
   }
@@ -32,43 +34,50 @@ public final class ChunkRef {
 
   /** The stored and zero spans, in chunk-relative offsets; holes are the gaps. */
   public List<Span> spans() {
-    return spans;
+    return Collections.unmodifiableList(Arrays.asList(spans));
   }
 
   public boolean isEmpty() {
-    return spans.isEmpty();
+    return spans.length == 0;
   }
 
-  /** Maps [offset, offset+length) of the chunk to source; a {@link Source.Hole} unmaps it. */
+  /**
+   * Maps [offset, offset+length) of the chunk to source; a {@link Source.Hole} unmaps it.
+   * Binary search finds the spans the range touches; the untouched ones are copied in bulk, so
+   * a write costs O(log n) comparisons and one array copy however fragmented the chunk is.
+   */
   public ChunkRef put(long offset, long length, Source source) {
     checkRange(offset, length);
-    List<Span> out = new ArrayList<>(spans.size() + 2);
     long end = offset + length;
-    boolean inserted = false;
-    for (Span span : spans) {
-      if (span.end() <= offset || span.offset() >= end) {
-        if (!inserted && span.offset() >= end) {
-          insert(out, offset, length, source);
-          inserted = true;
-        }
-        append(out, span);
-        continue;
-      }
-      if (span.offset() < offset) {
-        append(out, span.clip(span.offset(), offset));
-      }
-      if (!inserted) {
-        insert(out, offset, length, source);
-        inserted = true;
-      }
-      if (span.end() > end) {
-        append(out, span.clip(end, span.end()));
-      }
+    int first = firstEndingAfter(offset);      // first span with end > offset
+    int last = firstStartingAtOrAfter(end);    // first span with offset >= end
+    Span[] middle = new Span[3];
+    int m = 0;
+    if (first < last && spans[first].offset() < offset) {
+      middle[m++] = spans[first].clip(spans[first].offset(), offset);
     }
-    if (!inserted) {
-      insert(out, offset, length, source);
+    if (!(source instanceof Source.Hole)) {
+      middle[m++] = new Span(offset, length, source);
     }
-    return new ChunkRef(generation + 1, Collections.unmodifiableList(out));
+    if (first < last && spans[last - 1].end() > end) {
+      middle[m++] = spans[last - 1].clip(end, spans[last - 1].end());
+    }
+    // Join the new span with the neighbours it continues (the rest were already joined).
+    int from = first;
+    int to = last;
+    if (m > 0 && from > 0 && joinable(spans[from - 1], middle[0])) {
+      middle[0] = joined(spans[from - 1], middle[0]);
+      from--;
+    }
+    if (m > 0 && to < spans.length && joinable(middle[m - 1], spans[to])) {
+      middle[m - 1] = joined(middle[m - 1], spans[to]);
+      to++;
+    }
+    Span[] out = new Span[from + m + spans.length - to];
+    System.arraycopy(spans, 0, out, 0, from);
+    System.arraycopy(middle, 0, out, from, m);
+    System.arraycopy(spans, to, out, from + m, spans.length - to);
+    return new ChunkRef(generation + 1, out);
   }
 
   /**
@@ -80,13 +89,8 @@ public final class ChunkRef {
     long end = offset + length;
     List<Span> out = new ArrayList<>();
     long cursor = offset;
-    for (Span span : spans) {
-      if (span.end() <= offset) {
-        continue;
-      }
-      if (span.offset() >= end) {
-        break;
-      }
+    for (int i = firstEndingAfter(offset); i < spans.length && spans[i].offset() < end; i++) {
+      Span span = spans[i];
       if (span.offset() > cursor) {
         out.add(new Span(cursor, span.offset() - cursor, Source.Hole.INSTANCE));
       }
@@ -110,11 +114,8 @@ public final class ChunkRef {
     checkRange(offset, length);
     ChunkRef result = this;
     long end = offset + length;
-    for (Span span : spans) {
-      if (span.end() <= offset || span.offset() >= end) {
-        continue;
-      }
-      Span part = span.clip(offset, end);
+    for (int i = firstEndingAfter(offset); i < spans.length && spans[i].offset() < end; i++) {
+      Span part = spans[i].clip(offset, end);
       if (part.source() instanceof Source.Stored stored
           && stored.key().equals(from.key())
           && stored.offset() == from.offset() + (part.offset() - offset)) {
@@ -140,31 +141,48 @@ public final class ChunkRef {
     return total;
   }
 
-  private static void insert(List<Span> out, long offset, long length, Source source) {
-    if (!(source instanceof Source.Hole)) {
-      append(out, new Span(offset, length, source));
-    }
-  }
-
-  /** Appends span, joining it to the last one when it continues it. */
-  private static void append(List<Span> out, Span span) {
-    if (!out.isEmpty()) {
-      Span last = out.get(out.size() - 1);
-      if (last.end() == span.offset() && continues(last, span)) {
-        out.set(out.size() - 1, new Span(last.offset(), last.length() + span.length(), last.source()));
-        return;
+  private int firstEndingAfter(long offset) {
+    int lo = 0;
+    int hi = spans.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (spans[mid].end() > offset) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
       }
     }
-    out.add(span);
+    return lo;
   }
 
-  private static boolean continues(Span previous, Span next) {
+  private int firstStartingAtOrAfter(long offset) {
+    int lo = 0;
+    int hi = spans.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (spans[mid].offset() >= offset) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return lo;
+  }
+
+  private static boolean joinable(Span previous, Span next) {
+    if (previous.end() != next.offset()) {
+      return false;
+    }
     if (previous.source() instanceof Source.Zero && next.source() instanceof Source.Zero) {
       return true;
     }
     return previous.source() instanceof Source.Stored a
         && next.source() instanceof Source.Stored b
         && b.continues(a, previous.length());
+  }
+
+  private static Span joined(Span previous, Span next) {
+    return new Span(previous.offset(), previous.length() + next.length(), previous.source());
   }
 
   private static void checkRange(long offset, long length) {
@@ -175,6 +193,6 @@ public final class ChunkRef {
 
   @Override
   public String toString() {
-    return "ChunkRef{gen=" + generation + ", " + spans + "}";
+    return "ChunkRef{gen=" + generation + ", " + Arrays.toString(spans) + "}";
   }
 }

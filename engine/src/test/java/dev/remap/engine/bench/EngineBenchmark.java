@@ -21,11 +21,19 @@ import java.util.Random;
  * The engine's benchmarks (bench/engine.sh runs this; figures go to docs/BENCHMARKS.md):
  * store requests per GiB written to a real S3 server for 4 KiB random and 1 MiB sequential
  * writes, and snapshot and clone time of a 100 GiB volume holding 10 GiB of data.
- * Not a test: it measures and prints; nothing here asserts a time.
+ * Not a test: it measures and prints; nothing here asserts a time. {@code chunks} as the only
+ * argument runs just the chunk-size comparison.
  */
 public final class EngineBenchmark {
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("chunks")) {
+      Path work = Files.createTempDirectory("remap-bench");
+      for (int chunk : new int[] {64 << 10, 256 << 10, 1 << 20, 4 << 20}) {
+        chunkSize(work, chunk);
+      }
+      return;
+    }
     long written = args.length > 0 ? Sizes.parse(args[0]) : 512L << 20;
     long data = args.length > 1 ? Sizes.parse(args[1]) : 10L << 30;
     Path work = Files.createTempDirectory("remap-bench");
