@@ -87,6 +87,33 @@ class LifecycleTest {
   }
 
   @Test
+  void gcWhileAVolumeIsServedAndWrittenLosesNothing() throws Exception {
+    volumes.create("vm", SIZE, 4096, 64 << 10);
+    byte[] model = new byte[(int) SIZE];
+    Random random = new Random(11);
+    try (Volume vm = volumes.open("vm")) {
+      for (int round = 0; round < 40; round++) {
+        int length = 4096 * (1 + random.nextInt(64));
+        int offset = 4096 * random.nextInt((int) (SIZE - length) / 4096);
+        byte[] data = random(length, round);
+        vm.write(offset, ByteBuffer.wrap(data), false);
+        System.arraycopy(data, 0, model, offset, length);
+        if (round % 5 == 0) {
+          // Collect with no grace at all while uploads and checkpoints are going on.
+          new GarbageCollector(store, Duration.ZERO).run();
+        }
+      }
+      vm.drain(Duration.ofSeconds(30));
+      new GarbageCollector(store, Duration.ZERO).run();
+      assertThat(readAll(vm)).isEqualTo(model);
+    }
+    new GarbageCollector(store, Duration.ZERO).run();
+    try (Volume vm = volumes.open("vm")) {
+      assertThat(readAll(vm)).as("after reopening from what gc left").isEqualTo(model);
+    }
+  }
+
+  @Test
   void gcLeavesYoungObjectsAlone() throws Exception {
     volumes.create("vm", SIZE, 4096, 64 << 10);
     try (Volume vm = volumes.open("vm")) {
