@@ -1,11 +1,11 @@
 package dev.remap.engine.cache;
 
 import dev.remap.engine.block.BlockDevice;
+import dev.remap.engine.block.ForwardingBlockDevice;
 import dev.remap.engine.core.EvictionPolicy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.ReentrantLock;
@@ -22,11 +22,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * reads {@code next}, and keeps the page only if no write touched it meanwhile, so a slow miss
  * can never re-insert data that a concurrent write replaced.
  */
-public final class RamCache implements BlockDevice {
+public final class RamCache extends ForwardingBlockDevice {
 
   private static final int STRIPES = 1 << 14;
 
-  private final BlockDevice next;
   private final int pageSize;
   private final ReentrantLock lock = new ReentrantLock();
   private final Map<Long, byte[]> pages = new HashMap<>();
@@ -35,10 +34,10 @@ public final class RamCache implements BlockDevice {
   private final TierCounters counters = new TierCounters();
 
   public RamCache(BlockDevice next, long capacityBytes, int pageSize) {
+    super(next);
     if (Integer.bitCount(pageSize) != 1 || pageSize < next.blockSize()) {
       throw new IllegalArgumentException("cache page size must be a power of two of at least one block");
     }
-    this.next = next;
     this.pageSize = pageSize;
     this.policy = new EvictionPolicy<>(capacityBytes, 0.8);
   }
@@ -53,20 +52,8 @@ public final class RamCache implements BlockDevice {
     }
   }
 
-  @Override
-  public long size() {
-    return next.size();
-  }
 
-  @Override
-  public int blockSize() {
-    return next.blockSize();
-  }
 
-  @Override
-  public boolean isReadOnly() {
-    return next.isReadOnly();
-  }
 
   /** Answers from RAM if every page of the range is cached; false (dst untouched) otherwise. */
   public boolean tryRead(long offset, ByteBuffer dst) {
@@ -168,20 +155,8 @@ public final class RamCache implements BlockDevice {
     invalidate(offset, length);
   }
 
-  @Override
-  public void flush() throws IOException {
-    next.flush();
-  }
 
-  @Override
-  public List<Extent> extents(long offset, long length) throws IOException {
-    return next.extents(offset, length);
-  }
 
-  @Override
-  public void close() throws IOException {
-    next.close();
-  }
 
   /** Marks the pages a change touches, before the change, so in-flight misses drop them. */
   private void bump(long offset, long length) {

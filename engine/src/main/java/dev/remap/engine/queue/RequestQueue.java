@@ -1,6 +1,7 @@
 package dev.remap.engine.queue;
 
 import dev.remap.engine.block.BlockDevice;
+import dev.remap.engine.block.ForwardingBlockDevice;
 import dev.remap.engine.core.RequestMerger;
 import dev.remap.engine.core.RequestMerger.Kind;
 import dev.remap.engine.core.RequestMerger.Merged;
@@ -26,7 +27,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * requests in different workers' batches run concurrently, which is what a block device promises
  * for requests in flight at the same time.
  */
-public final class RequestQueue implements BlockDevice {
+public final class RequestQueue extends ForwardingBlockDevice {
 
   /** Counters by request kind (index = {@link Kind#ordinal()}), and merges. */
   public record Counters(long[] requests, long[] bytes, long mergedAway) {}
@@ -35,7 +36,6 @@ public final class RequestQueue implements BlockDevice {
 
   private static final int MAX_BATCH = 64;
 
-  private final BlockDevice next;
   private final ArrayBlockingQueue<Pending> array;
   private final RequestMerger merger;
   private final List<Thread> workers = new ArrayList<>();
@@ -45,7 +45,7 @@ public final class RequestQueue implements BlockDevice {
   private volatile boolean closed;
 
   public RequestQueue(BlockDevice next, String name, int workerCount, int capacity, int maxMerged) {
-    this.next = next;
+    super(next);
     this.array = new ArrayBlockingQueue<>(capacity);
     this.merger = new RequestMerger(maxMerged);
     for (int i = 0; i < workerCount; i++) {
@@ -186,20 +186,7 @@ public final class RequestQueue implements BlockDevice {
 
   // The synchronous BlockDevice view: submit and wait.
 
-  @Override
-  public long size() {
-    return next.size();
-  }
 
-  @Override
-  public int blockSize() {
-    return next.blockSize();
-  }
-
-  @Override
-  public boolean isReadOnly() {
-    return next.isReadOnly();
-  }
 
   @Override
   public void read(long offset, ByteBuffer dst) throws IOException {
@@ -230,10 +217,6 @@ public final class RequestQueue implements BlockDevice {
     await(submitFlush());
   }
 
-  @Override
-  public List<Extent> extents(long offset, long length) throws IOException {
-    return next.extents(offset, length);
-  }
 
   /** Lets queued requests finish, stops the workers, then closes next. */
   @Override

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.remap.engine.block.BlockDevice;
 import dev.remap.engine.block.BlockDeviceContract;
+import dev.remap.engine.block.ForwardingBlockDevice;
 import dev.remap.engine.queue.RequestQueue;
 import dev.remap.engine.store.FileObjectStore;
 import dev.remap.engine.store.ObjectStore;
@@ -96,22 +97,14 @@ class LayeredStackTest extends BlockDeviceContract {
   }
 
   /** Lets a second queue sit on the same stack without closing it twice. */
-  private static final class RamCacheBypass implements BlockDevice {
-    private final BlockDevice next;
-
+  private static final class RamCacheBypass extends ForwardingBlockDevice {
     RamCacheBypass(BlockDevice next) {
-      this.next = next;
+      super(next);
     }
 
-    @Override public long size() { return next.size(); }
-    @Override public int blockSize() { return next.blockSize(); }
-    @Override public boolean isReadOnly() { return next.isReadOnly(); }
-    @Override public void read(long o, ByteBuffer d) throws java.io.IOException { next.read(o, d); }
-    @Override public void write(long o, ByteBuffer s, boolean f) throws java.io.IOException { next.write(o, s, f); }
-    @Override public void trim(long o, long l, boolean f) throws java.io.IOException { next.trim(o, l, f); }
-    @Override public void writeZeroes(long o, long l, boolean n, boolean f) throws java.io.IOException { next.writeZeroes(o, l, n, f); }
-    @Override public void flush() throws java.io.IOException { next.flush(); }
-    @Override public List<Extent> extents(long o, long l) throws java.io.IOException { return next.extents(o, l); }
-    @Override public void close() { }
+    @Override
+    public void close() {
+      // The test's own stack closes the device.
+    }
   }
 }
