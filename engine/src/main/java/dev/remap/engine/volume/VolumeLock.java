@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -15,6 +17,13 @@ import java.util.stream.Stream;
  * kernel when the process dies, so a crash never leaves a volume locked.
  */
 final class VolumeLock implements AutoCloseable {
+
+  /**
+   * The volumes this process serves, by lock folder. A second open in the same process cannot
+   * take the OS lock (the JVM holds it already), but operations that only need the volume —
+   * a snapshot, a resize — use the served instance from here instead of failing.
+   */
+  private static final ConcurrentHashMap<Path, Volume> SERVED = new ConcurrentHashMap<>();
 
   private final Path dir;
   private final FileChannel channel;
@@ -48,6 +57,14 @@ final class VolumeLock implements AutoCloseable {
     return dir;
   }
 
+  void serving(Volume volume) {
+    SERVED.put(dir, volume);
+  }
+
+  static Optional<Volume> served(Path journalRoot, VolumeMeta meta) {
+    return Optional.ofNullable(SERVED.get(journalRoot.resolve(meta.id())));
+  }
+
   /** Removes the journal folder of a deleted volume (while still holding the lock). */
   void deleteJournal() throws IOException {
     try (Stream<Path> files = Files.walk(dir)) {
@@ -61,6 +78,7 @@ final class VolumeLock implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    SERVED.remove(dir);
     try {
       lock.release();
     } finally {

@@ -109,9 +109,13 @@ public final class VolumeManager {
     }
   }
 
-  /** Grows a volume that is not being served (a served one grows through its server). */
+  /** Grows a volume: the served instance if this process serves it, else only its metadata. */
   public VolumeMeta resize(String name, long newSize) throws IOException {
     VolumeMeta meta = meta(name);
+    Optional<Volume> served = VolumeLock.served(options.journalDir(), meta);
+    if (served.isPresent()) {
+      return resize(served.get(), newSize);
+    }
     VolumeMeta grown = meta.withSize(newSize);
     store.put(StoreLayout.meta(name), grown.encode());
     return grown;
@@ -148,7 +152,9 @@ public final class VolumeManager {
     VolumeLock lock = VolumeLock.acquire(options.journalDir(), meta);
     try {
       Loaded loaded = load(meta);
-      return new Volume(store, reader, meta, loaded.table, loaded.lastSegment, loaded.journalSeq, options, lock);
+      Volume volume = new Volume(store, reader, meta, loaded.table, loaded.lastSegment, loaded.journalSeq, options, lock);
+      lock.serving(volume);
+      return volume;
     } catch (IOException | RuntimeException e) {
       lock.close();
       throw e;
@@ -221,8 +227,12 @@ public final class VolumeManager {
     return new SnapshotInfo(volume.name(), snapshot, volume.size(), Instant.now());
   }
 
-  /** Takes a snapshot of a volume this process does not serve (it opens it for the moment). */
+  /** Takes a snapshot by name: of the served instance if this process serves it, else opening it for the moment. */
   public SnapshotInfo snapshot(String name, String snapshot) throws IOException {
+    Optional<Volume> served = VolumeLock.served(options.journalDir(), meta(name));
+    if (served.isPresent()) {
+      return snapshot(served.get(), snapshot);
+    }
     try (Volume volume = open(name)) {
       return snapshot(volume, snapshot);
     }

@@ -98,6 +98,24 @@ class VolumeTest extends BlockDeviceContract {
   }
 
   @Test
+  void snapshotAndResizeByNameUseTheInstanceThisProcessServes() throws Exception {
+    byte[] data = random(8192, 30);
+    device.write(0, ByteBuffer.wrap(data), false);
+    volumes.snapshot("disk", "by-name");
+    try (SnapshotDevice frozen = volumes.openSnapshot("disk", "by-name")) {
+      ByteBuffer read = ByteBuffer.allocate(8192);
+      frozen.read(0, read);
+      assertThat(read.array()).as("the snapshot has the unflushed write of the served volume").isEqualTo(data);
+    }
+    volumes.resize("disk", 2 * SIZE);
+    assertThat(device.size()).as("the served volume grew").isEqualTo(2 * SIZE);
+    device.close();
+    device = null;
+    volumes.snapshot("disk", "after-close");
+    assertThat(volumes.snapshots("disk")).hasSize(2);
+  }
+
+  @Test
   void creatingATakenNameOrABadSizeFailsWithoutLeavingAnything() throws Exception {
     assertThatThrownBy(() -> volumes.create("disk", SIZE, 4096, 64 << 10)).hasMessageContaining("already exists");
     assertThatThrownBy(() -> volumes.create("odd", 1000, 512, 64 << 10)).hasMessageContaining("not a multiple");
