@@ -27,8 +27,19 @@ import java.util.Random;
 public final class EngineBenchmark {
 
   public static void main(String[] args) throws Exception {
+    Path work = Files.createTempDirectory("remap-bench");
+    try {
+      run(args, work);
+    } finally {
+      // The 10G volume and the stores are big: never leave them behind.
+      try (var paths = Files.walk(work)) {
+        paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  private static void run(String[] args, Path work) throws Exception {
     if (args.length > 0 && args[0].equals("chunks")) {
-      Path work = Files.createTempDirectory("remap-bench");
       for (int chunk : new int[] {64 << 10, 256 << 10, 1 << 20, 4 << 20}) {
         chunkSize(work, chunk);
       }
@@ -36,7 +47,6 @@ public final class EngineBenchmark {
     }
     long written = args.length > 0 ? Sizes.parse(args[0]) : 512L << 20;
     long data = args.length > 1 ? Sizes.parse(args[1]) : 10L << 30;
-    Path work = Files.createTempDirectory("remap-bench");
     System.out.println("| measurement | value |");
     System.out.println("|---|---|");
     try (S3ServerProcess s3 = S3ServerProcess.start(work.resolve("s3"))) {
