@@ -1,0 +1,66 @@
+package dev.remap.api.disk;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import dev.remap.api.common.StatusBase;
+import java.util.ArrayList;
+import java.util.List;
+
+/** What the operator observed of a disk; written only by the operator. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class VirtualDiskStatus extends StatusBase {
+
+  @JsonPropertyDescription("Pending, Provisioning, Bound, Attaching, Attached, Detaching or Failed.")
+  public String phase;
+
+  @JsonPropertyDescription("The PVC that holds the disk.")
+  public String pvcName;
+
+  @JsonPropertyDescription("The CSI volume handle of the bound PersistentVolume.")
+  public String volumeHandle;
+
+  @JsonPropertyDescription("Capacity of the bound volume.")
+  public String capacity;
+
+  @JsonPropertyDescription("The serial given to the VM (spec.vm.serial or the one derived from the uid).")
+  public String serial;
+
+  @JsonPropertyDescription("The VirtualMachine the disk is in the spec of, when it is.")
+  public String attachedTo;
+
+  @JsonPropertyDescription("One entry per spec.snapshots entry.")
+  public List<SnapshotStatus> snapshots = new ArrayList<>();
+
+  @JsonPropertyDescription("Cache hit counters reported by the data plane.")
+  public CacheSummary cache;
+
+  @JsonPropertyDescription("I/O counters reported by the data plane.")
+  public IoSummary io;
+
+  /** The state of one requested snapshot. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class SnapshotStatus {
+    public String name;
+    public String volumeSnapshotName;
+    public Boolean readyToUse;
+    public String error;
+  }
+
+  /** Hits and misses of the RAM and local-disk caches. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class CacheSummary {
+    public Long ramHits;
+    public Long ramMisses;
+    public Long diskHits;
+    public Long diskMisses;
+  }
+
+  /** Bytes and requests served. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class IoSummary {
+    public Long readBytes;
+    public Long writtenBytes;
+    public Long reads;
+    public Long writes;
+  }
+}

@@ -1,0 +1,36 @@
+package dev.remap.api.share;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import dev.remap.api.common.Cel;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Size;
+
+/** Direction and timing of synchronisation; retryInterval is how often a disconnected share re-checks (seed 004: 1 s). */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class SyncPolicy {
+
+  public enum Direction {
+    @JsonProperty("pull") PULL,
+    @JsonProperty("push") PUSH,
+    @JsonProperty("both") BOTH
+  }
+
+  @Default("both")
+  @JsonPropertyDescription("pull (cloud to VMs), push (VM writes to the cloud) or both (default).")
+  public Direction direction = Direction.BOTH;
+
+  @Default("\"30s\"")
+  @Size(max = 32)
+  @Pattern(Cel.DURATION_PATTERN)
+  @JsonPropertyDescription("How often to look for changes in the cloud disk, e.g. 30s (default) or 5m.")
+  public String interval = "30s";
+
+  @Default("\"1s\"")
+  @Size(max = 32)
+  @Pattern(Cel.DURATION_PATTERN)
+  @JsonPropertyDescription("While disconnected, how often to re-check the connection (default 1s); pending uploads go on reconnection.")
+  public String retryInterval = "1s";
+}

@@ -1,0 +1,37 @@
+package dev.remap.operator.disk;
+
+import dev.remap.api.disk.VirtualDiskStatus.SnapshotStatus;
+import java.util.List;
+
+/**
+ * What the reconciler saw of the world around one VirtualDisk, reduced to what the status
+ * builder needs. Gathering it does I/O; turning it into a status does not.
+ *
+ * @param pvc the disk's PVC
+ * @param storageClassExists whether spec.storageClassName names an existing StorageClass
+ * @param vm the VM attachment, when spec.vm is set and the PVC is bound
+ * @param serial the serial given (or to be given) to the VM
+ * @param snapshots the state of each spec.snapshots entry (empty until the PVC is bound)
+ * @param error the message of a failed reconcile, or null
+ */
+public record DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
+    Vm vm, String serial, List<SnapshotStatus> snapshots, String error) {
+
+  public enum PvcPhase { ABSENT, FOREIGN, PENDING, BOUND, LOST }
+
+  /** The PVC: its phase, bound volume, capacity and the newest event about it (why it is pending). */
+  public record Pvc(String name, PvcPhase phase, String volumeHandle, String capacity, String lastEvent) {
+    public static Pvc absent(String name) {
+      return new Pvc(name, PvcPhase.ABSENT, null, null, null);
+    }
+  }
+
+  public enum VmState { NOT_REQUESTED, WAITING_FOR_PVC, KUBEVIRT_MISSING, NOT_FOUND, ATTACHED, FAILED }
+
+  /** The VM side: which VM, what state, and a detail for FAILED or ATTACHED (e.g. needs a restart). */
+  public record Vm(String name, VmState state, String detail) {
+    public static Vm notRequested() {
+      return new Vm(null, VmState.NOT_REQUESTED, null);
+    }
+  }
+}

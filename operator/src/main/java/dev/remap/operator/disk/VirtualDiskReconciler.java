@@ -1,0 +1,191 @@
+package dev.remap.operator.disk;
+
+import dev.remap.api.common.ConditionTypes;
+import dev.remap.api.disk.VirtualDisk;
+import dev.remap.api.disk.VirtualDiskStatus;
+import dev.remap.api.disk.VirtualDiskStatus.SnapshotStatus;
+import dev.remap.operator.disk.DiskObservation.Pvc;
+import dev.remap.operator.disk.DiskObservation.PvcPhase;
+import dev.remap.operator.disk.DiskObservation.Vm;
+import dev.remap.operator.disk.DiskObservation.VmState;
+import dev.remap.operator.kubevirt.KubeVirtClient;
+import dev.remap.operator.status.Conditions;
+import dev.remap.operator.status.EventRecorder;
+import dev.remap.operator.status.StatusDiff;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.PersistentVolume;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.Workflow;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * VirtualDisk: the PVC comes from the workflow (PvcDependent); this class observes, attaches
+ * the bound disk to its VM, and reports. It keeps no state of its own: everything is re-read
+ * each time, so a restart at any point converges.
+ */
+@ControllerConfiguration(name = VirtualDiskReconciler.NAME)
+@Workflow(dependents = @Dependent(type = PvcDependent.class, reconcilePrecondition = PvcNotForeign.class))
+public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<VirtualDisk> {
+
+  public static final String NAME = "virtualdisk";
+  /** How often to look again while waiting on something that sends no event here (a VM, a class). */
+  static final Duration RECHECK = Duration.ofSeconds(10);
+
+  @Override
+  public UpdateControl<VirtualDisk> reconcile(VirtualDisk disk, Context<VirtualDisk> context) {
+    KubernetesClient client = context.getClient();
+    String serial = DiskNames.serial(disk);
+    Pvc pvc = observePvc(disk, context);
+    boolean classExists = client.storage().v1().storageClasses().withName(disk.getSpec().storageClassName).get() != null;
+    VmAttacher attacher = new VmAttacher(new KubeVirtClient(client));
+
+    // A disk moved to another VM (or taken off one) leaves the old VM first.
+    String attachedTo = disk.getStatus() == null ? null : disk.getStatus().attachedTo;
+    String wanted = disk.getSpec().vm == null ? null : disk.getSpec().vm.name;
+    if (attachedTo != null && !attachedTo.equals(wanted)) {
+      attacher.detach(disk, attachedTo);
+    }
+    Vm vm = wanted == null ? Vm.notRequested()
+        : pvc.phase() == PvcPhase.BOUND ? attacher.attach(disk, serial)
+        : new Vm(wanted, VmState.WAITING_FOR_PVC, null);
+
+    // Snapshots are of the bound volume: none is asked for before the PVC binds.
+    List<SnapshotStatus> snapshots = pvc.phase() == PvcPhase.BOUND ? new SnapshotSync(client).sync(disk) : List.of();
+    DiskObservation observation = new DiskObservation(disk.getMetadata().getGeneration(), pvc, classExists,
+        disk.getSpec().storageClassName, vm, serial, snapshots, null);
+    UpdateControl<VirtualDisk> control = patchIfChanged(disk, context,
+        VirtualDiskStatusBuilder.build(observation, previous(disk), Instant.now()));
+    // Nothing sends this controller events for VMs, StorageClasses or VolumeSnapshots: look again.
+    boolean waiting = vm.state() == VmState.NOT_FOUND || vm.state() == VmState.KUBEVIRT_MISSING
+        || vm.state() == VmState.FAILED || !classExists
+        || snapshots.stream().anyMatch(x -> !Boolean.TRUE.equals(x.readyToUse) && x.error == null);
+    return waiting ? control.rescheduleAfter(RECHECK) : control;
+  }
+
+  @Override
+  public ErrorStatusUpdateControl<VirtualDisk> updateErrorStatus(VirtualDisk disk, Context<VirtualDisk> context,
+      Exception e) {
+    String serial = disk.getMetadata().getUid() == null ? null : DiskNames.serial(disk);
+    DiskObservation observation = new DiskObservation(disk.getMetadata().getGeneration(),
+        Pvc.absent(DiskNames.pvc(disk)), true, disk.getSpec().storageClassName, Vm.notRequested(), serial,
+        disk.getStatus() == null ? List.of() : disk.getStatus().snapshots, rootMessage(e));
+    VirtualDiskStatus status = VirtualDiskStatusBuilder.build(observation, previous(disk), Instant.now());
+    if (disk.getStatus() != null) {
+      // What was observed before the failure is still the best knowledge of the PVC and the VM.
+      status.pvcName = disk.getStatus().pvcName;
+      status.volumeHandle = disk.getStatus().volumeHandle;
+      status.capacity = disk.getStatus().capacity;
+      status.attachedTo = disk.getStatus().attachedTo;
+    }
+    if (!StatusDiff.changed(disk.getStatus(), status)) {
+      return ErrorStatusUpdateControl.noStatusUpdate();
+    }
+    recordTransitions(context.getClient(), disk, status);
+    disk.setStatus(status);
+    return ErrorStatusUpdateControl.patchStatus(disk);
+  }
+
+  /** The finalizer's work: take the disk out of its VM before Kubernetes deletes it and its PVC. */
+  @Override
+  public DeleteControl cleanup(VirtualDisk disk, Context<VirtualDisk> context) {
+    VmAttacher attacher = new VmAttacher(new KubeVirtClient(context.getClient()));
+    String attachedTo = disk.getStatus() == null ? null : disk.getStatus().attachedTo;
+    if (attachedTo != null) {
+      attacher.detach(disk, attachedTo);
+    }
+    if (disk.getSpec().vm != null && !Objects.equals(attachedTo, disk.getSpec().vm.name)) {
+      // An attach may have happened just before a crash, without the status saying so.
+      attacher.detach(disk, disk.getSpec().vm.name);
+    }
+    return DeleteControl.defaultDelete();
+  }
+
+  private Pvc observePvc(VirtualDisk disk, Context<VirtualDisk> context) {
+    String name = DiskNames.pvc(disk);
+    KubernetesClient client = context.getClient();
+    Optional<PersistentVolumeClaim> owned = context.getSecondaryResource(PersistentVolumeClaim.class);
+    if (owned.isEmpty()) {
+      PersistentVolumeClaim other = client.persistentVolumeClaims().inNamespace(disk.getMetadata().getNamespace())
+          .withName(name).get();
+      return new Pvc(name, PvcNotForeign.isForeign(other, disk) ? PvcPhase.FOREIGN : PvcPhase.ABSENT, null, null, null);
+    }
+    PersistentVolumeClaim pvc = owned.get();
+    String phase = pvc.getStatus() == null ? null : pvc.getStatus().getPhase();
+    if ("Bound".equals(phase)) {
+      String handle = null;
+      String volumeName = pvc.getSpec().getVolumeName();
+      if (volumeName != null) {
+        PersistentVolume pv = client.persistentVolumes().withName(volumeName).get();
+        handle = pv != null && pv.getSpec().getCsi() != null ? pv.getSpec().getCsi().getVolumeHandle() : null;
+      }
+      Quantity capacity = pvc.getStatus().getCapacity() == null ? null : pvc.getStatus().getCapacity().get("storage");
+      return new Pvc(name, PvcPhase.BOUND, handle, capacity == null ? null : capacity.toString(), null);
+    }
+    if ("Lost".equals(phase)) {
+      return new Pvc(name, PvcPhase.LOST, null, null, null);
+    }
+    return new Pvc(name, PvcPhase.PENDING, null, null, lastEvent(client, pvc));
+  }
+
+  /** The newest event about the PVC: the PV controller and the provisioner say there why it waits. */
+  private static String lastEvent(KubernetesClient client, PersistentVolumeClaim pvc) {
+    List<Event> events = client.v1().events().inNamespace(pvc.getMetadata().getNamespace())
+        .withField("involvedObject.uid", pvc.getMetadata().getUid()).list().getItems();
+    return events.stream()
+        .max(Comparator.comparing((Event e) -> Objects.toString(e.getLastTimestamp(), ""))
+            .thenComparing(e -> Objects.toString(e.getMetadata().getCreationTimestamp(), "")))
+        .map(e -> e.getReason() + ": " + e.getMessage())
+        .orElse(null);
+  }
+
+  private static UpdateControl<VirtualDisk> patchIfChanged(VirtualDisk disk, Context<VirtualDisk> context,
+      VirtualDiskStatus status) {
+    if (!StatusDiff.changed(disk.getStatus(), status)) {
+      return UpdateControl.noUpdate();
+    }
+    recordTransitions(context.getClient(), disk, status);
+    disk.setStatus(status);
+    return UpdateControl.patchStatus(disk);
+  }
+
+  /** One event per condition whose reason changed to something the user should know. */
+  private static void recordTransitions(KubernetesClient client, VirtualDisk disk, VirtualDiskStatus status) {
+    for (Condition now : status.conditions) {
+      Optional<Condition> before = Conditions.find(previous(disk), now.getType());
+      boolean changed = before.map(b -> !Objects.equals(b.getReason(), now.getReason())
+          || !Objects.equals(b.getStatus(), now.getStatus())).orElse(true);
+      if (changed && Conditions.TRUE.equals(now.getStatus())) {
+        EventRecorder.record(client, disk, ConditionTypes.DEGRADED.equals(now.getType()), now.getReason(),
+            now.getMessage());
+      }
+    }
+  }
+
+  private static List<Condition> previous(VirtualDisk disk) {
+    return disk.getStatus() == null ? List.of() : disk.getStatus().conditions;
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
+}

@@ -1,0 +1,117 @@
+package dev.remap.operator.disk;
+
+import static dev.remap.api.common.ConditionTypes.DEGRADED;
+import static dev.remap.api.common.ConditionTypes.PROGRESSING;
+import static dev.remap.api.common.ConditionTypes.READY;
+
+import dev.remap.api.disk.VirtualDiskStatus;
+import dev.remap.operator.disk.DiskObservation.PvcPhase;
+import dev.remap.operator.status.Conditions;
+import dev.remap.operator.status.Conditions.Desired;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds a VirtualDisk's status from an observation. Pure, so every "why is my disk stuck"
+ * answer is unit-tested. The first thing that blocks progress decides the reason; the message
+ * says what the user can do about it.
+ */
+public final class VirtualDiskStatusBuilder {
+
+  public static final String PHASE_PENDING = "Pending";
+  public static final String PHASE_PROVISIONING = "Provisioning";
+  public static final String PHASE_BOUND = "Bound";
+  public static final String PHASE_ATTACHED = "Attached";
+  public static final String PHASE_FAILED = "Failed";
+
+  private VirtualDiskStatusBuilder() {}
+
+  /** A reason and message for each of the three conditions, plus the phase they imply. */
+  record Verdict(String phase, boolean ready, boolean progressing, boolean degraded, String reason, String message,
+      String degradedReason, String degradedMessage) {
+    Verdict(String phase, boolean ready, boolean progressing, boolean degraded, String reason, String message) {
+      this(phase, ready, progressing, degraded, reason, message, reason, message);
+    }
+  }
+
+  public static VirtualDiskStatus build(DiskObservation o, List<Condition> previous, Instant now) {
+    Verdict v = verdict(o);
+    VirtualDiskStatus s = new VirtualDiskStatus();
+    s.observedGeneration = o.generation();
+    s.phase = v.phase();
+    s.pvcName = o.pvc().phase() == PvcPhase.ABSENT || o.pvc().phase() == PvcPhase.FOREIGN ? null : o.pvc().name();
+    s.volumeHandle = o.pvc().volumeHandle();
+    s.capacity = o.pvc().capacity();
+    s.serial = o.serial();
+    s.attachedTo = o.vm().state() == DiskObservation.VmState.ATTACHED ? o.vm().name() : null;
+    s.snapshots = new ArrayList<>(o.snapshots());
+    String idle = "Nothing to do";
+    List<Desired> desired = new ArrayList<>();
+    desired.add(new Desired(READY, v.ready(), v.reason(), v.message()));
+    desired.add(new Desired(PROGRESSING, v.progressing(), v.progressing() ? v.reason() : "Done",
+        v.progressing() ? v.message() : idle));
+    desired.add(new Desired(DEGRADED, v.degraded(), v.degraded() ? v.degradedReason() : "AsExpected",
+        v.degraded() ? v.degradedMessage() : "No problem found"));
+    s.conditions = Conditions.build(previous, o.generation(), now, desired);
+    return s;
+  }
+
+  static Verdict verdict(DiskObservation o) {
+    Verdict v = diskVerdict(o);
+    List<String> failed = o.snapshots().stream().filter(x -> x.error != null)
+        .map(x -> x.name + ": " + x.error).toList();
+    if (failed.isEmpty() || v.degraded()) {
+      return v;
+    }
+    // A failed snapshot does not make the disk unusable: Ready stands, Degraded says why.
+    return new Verdict(v.phase(), v.ready(), v.progressing(), true, v.reason(), v.message(), "SnapshotFailed",
+        "Snapshots failed: " + String.join("; ", failed));
+  }
+
+  private static Verdict diskVerdict(DiskObservation o) {
+    DiskObservation.Pvc pvc = o.pvc();
+    if (o.error() != null) {
+      return new Verdict(PHASE_FAILED, false, true, true, "ReconcileError",
+          "The last reconcile failed and will be retried: " + o.error());
+    }
+    if (pvc.phase() == PvcPhase.FOREIGN) {
+      return new Verdict(PHASE_FAILED, false, false, true, "PvcConflict", "PersistentVolumeClaim " + pvc.name()
+          + " already exists and does not belong to this VirtualDisk: delete or rename it, or rename the disk");
+    }
+    if (pvc.phase() == PvcPhase.LOST) {
+      return new Verdict(PHASE_FAILED, false, false, true, "PvcLost", "PersistentVolumeClaim " + pvc.name()
+          + " lost its PersistentVolume; the data is no longer reachable through it");
+    }
+    if (!o.storageClassExists() && pvc.phase() != PvcPhase.BOUND) {
+      return new Verdict(PHASE_PENDING, false, true, false, "StorageClassNotFound", "StorageClass "
+          + o.storageClassName() + " does not exist: install Remap's Helm chart or set spec.storageClassName");
+    }
+    if (pvc.phase() == PvcPhase.ABSENT) {
+      return new Verdict(PHASE_PENDING, false, true, false, "CreatingPvc",
+          "Creating PersistentVolumeClaim " + pvc.name());
+    }
+    if (pvc.phase() == PvcPhase.PENDING) {
+      String why = pvc.lastEvent() != null ? ": " + pvc.lastEvent()
+          : ": no provisioner has acted on it yet (is Remap's CSI controller running?)";
+      return new Verdict(PHASE_PROVISIONING, false, true, false, "WaitingForVolume",
+          "PersistentVolumeClaim " + pvc.name() + " is Pending" + why);
+    }
+    DiskObservation.Vm vm = o.vm();
+    return switch (vm.state()) {
+      case NOT_REQUESTED, WAITING_FOR_PVC -> new Verdict(PHASE_BOUND, true, false, false, "Bound",
+          "PersistentVolumeClaim " + pvc.name() + " is bound; no VM is asked for in spec.vm");
+      case KUBEVIRT_MISSING -> new Verdict(PHASE_BOUND, false, true, false, "KubeVirtNotInstalled",
+          "The disk is bound, but the API server does not serve kubevirt.io/v1 VirtualMachines: install KubeVirt");
+      case NOT_FOUND -> new Verdict(PHASE_BOUND, false, true, false, "VirtualMachineNotFound",
+          "The disk is bound; VirtualMachine " + vm.name() + " does not exist in this namespace yet,"
+              + " and the disk is attached when it does");
+      case FAILED -> new Verdict(PHASE_BOUND, false, true, true, "AttachFailed",
+          "Attaching to VirtualMachine " + vm.name() + " failed and will be retried: " + vm.detail());
+      case ATTACHED -> new Verdict(PHASE_ATTACHED, true, false, false, "Attached",
+          "In the spec of VirtualMachine " + vm.name() + " with serial " + o.serial()
+              + (vm.detail() != null ? "; " + vm.detail() : ""));
+    };
+  }
+}

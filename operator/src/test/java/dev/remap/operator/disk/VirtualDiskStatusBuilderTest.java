@@ -1,0 +1,152 @@
+package dev.remap.operator.disk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.remap.api.disk.VirtualDiskStatus;
+import dev.remap.operator.disk.DiskObservation.Pvc;
+import dev.remap.operator.disk.DiskObservation.PvcPhase;
+import dev.remap.operator.disk.DiskObservation.Vm;
+import dev.remap.operator.disk.DiskObservation.VmState;
+import dev.remap.operator.status.Conditions;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class VirtualDiskStatusBuilderTest {
+
+  static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  static final Instant T1 = Instant.parse("2026-01-01T00:05:00Z");
+  static final Pvc PENDING = new Pvc("d", PvcPhase.PENDING, null, null,
+      "ExternalProvisioning: Waiting for a volume to be created by the external provisioner 'csi.remap.dev'");
+  static final Pvc BOUND = new Pvc("d", PvcPhase.BOUND, "vol-1", "10Gi", null);
+
+  static DiskObservation obs(Pvc pvc, boolean classExists, Vm vm, String error) {
+    return new DiskObservation(4, pvc, classExists, "remap", vm, "serial1", List.of(), error);
+  }
+
+  static Condition condition(VirtualDiskStatus s, String type) {
+    return Conditions.find(s.conditions, type).orElseThrow();
+  }
+
+  static void assertConditions(VirtualDiskStatus s, String ready, String progressing, String degraded, String reason) {
+    assertThat(condition(s, "Ready").getStatus()).isEqualTo(ready);
+    assertThat(condition(s, "Progressing").getStatus()).isEqualTo(progressing);
+    assertThat(condition(s, "Degraded").getStatus()).isEqualTo(degraded);
+    assertThat(s.conditions).allSatisfy(c -> assertThat(c.getObservedGeneration()).isEqualTo(4L));
+    assertThat(condition(s, "Ready").getReason()).isEqualTo(reason);
+  }
+
+  @Test
+  void aMissingStorageClassIsTheFirstThingToFix() {
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(obs(PENDING, false, new Vm("vm1", VmState.WAITING_FOR_PVC, null), null), List.of(), T0);
+    assertConditions(s, "False", "True", "False", "StorageClassNotFound");
+    assertThat(s.phase).isEqualTo("Pending");
+    assertThat(condition(s, "Progressing").getMessage()).contains("StorageClass remap does not exist", "spec.storageClassName");
+  }
+
+  @Test
+  void aPendingPvcSaysWhatThePvControllerSays() {
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(obs(PENDING, true, Vm.notRequested(), null), List.of(), T0);
+    assertConditions(s, "False", "True", "False", "WaitingForVolume");
+    assertThat(s.phase).isEqualTo("Provisioning");
+    assertThat(s.pvcName).isEqualTo("d");
+    assertThat(condition(s, "Progressing").getMessage()).contains("is Pending", "external provisioner 'csi.remap.dev'");
+  }
+
+  @Test
+  void aPendingPvcWithoutEventsPointsAtTheCsiController() {
+    Pvc quiet = new Pvc("d", PvcPhase.PENDING, null, null, null);
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(obs(quiet, true, Vm.notRequested(), null), List.of(), T0);
+    assertThat(condition(s, "Progressing").getMessage()).contains("CSI controller");
+  }
+
+  @Test
+  void boundWithoutAVmIsReady() {
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(obs(BOUND, true, Vm.notRequested(), null), List.of(), T0);
+    assertConditions(s, "True", "False", "False", "Bound");
+    assertThat(s.phase).isEqualTo("Bound");
+    assertThat(s.volumeHandle).isEqualTo("vol-1");
+    assertThat(s.capacity).isEqualTo("10Gi");
+    assertThat(s.attachedTo).isNull();
+  }
+
+  @Test
+  void boundButTheVmIsMissingWaitsForIt() {
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(obs(BOUND, true, new Vm("vm1", VmState.NOT_FOUND, null), null), List.of(), T0);
+    assertConditions(s, "False", "True", "False", "VirtualMachineNotFound");
+    assertThat(condition(s, "Ready").getMessage()).contains("VirtualMachine vm1 does not exist");
+  }
+
+  @Test
+  void noKubeVirtIsSaidPlainly() {
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(obs(BOUND, true, new Vm("vm1", VmState.KUBEVIRT_MISSING, null), null), List.of(), T0);
+    assertConditions(s, "False", "True", "False", "KubeVirtNotInstalled");
+  }
+
+  @Test
+  void attachedIsReadyAndNamesTheVmAndSerial() {
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(obs(BOUND, true, new Vm("vm1", VmState.ATTACHED, null), null), List.of(), T0);
+    assertConditions(s, "True", "False", "False", "Attached");
+    assertThat(s.phase).isEqualTo("Attached");
+    assertThat(s.attachedTo).isEqualTo("vm1");
+    assertThat(s.serial).isEqualTo("serial1");
+    assertThat(condition(s, "Ready").getMessage()).contains("vm1", "serial1");
+  }
+
+  @Test
+  void aFailedAttachIsDegradedWithTheCause() {
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(obs(BOUND, true, new Vm("vm1", VmState.FAILED, "conflict"), null), List.of(), T0);
+    assertConditions(s, "False", "True", "True", "AttachFailed");
+    assertThat(condition(s, "Degraded").getMessage()).contains("conflict");
+  }
+
+  @Test
+  void aForeignPvcIsAConflictTheUserMustResolve() {
+    Pvc foreign = new Pvc("d", PvcPhase.FOREIGN, null, null, null);
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(obs(foreign, true, Vm.notRequested(), null), List.of(), T0);
+    assertConditions(s, "False", "False", "True", "PvcConflict");
+    assertThat(s.pvcName).isNull();
+    assertThat(s.phase).isEqualTo("Failed");
+  }
+
+  @Test
+  void aReconcileErrorIsDegradedAndRetried() {
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(
+        obs(Pvc.absent("d"), true, Vm.notRequested(), "persistentvolumeclaims \"d\" is forbidden: exceeded quota"), List.of(), T0);
+    assertConditions(s, "False", "True", "True", "ReconcileError");
+    assertThat(condition(s, "Degraded").getMessage()).contains("exceeded quota", "will be retried");
+  }
+
+  @Test
+  void transitionTimesMoveOnlyWhenAStatusChanges() {
+    VirtualDiskStatus first = VirtualDiskStatusBuilder.build(obs(PENDING, true, Vm.notRequested(), null), List.of(), T0);
+    VirtualDiskStatus same = VirtualDiskStatusBuilder.build(obs(PENDING, true, Vm.notRequested(), null), first.conditions, T1);
+    assertThat(same.conditions).isEqualTo(first.conditions);
+    VirtualDiskStatus bound = VirtualDiskStatusBuilder.build(obs(BOUND, true, Vm.notRequested(), null), first.conditions, T1);
+    assertThat(condition(bound, "Ready").getLastTransitionTime()).isEqualTo(T1.toString());
+    assertThat(condition(bound, "Degraded").getLastTransitionTime()).isEqualTo(T0.toString());
+  }
+
+  @Test
+  void aFailedSnapshotDegradesAReadyDiskWithoutMakingItUnready() {
+    var ok = new dev.remap.api.disk.VirtualDiskStatus.SnapshotStatus();
+    ok.name = "monday";
+    ok.volumeSnapshotName = "d-monday";
+    ok.readyToUse = true;
+    var bad = new dev.remap.api.disk.VirtualDiskStatus.SnapshotStatus();
+    bad.name = "tuesday";
+    bad.volumeSnapshotName = "d-tuesday";
+    bad.readyToUse = false;
+    bad.error = "store unreachable";
+    DiskObservation o = new DiskObservation(4, BOUND, true, "remap", new Vm("vm1", VmState.ATTACHED, null), "serial1",
+        List.of(ok, bad), null);
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(o, List.of(), T0);
+    assertThat(condition(s, "Ready").getStatus()).isEqualTo("True");
+    assertThat(condition(s, "Ready").getReason()).isEqualTo("Attached");
+    assertThat(condition(s, "Degraded").getStatus()).isEqualTo("True");
+    assertThat(condition(s, "Degraded").getReason()).isEqualTo("SnapshotFailed");
+    assertThat(condition(s, "Degraded").getMessage()).contains("tuesday: store unreachable");
+    assertThat(s.snapshots).extracting(x -> x.name).containsExactly("monday", "tuesday");
+  }
+}
