@@ -1,0 +1,326 @@
+package dev.remap.engine.nbd;
+
+import static dev.remap.engine.nbd.NbdProtocol.*;
+
+import dev.remap.engine.block.BlockDevice.Extent;
+import dev.remap.engine.nbd.Negotiation.Session;
+import dev.remap.engine.nbd.RequestCodec.Rejection;
+import dev.remap.engine.nbd.RequestCodec.Request;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The transmission phase of one connection. The reader thread parses each request, refuses the
+ * invalid ones at once, answers reads the RAM cache holds at once, and submits everything else
+ * to the export's request queue without waiting; each reply is sent by whichever thread
+ * completes the request (replies may go out of order, as the protocol allows).
+ *
+ * <p>Bounds: at most {@link #MAX_INFLIGHT} requests and {@link #MAX_INFLIGHT_BYTES} of their
+ * buffers per connection, and at most {@link #MAX_QUEUED_OUTPUT} of replies the client has not
+ * taken yet; past those the reader stops reading until completions or the socket catch up. So a
+ * client can make the server hold only a bounded amount of memory, however it behaves.
+ *
+ * <p>Threads: {@link #run} is the reader thread; completions run on transfer workers and only
+ * touch the atomic counters and {@link Wire#send}.
+ */
+final class Transmission {
+
+  static final int MAX_INFLIGHT = 512;
+  static final long MAX_INFLIGHT_BYTES = 128L << 20;
+  static final long MAX_QUEUED_OUTPUT = 64L << 20;
+  private static final long STATUS_WINDOW = 256L << 20;
+  private static final long DRAIN_TIMEOUT = TimeUnit.SECONDS.toNanos(60);
+
+  private final Wire wire;
+  private final ServedExport export;
+  private final Session session;
+  private final boolean structured;
+  private final BooleanSupplier stopping;
+  private final ByteBuffer in = ByteBuffer.allocateDirect(256 << 10).flip();
+  private final AtomicInteger inflight = new AtomicInteger();
+  private final AtomicLong inflightBytes = new AtomicLong();
+  private volatile boolean readerWaiting;
+
+  Transmission(Wire wire, ServedExport export, Session session, BooleanSupplier stopping) {
+    this.wire = wire;
+    this.export = export;
+    this.session = session;
+    this.structured = session.structuredReplies();
+    this.stopping = stopping;
+  }
+
+  /**
+   * Serves requests until the client disconnects (NBD_CMD_DISC, or by closing) or the server
+   * stops; then waits for the requests in flight, so that nothing of this connection still runs
+   * when it returns.
+   */
+  void run() throws IOException {
+    try {
+      while (!stopping.getAsBoolean()) {
+        throttle();
+        if (!fill(REQUEST_HEADER)) {
+          break;
+        }
+        Request r;
+        try {
+          r = RequestCodec.parse(in);
+        } catch (RequestCodec.BadMagicException e) {
+          throw new IOException(e.getMessage() + ": closing the connection", e);
+        }
+        if (r.type() == CMD_DISC) {
+          break;
+        }
+        Rejection rejection = RequestCodec.check(r, session);
+        if (rejection != null) {
+          skip(r.payloadLength());
+          wire.send(RequestCodec.error(r.handle(), rejection.error(), rejection.message(), structured));
+          continue;
+        }
+        dispatch(r);
+      }
+      if (stopping.getAsBoolean()) {
+        refuseArrived();
+      }
+    } finally {
+      drain();
+    }
+  }
+
+  /**
+   * The server is stopping: requests that have already arrived are answered ESHUTDOWN (as the
+   * protocol recommends) instead of being left without a reply; nothing more is waited for.
+   */
+  private void refuseArrived() {
+    try {
+      while (true) {
+        if (in.remaining() < REQUEST_HEADER) {
+          in.compact();
+          wire.readNow(in);
+          in.flip();
+          if (in.remaining() < REQUEST_HEADER) {
+            return;
+          }
+        }
+        Request r = RequestCodec.parse(in);
+        if (r.type() == CMD_DISC || !skipArrived(r.payloadLength())) {
+          return;
+        }
+        wire.send(RequestCodec.error(r.handle(), ESHUTDOWN, "the server is shutting down", structured));
+      }
+    } catch (IOException | RequestCodec.BadMagicException e) {
+      // The connection closes now anyway.
+    }
+  }
+
+  /** Skips a payload if all of it has arrived; false if the rest is still on its way. */
+  private boolean skipArrived(long length) throws IOException {
+    long left = length;
+    while (left > 0) {
+      if (!in.hasRemaining()) {
+        in.clear();
+        int n = wire.readNow(in);
+        in.flip();
+        if (n == 0) {
+          return false;
+        }
+      }
+      int n = (int) Math.min(left, in.remaining());
+      in.position(in.position() + n);
+      left -= n;
+    }
+    return true;
+  }
+
+  private void dispatch(Request r) throws IOException {
+    ByteBuffer payload = null;
+    if (r.type() == CMD_WRITE) {
+      payload = ByteBuffer.allocate((int) r.length());
+      int ready = Math.min(in.remaining(), payload.capacity());
+      payload.put(in.slice().limit(ready));
+      in.position(in.position() + ready);
+      wire.readFully(payload, 0);
+      payload.flip();
+    }
+    long bytes = r.type() == CMD_READ || r.type() == CMD_WRITE ? r.length() : 0;
+    inflight.incrementAndGet();
+    inflightBytes.addAndGet(bytes);
+    var queue = export.queue();
+    switch (r.type()) {
+      case CMD_READ -> {
+        ByteBuffer data = ByteBuffer.allocate((int) r.length());
+        if (export.tryRead(r.offset(), data.duplicate())) {
+          complete(r, bytes, null, data);
+        } else {
+          queue.submitRead(r.offset(), data).whenComplete((v, e) -> complete(r, bytes, e, data));
+        }
+      }
+      case CMD_WRITE -> after(r, bytes, queue.submitWrite(r.offset(), payload, r.fua()));
+      case CMD_FLUSH -> after(r, bytes, queue.submitFlush());
+      case CMD_TRIM -> after(r, bytes, queue.submitDiscard(r.offset(), r.length(), false, r.fua()));
+      case CMD_WRITE_ZEROES ->
+          after(r, bytes, queue.submitDiscard(r.offset(), r.length(), r.has(CMD_FLAG_NO_HOLE), r.fua()));
+      case CMD_BLOCK_STATUS -> blockStatus(r);
+      default -> throw new IllegalStateException("unchecked command " + r.type());
+    }
+  }
+
+  private void after(Request r, long bytes, CompletableFuture<Void> done) {
+    done.whenComplete((v, e) -> complete(r, bytes, e, null));
+  }
+
+  /**
+   * Answered from the mapping by the reader thread: it is memory only, nothing to queue. The
+   * mapping is asked window by window, and only until the reply is full, so that a query over
+   * gigabytes of a fragmented volume costs no more than the descriptors it returns.
+   */
+  private void blockStatus(Request r) {
+    Throwable failure = null;
+    try {
+      int wanted = r.has(CMD_FLAG_REQ_ONE) ? 1 : MAX_EXTENTS;
+      List<Extent> extents = new ArrayList<>();
+      long at = r.offset();
+      long end = r.offset() + r.length();
+      while (at < end && extents.size() <= wanted) {
+        long window = Math.min(end - at, STATUS_WINDOW);
+        extents.addAll(export.extents(at, window));
+        at += window;
+      }
+      wire.send(RequestCodec.blockStatus(r.handle(), r.offset(), r.length(), extents, r.has(CMD_FLAG_REQ_ONE)));
+    } catch (IOException | RuntimeException e) {
+      failure = e;
+    }
+    complete(r, 0, failure, null);
+  }
+
+  /** Sends the reply of a finished request (unless blockStatus already did) and frees its slot. */
+  private void complete(Request r, long bytes, Throwable failure, ByteBuffer data) {
+    try {
+      if (failure != null) {
+        Throwable cause = unwrap(failure);
+        wire.send(RequestCodec.error(r.handle(), errno(cause), commandName(r.type()) + " failed: "
+            + cause.getMessage(), structured));
+      } else if (r.type() == CMD_READ) {
+        wire.send(RequestCodec.readReplyHeader(r.handle(), r.offset(), data.remaining(), structured), data);
+      } else if (r.type() != CMD_BLOCK_STATUS) {
+        wire.send(RequestCodec.done(r.handle(), structured));
+      }
+    } finally {
+      inflight.decrementAndGet();
+      inflightBytes.addAndGet(-bytes);
+      if (readerWaiting) {
+        wire.wakeup();
+      }
+    }
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    while ((e instanceof CompletionException || e instanceof ExecutionException) && e.getCause() != null) {
+      e = e.getCause();
+    }
+    return e;
+  }
+
+  /** The errno a client gets for a failure of the layers below. */
+  static int errno(Throwable cause) {
+    if (cause instanceof IllegalArgumentException) {
+      return EINVAL;
+    }
+    if (cause instanceof OutOfMemoryError) {
+      return ENOMEM;
+    }
+    String message = String.valueOf(cause.getMessage());
+    if (message.contains("read-only")) {
+      return EPERM;
+    }
+    if (message.contains("closed")) {
+      return ESHUTDOWN;
+    }
+    return EIO;
+  }
+
+  /** Waits while this connection holds as much as it may; completions and the socket wake it. */
+  private void throttle() throws IOException {
+    while (overLimits()) {
+      readerWaiting = true;
+      try {
+        if (overLimits()) { // checked again after announcing the wait, so no wakeup is missed
+          wire.await(false, 0);
+        }
+      } finally {
+        readerWaiting = false;
+      }
+    }
+  }
+
+  private boolean overLimits() {
+    return inflight.get() >= MAX_INFLIGHT || inflightBytes.get() >= MAX_INFLIGHT_BYTES
+        || wire.pendingBytes() >= MAX_QUEUED_OUTPUT;
+  }
+
+  /** Makes at least n unread bytes available in {@code in}; false if the server stops first. */
+  private boolean fill(int n) throws IOException {
+    if (in.remaining() >= n) {
+      return true;
+    }
+    in.compact();
+    try {
+      while (in.position() < n) {
+        if (wire.readNow(in) == 0) {
+          if (stopping.getAsBoolean()) {
+            return false;
+          }
+          wire.await(true, 0);
+        }
+      }
+    } finally {
+      in.flip();
+    }
+    return true;
+  }
+
+  /** Reads and drops a payload this server refused, to stay in step with the client. */
+  private void skip(long length) throws IOException {
+    long left = length;
+    while (left > 0) {
+      if (!in.hasRemaining() && !fill(1)) {
+        throw new IOException("the server is stopping");
+      }
+      int n = (int) Math.min(left, in.remaining());
+      in.position(in.position() + n);
+      left -= n;
+    }
+  }
+
+  /** Waits for the requests in flight and for their replies to reach the socket (bounded). */
+  private void drain() {
+    long deadline = System.nanoTime() + DRAIN_TIMEOUT;
+    try {
+      while ((inflight.get() > 0 || wire.hasPending()) && System.nanoTime() < deadline) {
+        readerWaiting = true;
+        try {
+          if (inflight.get() > 0 || wire.hasPending()) {
+            wire.await(false, deadline);
+          }
+        } finally {
+          readerWaiting = false;
+        }
+      }
+    } catch (IOException clientGone) {
+      // A client that is gone takes no replies, but its requests still finish before we return,
+      // so that the export is never closed under them.
+      while (inflight.get() > 0 && System.nanoTime() < deadline) {
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+      }
+    }
+  }
+}

@@ -1,0 +1,262 @@
+package dev.remap.engine.nbd;
+
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One connection's socket, non-blocking, with the two disciplines NBD needs: the reader thread
+ * waits for input (and meanwhile pushes out queued output), and any thread may send a reply
+ * without ever blocking.
+ *
+ * <p>Why non-blocking: replies are sent by the transfer workers that complete requests, and the
+ * workers are shared by every connection to an export. A client that stops reading its replies
+ * must not be able to park a worker on a full socket: {@link #send} writes what the socket takes
+ * and queues the rest, which the reader thread writes once the socket drains. The reader stops
+ * taking new requests while too much is queued, so the queue is bounded.
+ *
+ * <p>Locking: {@code out} guards {@code pending} and every write to the transport, which keeps each
+ * reply contiguous on the wire. Only the reader thread reads, selects and closes.
+ */
+final class Wire implements Closeable {
+
+  /**
+   * Output goes through one direct buffer: the JDK would otherwise copy each heap buffer whole
+   * into a temporary direct buffer on every write attempt, which on a full socket (Unix sockets
+   * hold ~200 KiB) copies a 1 MiB reply again and again. Staging copies each byte once and lets
+   * one write carry many small replies.
+   */
+  private static final int STAGING = 256 << 10;
+
+  private Transport transport;
+  private final Selector selector;
+  private final SelectionKey key;
+  private final ReentrantLock out = new ReentrantLock();
+  private final ArrayDeque<ByteBuffer> pending = new ArrayDeque<>();
+  private final ByteBuffer staging = ByteBuffer.allocateDirect(STAGING).flip();
+  private final ByteBuffer[] stagingArray = {staging};
+  private volatile long pendingBytes;
+  private volatile boolean transportHolds;
+  private volatile boolean broken;
+
+  Wire(SocketChannel channel) throws IOException {
+    channel.configureBlocking(false);
+    this.transport = Transport.plain(channel);
+    this.selector = Selector.open();
+    this.key = channel.register(selector, 0);
+  }
+
+  SocketChannel channel() {
+    return transport.channel();
+  }
+
+  /** Replaces the transport (STARTTLS); reader thread only, with no output queued. */
+  void upgrade(Transport upgraded) {
+    out.lock();
+    try {
+      transport = upgraded;
+    } finally {
+      out.unlock();
+    }
+  }
+
+  /** Reads what is there now; 0 when nothing is. Reader thread only. */
+  int readNow(ByteBuffer dst) throws IOException {
+    int n = transport.read(dst);
+    if (n < 0) {
+      throw new EOFException("the client closed the connection");
+    }
+    return n;
+  }
+
+  /** Fills dst, waiting as long as it takes (deadline in System.nanoTime, or 0 for none). */
+  void readFully(ByteBuffer dst, long deadline) throws IOException {
+    while (dst.hasRemaining()) {
+      if (readNow(dst) == 0) {
+        await(true, deadline);
+      }
+    }
+  }
+
+  /**
+   * Waits until input may be read (if wantInput) or someone calls {@link #wakeup}, writing
+   * queued output whenever the socket takes it. Reader thread only.
+   */
+  void await(boolean wantInput, long deadline) throws IOException {
+    if (wantInput && transport.hasBufferedInput()) {
+      return;
+    }
+    int ops = (wantInput ? SelectionKey.OP_READ : 0) | (hasPending() ? SelectionKey.OP_WRITE : 0);
+    key.interestOps(ops);
+    long timeout = 0; // select(0) waits without a limit
+    if (deadline != 0) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        throw new SocketTimeoutException("the client sent nothing in time");
+      }
+      timeout = Math.max(1, TimeUnit.NANOSECONDS.toMillis(left));
+    }
+    selector.select(timeout);
+    selector.selectedKeys().clear();
+    if (hasPending()) {
+      flushPending();
+    }
+    if (broken) {
+      throw new EOFException("the client stopped taking replies");
+    }
+  }
+
+  /** Waits for the raw socket to be ready for ops (the TLS handshake). Reader thread only. */
+  void awaitSocket(int ops, long deadline) throws IOException {
+    key.interestOps(ops);
+    long left = deadline - System.nanoTime();
+    if (left <= 0) {
+      throw new SocketTimeoutException("the TLS handshake took too long");
+    }
+    selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+    selector.selectedKeys().clear();
+  }
+
+  /** Wakes the reader thread from {@link #await}. Any thread. */
+  void wakeup() {
+    selector.wakeup();
+  }
+
+  /** True while replies wait to be written (queued here or held by the transport). */
+  boolean hasPending() {
+    return pendingBytes > 0 || transportHolds;
+  }
+
+  long pendingBytes() {
+    return pendingBytes;
+  }
+
+  /**
+   * Sends one message (its parts in order, contiguous on the wire) without blocking: what the
+   * socket does not take now is queued for the reader thread. A message to a connection that has
+   * failed is dropped: its client is gone. Any thread; the buffers must not change afterwards.
+   */
+  void send(ByteBuffer... parts) {
+    boolean left;
+    out.lock();
+    try {
+      if (broken) {
+        return;
+      }
+      for (ByteBuffer part : parts) {
+        if (part.hasRemaining()) {
+          pending.add(part);
+          pendingBytes += part.remaining();
+        }
+      }
+      left = !flushLocked();
+    } finally {
+      out.unlock();
+    }
+    if (left) {
+      selector.wakeup();
+    }
+  }
+
+  void send(List<ByteBuffer> parts) {
+    send(parts.toArray(ByteBuffer[]::new));
+  }
+
+  /** Sends the messages and waits until the socket has taken them (the option phase). */
+  void sendAndDrain(List<ByteBuffer> messages, long deadline) throws IOException {
+    send(messages);
+    while (hasPending() && !broken) {
+      await(false, deadline);
+    }
+    if (broken) {
+      throw new EOFException("the client closed the connection");
+    }
+  }
+
+  private void flushPending() {
+    out.lock();
+    try {
+      flushLocked();
+    } finally {
+      out.unlock();
+    }
+  }
+
+  /** Moves queued bytes into the empty staging buffer; false when nothing is queued. */
+  private boolean stage() {
+    staging.clear();
+    while (staging.hasRemaining() && !pending.isEmpty()) {
+      ByteBuffer head = pending.peekFirst();
+      int n = Math.min(head.remaining(), staging.remaining());
+      staging.put(staging.position(), head, head.position(), n);
+      staging.position(staging.position() + n);
+      head.position(head.position() + n);
+      if (!head.hasRemaining()) {
+        pending.removeFirst();
+      }
+    }
+    staging.flip();
+    return staging.hasRemaining();
+  }
+
+  /** Writes queued output while the socket takes it; true when nothing is left. */
+  private boolean flushLocked() {
+    try {
+      transportHolds = !transport.flush();
+      if (transportHolds) {
+        return false;
+      }
+      while (true) {
+        if (!staging.hasRemaining() && !stage()) {
+          break;
+        }
+        pendingBytes -= transport.write(stagingArray);
+        if (staging.hasRemaining()) {
+          return false; // the socket is full: the reader thread goes on when it drains
+        }
+      }
+      transportHolds = !transport.flush();
+      return !transportHolds;
+    } catch (IOException e) {
+      // The client is gone (EPIPE, reset): nothing queued can reach it any more.
+      broken = true;
+      pending.clear();
+      staging.clear().flip();
+      pendingBytes = 0;
+      transportHolds = false;
+      return true;
+    }
+  }
+
+  boolean isBroken() {
+    return broken;
+  }
+
+  /** Closes the socket. Reader thread only (it owns the selector). */
+  @Override
+  public void close() throws IOException {
+    out.lock();
+    try {
+      broken = true;
+      pending.clear();
+      staging.clear().flip();
+      pendingBytes = 0;
+    } finally {
+      out.unlock();
+    }
+    try {
+      transport.close();
+    } finally {
+      selector.close();
+    }
+  }
+}
