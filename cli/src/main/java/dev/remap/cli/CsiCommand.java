@@ -1,0 +1,62 @@
+package dev.remap.cli;
+
+import dev.remap.csi.CsiDriver;
+import dev.remap.csi.DriverConfig;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** ./remap csi: the CSI driver on a Unix socket until SIGTERM. Wiring only: flags → config → driver. */
+@Command(name = "csi", mixinStandardHelpOptions = true,
+    description = {"Run the CSI driver (" + DriverConfig.DRIVER_NAME + ") on a Unix socket until SIGTERM:",
+        "the controller (volumes and snapshots in the store), the node plugin (staged volumes served",
+        "from this node and attached as kernel block devices), or both."})
+final class CsiCommand implements Callable<Integer> {
+
+  @Mixin StoreOptions store;
+
+  @Option(names = "--mode", paramLabel = "MODE", defaultValue = "all",
+      description = "controller, node or all (default ${DEFAULT-VALUE})")
+  String mode;
+
+  @Option(names = "--endpoint", required = true, paramLabel = "unix:///PATH",
+      description = "The Unix socket to serve CSI on, e.g. unix:///csi/csi.sock")
+  String endpoint;
+
+  @Option(names = "--node-id", required = true, paramLabel = "ID",
+      description = "This node's name (the Kubernetes node name)")
+  String nodeId;
+
+  @Option(names = "--state-dir", paramLabel = "DIR",
+      description = "Where the node plugin keeps what it staged (default: the journal folder's parent, /csi-state)")
+  Path stateDir;
+
+  @Override
+  public Integer call() throws Exception {
+    DriverConfig.Mode parsed;
+    try {
+      parsed = DriverConfig.Mode.valueOf(mode.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--mode must be controller, node or all, not '" + mode + "'");
+    }
+    Path journal = store.journalDir().toAbsolutePath();
+    Path state = stateDir != null ? stateDir.toAbsolutePath() : journal.resolveSibling("csi-state");
+    DriverConfig config = new DriverConfig(parsed, DriverConfig.socketOf(endpoint), nodeId, store.store, journal, state);
+    CsiDriver driver = CsiDriver.start(config, BuildInfo.version());
+    // SIGTERM (the kubelet stopping the pod) closes the driver: the server stops taking calls and
+    // served volumes are closed, their journals synced. Staged state stays on disk for the restart.
+    Thread shutdown = new Thread(() -> {
+      try {
+        driver.close();
+      } catch (Exception e) {
+        System.err.println("remap csi: closing: " + e.getMessage());
+      }
+    }, "csi-shutdown");
+    Runtime.getRuntime().addShutdownHook(shutdown);
+    driver.awaitTermination();
+    return 0;
+  }
+}

@@ -1,0 +1,77 @@
+package dev.remap.csi;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Everything the driver is started with; built by the command line, read by {@link CsiDriver}.
+ *
+ * @param mode which CSI services this process offers (Identity always)
+ * @param socket the Unix socket the gRPC server listens on
+ * @param nodeId this node's name: NodeGetInfo's node id and the topology value of node-local volumes
+ * @param store the store URI volumes live in (file:///path or s3://bucket/prefix?...)
+ * @param journalDir where served volumes keep their write journals (node-local)
+ * @param stateDir where the node plugin keeps what it staged, its NBD sockets and FUSE mounts
+ */
+public record DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir) {
+
+  /** The driver name: GetPluginInfo's name, the provisioner of the StorageClass. */
+  public static final String DRIVER_NAME = "csi.remap.dev";
+
+  /** The topology key of node-local volumes (a file store lives on one node). */
+  public static final String TOPOLOGY_NODE_KEY = "topology.remap.dev/node";
+
+  /** Which services one process offers: a Deployment runs the controller, a DaemonSet the node. */
+  public enum Mode {
+    CONTROLLER, NODE, ALL;
+
+    public boolean controller() {
+      return this != NODE;
+    }
+
+    public boolean node() {
+      return this != CONTROLLER;
+    }
+  }
+
+  public DriverConfig {
+    Objects.requireNonNull(mode, "mode");
+    Objects.requireNonNull(socket, "socket");
+    Objects.requireNonNull(journalDir, "journalDir");
+    Objects.requireNonNull(stateDir, "stateDir");
+    if (nodeId == null || nodeId.isBlank()) {
+      throw new IllegalArgumentException("--node-id is required: the name of this node (e.g. the Kubernetes node name)");
+    }
+    if (nodeId.length() > 128) {
+      throw new IllegalArgumentException("--node-id '" + nodeId + "' is longer than CSI's 128 bytes");
+    }
+    if (store == null || store.isBlank()) {
+      throw new IllegalArgumentException("--store is required: file:///path or s3://bucket/prefix");
+    }
+  }
+
+  /**
+   * The socket path of a CSI endpoint: {@code unix:///csi/csi.sock}, {@code unix:/csi/csi.sock}
+   * or a plain absolute path. Anything else (tcp://...) is refused: CSI plugins listen on a Unix
+   * socket that only the node's kubelet and sidecars can reach.
+   */
+  public static Path socketOf(String endpoint) {
+    if (endpoint == null || endpoint.isBlank()) {
+      throw new IllegalArgumentException("--endpoint is required: unix:///path/to/csi.sock");
+    }
+    String path;
+    if (endpoint.startsWith("unix://")) {
+      path = endpoint.substring("unix://".length());
+    } else if (endpoint.startsWith("unix:")) {
+      path = endpoint.substring("unix:".length());
+    } else if (endpoint.startsWith("/")) {
+      path = endpoint;
+    } else {
+      throw new IllegalArgumentException("--endpoint '" + endpoint + "' is not a Unix socket: write unix:///path/to/csi.sock");
+    }
+    if (!path.startsWith("/")) {
+      throw new IllegalArgumentException("--endpoint '" + endpoint + "' needs an absolute path: write unix:///path/to/csi.sock");
+    }
+    return Path.of(path).normalize();
+  }
+}

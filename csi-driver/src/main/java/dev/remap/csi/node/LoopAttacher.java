@@ -1,0 +1,127 @@
+package dev.remap.csi.node;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Turns an NBD export into a kernel block device without the nbd kernel module (the
+ * {@link AttachMethod#NBDFUSE_LOOP} fallback): nbdfuse exposes the export as one file in a FUSE
+ * mount, and a loop device is put on that file. The loop device uses direct I/O so that the page
+ * cache does not hold every block twice (once for the loop device, once for the FUSE file).
+ *
+ * <p>nbdfuse runs as a child process in the foreground; its pid file appears when the FUSE mount
+ * serves requests. Stateless: the caller persists the {@link Attachment}.
+ */
+final class LoopAttacher {
+
+  private static final String FILE = "disk";
+  private static final Duration READY = Duration.ofSeconds(30);
+
+  /** An attached volume: the loop device, the FUSE folder it is backed by, nbdfuse's pid. */
+  record Attachment(String device, Path fuseDir, long nbdfusePid) {}
+
+  private LoopAttacher() {}
+
+  static Attachment attach(String export, Path nbdSocket, Path fuseDir, boolean readOnly) throws IOException {
+    Files.createDirectories(fuseDir);
+    if (Mounts.isMountPoint(fuseDir)) {
+      detachFuse(fuseDir, Optional.empty()); // left by a plugin that died before recording it
+    }
+    Path pidFile = fuseDir.resolveSibling(fuseDir.getFileName() + ".pid");
+    Path log = fuseDir.resolveSibling(fuseDir.getFileName() + ".log");
+    Files.deleteIfExists(pidFile);
+    List<String> command = new ArrayList<>(List.of("nbdfuse", "-P", pidFile.toString()));
+    if (readOnly) {
+      command.add("-r");
+    }
+    command.add(fuseDir.resolve(FILE).toString());
+    command.add("nbd+unix:///" + export + "?socket=" + nbdSocket);
+    Process nbdfuse = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(log.toFile()).start();
+    Instant deadline = Instant.now().plus(READY);
+    while (!Files.exists(pidFile) || Files.size(pidFile) == 0) {
+      if (!nbdfuse.isAlive()) {
+        throw new IOException("nbdfuse for " + export + " ended with status " + nbdfuse.exitValue() + ": "
+            + Files.readString(log).strip());
+      }
+      if (Instant.now().isAfter(deadline)) {
+        nbdfuse.destroy();
+        throw new IOException("nbdfuse for " + export + " was not ready within " + READY.toSeconds() + " s");
+      }
+      sleep(50);
+    }
+    try {
+      List<String> losetup = new ArrayList<>(List.of("losetup", "--find", "--show", "--direct-io=on"));
+      if (readOnly) {
+        losetup.add("--read-only");
+      }
+      losetup.add(fuseDir.resolve(FILE).toString());
+      String device = Commands.run(losetup.toArray(String[]::new)).strip();
+      return new Attachment(device, fuseDir, nbdfuse.pid());
+    } catch (IOException e) {
+      detachFuse(fuseDir, Optional.of(nbdfuse.pid()));
+      throw e;
+    }
+  }
+
+  /** Undoes {@link #attach}; every step is skipped when it is undone already. */
+  static void detach(Attachment attachment) throws IOException {
+    if (backs(attachment.device(), attachment.fuseDir())) {
+      Commands.run("losetup", "--detach", attachment.device());
+    }
+    detachFuse(attachment.fuseDir(), Optional.of(attachment.nbdfusePid()));
+  }
+
+  /** The size of the attached device in bytes. */
+  static long size(String device) throws IOException {
+    return Long.parseLong(Commands.run("blockdev", "--getsize64", device).strip());
+  }
+
+  /** Is the loop device still backed by the file in fuseDir (and not reused for another)? */
+  static boolean backs(String device, Path fuseDir) throws IOException {
+    Commands.Result result = Commands.tryRun(30, "losetup", "--noheadings", "--output", "BACK-FILE", device);
+    return result.exitCode() == 0 && result.output().strip().startsWith(fuseDir.resolve(FILE).toString());
+  }
+
+  /** Is the FUSE mount still served (nbdfuse alive and answering)? */
+  static boolean alive(Attachment attachment) throws IOException {
+    return ProcessHandle.of(attachment.nbdfusePid()).map(ProcessHandle::isAlive).orElse(false)
+        && Mounts.isMountPoint(attachment.fuseDir());
+  }
+
+  private static void detachFuse(Path fuseDir, Optional<Long> pid) throws IOException {
+    // The loop driver lets go of its file shortly after the detach returns: retry while busy.
+    for (int attempt = 0; Mounts.isMountPoint(fuseDir); attempt++) {
+      Commands.Result result = Commands.tryRun(30, "fusermount3", "-u", fuseDir.toString());
+      if (result.exitCode() != 0) {
+        if (attempt >= 50) {
+          throw new IOException("cannot unmount " + fuseDir + ": " + result.output().strip());
+        }
+        sleep(100);
+      }
+    }
+    Optional<ProcessHandle> process = pid.flatMap(ProcessHandle::of);
+    if (process.isPresent()) {
+      try {
+        process.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (Exception e) {
+        process.get().destroy();
+      }
+    }
+  }
+
+  private static void sleep(long millis) throws IOException {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+  }
+}

@@ -1,0 +1,193 @@
+package dev.remap.csi.node;
+
+import dev.remap.csi.server.Rpc;
+import dev.remap.csi.spec.Csi;
+import dev.remap.engine.volume.VolumeManager;
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Logger;
+
+/**
+ * The host side of the node plugin: attach, mount, bind, and their undoing, for volumes the
+ * node's NBD server serves on {@code nbdSocket}. Each FUSE mount lives in {@code fuseRoot/VOLUME}.
+ * No state of its own and no locking: {@link NodeService} holds the volume's lock and persists
+ * what this returns.
+ */
+public final class NodeHost {
+
+  private static final Logger LOG = Logger.getLogger(NodeHost.class.getName());
+
+  /** How long unstage waits for the engine to push a volume's journal and release it. */
+  private static final Duration RELEASE_TIMEOUT = Duration.ofMinutes(2);
+
+  private final Path nbdSocket;
+  private final Path fuseRoot;
+  private final VolumeManager volumes;
+  private final Path journalDir;
+
+  public NodeHost(Path nbdSocket, Path fuseRoot, VolumeManager volumes, Path journalDir) {
+    this.nbdSocket = nbdSocket;
+    this.fuseRoot = fuseRoot;
+    this.volumes = volumes;
+    this.journalDir = journalDir;
+  }
+
+  /** Attaches the volume and, for a mount capability, makes its filesystem once and mounts it. */
+  StagedVolume stage(String volume, Path staging, Csi.VolumeCapability capability, boolean readOnly)
+      throws IOException {
+    LoopAttacher.Attachment attachment = LoopAttacher.attach(volume, nbdSocket, fuseRoot.resolve(volume), readOnly);
+    try {
+      String fsType = "";
+      if (capability.hasMount()) {
+        fsType = mountFilesystem(attachment.device(), staging, capability.getMount(), readOnly);
+      }
+      String mode = capability.getAccessMode().getMode().name();
+      return new StagedVolume(volume, staging, capability.hasBlock(), fsType, readOnly, mode, attachment, Map.of());
+    } catch (IOException | RuntimeException e) {
+      LoopAttacher.detach(attachment);
+      throw e;
+    }
+  }
+
+  private static String mountFilesystem(String device, Path staging, Csi.VolumeCapability.MountVolume mount,
+      boolean readOnly) throws IOException {
+    String asked = mount.getFsType().isEmpty() ? "ext4" : mount.getFsType();
+    Optional<String> existing = Mounts.filesystemOf(device);
+    if (existing.isPresent() && !mount.getFsType().isEmpty() && !existing.get().equals(asked)) {
+      throw Rpc.failedPrecondition("volume_capability.mount.fs_type: the volume holds a " + existing.get()
+          + " filesystem, not " + asked);
+    }
+    if (existing.isEmpty()) {
+      if (readOnly) {
+        throw Rpc.failedPrecondition("the volume holds no filesystem, and a read-only access mode cannot make one");
+      }
+      Mounts.makeFilesystem(device, asked);
+    }
+    String type = existing.orElse(asked);
+    Files.createDirectories(staging);
+    if (!Mounts.isMountPoint(staging)) {
+      Mounts.mount(device, staging, type, mount.getMountFlagsList(), readOnly);
+    }
+    return type;
+  }
+
+  void unstage(StagedVolume staged) throws IOException {
+    if (!staged.block()) {
+      Mounts.unmountAll(staged.stagingPath());
+    }
+    LoopAttacher.detach(staged.attachment());
+    if (!EngineRelease.await(volumes, journalDir, staged.volume(), RELEASE_TIMEOUT)) {
+      throw Rpc.unavailable("volume " + staged.volume() + " is detached but the engine is still pushing its "
+          + "journal to the store; retry NodeUnstageVolume");
+    }
+  }
+
+  /** Block: bind the device onto a file at target. Mount: bind the staged folder onto target. */
+  void publish(StagedVolume staged, Path target, boolean readOnly) throws IOException {
+    Files.createDirectories(target.getParent());
+    if (staged.block()) {
+      if (!Files.exists(target)) {
+        Files.createFile(target);
+      }
+      if (!Mounts.isMountPoint(target)) {
+        Mounts.bind(Path.of(staged.attachment().device()), target, readOnly);
+      }
+    } else {
+      Files.createDirectories(target);
+      if (!Mounts.isMountPoint(target)) {
+        Mounts.bind(staged.stagingPath(), target, readOnly);
+      }
+    }
+  }
+
+  /** Unmounts target and removes it (the file or folder publish made); nothing to do when it is gone. */
+  void unpublish(Path target) throws IOException {
+    if (!Files.exists(target)) {
+      return;
+    }
+    Mounts.unmountAll(target);
+    if (Files.isDirectory(target)) {
+      try (var entries = Files.list(target)) {
+        if (entries.findAny().isPresent()) {
+          throw new IOException(target + " is not empty after unmounting it: not removing it");
+        }
+      }
+    }
+    Files.delete(target);
+  }
+
+  List<Csi.VolumeUsage> usage(StagedVolume staged, Path path) throws IOException {
+    if (staged.block()) {
+      return List.of(Csi.VolumeUsage.newBuilder().setUnit(Csi.VolumeUsage.Unit.BYTES)
+          .setTotal(LoopAttacher.size(staged.attachment().device())).build());
+    }
+    FileStore fs = Files.getFileStore(path);
+    long[] inodes = Mounts.inodes(path);
+    return List.of(
+        Csi.VolumeUsage.newBuilder().setUnit(Csi.VolumeUsage.Unit.BYTES).setTotal(fs.getTotalSpace())
+            .setAvailable(fs.getUsableSpace()).setUsed(fs.getTotalSpace() - fs.getUnallocatedSpace()).build(),
+        Csi.VolumeUsage.newBuilder().setUnit(Csi.VolumeUsage.Unit.INODES).setTotal(inodes[0])
+            .setAvailable(inodes[1]).setUsed(inodes[0] - inodes[1]).build());
+  }
+
+  /**
+   * Grows the filesystem to its device. The device has the size the volume had when it was
+   * staged: an NBD export's size is fixed per connection, and nbdfuse cannot reconnect, so a
+   * volume grown while staged gets its new size at the next stage (FAILED_PRECONDITION until then).
+   */
+  long grow(StagedVolume staged, long required) throws IOException {
+    long size = LoopAttacher.size(staged.attachment().device());
+    if (size < required) {
+      throw Rpc.failedPrecondition("volume " + staged.volume() + " is attached with " + size + " bytes; the node "
+          + "attach (nbdfuse + loop) cannot grow while staged: unstage and stage it again to use " + required + " bytes");
+    }
+    if (!staged.block() && !staged.readOnly()) {
+      Mounts.growFilesystem(staged.attachment().device(), staged.stagingPath(), staged.fsType());
+    }
+    return size;
+  }
+
+  /**
+   * Serves a volume staged by a previous run of the plugin again. That run's NBD server is gone,
+   * and nbdfuse cannot reconnect, so the old device is dead: every mount of it is lazily
+   * unmounted, a fresh device attached, and the staging mount and each target mount made again
+   * on it. Data acknowledged before the restart is in the journal and reappears; programs that
+   * held files open on the old mounts get I/O errors (with the nbd kernel module, nbd-client
+   * reconnects instead; see docs/CSI.md).
+   */
+  StagedVolume recover(StagedVolume staged) throws IOException {
+    for (Path target : staged.targets().keySet()) {
+      lazyUnmount(target);
+    }
+    if (!staged.block()) {
+      lazyUnmount(staged.stagingPath());
+    }
+    Commands.tryRun(30, "losetup", "--detach", staged.attachment().device());
+    Commands.tryRun(30, "fusermount3", "-u", "-z", staged.attachment().fuseDir().toString());
+    ProcessHandle.of(staged.attachment().nbdfusePid()).ifPresent(ProcessHandle::destroy);
+    LoopAttacher.Attachment fresh = LoopAttacher.attach(staged.volume(), nbdSocket,
+        staged.attachment().fuseDir(), staged.readOnly());
+    StagedVolume again = staged.withAttachment(fresh);
+    if (!staged.block()) {
+      Files.createDirectories(staged.stagingPath());
+      Mounts.mount(fresh.device(), staged.stagingPath(), staged.fsType(), List.of(), staged.readOnly());
+    }
+    for (Map.Entry<Path, Boolean> target : staged.targets().entrySet()) {
+      publish(again, target.getKey(), target.getValue());
+    }
+    LOG.info(() -> "re-attached staged volume " + staged.volume() + " as " + fresh.device());
+    return again;
+  }
+
+  private static void lazyUnmount(Path path) throws IOException {
+    for (int i = 0; i < 8 && Mounts.isMountPoint(path); i++) {
+      Commands.tryRun(30, "umount", "-l", path.toString());
+    }
+  }
+}

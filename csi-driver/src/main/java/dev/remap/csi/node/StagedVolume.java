@@ -1,0 +1,92 @@
+package dev.remap.csi.node;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * What the node plugin did for one staged volume, enough to undo it and to redo it after a
+ * restart: where it is staged, how (block or a filesystem of fsType), the attachment, and every
+ * target it is published at (with its read-only flag). Immutable; changes make a new record.
+ */
+record StagedVolume(String volume, Path stagingPath, boolean block, String fsType, boolean readOnly,
+    String accessMode, LoopAttacher.Attachment attachment, Map<Path, Boolean> targets) {
+
+  StagedVolume {
+    targets = Map.copyOf(targets);
+  }
+
+  StagedVolume withTarget(Path target, boolean targetReadOnly) {
+    Map<Path, Boolean> more = new TreeMap<>(targets);
+    more.put(target, targetReadOnly);
+    return new StagedVolume(volume, stagingPath, block, fsType, readOnly, accessMode, attachment, more);
+  }
+
+  StagedVolume withoutTarget(Path target) {
+    Map<Path, Boolean> fewer = new TreeMap<>(targets);
+    fewer.remove(target);
+    return new StagedVolume(volume, stagingPath, block, fsType, readOnly, accessMode, attachment, fewer);
+  }
+
+  StagedVolume withAttachment(LoopAttacher.Attachment fresh) {
+    return new StagedVolume(volume, stagingPath, block, fsType, readOnly, accessMode, fresh, targets);
+  }
+
+  String encode() {
+    Properties p = new Properties();
+    p.setProperty("volume", volume);
+    p.setProperty("stagingPath", stagingPath.toString());
+    p.setProperty("block", Boolean.toString(block));
+    p.setProperty("fsType", fsType);
+    p.setProperty("readOnly", Boolean.toString(readOnly));
+    p.setProperty("accessMode", accessMode);
+    p.setProperty("device", attachment.device());
+    p.setProperty("fuseDir", attachment.fuseDir().toString());
+    p.setProperty("nbdfusePid", Long.toString(attachment.nbdfusePid()));
+    int i = 0;
+    for (Map.Entry<Path, Boolean> target : new TreeMap<>(targets).entrySet()) {
+      p.setProperty("target." + i + ".path", target.getKey().toString());
+      p.setProperty("target." + i + ".readOnly", target.getValue().toString());
+      i++;
+    }
+    StringWriter out = new StringWriter();
+    try {
+      p.store(out, "Remap CSI node: a staged volume");
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    return out.toString();
+  }
+
+  static StagedVolume decode(String text, String what) throws IOException {
+    Properties p = new Properties();
+    p.load(new StringReader(text));
+    try {
+      Map<Path, Boolean> targets = new TreeMap<>();
+      for (int i = 0; p.getProperty("target." + i + ".path") != null; i++) {
+        targets.put(Path.of(p.getProperty("target." + i + ".path")),
+            Boolean.parseBoolean(p.getProperty("target." + i + ".readOnly")));
+      }
+      return new StagedVolume(required(p, "volume"), Path.of(required(p, "stagingPath")),
+          Boolean.parseBoolean(required(p, "block")), required(p, "fsType"),
+          Boolean.parseBoolean(required(p, "readOnly")), required(p, "accessMode"),
+          new LoopAttacher.Attachment(required(p, "device"), Path.of(required(p, "fuseDir")),
+              Long.parseLong(required(p, "nbdfusePid"))),
+          targets);
+    } catch (RuntimeException e) {
+      throw new IOException(what + " is not a valid staged-volume record: " + e.getMessage(), e);
+    }
+  }
+
+  private static String required(Properties p, String key) {
+    String value = p.getProperty(key);
+    if (value == null) {
+      throw new IllegalArgumentException("'" + key + "' is missing");
+    }
+    return value;
+  }
+}

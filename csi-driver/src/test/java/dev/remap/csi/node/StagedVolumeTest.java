@@ -1,0 +1,35 @@
+package dev.remap.csi.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The node's persisted record survives a round trip through its file and a reload. */
+class StagedVolumeTest {
+
+  @Test
+  void recordsRoundTripThroughTheStateFolder(@TempDir Path dir) throws IOException {
+    StagedVolume staged = new StagedVolume("pvc-1", Path.of("/var/lib/kubelet/staging/x y"), false, "ext4", false,
+        "SINGLE_NODE_WRITER", new LoopAttacher.Attachment("/dev/loop7", dir.resolve("fuse/pvc-1"), 1234), Map.of())
+        .withTarget(Path.of("/pods/a"), false).withTarget(Path.of("/pods/b"), true);
+    NodeState state = NodeState.load(dir);
+    state.put(staged);
+    NodeState reloaded = NodeState.load(dir);
+    assertThat(reloaded.get("pvc-1")).contains(staged);
+    reloaded.put(staged.withoutTarget(Path.of("/pods/a")));
+    assertThat(NodeState.load(dir).get("pvc-1").orElseThrow().targets()).containsOnlyKeys(Path.of("/pods/b"));
+    reloaded.remove("pvc-1");
+    assertThat(NodeState.load(dir).all()).isEmpty();
+  }
+
+  @Test
+  void aDamagedRecordNamesItsFile() {
+    assertThatThrownBy(() -> StagedVolume.decode("volume=x\n", "staged/x.properties"))
+        .isInstanceOf(IOException.class).hasMessageContaining("staged/x.properties").hasMessageContaining("stagingPath");
+  }
+}

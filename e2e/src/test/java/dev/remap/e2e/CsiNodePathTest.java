@@ -1,0 +1,116 @@
+package dev.remap.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.remap.csi.spec.Csi;
+import dev.remap.csi.spec.Csi.VolumeCapability.AccessMode.Mode;
+import dev.remap.testkit.Proc;
+import dev.remap.testkit.RemapPaths;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The node path through the kernel: a block volume and a filesystem volume are staged and
+ * published by `./remap csi`, written through the kernel (dd on the loop device, files on ext4),
+ * unpublished and unstaged; then a fresh driver process stages and publishes them again and
+ * everything is read back.
+ */
+class CsiNodePathTest {
+
+  private static final Duration QUICK = Duration.ofMinutes(2);
+
+  @Test
+  void writesThroughTheKernelSurviveUnstageAndAFreshProcess(@TempDir Path dir) throws IOException {
+    Files.createDirectories(dir.resolve("store"));
+    Path staging = dir.resolve("staging");
+    Path blockStaging = staging.resolve("blk");
+    Path fsStaging = staging.resolve("fs");
+    Path blockTarget = dir.resolve("pods/blk/dev");
+    Path fsTarget = dir.resolve("pods/fs/mnt");
+    byte[] pattern = new byte[1 << 20];
+    new Random(42).nextBytes(pattern);
+    Path patternFile = dir.resolve("pattern");
+    Files.write(patternFile, pattern);
+    Csi.VolumeCapability blockCap = CsiClient.block(Mode.SINGLE_NODE_WRITER);
+    Csi.VolumeCapability fsCap = CsiClient.mount("ext4", Mode.SINGLE_NODE_WRITER);
+
+    try (CsiClient csi = CsiClient.start(dir)) {
+      csi.create("blk", 64L << 20, blockCap);
+      csi.create("fs", 256L << 20, fsCap);
+      stageAndPublish(csi, "blk", blockStaging, blockTarget, blockCap);
+      stageAndPublish(csi, "fs", fsStaging, fsTarget, fsCap);
+
+      // Through the loop device: 1 MiB at 4 MiB, direct I/O, fsync'd.
+      Proc.run(QUICK, "dd", "if=" + patternFile, "of=" + blockTarget, "bs=1M", "seek=4", "count=1",
+          "oflag=direct", "conv=fsync,notrunc").requireSuccess();
+      // Through ext4: a file KubeVirt would use, and a folder of small ones.
+      Files.write(fsTarget.resolve("disk.img"), pattern);
+      Files.createDirectories(fsTarget.resolve("notes"));
+      for (int i = 0; i < 20; i++) {
+        Files.writeString(fsTarget.resolve("notes/" + i + ".txt"), "note " + i);
+      }
+      try (FileChannel file = FileChannel.open(fsTarget.resolve("disk.img"), StandardOpenOption.WRITE)) {
+        file.force(true);
+      }
+
+      Csi.NodeGetVolumeStatsResponse stats = csi.node.nodeGetVolumeStats(Csi.NodeGetVolumeStatsRequest.newBuilder()
+          .setVolumeId("fs").setVolumePath(fsTarget.toString()).build());
+      assertThat(stats.getUsage(0).getUnit()).isEqualTo(Csi.VolumeUsage.Unit.BYTES);
+      assertThat(stats.getUsage(0).getUsed()).isGreaterThanOrEqualTo(pattern.length);
+      Csi.NodeGetVolumeStatsResponse blockStats = csi.node.nodeGetVolumeStats(Csi.NodeGetVolumeStatsRequest
+          .newBuilder().setVolumeId("blk").setVolumePath(blockTarget.toString()).build());
+      assertThat(blockStats.getUsage(0).getTotal()).isEqualTo(64L << 20);
+
+      unpublishAndUnstage(csi, "blk", blockStaging, blockTarget);
+      unpublishAndUnstage(csi, "fs", fsStaging, fsTarget);
+      assertThat(blockTarget).doesNotExist();
+      assertThat(fsTarget).doesNotExist();
+    }
+    assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(dir.toString());
+
+    try (CsiClient fresh = CsiClient.start(dir)) {
+      stageAndPublish(fresh, "blk", blockStaging, blockTarget, blockCap);
+      stageAndPublish(fresh, "fs", fsStaging, fsTarget, fsCap);
+      Path readBack = dir.resolve("read-back");
+      Proc.run(QUICK, "dd", "if=" + blockTarget, "of=" + readBack, "bs=1M", "skip=4", "count=1",
+          "iflag=direct").requireSuccess();
+      assertThat(Files.readAllBytes(readBack)).isEqualTo(pattern);
+      assertThat(Files.readAllBytes(fsTarget.resolve("disk.img"))).isEqualTo(pattern);
+      for (int i = 0; i < 20; i++) {
+        assertThat(fsTarget.resolve("notes/" + i + ".txt")).hasContent("note " + i);
+      }
+      unpublishAndUnstage(fresh, "blk", blockStaging, blockTarget);
+      unpublishAndUnstage(fresh, "fs", fsStaging, fsTarget);
+      fresh.controller.deleteVolume(Csi.DeleteVolumeRequest.newBuilder().setVolumeId("blk").build());
+      fresh.controller.deleteVolume(Csi.DeleteVolumeRequest.newBuilder().setVolumeId("fs").build());
+    }
+    assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(dir.toString());
+    assertThat(Proc.run(QUICK, RemapPaths.command("losetup").toString(), "-a").output())
+        .doesNotContain(dir.toString());
+  }
+
+  private static void stageAndPublish(CsiClient csi, String volume, Path staging, Path target,
+      Csi.VolumeCapability capability) throws IOException {
+    Files.createDirectories(staging);
+    Files.createDirectories(target.getParent());
+    csi.node.nodeStageVolume(Csi.NodeStageVolumeRequest.newBuilder().setVolumeId(volume)
+        .setStagingTargetPath(staging.toString()).setVolumeCapability(capability).build());
+    csi.node.nodePublishVolume(Csi.NodePublishVolumeRequest.newBuilder().setVolumeId(volume)
+        .setStagingTargetPath(staging.toString()).setTargetPath(target.toString())
+        .setVolumeCapability(capability).build());
+  }
+
+  private static void unpublishAndUnstage(CsiClient csi, String volume, Path staging, Path target) {
+    csi.node.nodeUnpublishVolume(Csi.NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volume)
+        .setTargetPath(target.toString()).build());
+    csi.node.nodeUnstageVolume(Csi.NodeUnstageVolumeRequest.newBuilder().setVolumeId(volume)
+        .setStagingTargetPath(staging.toString()).build());
+  }
+}
