@@ -1,0 +1,109 @@
+package dev.remap.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.remap.testkit.ControlPlane;
+import dev.remap.testkit.ControlPlaneExtension;
+import dev.remap.testkit.Proc;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * VirtualDisk end to end on a real control plane with the real CSI sidecars in front of the
+ * Remap CSI controller: a disk reconciles to a Bound PVC backed by a volume in the store and
+ * appears in its VM's spec with its serial; a snapshot request becomes a ready VolumeSnapshot;
+ * disks cloned from the snapshot and from the disk bind; deleting detaches and the garbage
+ * collector, the provisioner and the snapshotter clean up down to the store.
+ */
+@ExtendWith(ControlPlaneExtension.class)
+class OperatorCsiEndToEndTest {
+
+  static final Duration WAIT = Duration.ofMinutes(3);
+  static final String NS = "e2e-operator";
+
+  @Test
+  void aVirtualDiskIsProvisionedAttachedSnapshottedClonedAndCleanedUp(ControlPlane cp, @TempDir Path dir) {
+    try (OperatorStack stack = OperatorStack.start(cp, dir)) {
+      if (cp.kubectl("get", "namespace", NS).exitCode() != 0) {
+        cp.kubectl("create", "namespace", NS).requireSuccess();
+      }
+      stack.apply(cp, "vm", """
+          apiVersion: kubevirt.io/v1
+          kind: VirtualMachine
+          metadata: {name: vm1, namespace: %s}
+          spec:
+            runStrategy: Halted
+            template:
+              spec:
+                domain: {devices: {disks: [{name: root, disk: {bus: virtio}}]}}
+                volumes: [{name: root, containerDisk: {image: example/root}}]
+          """.formatted(NS));
+      stack.apply(cp, "d1", """
+          apiVersion: remap.dev/v1alpha1
+          kind: VirtualDisk
+          metadata: {name: d1, namespace: %s}
+          spec: {size: 1Gi, vm: {name: vm1}, snapshots: [{name: s1}]}
+          """.formatted(NS));
+
+      await(stack, "d1 Attached with snapshot s1 ready", () ->
+          "Attached".equals(get(cp, "vd/d1", "{.status.phase}"))
+              && "true".equals(get(cp, "vd/d1", "{.status.snapshots[0].readyToUse}")));
+      String handle = get(cp, "vd/d1", "{.status.volumeHandle}");
+      String serial = get(cp, "vd/d1", "{.status.serial}");
+      assertThat(handle).isNotBlank().isEqualTo(get(cp, "pv/" + get(cp, "pvc/d1", "{.spec.volumeName}"), "{.spec.csi.volumeHandle}"));
+      assertThat(get(cp, "pv/" + get(cp, "pvc/d1", "{.spec.volumeName}"), "{.spec.csi.driver}")).isEqualTo(OperatorStack.DRIVER);
+      assertThat(stack.storeVolumes()).contains(handle);
+      assertThat(get(cp, "vm/vm1", "{.spec.template.spec.volumes[1].persistentVolumeClaim.claimName}")).isEqualTo("d1");
+      assertThat(get(cp, "vm/vm1", "{.spec.template.spec.domain.devices.disks[1].serial}")).isEqualTo(serial).hasSize(20);
+      assertThat(get(cp, "volumesnapshot/d1-s1", "{.status.readyToUse}")).isEqualTo("true");
+
+      stack.apply(cp, "clones", """
+          apiVersion: remap.dev/v1alpha1
+          kind: VirtualDisk
+          metadata: {name: from-snapshot, namespace: %s}
+          spec: {size: 1Gi, source: {snapshot: {virtualDisk: d1, name: s1}}}
+          ---
+          apiVersion: remap.dev/v1alpha1
+          kind: VirtualDisk
+          metadata: {name: from-disk, namespace: %s}
+          spec: {size: 1Gi, source: {virtualDisk: {name: d1}}}
+          """.formatted(NS, NS));
+      await(stack, "both clones Bound", () -> "Bound".equals(get(cp, "vd/from-snapshot", "{.status.phase}"))
+          && "Bound".equals(get(cp, "vd/from-disk", "{.status.phase}")));
+      assertThat(get(cp, "pvc/from-snapshot", "{.spec.dataSource.kind}")).isEqualTo("VolumeSnapshot");
+      assertThat(get(cp, "pvc/from-disk", "{.spec.dataSource.kind}")).isEqualTo("PersistentVolumeClaim");
+      assertThat(stack.storeVolumes()).contains(get(cp, "vd/from-snapshot", "{.status.volumeHandle}"),
+          get(cp, "vd/from-disk", "{.status.volumeHandle}"));
+
+      cp.kubectl("delete", "-n", NS, "vd", "from-snapshot", "from-disk", "d1", "--timeout=120s").requireSuccess();
+      await(stack, "PVCs, PVs and VolumeSnapshots gone", () ->
+          cp.kubectl("get", "pvc,volumesnapshot", "-n", NS, "-o", "name").requireSuccess().output().isBlank()
+              && cp.kubectl("get", "pv", "-o", "name").requireSuccess().output().isBlank());
+      assertThat(get(cp, "vm/vm1", "{.spec.template.spec.volumes[*].name}")).isEqualTo("root");
+      await(stack, "the store holds no volume", () -> !stack.storeVolumes().contains(handle));
+    }
+  }
+
+  private static String get(ControlPlane cp, String resource, String jsonpath) {
+    Proc.Result r = cp.kubectl("get", resource, "-n", NS, "-o", "jsonpath=" + jsonpath);
+    return r.exitCode() == 0 ? r.output().trim() : "";
+  }
+
+  private static void await(OperatorStack stack, String what, Supplier<Boolean> condition) {
+    Instant deadline = Instant.now().plus(WAIT);
+    while (!condition.get()) {
+      assertThat(Instant.now()).as("%s within %s; processes said:%n%s", what, WAIT, stack.logs()).isBefore(deadline);
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+  }
+}
