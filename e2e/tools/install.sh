@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real parts Remap's tests use, idempotently, and prints what there is and where:
 #   - Debian packages (NBD clients and servers, QEMU, FUSE, filesystem tools, ...);
-#   - Go tools built from source into the cache (control plane, etcd, csi-sanity, helm);
+#   - Go tools built from source into the cache (control plane, etcd, csi-sanity, helm, CSI sidecars);
 #   - the QEMU test guest (packaged cloud kernel + busybox initramfs).
 # The cache is $REMAP_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/remap); later runs reuse it.
 set -euo pipefail
@@ -34,5 +34,6 @@ for pkg in "${packages[@]}"; do
 done
 
 "$here/go-tools.sh"
+"$here/sidecars.sh"
 "$here/guest/build.sh"
 echo "install: everything is in place under $REMAP_CACHE"
