@@ -71,9 +71,10 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
         disk.getSpec().storageClassName, vm, serial, snapshots, null);
     UpdateControl<VirtualDisk> control = patchIfChanged(disk, context,
         VirtualDiskStatusBuilder.build(observation, previous(disk), Instant.now()));
-    // Nothing sends this controller events for VMs, StorageClasses or VolumeSnapshots: look again.
+    // Nothing sends this controller events for VMs, StorageClasses, VolumeSnapshots or the
+    // Events that explain why a PVC is still pending: look again.
     boolean waiting = vm.state() == VmState.NOT_FOUND || vm.state() == VmState.KUBEVIRT_MISSING
-        || vm.state() == VmState.FAILED || !classExists
+        || vm.state() == VmState.FAILED || !classExists || pvc.phase() != PvcPhase.BOUND
         || snapshots.stream().anyMatch(x -> !Boolean.TRUE.equals(x.readyToUse) && x.error == null);
     return waiting ? control.rescheduleAfter(RECHECK) : control;
   }
