@@ -3,6 +3,7 @@ package dev.remap.engine.journal;
 import dev.remap.engine.core.Source;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -49,6 +50,9 @@ public final class Journal implements AutoCloseable {
     long size;
     long lastSeq;
     boolean dirty;
+    /** False after a failed append, when the channel's position may be anywhere. */
+    boolean positioned = true;
+    boolean retired;
 
     Segment(String name, FileChannel channel, long size) {
       this.name = name;
@@ -61,6 +65,8 @@ public final class Journal implements AutoCloseable {
   private final long capacity;
   private final long fileSize;
   private final ReentrantLock lock = new ReentrantLock();
+  /** Serialises syncs, so a sync returns only after every earlier append is durable. */
+  private final ReentrantLock syncLock = new ReentrantLock();
   private final Condition space = lock.newCondition();
   private final TreeMap<String, Segment> files = new TreeMap<>();
   private Segment current;
@@ -68,6 +74,8 @@ public final class Journal implements AutoCloseable {
   private long scanned;
   private long usedBytes;
   private boolean closed;
+  /** A file was created since the last sync: the directory entry is not durable yet. */
+  private boolean directoryDirty;
 
   private Journal(Path dir, long capacity, long fileSize) {
     this.dir = dir;
@@ -99,12 +107,14 @@ public final class Journal implements AutoCloseable {
     boolean torn = false;
     for (Path path : paths) {
       if (torn) {
-        // Everything after a torn record was written later and never synced before it: drop it.
+        // Everything after a torn record was written later and no completed sync covered it
+        // (a sync forces every file in order): drop it.
         Files.delete(path);
         continue;
       }
       FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
       Segment segment = new Segment(path.getFileName().toString(), channel, 0);
+      segment.positioned = false; // a reopened file's channel starts at 0, not at its end
       torn = scan(segment, afterSeq, replay);
       files.put(segment.name, segment);
       usedBytes += segment.size;
@@ -184,10 +194,19 @@ public final class Journal implements AutoCloseable {
       ByteBuffer header = record.header(payload);
       ByteBuffer[] parts = payload == null ? new ByteBuffer[] {header} : new ByteBuffer[] {header, payload.duplicate()};
       long written = 0;
-      // Appends are serialised by the lock, so the channel position is ours to set.
-      current.channel.position(position);
-      while (written < size) {
-        written += current.channel.write(parts);
+      // Appends are serialised by the lock and reads are positional, so the channel stays at the
+      // end of the file; it is repositioned (one more system call) only after a failed append.
+      if (!current.positioned) {
+        current.channel.position(position);
+        current.positioned = true;
+      }
+      try {
+        while (written < size) {
+          written += current.channel.write(parts);
+        }
+      } catch (IOException e) {
+        current.positioned = false;
+        throw e;
       }
       current.size += size;
       current.lastSeq = record.seq();
@@ -201,33 +220,71 @@ public final class Journal implements AutoCloseable {
   }
 
   private void roll(long firstSeq) throws IOException {
-    if (current != null && current.dirty) {
-      current.channel.force(false);
-      current.dirty = false;
-    }
+    // The previous file stays dirty and the new directory entry unsynced: the next sync makes
+    // both durable, off the path of writers that did not ask for durability.
     String name = String.format("%016x.wal", firstSeq);
     FileChannel channel = FileChannel.open(dir.resolve(name),
         StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
     current = new Segment(name, channel, 0);
     files.put(name, current);
-    // The new file's directory entry must be durable before any record in it is acknowledged.
-    try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
-      directory.force(true);
+    directoryDirty = true;
+  }
+
+  /**
+   * Makes every record appended before the call durable. Appends go on while the files are
+   * forced (a flush does not stall other writers); syncs are serialised, so one that finds
+   * nothing dirty still returns only after the sync in progress has finished.
+   */
+  public void sync() throws IOException {
+    syncLock.lock();
+    try {
+      List<Segment> dirty = new ArrayList<>();
+      boolean directory;
+      lock.lock();
+      try {
+        for (Segment segment : files.values()) {
+          if (segment.dirty) {
+            segment.dirty = false;
+            dirty.add(segment);
+          }
+        }
+        directory = directoryDirty;
+        directoryDirty = false;
+      } finally {
+        lock.unlock();
+      }
+      try {
+        for (Segment segment : dirty) {
+          force(segment);
+        }
+        if (directory) {
+          try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+          }
+        }
+      } catch (IOException e) {
+        lock.lock();
+        try {
+          dirty.forEach(segment -> segment.dirty = true);
+          directoryDirty |= directory;
+        } finally {
+          lock.unlock();
+        }
+        throw e;
+      }
+    } finally {
+      syncLock.unlock();
     }
   }
 
-  /** Makes every record appended so far durable. */
-  public void sync() throws IOException {
-    lock.lock();
+  private static void force(Segment segment) throws IOException {
     try {
-      for (Segment segment : files.values()) {
-        if (segment.dirty) {
-          segment.channel.force(false);
-          segment.dirty = false;
-        }
+      segment.channel.force(false);
+    } catch (ClosedChannelException e) {
+      if (!segment.retired) {
+        throw e;
       }
-    } finally {
-      lock.unlock();
+      // Retired meanwhile: its records are in the store, nothing to make durable here.
     }
   }
 
@@ -257,6 +314,7 @@ public final class Journal implements AutoCloseable {
           break;
         }
         it.remove();
+        segment.retired = true;
         segment.channel.close();
         Files.deleteIfExists(dir.resolve(segment.name));
         usedBytes -= segment.size;
@@ -264,6 +322,7 @@ public final class Journal implements AutoCloseable {
       if (current != null && current.lastSeq <= uptoSeq && current.size > 0 && files.size() == 1) {
         // Everything is uploaded: start afresh rather than keep an old file forever.
         files.remove(current.name);
+        current.retired = true;
         current.channel.close();
         Files.deleteIfExists(dir.resolve(current.name));
         usedBytes -= current.size;
@@ -311,6 +370,11 @@ public final class Journal implements AutoCloseable {
           segment.channel.force(false);
         }
         segment.channel.close();
+      }
+      if (directoryDirty) {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+          channel.force(true);
+        }
       }
     } finally {
       lock.unlock();

@@ -48,6 +48,8 @@ final class ExportRegistry implements Negotiation.Catalog<ServedExport> {
   private final VolumeManager volumes;
   private final Settings settings;
   private final Map<String, Slot> slots = new HashMap<>();
+  /** RAM cache sizes given for single exports (the node's per-volume class parameter). */
+  private final Map<String, Long> ramCacheByExport = new java.util.concurrent.ConcurrentHashMap<>();
   private boolean closed;
 
   ExportRegistry(VolumeManager volumes, Settings settings) {
@@ -134,6 +136,27 @@ final class ExportRegistry implements Negotiation.Catalog<ServedExport> {
     }
   }
 
+  /**
+   * Gives one export its own RAM cache size (0: none), or the server's again when empty. It
+   * applies from the next time the export's stack is opened (its first connection).
+   */
+  void ramCacheFor(String name, java.util.OptionalLong bytes) {
+    if (bytes.isPresent()) {
+      if (bytes.getAsLong() < 0) {
+        throw new IllegalArgumentException("a RAM cache size cannot be negative");
+      }
+      ramCacheByExport.put(name, bytes.getAsLong());
+    } else {
+      ramCacheByExport.remove(name);
+    }
+  }
+
+  /** The export's stack if it is open now (some client is connected to it). */
+  synchronized Optional<ServedExport> openNow(String name) {
+    Slot slot = slots.get(name);
+    return slot == null || slot.closing ? Optional.empty() : Optional.ofNullable(slot.export);
+  }
+
   /** A connection to the export has ended; the last one closes the stack. */
   void release(ServedExport export) {
     String name = export.info().name();
@@ -188,8 +211,9 @@ final class ExportRegistry implements Negotiation.Catalog<ServedExport> {
     }
     try {
       ExportInfo info = new ExportInfo(name, base.size(), base.isReadOnly(), base.blockSize());
-      RamCache cache = settings.ramCacheBytes() > 0
-          ? new RamCache(base, settings.ramCacheBytes(), Math.max(settings.ramPageSize(), base.blockSize()))
+      long ramCacheBytes = ramCacheByExport.getOrDefault(name, settings.ramCacheBytes());
+      RamCache cache = ramCacheBytes > 0
+          ? new RamCache(base, ramCacheBytes, Math.max(settings.ramPageSize(), base.blockSize()))
           : null;
       RequestQueue queue = new RequestQueue(cache != null ? cache : base, name, settings.workers(),
           settings.queueCapacity(), settings.maxMerged());

@@ -13,6 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -101,7 +103,17 @@ public final class NbdServer implements AutoCloseable {
 
   /** Binds the listeners and starts accepting. */
   public static NbdServer start(VolumeManager volumes, Options options) throws IOException {
+    return start(volumes, options, Map.of());
+  }
+
+  /**
+   * Binds the listeners and starts accepting, with RAM cache sizes for single exports already in
+   * place (see {@link #ramCacheFor}), so that a client reconnecting at once gets them too.
+   */
+  public static NbdServer start(VolumeManager volumes, Options options, Map<String, Long> ramCacheByExport)
+      throws IOException {
     NbdServer server = new NbdServer(volumes, options);
+    ramCacheByExport.forEach((export, bytes) -> server.ramCacheFor(export, java.util.OptionalLong.of(bytes)));
     try {
       if (options.socket() != null) {
         server.listen(bindUnix(options.socket()), false);
@@ -122,6 +134,23 @@ public final class NbdServer implements AutoCloseable {
       throw e;
     }
     return server;
+  }
+
+  /**
+   * Gives the export of one volume its own RAM cache size (0: none) instead of
+   * {@link Options#ramCacheBytes}, or the default again when empty. Takes effect when the
+   * export's stack is next opened, i.e. at its first connection; set it before attaching.
+   */
+  public void ramCacheFor(String export, java.util.OptionalLong bytes) {
+    registry.ramCacheFor(export, bytes);
+  }
+
+  /**
+   * The RAM tier of an export that is open now (some client is connected): its size and
+   * hit/miss counters. Empty when the export is not open or has no RAM cache.
+   */
+  public Optional<dev.remap.engine.cache.TierCounters.Snapshot> ramCache(String export) {
+    return registry.openNow(export).flatMap(ServedExport::ramCounters);
   }
 
   /** The bound TCP address (its port when 0 was asked for), or null. */

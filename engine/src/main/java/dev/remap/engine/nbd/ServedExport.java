@@ -48,6 +48,11 @@ final class ServedExport implements Negotiation.Opened {
     return cache != null && cache.tryRead(offset, dst);
   }
 
+  /** The RAM tier's counters, if this export has a RAM cache. */
+  java.util.Optional<dev.remap.engine.cache.TierCounters.Snapshot> ramCounters() {
+    return cache == null ? java.util.Optional.empty() : java.util.Optional.of(cache.counters());
+  }
+
   /** Allocation status, answered from the mapping (no queueing: it is memory only). */
   java.util.List<BlockDevice.Extent> extents(long offset, long length) throws IOException {
     return base.extents(offset, length);

@@ -246,8 +246,11 @@ final class Uploader {
 
   private void upload(List<Journal.Appended> batch) throws IOException {
     List<SegmentFormat.Entry> entries = new ArrayList<>();
-    List<ByteBuffer> payloads = new ArrayList<>();
     List<Move> moves = new ArrayList<>();
+    // Under the map lock only decide what to upload; the journal is read after letting go of
+    // it, so that writers (who need the lock to map their writes) never wait for that I/O.
+    // Only this thread retires journal files, so the locations stay readable; a part
+    // overwritten meanwhile is uploaded needlessly and then left alone by the relocation.
     volume.mapLock.readLock().lock();
     try {
       for (Journal.Appended appended : batch) {
@@ -261,9 +264,6 @@ final class Uploader {
         for (Span span : volume.live.resolve(r.offset(), r.length())) {
           Source expected = appended.payload().advance(span.offset() - r.offset());
           if (span.source().equals(expected)) {
-            ByteBuffer bytes = ByteBuffer.allocate((int) span.length());
-            journal.read((Source.Stored) expected, bytes);
-            payloads.add(bytes.flip());
             entries.add(new SegmentFormat.Entry(SegmentFormat.Kind.DATA, span.offset(), span.length(), 0));
             moves.add(new Move(span.offset(), span.length(), (Source.Stored) expected, null));
           }
@@ -271,6 +271,12 @@ final class Uploader {
       }
     } finally {
       volume.mapLock.readLock().unlock();
+    }
+    List<ByteBuffer> payloads = new ArrayList<>(moves.size());
+    for (Move move : moves) {
+      ByteBuffer bytes = ByteBuffer.allocate((int) move.length());
+      journal.read(move.from(), bytes);
+      payloads.add(bytes.flip());
     }
     long seq = nextSegment;
     String key = StoreLayout.segment(volume.meta().id(), seq);

@@ -60,6 +60,43 @@ class JournalTest {
   }
 
   @Test
+  void syncsRunningBesideAppendsAndRollsLoseNothing() throws Exception {
+    int writers = 4;
+    int each = 200;
+    try (Journal journal = Journal.open(dir, 8 << 20, 64 << 10, 0, a -> { })) {
+      List<CompletableFuture<Void>> done = new ArrayList<>();
+      for (int w = 0; w < writers; w++) {
+        int writer = w;
+        done.add(CompletableFuture.runAsync(() -> {
+          try {
+            for (int i = 0; i < each; i++) {
+              journal.append(Type.WRITE, (writer * each + i) * 512L, 512, bytes(512, writer * each + i));
+              if (i % 7 == writer) {
+                journal.sync();
+              }
+            }
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        }));
+      }
+      CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+      journal.sync();
+    }
+    List<Appended> replayed = reopen(0);
+    assertThat(replayed).hasSize(writers * each);
+    assertThat(replayed).extracting(a -> a.record().seq())
+        .isEqualTo(java.util.stream.LongStream.rangeClosed(1, writers * each).boxed().toList());
+    try (Journal journal = Journal.open(dir, 8 << 20, 64 << 10, 0, a -> { })) {
+      for (Appended a : replayed) {
+        ByteBuffer back = ByteBuffer.allocate(512);
+        journal.read(a.payload(), back);
+        assertThat(back.flip()).isEqualTo(bytes(512, (int) (a.record().offset() / 512)));
+      }
+    }
+  }
+
+  @Test
   void aTornTailIsCutOffAndAppendsContinueAfterIt() throws Exception {
     try (Journal journal = Journal.open(dir, 1 << 20, 1 << 20, 0, a -> { })) {
       for (int i = 0; i < 3; i++) {

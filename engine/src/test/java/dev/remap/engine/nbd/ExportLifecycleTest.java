@@ -99,6 +99,38 @@ class ExportLifecycleTest {
   }
 
   @Test
+  void anExportCanHaveItsOwnRamCacheSizeFromItsNextOpening() throws Exception {
+    try (ServedStore served = ServedStore.start(tmp).volume("small", SIZE).volume("none", SIZE)
+        .volume("usual", SIZE)) {
+      served.server.ramCacheFor("small", java.util.OptionalLong.of(1 << 20));
+      served.server.ramCacheFor("none", java.util.OptionalLong.of(0));
+      for (String export : List.of("small", "none", "usual")) {
+        try (RawClient c = new RawClient(served.socket).hello()) {
+          c.go(export);
+          read(c, 0, 65536);
+          read(c, 0, 65536);
+          var ram = served.server.ramCache(export);
+          switch (export) {
+            case "small" -> assertThat(ram).get().satisfies(r -> {
+              assertThat(r.capacityBytes()).isEqualTo(1 << 20);
+              assertThat(r.hits()).as("the second read came from RAM").isPositive();
+            });
+            case "none" -> assertThat(ram).as("no RAM tier at all").isEmpty();
+            default -> assertThat(ram).get().extracting(r -> r.capacityBytes()).isEqualTo(64L << 20);
+          }
+        }
+        awaitNoConnections(served);
+        assertThat(served.server.ramCache(export)).as("closed with its last connection").isEmpty();
+      }
+      served.server.ramCacheFor("small", java.util.OptionalLong.empty());
+      try (RawClient c = new RawClient(served.socket).hello()) {
+        c.go("small");
+        assertThat(served.server.ramCache("small")).get().extracting(r -> r.capacityBytes()).isEqualTo(64L << 20);
+      }
+    }
+  }
+
+  @Test
   void connectionsToOneExportShareOneCoherentStackOpenedOnce() throws Exception {
     try (ServedStore served = ServedStore.start(tmp).volume("vm1", SIZE)) {
       List<CompletableFuture<RawClient>> opening = new ArrayList<>();

@@ -74,7 +74,10 @@ class LifecycleTest {
     long before = segmentBytes();
     GarbageCollector.Report report = new GarbageCollector(store, Duration.ZERO).run();
     assertThat(report.deleted()).isPositive();
-    assertThat(segmentBytes()).as("rounds 2-4 were overwritten by round 5").isLessThan(before - 2 * SIZE);
+    // How much of rounds 2-4 the uploader skipped (overwritten before it got to them) depends on
+    // timing; what must be left after GC is the snapshot's round and the last one, plus headers.
+    assertThat(segmentBytes()).as("rounds 2-4 were overwritten by round 5").isLessThan(before)
+        .isLessThanOrEqualTo(2 * SIZE + SIZE / 8);
 
     volumes.delete("vm");
     volumes.deleteSnapshot("vm", "s1");
