@@ -30,9 +30,13 @@ final class NodeWiring implements AutoCloseable {
   static NodeWiring start(DriverConfig config, VolumeManager manager, NameLocks locks) throws IOException {
     Files.createDirectories(config.stateDir());
     Path socket = config.stateDir().resolve("nbd.sock");
-    NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket));
+    // Devices of volumes staged by a previous run reconnect as soon as the socket is there: their
+    // RAM cache sizes must be in place before it is.
+    NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket),
+        NodeStartup.ramCacheSizes(config.stateDir()));
     try {
-      NodeHost host = new NodeHost(socket, config.stateDir().resolve("fuse"), manager, config.journalDir());
+      NodeHost host = new NodeHost(socket, config.stateDir().resolve("fuse"), manager, config.journalDir(),
+          nbd::ramCacheFor);
       NodeService service = NodeStartup.start(config.nodeId(), config.stateDir(), manager, locks, host);
       return new NodeWiring(service, nbd);
     } catch (IOException | RuntimeException e) {

@@ -11,7 +11,7 @@ import java.util.Optional;
  */
 public enum AttachMethod {
   NBD_CLIENT("nbd-client to the engine's Unix socket"),
-  NBDFUSE_LOOP("nbdfuse file + losetup loop device");
+  NBDFUSE_LOOP("nbdfuse file (through a reconnecting nbdkit) + losetup loop device");
 
   private final String description;
 
@@ -52,6 +52,9 @@ public enum AttachMethod {
         }
         if (!host.nbdfuse()) {
           missing.add("the nbdfuse command (Debian package libnbd-bin)");
+        }
+        if (!host.nbdkit()) {
+          missing.add("the nbdkit command with its nbd plugin and retry filter (Debian package nbdkit)");
         }
         if (!host.loopControl()) {
           missing.add("/dev/loop-control (the loop kernel module)");

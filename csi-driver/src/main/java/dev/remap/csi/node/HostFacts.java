@@ -16,6 +16,7 @@ public record HostFacts(
     boolean nbdClient,
     boolean fuseDevice,
     boolean nbdfuse,
+    boolean nbdkit,
     boolean loopControl,
     boolean losetup) {
 
@@ -28,6 +29,7 @@ public record HostFacts(
         onPath("nbd-client"),
         Files.exists(Path.of("/dev/fuse")),
         onPath("nbdfuse"),
+        onPath("nbdkit"),
         Files.exists(Path.of("/dev/loop-control")),
         onPath("losetup"));
   }

@@ -15,13 +15,24 @@ import java.util.Optional;
  * mount, and a loop device is put on that file. The loop device uses direct I/O so that the page
  * cache does not hold every block twice (once for the loop device, once for the FUSE file).
  *
- * <p>nbdfuse runs as a child process in the foreground; its pid file appears when the FUSE mount
- * serves requests. Stateless: the caller persists the {@link Attachment}.
+ * <p>nbdfuse cannot reconnect, so it does not talk to the engine directly: it starts nbdkit
+ * (socket activation) with the nbd plugin behind the retry filter, and that nbdkit connects to
+ * the engine's socket. When the engine goes away (the node plugin restarts) a request fails
+ * inside nbdkit, which reconnects every second and sends the request again: the device stalls
+ * until the engine is back and never returns an I/O error for the restart. Both processes are
+ * started here but outlive this JVM, which is what lets the kernel devices survive a plugin
+ * restart. The retry filter handles one request at a time per device; that costs throughput on
+ * this fallback path only (docs/CSI.md has the figures).
+ *
+ * <p>nbdfuse runs in the foreground; its pid file appears when the FUSE mount serves requests.
+ * Stateless: the caller persists the {@link Attachment}.
  */
 final class LoopAttacher {
 
   private static final String FILE = "disk";
   private static final Duration READY = Duration.ofSeconds(30);
+  /** How long a device waits for the engine to come back before its requests fail: 1 s apart. */
+  static final int RECONNECT_ATTEMPTS = 180;
 
   /** An attached volume: the loop device, the FUSE folder it is backed by, nbdfuse's pid. */
   record Attachment(String device, Path fuseDir, long nbdfusePid) {}
@@ -41,7 +52,7 @@ final class LoopAttacher {
       command.add("-r");
     }
     command.add(fuseDir.resolve(FILE).toString());
-    command.add("nbd+unix:///" + export + "?socket=" + nbdSocket);
+    command.addAll(reconnectingProxy(export, nbdSocket, readOnly));
     Process nbdfuse = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(log.toFile()).start();
     Instant deadline = Instant.now().plus(READY);
@@ -68,6 +79,17 @@ final class LoopAttacher {
       detachFuse(fuseDir, Optional.of(nbdfuse.pid()));
       throw e;
     }
+  }
+
+  /** The nbdfuse server command: nbdkit forwarding to the engine and reconnecting to it. */
+  static List<String> reconnectingProxy(String export, Path nbdSocket, boolean readOnly) {
+    List<String> command = new ArrayList<>(List.of("[", "nbdkit", "--exit-with-parent"));
+    if (readOnly) {
+      command.add("--readonly");
+    }
+    command.addAll(List.of("--filter=retry", "nbd", "socket=" + nbdSocket, "export=" + export,
+        "retries=" + RECONNECT_ATTEMPTS, "retry-delay=1", "retry-exponential=no", "]"));
+    return command;
   }
 
   /** Undoes {@link #attach}; every step is skipped when it is undone already. */

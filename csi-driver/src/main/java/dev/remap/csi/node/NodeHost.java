@@ -11,6 +11,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.function.BiConsumer;
 import java.util.logging.Logger;
 
 /**
@@ -30,27 +32,47 @@ public final class NodeHost {
   private final Path fuseRoot;
   private final VolumeManager volumes;
   private final Path journalDir;
+  private final BiConsumer<String, OptionalLong> ramCache;
 
-  public NodeHost(Path nbdSocket, Path fuseRoot, VolumeManager volumes, Path journalDir) {
+  /**
+   * @param ramCache gives the NBD server's export of a volume its own RAM cache size (empty:
+   *     the server's default again)
+   */
+  public NodeHost(Path nbdSocket, Path fuseRoot, VolumeManager volumes, Path journalDir,
+      BiConsumer<String, OptionalLong> ramCache) {
     this.nbdSocket = nbdSocket;
     this.fuseRoot = fuseRoot;
     this.volumes = volumes;
     this.journalDir = journalDir;
+    this.ramCache = ramCache;
   }
 
-  /** Attaches the volume and, for a mount capability, makes its filesystem once and mounts it. */
-  StagedVolume stage(String volume, Path staging, Csi.VolumeCapability capability, boolean readOnly)
-      throws IOException {
-    LoopAttacher.Attachment attachment = LoopAttacher.attach(volume, nbdSocket, fuseRoot.resolve(volume), readOnly);
+  /**
+   * Attaches the volume (with the RAM cache size its class asked for, if any) and, for a mount
+   * capability, makes its filesystem once and mounts it.
+   */
+  StagedVolume stage(String volume, Path staging, Csi.VolumeCapability capability, boolean readOnly,
+      OptionalLong ramCacheBytes) throws IOException {
+    // Before the attach: the export's stack is built, with its cache, at the first connection.
+    ramCache.accept(volume, ramCacheBytes);
+    LoopAttacher.Attachment attachment;
+    try {
+      attachment = LoopAttacher.attach(volume, nbdSocket, fuseRoot.resolve(volume), readOnly);
+    } catch (IOException | RuntimeException e) {
+      ramCache.accept(volume, OptionalLong.empty());
+      throw e;
+    }
     try {
       String fsType = "";
       if (capability.hasMount()) {
         fsType = mountFilesystem(attachment.device(), staging, capability.getMount(), readOnly);
       }
       String mode = capability.getAccessMode().getMode().name();
-      return new StagedVolume(volume, staging, capability.hasBlock(), fsType, readOnly, mode, attachment, Map.of());
+      return new StagedVolume(volume, staging, capability.hasBlock(), fsType, readOnly, mode, attachment, Map.of(),
+          ramCacheBytes);
     } catch (IOException | RuntimeException e) {
       LoopAttacher.detach(attachment);
+      ramCache.accept(volume, OptionalLong.empty());
       throw e;
     }
   }
@@ -82,6 +104,7 @@ public final class NodeHost {
       Mounts.unmountAll(staged.stagingPath());
     }
     LoopAttacher.detach(staged.attachment());
+    ramCache.accept(staged.volume(), OptionalLong.empty());
     if (!EngineRelease.await(volumes, journalDir, staged.volume(), RELEASE_TIMEOUT)) {
       throw Rpc.unavailable("volume " + staged.volume() + " is detached but the engine is still pushing its "
           + "journal to the store; retry NodeUnstageVolume");
@@ -138,8 +161,9 @@ public final class NodeHost {
 
   /**
    * Grows the filesystem to its device. The device has the size the volume had when it was
-   * staged: an NBD export's size is fixed per connection, and nbdfuse cannot reconnect, so a
-   * volume grown while staged gets its new size at the next stage (FAILED_PRECONDITION until then).
+   * staged: an NBD export's size is fixed per connection, and nbdfuse's file keeps the size it was
+   * mounted with, so a volume grown while staged gets its new size at the next stage
+   * (FAILED_PRECONDITION until then).
    */
   long grow(StagedVolume staged, long required) throws IOException {
     long size = LoopAttacher.size(staged.attachment().device());
@@ -154,25 +178,40 @@ public final class NodeHost {
   }
 
   /**
-   * Serves a volume staged by a previous run of the plugin again. That run's NBD server is gone,
-   * and nbdfuse cannot reconnect, so the old device is dead: every mount of it is lazily
-   * unmounted, a fresh device attached, and the staging mount and each target mount made again
-   * on it. Data acknowledged before the restart is in the journal and reappears; programs that
-   * held files open on the old mounts get I/O errors (with the nbd kernel module, nbd-client
-   * reconnects instead; see docs/CSI.md).
+   * Takes over a volume staged by a previous run of the plugin. Normally its device is still
+   * there: nbdfuse and its nbdkit outlived that run, and nbdkit reconnects to this run's NBD
+   * server on the device's next request, so the mounts stay as they are and programs using them
+   * see a stall, not an error. Only if the device died too (nbdfuse killed, host tools gone) is
+   * it replaced: the old mounts are lazily unmounted, a fresh device attached, and the staging
+   * mount and each target mount made again at the same paths (programs that held files open on
+   * the old mounts get I/O errors then). Either way, data acknowledged before the restart is in
+   * the journal and reappears.
    */
   StagedVolume recover(StagedVolume staged) throws IOException {
+    ramCache.accept(staged.volume(), staged.ramCache());
+    LoopAttacher.Attachment old = staged.attachment();
+    if (LoopAttacher.alive(old) && LoopAttacher.backs(old.device(), old.fuseDir())) {
+      if (!staged.block() && !Mounts.isMountPoint(staged.stagingPath())) {
+        Files.createDirectories(staged.stagingPath());
+        Mounts.mount(old.device(), staged.stagingPath(), staged.fsType(), List.of(), staged.readOnly());
+      }
+      for (Map.Entry<Path, Boolean> target : staged.targets().entrySet()) {
+        publish(staged, target.getKey(), target.getValue());
+      }
+      LOG.info(() -> "staged volume " + staged.volume() + " is still attached as " + old.device()
+          + "; its device reconnects to this plugin's engine");
+      return staged;
+    }
     for (Path target : staged.targets().keySet()) {
       lazyUnmount(target);
     }
     if (!staged.block()) {
       lazyUnmount(staged.stagingPath());
     }
-    Commands.tryRun(30, "losetup", "--detach", staged.attachment().device());
-    Commands.tryRun(30, "fusermount3", "-u", "-z", staged.attachment().fuseDir().toString());
-    ProcessHandle.of(staged.attachment().nbdfusePid()).ifPresent(ProcessHandle::destroy);
-    LoopAttacher.Attachment fresh = LoopAttacher.attach(staged.volume(), nbdSocket,
-        staged.attachment().fuseDir(), staged.readOnly());
+    Commands.tryRun(30, "losetup", "--detach", old.device());
+    Commands.tryRun(30, "fusermount3", "-u", "-z", old.fuseDir().toString());
+    ProcessHandle.of(old.nbdfusePid()).ifPresent(ProcessHandle::destroy);
+    LoopAttacher.Attachment fresh = LoopAttacher.attach(staged.volume(), nbdSocket, old.fuseDir(), staged.readOnly());
     StagedVolume again = staged.withAttachment(fresh);
     if (!staged.block()) {
       Files.createDirectories(staged.stagingPath());
@@ -181,7 +220,7 @@ public final class NodeHost {
     for (Map.Entry<Path, Boolean> target : staged.targets().entrySet()) {
       publish(again, target.getKey(), target.getValue());
     }
-    LOG.info(() -> "re-attached staged volume " + staged.volume() + " as " + fresh.device());
+    LOG.info(() -> "the device of staged volume " + staged.volume() + " had died; re-attached as " + fresh.device());
     return again;
   }
 

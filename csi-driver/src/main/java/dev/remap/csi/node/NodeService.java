@@ -2,6 +2,7 @@ package dev.remap.csi.node;
 
 import dev.remap.csi.DriverConfig;
 import dev.remap.csi.controller.Capabilities;
+import dev.remap.csi.controller.VolumeParameters;
 import dev.remap.csi.server.NameLocks;
 import dev.remap.csi.server.Rpc;
 import dev.remap.csi.spec.Csi;
@@ -13,7 +14,9 @@ import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * CSI Node: stage (attach the served volume as a kernel block device, make and mount its
@@ -81,10 +84,29 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
           return Csi.NodeStageVolumeResponse.getDefaultInstance();
         }
         requireExists(id);
-        state.put(host.stage(id, staging, capability, readOnly(capability)));
+        state.put(host.stage(id, staging, capability, readOnly(capability),
+            ramCacheSize(request.getVolumeContextMap())));
         return Csi.NodeStageVolumeResponse.getDefaultInstance();
       }
     });
+  }
+
+  /** The class's RAM cache size, which the controller put in the volume context as bytes. */
+  private static OptionalLong ramCacheSize(Map<String, String> context) {
+    String value = context.get(VolumeParameters.RAM_CACHE);
+    if (value == null) {
+      return OptionalLong.empty();
+    }
+    try {
+      long bytes = Long.parseLong(value);
+      if (bytes >= 0) {
+        return OptionalLong.of(bytes);
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw Rpc.invalid("volume_context." + VolumeParameters.RAM_CACHE + ": '" + value
+        + "' is not a number of bytes (the controller writes it; was the volume context edited?)");
   }
 
   @Override

@@ -4,7 +4,9 @@ import dev.remap.csi.server.NameLocks;
 import dev.remap.engine.volume.VolumeManager;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -18,6 +20,15 @@ public final class NodeStartup {
   private static final Logger LOG = Logger.getLogger(NodeStartup.class.getName());
 
   private NodeStartup() {}
+
+  /** The RAM cache sizes that volumes staged by a previous run asked for, by volume. */
+  public static Map<String, Long> ramCacheSizes(Path stateDir) throws IOException {
+    Map<String, Long> sizes = new HashMap<>();
+    for (StagedVolume staged : NodeState.load(stateDir).all()) {
+      staged.ramCache().ifPresent(bytes -> sizes.put(staged.volume(), bytes));
+    }
+    return sizes;
+  }
 
   public static NodeService start(String nodeId, Path stateDir, VolumeManager volumes, NameLocks locks,
       NodeHost host) throws IOException {

@@ -28,6 +28,19 @@ class StagedVolumeTest {
   }
 
   @Test
+  void aRamCacheSizeIsKeptAndCarriedThroughChanges(@TempDir Path dir) throws IOException {
+    StagedVolume staged = new StagedVolume("pvc-2", Path.of("/staging/pvc-2"), true, "", false, "SINGLE_NODE_WRITER",
+        new LoopAttacher.Attachment("/dev/loop3", dir.resolve("fuse/pvc-2"), 99), Map.of(),
+        java.util.OptionalLong.of(0));
+    NodeState state = NodeState.load(dir);
+    state.put(staged.withTarget(Path.of("/pods/c"), false));
+    StagedVolume reloaded = NodeState.load(dir).get("pvc-2").orElseThrow();
+    assertThat(reloaded.ramCache()).hasValue(0);
+    assertThat(reloaded.withoutTarget(Path.of("/pods/c")).ramCache()).hasValue(0);
+    assertThat(NodeStartup.ramCacheSizes(dir)).containsExactly(Map.entry("pvc-2", 0L));
+  }
+
+  @Test
   void aDamagedRecordNamesItsFile() {
     assertThatThrownBy(() -> StagedVolume.decode("volume=x\n", "staged/x.properties"))
         .isInstanceOf(IOException.class).hasMessageContaining("staged/x.properties").hasMessageContaining("stagingPath");
