@@ -96,6 +96,55 @@ class CsiNodePathTest {
         .doesNotContain(dir.toString());
   }
 
+  /**
+   * What KubeVirt does for a snapshot of a running VM: CreateSnapshot while the volume is staged
+   * and written (the plugin serves it, so the controller takes the snapshot through the served
+   * volume), then a clone from that snapshot, staged next to the original, holds exactly what was
+   * synced before the snapshot and nothing written after it.
+   */
+  @Test
+  void aSnapshotOfAStagedVolumeHoldsWhatWasSyncedBeforeIt(@TempDir Path dir) throws IOException {
+    Files.createDirectories(dir.resolve("store"));
+    Csi.VolumeCapability blockCap = CsiClient.block(Mode.SINGLE_NODE_WRITER);
+    byte[] before = new byte[1 << 20];
+    byte[] after = new byte[1 << 20];
+    new Random(1).nextBytes(before);
+    new Random(2).nextBytes(after);
+    Files.write(dir.resolve("before"), before);
+    Files.write(dir.resolve("after"), after);
+    Path target = dir.resolve("pods/vm/dev");
+    Path cloneTarget = dir.resolve("pods/clone/dev");
+    try (CsiClient csi = CsiClient.start(dir)) {
+      csi.create("vm", 32L << 20, blockCap);
+      stageAndPublish(csi, "vm", dir.resolve("staging/vm"), target, blockCap);
+      Proc.run(QUICK, "dd", "if=" + dir.resolve("before"), "of=" + target, "bs=1M", "seek=2", "count=1",
+          "oflag=direct", "conv=fsync,notrunc").requireSuccess();
+      Csi.Snapshot snapshot = csi.controller.createSnapshot(Csi.CreateSnapshotRequest.newBuilder()
+          .setSourceVolumeId("vm").setName("vm-snap").build()).getSnapshot();
+      assertThat(snapshot.getReadyToUse()).isTrue();
+      assertThat(snapshot.hasCreationTime()).isTrue();
+      Proc.run(QUICK, "dd", "if=" + dir.resolve("after"), "of=" + target, "bs=1M", "seek=2", "count=1",
+          "oflag=direct", "conv=fsync,notrunc").requireSuccess();
+
+      csi.controller.createVolume(Csi.CreateVolumeRequest.newBuilder().setName("clone")
+          .setCapacityRange(Csi.CapacityRange.newBuilder().setRequiredBytes(32L << 20))
+          .addVolumeCapabilities(blockCap)
+          .setVolumeContentSource(Csi.VolumeContentSource.newBuilder().setSnapshot(
+              Csi.VolumeContentSource.SnapshotSource.newBuilder().setSnapshotId(snapshot.getSnapshotId())))
+          .build());
+      stageAndPublish(csi, "clone", dir.resolve("staging/clone"), cloneTarget, blockCap);
+      Proc.run(QUICK, "dd", "if=" + cloneTarget, "of=" + dir.resolve("clone-read"), "bs=1M", "skip=2", "count=1",
+          "iflag=direct").requireSuccess();
+      Proc.run(QUICK, "dd", "if=" + target, "of=" + dir.resolve("vm-read"), "bs=1M", "skip=2", "count=1",
+          "iflag=direct").requireSuccess();
+      assertThat(Files.readAllBytes(dir.resolve("clone-read"))).as("the clone holds the snapshot").isEqualTo(before);
+      assertThat(Files.readAllBytes(dir.resolve("vm-read"))).as("the original went on").isEqualTo(after);
+      unpublishAndUnstage(csi, "clone", dir.resolve("staging/clone"), cloneTarget);
+      unpublishAndUnstage(csi, "vm", dir.resolve("staging/vm"), target);
+    }
+    assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(dir.toString());
+  }
+
   private static void stageAndPublish(CsiClient csi, String volume, Path staging, Path target,
       Csi.VolumeCapability capability) throws IOException {
     Files.createDirectories(staging);
