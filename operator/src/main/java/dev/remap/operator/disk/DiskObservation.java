@@ -13,9 +13,15 @@ import java.util.List;
  * @param serial the serial given (or to be given) to the VM
  * @param snapshots the state of each spec.snapshots entry (empty until the PVC is bound)
  * @param error the message of a failed reconcile, or null
+ * @param exportSnapshot the snapshot spec.export asks to export, or null
  */
 public record DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
-    Vm vm, String serial, List<SnapshotStatus> snapshots, String error) {
+    Vm vm, String serial, List<SnapshotStatus> snapshots, String error, String exportSnapshot) {
+
+  public DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
+      Vm vm, String serial, List<SnapshotStatus> snapshots, String error) {
+    this(generation, pvc, storageClassExists, storageClassName, vm, serial, snapshots, error, null);
+  }
 
   public enum PvcPhase { ABSENT, FOREIGN, PENDING, BOUND, LOST }
 

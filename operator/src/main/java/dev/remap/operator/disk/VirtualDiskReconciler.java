@@ -68,7 +68,8 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
     // Snapshots are of the bound volume: none is asked for before the PVC binds.
     List<SnapshotStatus> snapshots = pvc.phase() == PvcPhase.BOUND ? new SnapshotSync(client).sync(disk) : List.of();
     DiskObservation observation = new DiskObservation(disk.getMetadata().getGeneration(), pvc, classExists,
-        disk.getSpec().storageClassName, vm, serial, snapshots, null);
+        disk.getSpec().storageClassName, vm, serial, snapshots, null,
+        disk.getSpec().export == null ? null : disk.getSpec().export.snapshot);
     UpdateControl<VirtualDisk> control = patchIfChanged(disk, context,
         VirtualDiskStatusBuilder.build(observation, previous(disk), Instant.now()));
     // Nothing sends this controller events for VMs, StorageClasses, VolumeSnapshots or the

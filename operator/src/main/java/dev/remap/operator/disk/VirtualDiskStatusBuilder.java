@@ -62,8 +62,17 @@ public final class VirtualDiskStatusBuilder {
     Verdict v = diskVerdict(o);
     List<String> failed = o.snapshots().stream().filter(x -> x.error != null)
         .map(x -> x.name + ": " + x.error).toList();
-    if (failed.isEmpty() || v.degraded()) {
+    if (v.degraded()) {
       return v;
+    }
+    if (failed.isEmpty()) {
+      if (o.exportSnapshot() == null) {
+        return v;
+      }
+      // Accepted by the API but not carried out: say so rather than let the user wait for it.
+      return new Verdict(v.phase(), v.ready(), v.progressing(), true, v.reason(), v.message(),
+          "ExportNotImplemented", "spec.export (snapshot " + o.exportSnapshot() + ") is not carried out yet: "
+              + "the operator has no path to write an export to a store; `remap export` does it from a node");
     }
     // A failed snapshot does not make the disk unusable: Ready stands, Degraded says why.
     return new Verdict(v.phase(), v.ready(), v.progressing(), true, v.reason(), v.message(), "SnapshotFailed",

@@ -149,4 +149,19 @@ class VirtualDiskStatusBuilderTest {
     assertThat(condition(s, "Degraded").getMessage()).contains("tuesday: store unreachable");
     assertThat(s.snapshots).extracting(x -> x.name).containsExactly("monday", "tuesday");
   }
+
+  @Test
+  void anExportThatIsNotCarriedOutIsSaidInDegradedWhileTheDiskStaysReady() {
+    DiskObservation o = new DiskObservation(4, BOUND, true, "remap", new Vm("vm1", VmState.ATTACHED, null), "serial1",
+        List.of(), null, "monday");
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(o, List.of(), T0);
+    assertThat(condition(s, "Ready").getStatus()).isEqualTo("True");
+    assertThat(condition(s, "Degraded").getStatus()).isEqualTo("True");
+    assertThat(condition(s, "Degraded").getReason()).isEqualTo("ExportNotImplemented");
+    assertThat(condition(s, "Degraded").getMessage()).contains("snapshot monday");
+    DiskObservation without = new DiskObservation(4, BOUND, true, "remap", new Vm("vm1", VmState.ATTACHED, null),
+        "serial1", List.of(), null, null);
+    assertThat(condition(VirtualDiskStatusBuilder.build(without, List.of(), T0), "Degraded").getStatus())
+        .isEqualTo("False");
+  }
 }
