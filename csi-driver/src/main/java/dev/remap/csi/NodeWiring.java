@@ -32,14 +32,14 @@ final class NodeWiring implements AutoCloseable {
     Path socket = config.stateDir().resolve("nbd.sock");
     // Devices of volumes staged by a previous run reconnect as soon as the socket is there: their
     // RAM cache sizes must be in place before it is.
-    NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket),
-        NodeStartup.ramCacheSizes(config.stateDir()));
+    NodeStartup startup = NodeStartup.load(config.stateDir());
+    NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket), startup.ramCacheSizes());
     try {
       NodeHost host = new NodeHost(socket, config.stateDir().resolve("fuse"), manager, config.journalDir(),
           nbd::ramCacheFor);
-      NodeService service = NodeStartup.start(config.nodeId(), config.stateDir(), manager, locks, host);
+      NodeService service = startup.start(config.nodeId(), manager, locks, host);
       return new NodeWiring(service, nbd);
-    } catch (IOException | RuntimeException e) {
+    } catch (RuntimeException e) {
       nbd.close();
       throw e;
     }

@@ -88,6 +88,24 @@ final class CsiClient implements AutoCloseable {
         .addVolumeCapabilities(capability).build()).getVolume();
   }
 
+  /** NodeStageVolume then NodePublishVolume, with the folders a kubelet would have made. */
+  void stageAndPublish(String volume, Path staging, Path target, Csi.VolumeCapability capability) throws IOException {
+    Files.createDirectories(staging);
+    Files.createDirectories(target.getParent());
+    node.nodeStageVolume(Csi.NodeStageVolumeRequest.newBuilder().setVolumeId(volume)
+        .setStagingTargetPath(staging.toString()).setVolumeCapability(capability).build());
+    node.nodePublishVolume(Csi.NodePublishVolumeRequest.newBuilder().setVolumeId(volume)
+        .setStagingTargetPath(staging.toString()).setTargetPath(target.toString())
+        .setVolumeCapability(capability).build());
+  }
+
+  void unpublishAndUnstage(String volume, Path staging, Path target) {
+    node.nodeUnpublishVolume(Csi.NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volume)
+        .setTargetPath(target.toString()).build());
+    node.nodeUnstageVolume(Csi.NodeUnstageVolumeRequest.newBuilder().setVolumeId(volume)
+        .setStagingTargetPath(staging.toString()).build());
+  }
+
   @Override
   public void close() {
     channel.shutdownNow();

@@ -44,8 +44,8 @@ class CsiNodePathTest {
     try (CsiClient csi = CsiClient.start(dir)) {
       csi.create("blk", 64L << 20, blockCap);
       csi.create("fs", 256L << 20, fsCap);
-      stageAndPublish(csi, "blk", blockStaging, blockTarget, blockCap);
-      stageAndPublish(csi, "fs", fsStaging, fsTarget, fsCap);
+      csi.stageAndPublish("blk", blockStaging, blockTarget, blockCap);
+      csi.stageAndPublish("fs", fsStaging, fsTarget, fsCap);
 
       // Through the loop device: 1 MiB at 4 MiB, direct I/O, fsync'd.
       Proc.run(QUICK, "dd", "if=" + patternFile, "of=" + blockTarget, "bs=1M", "seek=4", "count=1",
@@ -68,16 +68,16 @@ class CsiNodePathTest {
           .newBuilder().setVolumeId("blk").setVolumePath(blockTarget.toString()).build());
       assertThat(blockStats.getUsage(0).getTotal()).isEqualTo(64L << 20);
 
-      unpublishAndUnstage(csi, "blk", blockStaging, blockTarget);
-      unpublishAndUnstage(csi, "fs", fsStaging, fsTarget);
+      csi.unpublishAndUnstage("blk", blockStaging, blockTarget);
+      csi.unpublishAndUnstage("fs", fsStaging, fsTarget);
       assertThat(blockTarget).doesNotExist();
       assertThat(fsTarget).doesNotExist();
     }
     assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(dir.toString());
 
     try (CsiClient fresh = CsiClient.start(dir)) {
-      stageAndPublish(fresh, "blk", blockStaging, blockTarget, blockCap);
-      stageAndPublish(fresh, "fs", fsStaging, fsTarget, fsCap);
+      fresh.stageAndPublish("blk", blockStaging, blockTarget, blockCap);
+      fresh.stageAndPublish("fs", fsStaging, fsTarget, fsCap);
       Path readBack = dir.resolve("read-back");
       Proc.run(QUICK, "dd", "if=" + blockTarget, "of=" + readBack, "bs=1M", "skip=4", "count=1",
           "iflag=direct").requireSuccess();
@@ -86,8 +86,8 @@ class CsiNodePathTest {
       for (int i = 0; i < 20; i++) {
         assertThat(fsTarget.resolve("notes/" + i + ".txt")).hasContent("note " + i);
       }
-      unpublishAndUnstage(fresh, "blk", blockStaging, blockTarget);
-      unpublishAndUnstage(fresh, "fs", fsStaging, fsTarget);
+      fresh.unpublishAndUnstage("blk", blockStaging, blockTarget);
+      fresh.unpublishAndUnstage("fs", fsStaging, fsTarget);
       fresh.controller.deleteVolume(Csi.DeleteVolumeRequest.newBuilder().setVolumeId("blk").build());
       fresh.controller.deleteVolume(Csi.DeleteVolumeRequest.newBuilder().setVolumeId("fs").build());
     }
@@ -116,7 +116,7 @@ class CsiNodePathTest {
     Path cloneTarget = dir.resolve("pods/clone/dev");
     try (CsiClient csi = CsiClient.start(dir)) {
       csi.create("vm", 32L << 20, blockCap);
-      stageAndPublish(csi, "vm", dir.resolve("staging/vm"), target, blockCap);
+      csi.stageAndPublish("vm", dir.resolve("staging/vm"), target, blockCap);
       Proc.run(QUICK, "dd", "if=" + dir.resolve("before"), "of=" + target, "bs=1M", "seek=2", "count=1",
           "oflag=direct", "conv=fsync,notrunc").requireSuccess();
       Csi.Snapshot snapshot = csi.controller.createSnapshot(Csi.CreateSnapshotRequest.newBuilder()
@@ -132,34 +132,16 @@ class CsiNodePathTest {
           .setVolumeContentSource(Csi.VolumeContentSource.newBuilder().setSnapshot(
               Csi.VolumeContentSource.SnapshotSource.newBuilder().setSnapshotId(snapshot.getSnapshotId())))
           .build());
-      stageAndPublish(csi, "clone", dir.resolve("staging/clone"), cloneTarget, blockCap);
+      csi.stageAndPublish("clone", dir.resolve("staging/clone"), cloneTarget, blockCap);
       Proc.run(QUICK, "dd", "if=" + cloneTarget, "of=" + dir.resolve("clone-read"), "bs=1M", "skip=2", "count=1",
           "iflag=direct").requireSuccess();
       Proc.run(QUICK, "dd", "if=" + target, "of=" + dir.resolve("vm-read"), "bs=1M", "skip=2", "count=1",
           "iflag=direct").requireSuccess();
       assertThat(Files.readAllBytes(dir.resolve("clone-read"))).as("the clone holds the snapshot").isEqualTo(before);
       assertThat(Files.readAllBytes(dir.resolve("vm-read"))).as("the original went on").isEqualTo(after);
-      unpublishAndUnstage(csi, "clone", dir.resolve("staging/clone"), cloneTarget);
-      unpublishAndUnstage(csi, "vm", dir.resolve("staging/vm"), target);
+      csi.unpublishAndUnstage("clone", dir.resolve("staging/clone"), cloneTarget);
+      csi.unpublishAndUnstage("vm", dir.resolve("staging/vm"), target);
     }
     assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(dir.toString());
-  }
-
-  private static void stageAndPublish(CsiClient csi, String volume, Path staging, Path target,
-      Csi.VolumeCapability capability) throws IOException {
-    Files.createDirectories(staging);
-    Files.createDirectories(target.getParent());
-    csi.node.nodeStageVolume(Csi.NodeStageVolumeRequest.newBuilder().setVolumeId(volume)
-        .setStagingTargetPath(staging.toString()).setVolumeCapability(capability).build());
-    csi.node.nodePublishVolume(Csi.NodePublishVolumeRequest.newBuilder().setVolumeId(volume)
-        .setStagingTargetPath(staging.toString()).setTargetPath(target.toString())
-        .setVolumeCapability(capability).build());
-  }
-
-  private static void unpublishAndUnstage(CsiClient csi, String volume, Path staging, Path target) {
-    csi.node.nodeUnpublishVolume(Csi.NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volume)
-        .setTargetPath(target.toString()).build());
-    csi.node.nodeUnstageVolume(Csi.NodeUnstageVolumeRequest.newBuilder().setVolumeId(volume)
-        .setStagingTargetPath(staging.toString()).build());
   }
 }

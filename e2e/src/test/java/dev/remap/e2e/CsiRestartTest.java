@@ -28,28 +28,17 @@ class CsiRestartTest {
 
   @Test
   void aRestartedNodePluginServesStagedVolumesAgain(@TempDir Path dir) throws IOException {
-    Files.createDirectories(dir.resolve("store"));
-    Path blockStaging = dir.resolve("staging/blk");
-    Path fsStaging = dir.resolve("staging/fs");
-    Path blockTarget = dir.resolve("pods/blk/dev");
-    Path fsTarget = dir.resolve("pods/fs/mnt");
-    Csi.VolumeCapability blockCap = CsiClient.block(Mode.SINGLE_NODE_WRITER);
-    Csi.VolumeCapability fsCap = CsiClient.mount("", Mode.SINGLE_NODE_WRITER);
-    byte[] pattern = new byte[256 << 10];
-    new Random(7).nextBytes(pattern);
+    Volumes v = new Volumes(dir);
+    byte[] pattern = v.pattern(256 << 10, 7);
     Path patternFile = dir.resolve("pattern");
-    Files.write(patternFile, pattern);
 
     CsiClient first = CsiClient.start(dir);
     try {
-      first.create("blk", 32L << 20, blockCap);
-      first.create("fs", 128L << 20, fsCap);
-      publish(first, "blk", blockStaging, blockTarget, blockCap);
-      publish(first, "fs", fsStaging, fsTarget, fsCap);
-      Proc.run(QUICK, "dd", "if=" + patternFile, "of=" + blockTarget, "bs=256K", "seek=8", "count=1",
+      v.createAndPublish(first, 32L << 20);
+      Proc.run(QUICK, "dd", "if=" + patternFile, "of=" + v.blockTarget, "bs=256K", "seek=8", "count=1",
           "oflag=direct", "conv=fsync,notrunc").requireSuccess();
-      Files.write(fsTarget.resolve("before-kill"), pattern);
-      try (FileChannel file = FileChannel.open(fsTarget.resolve("before-kill"), StandardOpenOption.WRITE)) {
+      Files.write(v.fsTarget.resolve("before-kill"), pattern);
+      try (FileChannel file = FileChannel.open(v.fsTarget.resolve("before-kill"), StandardOpenOption.WRITE)) {
         file.force(true);
       }
       first.driver.kill();
@@ -58,58 +47,40 @@ class CsiRestartTest {
     }
 
     try (CsiClient second = CsiClient.start(dir)) {
-      assertThat(Files.readAllBytes(fsTarget.resolve("before-kill"))).isEqualTo(pattern);
+      assertThat(Files.readAllBytes(v.fsTarget.resolve("before-kill"))).isEqualTo(pattern);
       Path readBack = dir.resolve("read-back");
-      Proc.run(QUICK, "dd", "if=" + blockTarget, "of=" + readBack, "bs=256K", "skip=8", "count=1",
+      Proc.run(QUICK, "dd", "if=" + v.blockTarget, "of=" + readBack, "bs=256K", "skip=8", "count=1",
           "iflag=direct").requireSuccess();
       assertThat(Files.readAllBytes(readBack)).isEqualTo(pattern);
       // The restarted plugin still knows what it published: stage/publish again are no-ops,
       // and unpublish/unstage undo everything.
-      publish(second, "fs", fsStaging, fsTarget, fsCap);
-      for (String volume : new String[] {"blk", "fs"}) {
-        Path target = volume.equals("blk") ? blockTarget : fsTarget;
-        Path staging = volume.equals("blk") ? blockStaging : fsStaging;
-        second.node.nodeUnpublishVolume(Csi.NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volume)
-            .setTargetPath(target.toString()).build());
-        second.node.nodeUnstageVolume(Csi.NodeUnstageVolumeRequest.newBuilder().setVolumeId(volume)
-            .setStagingTargetPath(staging.toString()).build());
-      }
+      second.stageAndPublish("fs", v.fsStaging, v.fsTarget, v.fsCap);
+      v.unpublishAndUnstage(second);
     }
     assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(dir.toString());
   }
 
   @Test
   void writersRunningAcrossAPluginKillSeeAStallNotAnError(@TempDir Path dir) throws Exception {
-    Files.createDirectories(dir.resolve("store"));
-    Path blockStaging = dir.resolve("staging/blk");
-    Path fsStaging = dir.resolve("staging/fs");
-    Path blockTarget = dir.resolve("pods/blk/dev");
-    Path fsTarget = dir.resolve("pods/fs/mnt");
-    Csi.VolumeCapability blockCap = CsiClient.block(Mode.SINGLE_NODE_WRITER);
-    Csi.VolumeCapability fsCap = CsiClient.mount("", Mode.SINGLE_NODE_WRITER);
-    byte[] pattern = new byte[128 << 10];
-    new Random(11).nextBytes(pattern);
+    Volumes v = new Volumes(dir);
+    byte[] pattern = v.pattern(128 << 10, 11);
     Path patternFile = dir.resolve("pattern");
-    Files.write(patternFile, pattern);
 
     CsiClient first = CsiClient.start(dir);
     Process fio;
     Process files;
     try {
-      first.create("blk", 64L << 20, blockCap);
-      first.create("fs", 128L << 20, fsCap);
-      publish(first, "blk", blockStaging, blockTarget, blockCap);
-      publish(first, "fs", fsStaging, fsTarget, fsCap);
+      v.createAndPublish(first, 64L << 20);
       // fio writes the block device over and over, fsyncs every 8 writes and reads back what it
       // wrote (crc32c) all along; any I/O error or mismatch ends it with a failure status.
-      fio = new ProcessBuilder("fio", "--name=load", "--filename=" + blockTarget, "--rw=write", "--bs=64k",
+      fio = new ProcessBuilder("fio", "--name=load", "--filename=" + v.blockTarget, "--rw=write", "--bs=64k",
           "--direct=1", "--ioengine=psync", "--size=32M", "--time_based", "--runtime=25", "--fsync=8",
           "--verify=crc32c", "--verify_backlog=16", "--verify_fatal=1", "--exitall_on_error")
           .redirectErrorStream(true).redirectOutput(dir.resolve("fio.log").toFile()).start();
       // A second writer copies the pattern into files on the filesystem (a ring of 256), each synced.
       files = new ProcessBuilder("sh", "-c", "end=$(( $(date +%s) + 25 )); i=0; "
           + "while [ $(date +%s) -lt $end ]; do f=\"$1/f$((i % 256))\"; cp \"$0\" \"$f\" && sync \"$f\" || exit 1; "
-          + "i=$((i+1)); done; echo $i", patternFile.toString(), fsTarget.toString())
+          + "i=$((i+1)); done; echo $i", patternFile.toString(), v.fsTarget.toString())
           .redirectErrorStream(true).redirectOutput(dir.resolve("files.log").toFile()).start();
       Thread.sleep(6000);
       assertThat(fio.isAlive()).as("fio runs when the plugin is killed").isTrue();
@@ -127,7 +98,7 @@ class CsiRestartTest {
       assertThat(Files.readString(dir.resolve("fio.log"))).contains("err= 0").doesNotContain("verify:");
       assertThat(files.exitValue()).as("file writer: %s", Files.readString(dir.resolve("files.log"))).isZero();
       int written = Integer.parseInt(Files.readString(dir.resolve("files.log")).strip());
-      try (var listing = Files.list(fsTarget)) {
+      try (var listing = Files.list(v.fsTarget)) {
         assertThat(listing.filter(f -> {
           try {
             return Files.getLastModifiedTime(f).compareTo(restarted) > 0;
@@ -137,16 +108,9 @@ class CsiRestartTest {
         }).count()).as("files written after the restart").isPositive();
       }
       for (int i = 0; i < Math.min(written, 256); i++) {
-        assertThat(Files.readAllBytes(fsTarget.resolve("f" + i))).as("file f%d", i).isEqualTo(pattern);
+        assertThat(Files.readAllBytes(v.fsTarget.resolve("f" + i))).as("file f%d", i).isEqualTo(pattern);
       }
-      for (String volume : new String[] {"blk", "fs"}) {
-        Path target = volume.equals("blk") ? blockTarget : fsTarget;
-        Path staging = volume.equals("blk") ? blockStaging : fsStaging;
-        second.node.nodeUnpublishVolume(Csi.NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volume)
-            .setTargetPath(target.toString()).build());
-        second.node.nodeUnstageVolume(Csi.NodeUnstageVolumeRequest.newBuilder().setVolumeId(volume)
-            .setStagingTargetPath(staging.toString()).build());
-      }
+      v.unpublishAndUnstage(second);
     } finally {
       fio.destroyForcibly();
       files.destroyForcibly();
@@ -190,13 +154,43 @@ class CsiRestartTest {
     }
   }
 
-  private static void publish(CsiClient csi, String volume, Path staging, Path target, Csi.VolumeCapability cap)
-      throws IOException {
-    Files.createDirectories(staging);
-    Files.createDirectories(target.getParent());
-    csi.node.nodeStageVolume(Csi.NodeStageVolumeRequest.newBuilder().setVolumeId(volume)
-        .setStagingTargetPath(staging.toString()).setVolumeCapability(cap).build());
-    csi.node.nodePublishVolume(Csi.NodePublishVolumeRequest.newBuilder().setVolumeId(volume)
-        .setStagingTargetPath(staging.toString()).setTargetPath(target.toString()).setVolumeCapability(cap).build());
+  /** The block and the ext4 volume both tests stage, publish and take down again. */
+  private static final class Volumes {
+    final Path dir;
+    final Path blockStaging;
+    final Path fsStaging;
+    final Path blockTarget;
+    final Path fsTarget;
+    final Csi.VolumeCapability blockCap = CsiClient.block(Mode.SINGLE_NODE_WRITER);
+    final Csi.VolumeCapability fsCap = CsiClient.mount("", Mode.SINGLE_NODE_WRITER);
+
+    Volumes(Path dir) throws IOException {
+      this.dir = dir;
+      Files.createDirectories(dir.resolve("store"));
+      blockStaging = dir.resolve("staging/blk");
+      fsStaging = dir.resolve("staging/fs");
+      blockTarget = dir.resolve("pods/blk/dev");
+      fsTarget = dir.resolve("pods/fs/mnt");
+    }
+
+    /** Random bytes, also written to dir/pattern for the tools to copy. */
+    byte[] pattern(int size, long seed) throws IOException {
+      byte[] pattern = new byte[size];
+      new Random(seed).nextBytes(pattern);
+      Files.write(dir.resolve("pattern"), pattern);
+      return pattern;
+    }
+
+    void createAndPublish(CsiClient csi, long blockBytes) throws IOException {
+      csi.create("blk", blockBytes, blockCap);
+      csi.create("fs", 128L << 20, fsCap);
+      csi.stageAndPublish("blk", blockStaging, blockTarget, blockCap);
+      csi.stageAndPublish("fs", fsStaging, fsTarget, fsCap);
+    }
+
+    void unpublishAndUnstage(CsiClient csi) {
+      csi.unpublishAndUnstage("blk", blockStaging, blockTarget);
+      csi.unpublishAndUnstage("fs", fsStaging, fsTarget);
+    }
   }
 }

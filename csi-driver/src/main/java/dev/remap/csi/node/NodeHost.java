@@ -190,18 +190,28 @@ public final class NodeHost {
   StagedVolume recover(StagedVolume staged) throws IOException {
     ramCache.accept(staged.volume(), staged.ramCache());
     LoopAttacher.Attachment old = staged.attachment();
-    if (LoopAttacher.alive(old) && LoopAttacher.backs(old.device(), old.fuseDir())) {
-      if (!staged.block() && !Mounts.isMountPoint(staged.stagingPath())) {
-        Files.createDirectories(staged.stagingPath());
-        Mounts.mount(old.device(), staged.stagingPath(), staged.fsType(), List.of(), staged.readOnly());
-      }
-      for (Map.Entry<Path, Boolean> target : staged.targets().entrySet()) {
-        publish(staged, target.getKey(), target.getValue());
-      }
-      LOG.info(() -> "staged volume " + staged.volume() + " is still attached as " + old.device()
-          + "; its device reconnects to this plugin's engine");
-      return staged;
+    boolean alive = LoopAttacher.alive(old) && LoopAttacher.backs(old.device(), old.fuseDir());
+    StagedVolume current = alive ? staged : staged.withAttachment(reattach(staged));
+    // Mounts are made again only where they are missing: all of them after a re-attach.
+    if (!current.block() && !Mounts.isMountPoint(current.stagingPath())) {
+      Files.createDirectories(current.stagingPath());
+      Mounts.mount(current.attachment().device(), current.stagingPath(), current.fsType(), List.of(),
+          current.readOnly());
     }
+    for (Map.Entry<Path, Boolean> target : current.targets().entrySet()) {
+      publish(current, target.getKey(), target.getValue());
+    }
+    LOG.info(() -> alive
+        ? "staged volume " + staged.volume() + " is still attached as " + old.device()
+            + "; its device reconnects to this plugin's engine"
+        : "the device of staged volume " + staged.volume() + " had died; re-attached as "
+            + current.attachment().device());
+    return current;
+  }
+
+  /** Lets go of a dead device and every mount of it, and attaches the volume afresh. */
+  private LoopAttacher.Attachment reattach(StagedVolume staged) throws IOException {
+    LoopAttacher.Attachment old = staged.attachment();
     for (Path target : staged.targets().keySet()) {
       lazyUnmount(target);
     }
@@ -211,17 +221,7 @@ public final class NodeHost {
     Commands.tryRun(30, "losetup", "--detach", old.device());
     Commands.tryRun(30, "fusermount3", "-u", "-z", old.fuseDir().toString());
     ProcessHandle.of(old.nbdfusePid()).ifPresent(ProcessHandle::destroy);
-    LoopAttacher.Attachment fresh = LoopAttacher.attach(staged.volume(), nbdSocket, old.fuseDir(), staged.readOnly());
-    StagedVolume again = staged.withAttachment(fresh);
-    if (!staged.block()) {
-      Files.createDirectories(staged.stagingPath());
-      Mounts.mount(fresh.device(), staged.stagingPath(), staged.fsType(), List.of(), staged.readOnly());
-    }
-    for (Map.Entry<Path, Boolean> target : staged.targets().entrySet()) {
-      publish(again, target.getKey(), target.getValue());
-    }
-    LOG.info(() -> "the device of staged volume " + staged.volume() + " had died; re-attached as " + fresh.device());
-    return again;
+    return LoopAttacher.attach(staged.volume(), nbdSocket, old.fuseDir(), staged.readOnly());
   }
 
   private static void lazyUnmount(Path path) throws IOException {

@@ -19,20 +19,27 @@ public final class NodeStartup {
 
   private static final Logger LOG = Logger.getLogger(NodeStartup.class.getName());
 
-  private NodeStartup() {}
+  private final NodeState state;
+
+  private NodeStartup(NodeState state) {
+    this.state = state;
+  }
+
+  /** Reads what a previous run staged (once: the NBD server and the recovery both need it). */
+  public static NodeStartup load(Path stateDir) throws IOException {
+    return new NodeStartup(NodeState.load(stateDir));
+  }
 
   /** The RAM cache sizes that volumes staged by a previous run asked for, by volume. */
-  public static Map<String, Long> ramCacheSizes(Path stateDir) throws IOException {
+  public Map<String, Long> ramCacheSizes() {
     Map<String, Long> sizes = new HashMap<>();
-    for (StagedVolume staged : NodeState.load(stateDir).all()) {
+    for (StagedVolume staged : state.all()) {
       staged.ramCache().ifPresent(bytes -> sizes.put(staged.volume(), bytes));
     }
     return sizes;
   }
 
-  public static NodeService start(String nodeId, Path stateDir, VolumeManager volumes, NameLocks locks,
-      NodeHost host) throws IOException {
-    NodeState state = NodeState.load(stateDir);
+  public NodeService start(String nodeId, VolumeManager volumes, NameLocks locks, NodeHost host) {
     for (StagedVolume staged : List.copyOf(state.all())) {
       try {
         state.put(host.recover(staged));

@@ -37,7 +37,7 @@ class StagedVolumeTest {
     StagedVolume reloaded = NodeState.load(dir).get("pvc-2").orElseThrow();
     assertThat(reloaded.ramCache()).hasValue(0);
     assertThat(reloaded.withoutTarget(Path.of("/pods/c")).ramCache()).hasValue(0);
-    assertThat(NodeStartup.ramCacheSizes(dir)).containsExactly(Map.entry("pvc-2", 0L));
+    assertThat(NodeStartup.load(dir).ramCacheSizes()).containsExactly(Map.entry("pvc-2", 0L));
   }
 
   @Test

@@ -258,9 +258,7 @@ public final class Journal implements AutoCloseable {
           force(segment);
         }
         if (directory) {
-          try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-            channel.force(true);
-          }
+          forceDirectory();
         }
       } catch (IOException e) {
         lock.lock();
@@ -274,6 +272,13 @@ public final class Journal implements AutoCloseable {
       }
     } finally {
       syncLock.unlock();
+    }
+  }
+
+  /** Makes the journal folder's entries (new files) durable. */
+  private void forceDirectory() throws IOException {
+    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
     }
   }
 
@@ -372,9 +377,7 @@ public final class Journal implements AutoCloseable {
         segment.channel.close();
       }
       if (directoryDirty) {
-        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-          channel.force(true);
-        }
+        forceDirectory();
       }
     } finally {
       lock.unlock();
