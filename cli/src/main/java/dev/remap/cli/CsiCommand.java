@@ -26,10 +26,6 @@ final class CsiCommand implements Callable<Integer> {
       description = "The Unix socket to serve CSI on, e.g. unix:///csi/csi.sock")
   String endpoint;
 
-  @Option(names = "--node-id", required = true, paramLabel = "ID",
-      description = "This node's name (the Kubernetes node name)")
-  String nodeId;
-
   @Option(names = "--state-dir", paramLabel = "DIR",
       description = "Where the node plugin keeps what it staged (default: the journal folder's parent, /csi-state)")
   Path stateDir;
@@ -44,7 +40,7 @@ final class CsiCommand implements Callable<Integer> {
     }
     Path journal = store.journalDir().toAbsolutePath();
     Path state = stateDir != null ? stateDir.toAbsolutePath() : journal.resolveSibling("csi-state");
-    DriverConfig config = new DriverConfig(parsed, DriverConfig.socketOf(endpoint), nodeId, store.store, journal, state);
+    DriverConfig config = new DriverConfig(parsed, DriverConfig.socketOf(endpoint), store.nodeId, store.store, journal, state);
     CsiDriver driver = CsiDriver.start(config, BuildInfo.version());
     // SIGTERM (the kubelet stopping the pod) closes the driver: the server stops taking calls and
     // served volumes are closed, their journals synced. Staged state stays on disk for the restart.

@@ -79,7 +79,7 @@ final class ServeCommand implements Callable<Integer> {
     NbdServer.Options options = new NbdServer.Options(socket, listen == null ? null : address(listen), tls,
         allowPlainTcp, Sizes.parse(cacheRam), workers, maxConnections);
     ObjectStore opened = store.open();
-    VolumeOptions volumeOptions = VolumeOptions.defaults(store.journalDir());
+    VolumeOptions volumeOptions = store.volumeOptions();
     VolumeManager volumes = cacheDir == null ? new VolumeManager(opened, volumeOptions)
         : new VolumeManager(opened, volumeOptions, new DiskCache(opened, cacheDir, Sizes.parse(cacheDisk), DISK_CACHE_BLOCK));
     NbdServer server;

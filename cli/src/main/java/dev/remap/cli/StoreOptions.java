@@ -19,6 +19,16 @@ final class StoreOptions {
       description = "Local folder of the write journals (default: $XDG_STATE_HOME/remap/journal or ~/.local/state/remap/journal)")
   Path journal;
 
+  @Option(names = "--node-id", paramLabel = "ID",
+      description = "This node's name in the store's volume leases (default: the host name); "
+          + "one owner per volume at a time across nodes")
+  String nodeId;
+
+  VolumeOptions volumeOptions() {
+    VolumeOptions options = VolumeOptions.defaults(journalDir());
+    return nodeId == null ? options : options.withNode(nodeId);
+  }
+
   Path journalDir() {
     if (journal != null) {
       return journal;
@@ -35,6 +45,6 @@ final class StoreOptions {
   }
 
   VolumeManager volumes(ObjectStore opened) {
-    return new VolumeManager(opened, VolumeOptions.defaults(journalDir()));
+    return new VolumeManager(opened, volumeOptions());
   }
 }

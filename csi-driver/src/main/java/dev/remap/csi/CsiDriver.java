@@ -40,7 +40,10 @@ public final class CsiDriver implements AutoCloseable {
     List<AutoCloseable> resources = new ArrayList<>();
     resources.add(store);
     try {
-      VolumeManager manager = new VolumeManager(store, VolumeOptions.defaults(config.journalDir()));
+      // The node id also names this process in the store's volume leases: a volume staged on
+      // another node is handed over to this one when it is used here (see docs/CSI.md).
+      VolumeManager manager = new VolumeManager(store,
+          VolumeOptions.defaults(config.journalDir()).withNode(config.nodeId()));
       Optional<Path> localRoot = uri instanceof StoreUri.File file ? Optional.of(file.root()) : Optional.empty();
       NameLocks locks = new NameLocks();
       // The node's NBD server owns the volumes it serves and offers no way to reach them, so the

@@ -45,6 +45,10 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
     if (nodeId.length() > 128) {
       throw new IllegalArgumentException("--node-id '" + nodeId + "' is longer than CSI's 128 bytes");
     }
+    if (!nodeId.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+      throw new IllegalArgumentException("--node-id '" + nodeId + "' is invalid: use letters, digits, '.', '_' and "
+          + "'-', starting with a letter or digit (a Kubernetes node name is)");
+    }
     if (store == null || store.isBlank()) {
       throw new IllegalArgumentException("--store is required: file:///path or s3://bucket/prefix");
     }

@@ -33,8 +33,19 @@ public final class RamCache extends ForwardingBlockDevice {
   private final AtomicLongArray writeGenerations = new AtomicLongArray(STRIPES);
   private final TierCounters counters = new TierCounters();
 
+  private final java.util.function.BooleanSupplier valid;
+
   public RamCache(BlockDevice next, long capacityBytes, int pageSize) {
+    this(next, capacityBytes, pageSize, () -> true);
+  }
+
+  /**
+   * @param valid whether the cached pages may be used now: false while the volume below is owned
+   *     by another process (which may change it); see {@link #clear}
+   */
+  public RamCache(BlockDevice next, long capacityBytes, int pageSize, java.util.function.BooleanSupplier valid) {
     super(next);
+    this.valid = valid;
     if (Integer.bitCount(pageSize) != 1 || pageSize < next.blockSize()) {
       throw new IllegalArgumentException("cache page size must be a power of two of at least one block");
     }
@@ -58,7 +69,7 @@ public final class RamCache extends ForwardingBlockDevice {
   /** Answers from RAM if every page of the range is cached; false (dst untouched) otherwise. */
   public boolean tryRead(long offset, ByteBuffer dst) {
     int length = dst.remaining();
-    if (length == 0 || offset < 0 || offset + length > size()) {
+    if (length == 0 || offset < 0 || offset + length > size() || !valid.getAsBoolean()) {
       return false;
     }
     long first = offset / pageSize;
@@ -157,6 +168,25 @@ public final class RamCache extends ForwardingBlockDevice {
 
 
 
+
+  /**
+   * Drops every page, and makes misses in flight drop what they read: the device below changed
+   * behind the cache's back (its volume was owned by another node meanwhile).
+   */
+  public void clear() {
+    for (int i = 0; i < STRIPES; i++) {
+      writeGenerations.incrementAndGet(i);
+    }
+    lock.lock();
+    try {
+      for (Long page : pages.keySet()) {
+        policy.remove(page);
+      }
+      pages.clear();
+    } finally {
+      lock.unlock();
+    }
+  }
 
   /** Marks the pages a change touches, before the change, so in-flight misses drop them. */
   private void bump(long offset, long length) {

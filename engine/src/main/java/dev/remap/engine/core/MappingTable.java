@@ -79,6 +79,16 @@ public final class MappingTable {
     return new MappingTable(geometry, chunks.clone());
   }
 
+  /**
+   * Makes this table the same as other (sharing its immutable chunk references): a volume that
+   * takes its ownership back loads what the other owner left in the store into the tables its
+   * readers and uploader already hold.
+   */
+  public void assign(MappingTable other) {
+    geometry = other.geometry;
+    chunks = other.chunks.clone();
+  }
+
   /** Grows the volume; the new tail is a hole. */
   public void resize(long newSize) {
     Geometry grown = geometry.resize(newSize);

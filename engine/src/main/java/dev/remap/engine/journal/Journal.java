@@ -339,6 +339,23 @@ public final class Journal implements AutoCloseable {
     }
   }
 
+  /**
+   * Numbers the next record after seq if that is higher than this journal got to: another owner's
+   * changes reached the store with numbers up to seq, and replay after a crash skips what the
+   * store has by number. Only on a journal whose records are all retired.
+   */
+  public void continueAfter(long seq) {
+    lock.lock();
+    try {
+      if (!files.isEmpty()) {
+        throw new IllegalStateException("the journal in " + dir + " still holds records");
+      }
+      lastSeq = Math.max(lastSeq, seq);
+    } finally {
+      lock.unlock();
+    }
+  }
+
   public long lastSeq() {
     lock.lock();
     try {

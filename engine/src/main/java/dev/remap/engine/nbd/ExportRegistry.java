@@ -5,6 +5,7 @@ import dev.remap.engine.cache.RamCache;
 import dev.remap.engine.queue.RequestQueue;
 import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.volume.StoreLayout;
+import dev.remap.engine.volume.Volume;
 import dev.remap.engine.volume.VolumeManager;
 import dev.remap.engine.volume.VolumeMeta;
 import java.io.IOException;
@@ -212,9 +213,19 @@ final class ExportRegistry implements Negotiation.Catalog<ServedExport> {
     try {
       ExportInfo info = new ExportInfo(name, base.size(), base.isReadOnly(), base.blockSize());
       long ramCacheBytes = ramCacheByExport.getOrDefault(name, settings.ramCacheBytes());
-      RamCache cache = ramCacheBytes > 0
-          ? new RamCache(base, ramCacheBytes, Math.max(settings.ramPageSize(), base.blockSize()))
-          : null;
+      RamCache cache = null;
+      if (ramCacheBytes > 0) {
+        int page = Math.max(settings.ramPageSize(), base.blockSize());
+        if (base instanceof Volume volume) {
+          // Pages are good only while this process owns the volume; on taking it back from
+          // another node they are dropped before anything is served.
+          RamCache owned = new RamCache(base, ramCacheBytes, page, volume::isOwner);
+          volume.onAcquired(owned::clear);
+          cache = owned;
+        } else {
+          cache = new RamCache(base, ramCacheBytes, page);
+        }
+      }
       RequestQueue queue = new RequestQueue(cache != null ? cache : base, name, settings.workers(),
           settings.queueCapacity(), settings.maxMerged());
       LOG.fine(() -> "opened export " + name);

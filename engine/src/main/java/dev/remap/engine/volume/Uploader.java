@@ -120,6 +120,9 @@ final class Uploader {
       urgent = true;
       changed.signalAll();
       while (!pending.isEmpty() || busy) {
+        if (volume.fencedReason() != null) {
+          throw new IOException(volume.fencedReason());
+        }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           throw new IOException("volume " + volume.name() + ": " + pendingBytes
@@ -135,8 +138,42 @@ final class Uploader {
     }
   }
 
-  /** Uploads what it can within timeout, writes a checkpoint if everything went, and stops. */
-  void stop(Duration timeout) {
+  /**
+   * Continues after another owner's segments and journal numbers (this volume took ownership
+   * back). Only when nothing is pending: a handover drained everything first.
+   */
+  void continueFrom(long lastSegment, long storedJournalSeq) {
+    lock.lock();
+    try {
+      if (!pending.isEmpty() || busy) {
+        throw new IllegalStateException("volume " + volume.name() + " has changes not uploaded yet");
+      }
+      nextSegment = lastSegment + 1;
+      uploadedSeq = storedJournalSeq;
+      sinceCheckpoint = 0;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Writes a checkpoint now if segments were written since the last one (after a drain). */
+  void checkpointNow() throws IOException {
+    lock.lock();
+    try {
+      if (sinceCheckpoint > 0 && pending.isEmpty() && !busy) {
+        checkpoint();
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Uploads what it can within timeout, writes a checkpoint if everything went, and stops.
+   *
+   * @return whether everything journaled reached the store
+   */
+  boolean stop(Duration timeout) {
     boolean drained = true;
     try {
       drain(timeout);
@@ -163,6 +200,7 @@ final class Uploader {
         LOG.log(Level.WARNING, "no checkpoint at close of {0}: {1}", volume.name(), e.getMessage());
       }
     }
+    return drained;
   }
 
   private void run() {
@@ -170,6 +208,12 @@ final class Uploader {
     while (true) {
       List<Journal.Appended> batch = nextBatch();
       if (batch == null) {
+        return;
+      }
+      if (volume.fencedReason() != null) {
+        // Another owner took the volume: nothing more goes to the store from here.
+        finish(batch, false);
+        awaitStop();
         return;
       }
       try {
@@ -283,7 +327,15 @@ final class Uploader {
     long first = batch.get(0).record().seq();
     long last = batch.get(batch.size() - 1).record().seq();
     ByteBuffer segment = SegmentFormat.encode(seq, first, last, entries, payloads);
-    store.put(key, segment);
+    if (!store.putIfAbsent(key, segment)) {
+      // A segment of this number exists: an earlier attempt of ours whose answer was lost, or
+      // another owner's, if this node's lease was taken while it could not renew it.
+      if (!volume.stillOwned()) {
+        volume.lost("volume " + volume.name() + " has a segment " + key + " written by another owner");
+        throw new IOException("segment " + key + " belongs to another owner of volume " + volume.name());
+      }
+      store.put(key, segment);
+    }
     SegmentFormat.Header header = SegmentFormat.parse(segment, key);
     List<Move> placed = new ArrayList<>(moves.size());
     int m = 0;
@@ -323,6 +375,19 @@ final class Uploader {
       }
     }
     store.deleteAll(older);
+  }
+
+  private void awaitStop() {
+    lock.lock();
+    try {
+      while (!stopping) {
+        changed.await();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      lock.unlock();
+    }
   }
 
   private static void sleep(long millis) {

@@ -31,8 +31,23 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * tables. Readers hold the read lock while they read journal bytes, and the uploader relocates
  * and retires journal files under the write lock, so a reader never reads a retired file. Store
  * objects are immutable, so store reads happen outside the lock.
+ *
+ * <p>Ownership: a volume open in several processes (nodes) is owned by one of them at a time
+ * ({@link Ownership}). The others are on standby: their first request of any kind asks the owner
+ * to hand over, then loads what it left in the store — reads too, because a standby's mapping is
+ * as old as its last handover. {@code ownerLock} serialises acquisitions; a handover holds
+ * {@code writeOrder}, and writes check ownership under it, so nothing is journaled by a volume
+ * that has handed over.
  */
-public final class Volume implements BlockDevice {
+public final class Volume implements BlockDevice, Ownership.Holder {
+
+  /** Loads the volume's state from the store again (after another owner changed it). */
+  @FunctionalInterface
+  interface Reloader {
+    VolumeManager.Loaded load(VolumeMeta meta) throws IOException;
+  }
+
+  private static final Duration HANDOVER_DRAIN = Duration.ofMinutes(5);
 
   private final ObjectReader reader;
   private final Journal journal;
@@ -43,13 +58,24 @@ public final class Volume implements BlockDevice {
   final MappingTable stored;
   final Uploader uploader;
   private final VolumeLock lock;
+  private final Ownership ownership;
+  private final Reloader reloader;
+  private final ReentrantLock ownerLock = new ReentrantLock();
+  private final List<Runnable> onAcquired = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private volatile boolean owner;
+  private volatile String fenced;
+  private long epoch;
   private volatile VolumeMeta meta;
   private volatile boolean closed;
 
+  /** @param epoch the lease epoch this process owns the volume under, 0 on standby */
   Volume(ObjectStore store, ObjectReader reader, VolumeMeta meta, MappingTable stored, long lastSegment,
-      long lastJournalSeq, VolumeOptions options, VolumeLock lock) throws IOException {
+      long lastJournalSeq, VolumeOptions options, VolumeLock lock, Ownership ownership, long epoch,
+      Reloader reloader) throws IOException {
     this.reader = reader;
     this.lock = lock;
+    this.ownership = ownership;
+    this.reloader = reloader;
     this.meta = meta;
     this.options = options;
     this.stored = stored;
@@ -63,6 +89,103 @@ public final class Volume implements BlockDevice {
       uploader.enqueue(appended);
     }
     uploader.start(journal);
+    if (epoch > 0) {
+      this.epoch = epoch;
+      this.owner = true;
+      ownership.register(meta, epoch, this);
+    }
+  }
+
+  /** Does this process own the volume now (so that what it caches of it stays true)? */
+  public boolean isOwner() {
+    return owner;
+  }
+
+  /**
+   * Runs action each time this process takes the volume (back) from another owner, before it
+   * serves anything again: caches above the volume drop what they hold.
+   */
+  public void onAcquired(Runnable action) {
+    onAcquired.add(action);
+  }
+
+  /** Takes the volume from its owner if this process is on standby, and loads its state. */
+  private void ensureOwner() throws IOException {
+    if (owner) {
+      return;
+    }
+    ownerLock.lock();
+    try {
+      if (owner) {
+        return;
+      }
+      checkOpen();
+      long taken = ownership.acquire(meta);
+      try {
+        lock.ownerEpoch(taken);
+        reload();
+      } catch (IOException | RuntimeException e) {
+        ownership.release(meta, taken);
+        throw e;
+      }
+      epoch = taken;
+      onAcquired.forEach(Runnable::run); // before anything is served again
+      ownership.register(meta, taken, this);
+      owner = true;
+    } finally {
+      ownerLock.unlock();
+    }
+  }
+
+  private void reload() throws IOException {
+    VolumeManager.Loaded loaded = reloader.load(meta);
+    mapLock.writeLock().lock();
+    try {
+      live.assign(loaded.table());
+      stored.assign(loaded.table());
+      meta = loaded.meta();
+      journal.continueAfter(loaded.journalSeq());
+      uploader.continueFrom(loaded.lastSegment(), loaded.journalSeq());
+    } finally {
+      mapLock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Another process asked for the volume: everything journaled goes to the store, a checkpoint
+   * follows (so the next owner loads quickly), and the lease is marked released. Writers wait
+   * meanwhile and then ask for it back.
+   */
+  @Override
+  public void handOver() throws IOException {
+    writeOrder.lock();
+    try {
+      if (!owner || closed) {
+        return;
+      }
+      uploader.drain(HANDOVER_DRAIN);
+      uploader.checkpointNow();
+      owner = false;
+      ownership.release(meta, epoch);
+    } finally {
+      writeOrder.unlock();
+    }
+  }
+
+  @Override
+  public void lost(String why) {
+    fenced = why + "; changes this node had not uploaded yet stay in its journal (" + lock.dir() + ")";
+    owner = false;
+  }
+
+  /** Is the lease still this process's (asked of the store)? */
+  boolean stillOwned() throws IOException {
+    return ownership.owns(meta, epoch);
+  }
+
+  /** Why this volume stopped, if another owner took it from under it. */
+  String fencedReason() {
+    return fenced;
   }
 
   public VolumeMeta meta() {
@@ -95,6 +218,7 @@ public final class Volume implements BlockDevice {
     if (length == 0) {
       return;
     }
+    ensureOwner();
     int base = dst.position();
     List<Span> fromStore = new ArrayList<>();
     mapLock.readLock().lock();
@@ -128,7 +252,7 @@ public final class Volume implements BlockDevice {
 
   @Override
   public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-    checkWritable();
+    checkOpen();
     checkRange(offset, src.remaining());
     ByteBuffer data = src.duplicate();
     long at = offset;
@@ -157,7 +281,7 @@ public final class Volume implements BlockDevice {
   }
 
   private void changeRange(JournalRecord.Type type, long offset, long length, boolean fua) throws IOException {
-    checkWritable();
+    checkOpen();
     checkRange(offset, length);
     long at = offset;
     long end = offset + length;
@@ -173,7 +297,14 @@ public final class Volume implements BlockDevice {
 
   /** Journals one change and maps it, in the same order for both. */
   private void change(JournalRecord.Type type, long offset, int length, ByteBuffer payload) throws IOException {
-    writeOrder.lock();
+    while (true) {
+      ensureOwner();
+      writeOrder.lock();
+      if (owner) {
+        break; // and keep writeOrder: no handover until this change is journaled
+      }
+      writeOrder.unlock(); // handed over between the check and the lock: ask for it back
+    }
     try {
       Journal.Appended appended = journal.append(type, offset, length, payload);
       mapLock.writeLock().lock();
@@ -203,12 +334,18 @@ public final class Volume implements BlockDevice {
 
   @Override
   public void flush() throws IOException {
-    journal.sync();
+    // On standby there is nothing to flush: the handover moved every change to the store.
+    if (owner) {
+      journal.sync();
+    } else if (fenced != null) {
+      throw new IOException(fenced);
+    }
   }
 
   @Override
   public List<Extent> extents(long offset, long length) throws IOException {
     checkRange(offset, length);
+    ensureOwner();
     List<Extent> out = new ArrayList<>();
     mapLock.readLock().lock();
     try {
@@ -238,7 +375,14 @@ public final class Volume implements BlockDevice {
 
   /** Runs action with writers held off and the store holding every change (a consistent cut). */
   <T> T quiesced(Duration timeout, IoSupplier<T> action) throws IOException {
-    writeOrder.lock();
+    while (true) {
+      ensureOwner();
+      writeOrder.lock();
+      if (owner) {
+        break;
+      }
+      writeOrder.unlock();
+    }
     try {
       uploader.drain(timeout);
       mapLock.readLock().lock();
@@ -303,7 +447,15 @@ public final class Volume implements BlockDevice {
     closed = true;
     try {
       journal.sync();
-      uploader.stop(Duration.ofSeconds(30));
+      boolean drained = uploader.stop(Duration.ofSeconds(30));
+      if (owner && drained) {
+        owner = false;
+        ownership.release(meta, epoch);
+      } else if (owner) {
+        // Changes the store lacks stay in the journal and this node's lease stays as it is:
+        // reopening here takes it back and replays them.
+        ownership.abandon(meta);
+      }
     } finally {
       try {
         journal.close();
@@ -313,9 +465,12 @@ public final class Volume implements BlockDevice {
     }
   }
 
-  private void checkWritable() throws IOException {
+  private void checkOpen() throws IOException {
     if (closed) {
       throw new IOException("volume " + name() + " is closed");
+    }
+    if (fenced != null) {
+      throw new IOException(fenced);
     }
   }
 

@@ -65,6 +65,55 @@ final class VolumeLock implements AutoCloseable {
     return Optional.ofNullable(SERVED.get(journalRoot.resolve(meta.id())));
   }
 
+  /** The lease epoch under which this node last owned the volume (0: never). */
+  long ownerEpoch() throws IOException {
+    Path file = dir.resolve("owner-epoch");
+    if (!Files.exists(file)) {
+      return 0;
+    }
+    String text = Files.readString(file).trim();
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      throw new VolumeException(file + " is damaged ('" + text + "')");
+    }
+  }
+
+  /** Records the epoch before anything is journaled under it (write, fsync, rename). */
+  void ownerEpoch(long epoch) throws IOException {
+    Path tmp = dir.resolve("owner-epoch.tmp");
+    try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      out.write(java.nio.ByteBuffer.wrap((epoch + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+      out.force(true);
+    }
+    Files.move(tmp, dir.resolve("owner-epoch"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** Does the journal folder hold journal files (changes possibly not in the store)? */
+  boolean hasJournal() throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.anyMatch(p -> p.getFileName().toString().endsWith(".wal"));
+    }
+  }
+
+  /**
+   * Moves the journal files aside, into a folder named for the time: they hold changes made
+   * before another node took the volume over, which no longer apply on top of its state but
+   * are kept for whoever wants to look.
+   */
+  Path orphanJournal() throws IOException {
+    Path kept = dir.resolve("orphaned-" + System.currentTimeMillis());
+    Files.createDirectories(kept);
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path p : files.filter(f -> f.getFileName().toString().endsWith(".wal")).toList()) {
+        Files.move(p, kept.resolve(p.getFileName()));
+      }
+    }
+    return kept;
+  }
+
   /** Removes the journal folder of a deleted volume (while still holding the lock). */
   void deleteJournal() throws IOException {
     try (Stream<Path> files = Files.walk(dir)) {

@@ -37,9 +37,12 @@ public final class VolumeManager {
 
   private static final Duration QUIESCE_TIMEOUT = Duration.ofMinutes(5);
 
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(VolumeManager.class.getName());
+
   private final ObjectStore store;
   private final VolumeOptions options;
   private final ObjectReader reader;
+  private final Ownership ownership;
 
   /** Volumes that read store objects directly (no disk cache). */
   public VolumeManager(ObjectStore store, VolumeOptions options) {
@@ -51,6 +54,7 @@ public final class VolumeManager {
     this.store = store;
     this.options = options;
     this.reader = reader;
+    this.ownership = new Ownership(store, options);
   }
 
   private static void readFully(ObjectStore store, String key, long offset, ByteBuffer dst) throws IOException {
@@ -66,6 +70,10 @@ public final class VolumeManager {
 
   public ObjectStore store() {
     return store;
+  }
+
+  Ownership ownership() {
+    return ownership;
   }
 
   public VolumeMeta create(String name, long size, int blockSize, int chunkSize) throws IOException {
@@ -136,7 +144,13 @@ public final class VolumeManager {
   public void delete(String name) throws IOException {
     VolumeMeta meta = meta(name);
     try (VolumeLock lock = VolumeLock.acquire(options.journalDir(), meta)) {
+      Optional<LeaseRecord> owner = ownership.ownedElsewhere(meta);
+      if (owner.isPresent()) {
+        throw new VolumeException("volume " + name + " is in use by node " + owner.get().node()
+            + ": detach it there first");
+      }
       store.delete(StoreLayout.meta(name));
+      ownership.forget(name);
       List<String> checkpoints = new ArrayList<>();
       for (ObjectInfo info : store.list(StoreLayout.checkpointPrefix(meta.id()))) {
         checkpoints.add(info.key());
@@ -146,24 +160,67 @@ public final class VolumeManager {
     }
   }
 
-  /** Opens a volume for serving: loads its mapping from the store and replays its journal. */
+  /**
+   * Opens a volume for serving: loads its mapping from the store and replays its journal. It
+   * owns the volume if nobody else does; otherwise it is on standby and takes the volume over on
+   * its first request (see {@link Volume}).
+   */
   public Volume open(String name) throws IOException {
     VolumeMeta meta = meta(name);
     VolumeLock lock = VolumeLock.acquire(options.journalDir(), meta);
+    long epoch = 0;
     try {
+      epoch = claim(meta, lock);
       Loaded loaded = load(meta);
-      Volume volume = new Volume(store, reader, meta, loaded.table, loaded.lastSegment, loaded.journalSeq, options, lock);
+      Volume volume = new Volume(store, reader, loaded.meta(), loaded.table(), loaded.lastSegment(),
+          loaded.journalSeq(), options, lock, ownership, epoch, this::load);
       lock.serving(volume);
       return volume;
     } catch (IOException | RuntimeException e) {
+      if (epoch > 0) {
+        ownership.release(meta, epoch);
+      }
       lock.close();
       throw e;
     }
   }
 
-  private record Loaded(MappingTable table, long lastSegment, long journalSeq) {}
+  /**
+   * The lease at open: taken when free; when the journal holds changes, taken back (asking for it
+   * if need be) unless another node owned the volume since, in which case those changes are stale
+   * and set aside. Returns the epoch, 0 for standby.
+   */
+  private long claim(VolumeMeta meta, VolumeLock lock) throws IOException {
+    if (lock.hasJournal()) {
+      Optional<LeaseRecord> lease = ownership.read(meta.name());
+      long mine = lock.ownerEpoch();
+      if (lease.isPresent() && lease.get().volumeId().equals(meta.id()) && lease.get().epoch() > mine) {
+        java.nio.file.Path kept = lock.orphanJournal();
+        LOG.warning(() -> "volume " + meta.name() + " was owned by node " + lease.get().node() + " (epoch "
+            + lease.get().epoch() + ") after this node (epoch " + mine + ") stopped: the changes left in its "
+            + "journal do not apply any more and were moved to " + kept);
+      } else {
+        long epoch = ownership.acquire(meta);
+        lock.ownerEpoch(epoch);
+        return epoch;
+      }
+    }
+    java.util.OptionalLong taken = ownership.tryTake(meta);
+    if (taken.isPresent()) {
+      lock.ownerEpoch(taken.getAsLong());
+      return taken.getAsLong();
+    }
+    return 0;
+  }
 
-  private Loaded load(VolumeMeta meta) throws IOException {
+  /** A volume's state in the store: its metadata now, and the mapping its segments give. */
+  record Loaded(VolumeMeta meta, MappingTable table, long lastSegment, long journalSeq) {}
+
+  private Loaded load(VolumeMeta opened) throws IOException {
+    VolumeMeta meta = meta(opened.name());
+    if (!meta.id().equals(opened.id())) {
+      throw new VolumeException("volume " + opened.name() + " was deleted (and made again) while open");
+    }
     List<ObjectInfo> checkpoints = store.list(StoreLayout.checkpointPrefix(meta.id()));
     MappingTable table = new MappingTable(meta.geometry());
     long lastSegment = 0;
@@ -186,7 +243,7 @@ public final class VolumeManager {
       journalSeq = Math.max(journalSeq, header.lastJournalSeq());
     }
     grownTo(table, meta);
-    return new Loaded(table, lastSegment, journalSeq);
+    return new Loaded(meta, table, lastSegment, journalSeq);
   }
 
   private static MappingTable grownTo(MappingTable table, VolumeMeta meta) {

@@ -8,6 +8,11 @@ import java.time.Duration;
  * journal (writers wait when it is full), segments of 8 MiB (each store PUT carries at least
  * that much unless a flush forces a partial one out after uploadDelay), a checkpoint every 64
  * segments so that opening a volume replays at most that many segment headers.
+ *
+ * <p>{@code nodeId} names this node in the volume leases of the store (default: the host name);
+ * an owner renews its lease every {@code leaseTtl}/3 and is presumed dead by others once its lease
+ * has not moved for twice {@code leaseTtl}; a process that needs a volume another owns asks for it
+ * and waits up to {@code handoverTimeout} (see {@link Ownership}).
  */
 public record VolumeOptions(
     Path journalDir,
@@ -15,7 +20,20 @@ public record VolumeOptions(
     long journalFileSize,
     int segmentTarget,
     Duration uploadDelay,
-    int checkpointEvery) {
+    int checkpointEvery,
+    String nodeId,
+    Duration leaseTtl,
+    Duration handoverTimeout) {
+
+  public VolumeOptions {
+    if (nodeId == null || !nodeId.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,252}")) {
+      throw new IllegalArgumentException("node id '" + nodeId + "' is invalid: use letters, digits, '.', '_' and '-', "
+          + "starting with a letter or digit, at most 253 characters");
+    }
+    if (leaseTtl.toMillis() < 300 || handoverTimeout.isNegative()) {
+      throw new IllegalArgumentException("the lease time must be at least 300 ms and the handover timeout positive");
+    }
+  }
 
   public static final long DEFAULT_JOURNAL_CAPACITY = 1L << 30;
   public static final long DEFAULT_JOURNAL_FILE_SIZE = 64L << 20;
@@ -23,15 +41,41 @@ public record VolumeOptions(
 
   public static VolumeOptions defaults(Path journalDir) {
     return new VolumeOptions(journalDir, DEFAULT_JOURNAL_CAPACITY, DEFAULT_JOURNAL_FILE_SIZE,
-        DEFAULT_SEGMENT_TARGET, Duration.ofSeconds(2), 64);
+        DEFAULT_SEGMENT_TARGET, Duration.ofSeconds(2), 64, hostName(), Duration.ofSeconds(15), Duration.ofSeconds(60));
+  }
+
+  /** The host name as a node id, or "localhost" when it has none that could be one. */
+  static String hostName() {
+    String name = System.getenv("HOSTNAME");
+    if (name == null || name.isBlank()) {
+      try {
+        name = java.net.InetAddress.getLocalHost().getHostName();
+      } catch (java.io.IOException e) {
+        name = "localhost";
+      }
+    }
+    String cleaned = name.replaceAll("[^A-Za-z0-9._-]", "-");
+    return cleaned.isEmpty() || !Character.isLetterOrDigit(cleaned.charAt(0)) ? "localhost" : cleaned;
+  }
+
+  public VolumeOptions withNode(String node) {
+    return new VolumeOptions(journalDir, journalCapacity, journalFileSize, segmentTarget, uploadDelay, checkpointEvery,
+        node, leaseTtl, handoverTimeout);
+  }
+
+  public VolumeOptions withLease(Duration ttl, Duration handover) {
+    return new VolumeOptions(journalDir, journalCapacity, journalFileSize, segmentTarget, uploadDelay, checkpointEvery,
+        nodeId, ttl, handover);
   }
 
   public VolumeOptions withJournal(long capacity, long fileSize) {
-    return new VolumeOptions(journalDir, capacity, fileSize, segmentTarget, uploadDelay, checkpointEvery);
+    return new VolumeOptions(journalDir, capacity, fileSize, segmentTarget, uploadDelay, checkpointEvery,
+        nodeId, leaseTtl, handoverTimeout);
   }
 
   public VolumeOptions withSegments(int target, Duration delay, int everyForCheckpoint) {
-    return new VolumeOptions(journalDir, journalCapacity, journalFileSize, target, delay, everyForCheckpoint);
+    return new VolumeOptions(journalDir, journalCapacity, journalFileSize, target, delay, everyForCheckpoint,
+        nodeId, leaseTtl, handoverTimeout);
   }
 
   /** The largest single journal record; bigger requests are split. */

@@ -1,0 +1,363 @@
+package dev.remap.engine.volume;
+
+import dev.remap.engine.store.NoSuchObjectException;
+import dev.remap.engine.store.ObjectInfo;
+import dev.remap.engine.store.ObjectStore;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One owner per volume across every process and node that serves a store. The OS lock next to a
+ * journal ({@link VolumeLock}) keeps a second process of the same node away; this keeps other
+ * nodes away, through a lease object in the store ({@link LeaseRecord}), and hands a volume over
+ * when another process needs it (a VM live-migrating to another node, a controller taking a
+ * snapshot of a volume a node serves).
+ *
+ * <pre>
+ * leases/NAME.lease            the lease (kept, marked released, when nobody owns the volume)
+ * requests/NAME/ID.release     "please hand NAME over": posted by a process that waits for it
+ * </pre>
+ *
+ * <p>Protocol. A process takes a free lease with putIfAbsent, or by replacing a released one (then
+ * reading it back: of two that raced, the one whose lease is in the store won). To get a volume
+ * another process owns, it posts a release request and watches the lease; the owner, which lists
+ * the requests every poll interval, drains its journal to the store, writes a checkpoint and marks
+ * its lease released, and the waiter takes it. An owner renews every ttl/3 by bumping the serial;
+ * a waiter that sees the serial stand still for two ttl on its own clock presumes the owner dead
+ * and takes over (no clock comparison between nodes). An owner that finds its lease taken stops
+ * (see {@link Holder#lost}); segments are written with putIfAbsent, so a stale owner cannot
+ * overwrite the new owner's data either.
+ *
+ * <p>Costs on S3: a renewal is a GET and a PUT per owned volume every ttl/3; the request poll is
+ * one LIST per process every poll interval while it owns anything.
+ */
+final class Ownership implements AutoCloseable {
+
+  private static final Logger LOG = Logger.getLogger(Ownership.class.getName());
+
+  /** What the owner of a volume does when asked for it or when it lost it. */
+  interface Holder {
+    /** Moves everything to the store and releases the lease (via {@link #release}). */
+    void handOver() throws IOException;
+
+    /** Another process took the lease: stop changing the volume. */
+    void lost(String why);
+  }
+
+  private static final class Held {
+    final VolumeMeta meta;
+    final Holder holder;
+    volatile LeaseRecord lease;
+    volatile long renewedNanos;
+
+    Held(VolumeMeta meta, Holder holder, LeaseRecord lease) {
+      this.meta = meta;
+      this.holder = holder;
+      this.lease = lease;
+      this.renewedNanos = System.nanoTime();
+    }
+  }
+
+  private final ObjectStore store;
+  private final String node;
+  private final String instance = UUID.randomUUID().toString();
+  private final Duration ttl;
+  private final Duration handoverTimeout;
+  private final Duration poll;
+  private final Map<String, Held> held = new ConcurrentHashMap<>();
+  private final Set<String> handling = ConcurrentHashMap.newKeySet();
+  private ScheduledExecutorService timer;
+  private ExecutorService handovers;
+
+  Ownership(ObjectStore store, VolumeOptions options) {
+    this.store = store;
+    this.node = options.nodeId();
+    this.ttl = options.leaseTtl();
+    this.handoverTimeout = options.handoverTimeout();
+    this.poll = Duration.ofMillis(Math.max(100, Math.min(1000, ttl.toMillis() / 10)));
+  }
+
+  static String key(String volume) {
+    return "leases/" + volume + ".lease";
+  }
+
+  static String requestPrefix(String volume) {
+    return "requests/" + volume + "/";
+  }
+
+  String node() {
+    return node;
+  }
+
+  Optional<LeaseRecord> read(String volume) throws IOException {
+    try {
+      return Optional.of(LeaseRecord.decode(store.get(key(volume)), "the lease of volume " + volume));
+    } catch (NoSuchObjectException e) {
+      return Optional.empty();
+    } catch (IllegalArgumentException damaged) {
+      throw new VolumeException(damaged.getMessage() + "; delete " + key(volume) + " from the store to reset it");
+    }
+  }
+
+  /**
+   * Takes the lease unless another process holds it; returns the new epoch. The caller holds the
+   * volume's node lock, so a lease of this node held by another instance is a dead predecessor's.
+   */
+  OptionalLong tryTake(VolumeMeta meta) throws IOException {
+    Optional<LeaseRecord> current = read(meta.name());
+    if (current.isEmpty()) {
+      LeaseRecord mine = lease(meta, 1);
+      return store.putIfAbsent(key(meta.name()), mine.encode()) ? OptionalLong.of(1) : OptionalLong.empty();
+    }
+    LeaseRecord other = current.get();
+    if (other.heldFor(meta.id()) && !other.node().equals(node)) {
+      return OptionalLong.empty();
+    }
+    return replace(meta, other.epoch() + 1);
+  }
+
+  private OptionalLong replace(VolumeMeta meta, long epoch) throws IOException {
+    LeaseRecord mine = lease(meta, epoch);
+    store.put(key(meta.name()), mine.encode());
+    Optional<LeaseRecord> after = read(meta.name());
+    boolean won = after.isPresent() && after.get().instance().equals(instance) && after.get().epoch() == epoch;
+    return won ? OptionalLong.of(epoch) : OptionalLong.empty();
+  }
+
+  private LeaseRecord lease(VolumeMeta meta, long epoch) {
+    return new LeaseRecord(meta.id(), node, instance, epoch, 0, ttl.toMillis(), System.currentTimeMillis(), false);
+  }
+
+  /**
+   * Gets the lease, asking its owner to hand the volume over if there is one, and taking it from
+   * an owner that stopped renewing. Returns the new epoch.
+   *
+   * @throws VolumeException naming the owner when it does not hand over within the timeout
+   */
+  long acquire(VolumeMeta meta) throws IOException {
+    long deadline = System.nanoTime() + handoverTimeout.toNanos();
+    String request = null;
+    long seenSerial = -1;
+    long seenAt = 0;
+    try {
+      while (true) {
+        OptionalLong taken = tryTake(meta);
+        if (taken.isPresent()) {
+          return taken.getAsLong();
+        }
+        Optional<LeaseRecord> current = read(meta.name());
+        if (current.isEmpty() || !current.get().heldFor(meta.id())) {
+          continue; // released meanwhile, or lost a race for it: look again
+        }
+        LeaseRecord owner = current.get();
+        if (request == null) {
+          request = requestPrefix(meta.name()) + UUID.randomUUID() + ".release";
+          String body = "from=" + node + "\nepoch=" + owner.epoch() + "\n";
+          store.put(request, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)));
+        }
+        long now = System.nanoTime();
+        if (owner.serial() != seenSerial) {
+          seenSerial = owner.serial();
+          seenAt = now;
+        } else if (now - seenAt > 2 * TimeUnit.MILLISECONDS.toNanos(owner.ttlMillis())) {
+          LOG.warning(() -> "node " + owner.node() + " stopped renewing its lease of volume " + meta.name()
+              + " (epoch " + owner.epoch() + "); taking the volume over");
+          taken = replace(meta, owner.epoch() + 1);
+          if (taken.isPresent()) {
+            return taken.getAsLong();
+          }
+        }
+        if (now > deadline) {
+          throw new VolumeException("volume " + meta.name() + " is in use by node " + owner.node()
+              + ", which did not hand it over within " + handoverTimeout.toSeconds() + " s");
+        }
+        sleep(Math.min(100, poll.toMillis()));
+      }
+    } finally {
+      if (request != null) {
+        try {
+          store.delete(request);
+        } catch (IOException e) {
+          LOG.fine(() -> "could not remove request " + e.getMessage());
+        }
+      }
+    }
+  }
+
+  /** The process now owns meta at epoch: renew its lease and answer requests for it. */
+  synchronized void register(VolumeMeta meta, long epoch, Holder holder) {
+    LeaseRecord lease = new LeaseRecord(meta.id(), node, instance, epoch, 0, ttl.toMillis(),
+        System.currentTimeMillis(), false);
+    held.put(meta.name(), new Held(meta, holder, lease));
+    if (timer == null) {
+      timer = Executors.newSingleThreadScheduledExecutor(daemon("remap-lease"));
+      handovers = Executors.newCachedThreadPool(daemon("remap-handover"));
+      timer.scheduleWithFixedDelay(this::tick, poll.toMillis(), poll.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Gives the lease up: marked released, so the next owner takes it at once. */
+  void release(VolumeMeta meta, long epoch) throws IOException {
+    Held h = held.remove(meta.name());
+    Object guard = h == null ? new Object() : h;
+    synchronized (guard) { // not while a renewal of it is between its read and its write
+      Optional<LeaseRecord> current = read(meta.name());
+      if (current.isPresent() && current.get().instance().equals(instance) && current.get().epoch() == epoch) {
+        store.put(key(meta.name()), current.get().asReleased(System.currentTimeMillis()).encode());
+      }
+    }
+  }
+
+  /** Stops renewing without releasing (the journal still holds changes the store lacks). */
+  void abandon(VolumeMeta meta) {
+    held.remove(meta.name());
+  }
+
+  /** Is the lease still this process's at epoch (checked against the store)? */
+  boolean owns(VolumeMeta meta, long epoch) throws IOException {
+    Optional<LeaseRecord> current = read(meta.name());
+    return current.isPresent() && current.get().instance().equals(instance) && current.get().epoch() == epoch
+        && !current.get().released();
+  }
+
+  /** Another node owns the volume and renewed within twice its ttl (by this clock; for refusals only). */
+  Optional<LeaseRecord> ownedElsewhere(VolumeMeta meta) throws IOException {
+    Optional<LeaseRecord> current = read(meta.name());
+    return current.filter(l -> l.heldFor(meta.id()) && !l.instance().equals(instance) && !l.node().equals(node)
+        && System.currentTimeMillis() - l.renewedAtMillis() < 2 * l.ttlMillis());
+  }
+
+  /** Removes a deleted volume's lease. */
+  void forget(String volume) throws IOException {
+    store.delete(key(volume));
+  }
+
+  private void tick() {
+    long now = System.nanoTime();
+    for (Held h : held.values()) {
+      if (now - h.renewedNanos >= ttl.toNanos() / 3) {
+        renew(h);
+      }
+    }
+    if (!held.isEmpty()) {
+      answerRequests();
+    }
+  }
+
+  private void renew(Held h) {
+    synchronized (h) {
+      if (held.get(h.meta.name()) == h) {
+        renewHeld(h);
+      }
+    }
+  }
+
+  private void renewHeld(Held h) {
+    try {
+      Optional<LeaseRecord> current = read(h.meta.name());
+      LeaseRecord mine = h.lease;
+      if (current.isEmpty() || !current.get().instance().equals(instance) || current.get().epoch() != mine.epoch()) {
+        if (held.remove(h.meta.name(), h)) {
+          String by = current.map(l -> "node " + l.node() + " (epoch " + l.epoch() + ")").orElse("nobody");
+          h.holder.lost("volume " + h.meta.name() + " was taken over by " + by
+              + " after this node did not renew its lease in time");
+        }
+        return;
+      }
+      LeaseRecord renewed = current.get().renewed(System.currentTimeMillis());
+      store.put(key(h.meta.name()), renewed.encode());
+      h.lease = renewed;
+      h.renewedNanos = System.nanoTime();
+    } catch (IOException | RuntimeException e) {
+      // Keep serving: others take over only after two ttl without a renewal, and a stale owner's
+      // uploads cannot overwrite theirs (segments are put-if-absent).
+      LOG.log(Level.WARNING, "renewing the lease of volume " + h.meta.name() + " failed: " + e.getMessage());
+    }
+  }
+
+  private void answerRequests() {
+    try {
+      for (ObjectInfo info : store.list("requests/")) {
+        String key = info.key();
+        if (!key.endsWith(".release")) {
+          continue;
+        }
+        String volume = key.substring("requests/".length(), key.indexOf('/', "requests/".length()));
+        Held h = held.get(volume);
+        if (h == null || !handling.add(key)) {
+          continue;
+        }
+        if (requestedEpoch(key) < h.lease.epoch()) {
+          // Asked of an earlier owner by a process that has given up since: nobody waits for it.
+          store.delete(key);
+          handling.remove(key);
+          continue;
+        }
+        handovers.execute(() -> {
+          try {
+            LOG.info(() -> "handing volume " + volume + " over (" + key + ")");
+            h.holder.handOver();
+          } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "could not hand volume " + volume + " over: " + e.getMessage());
+          } finally {
+            handling.remove(key);
+          }
+        });
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.log(Level.FINE, "listing handover requests failed: " + e.getMessage());
+    }
+  }
+
+  private long requestedEpoch(String key) throws IOException {
+    try {
+      for (String line : new String(store.get(key), StandardCharsets.UTF_8).split("\n")) {
+        if (line.startsWith("epoch=")) {
+          return Long.parseLong(line.substring("epoch=".length()));
+        }
+      }
+    } catch (NoSuchObjectException | NumberFormatException e) {
+      return -1;
+    }
+    return -1;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (timer != null) {
+      timer.shutdownNow();
+      handovers.shutdownNow();
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  private static void sleep(long millis) throws IOException {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while waiting for a volume's lease");
+    }
+  }
+}
