@@ -18,6 +18,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -50,6 +51,11 @@ final class CsiClient implements AutoCloseable {
 
   /** Starts `./remap csi` with everything under dir and waits for its socket. */
   static CsiClient start(Path dir, String mode, String store) {
+    return start(dir, mode, store, "node-a", Map.of());
+  }
+
+  /** Starts `./remap csi` as node nodeId with env added (e.g. S3 credentials). */
+  static CsiClient start(Path dir, String mode, String store, String nodeId, Map<String, String> env) {
     Path socket = dir.resolve("csi.sock");
     try {
       // A killed driver leaves its socket file: wait for the new driver's, not the old one.
@@ -57,8 +63,8 @@ final class CsiClient implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    BackgroundProcess driver = BackgroundProcess.start(RemapPaths.root().resolve("remap").toString(), "csi",
-        "--mode", mode, "--endpoint", "unix://" + socket, "--node-id", "node-a", "--store", store,
+    BackgroundProcess driver = BackgroundProcess.start(env, RemapPaths.root().resolve("remap").toString(), "csi",
+        "--mode", mode, "--endpoint", "unix://" + socket, "--node-id", nodeId, "--store", store,
         "--journal", dir.resolve("journal").toString(), "--state-dir", dir.resolve("state").toString());
     driver.awaitSocket(socket, Duration.ofSeconds(60));
     return new CsiClient(socket, driver);

@@ -28,9 +28,16 @@ public final class BackgroundProcess implements AutoCloseable {
   }
 
   public static BackgroundProcess start(String... command) {
+    return start(java.util.Map.of(), command);
+  }
+
+  /** Starts command with env added to this process's environment. */
+  public static BackgroundProcess start(java.util.Map<String, String> env, String... command) {
     try {
       Path log = Files.createTempFile("remap-bg", ".log");
-      Process process = new ProcessBuilder(command)
+      ProcessBuilder builder = new ProcessBuilder(command);
+      builder.environment().putAll(env);
+      Process process = builder
           .redirectErrorStream(true)
           .redirectOutput(log.toFile())
           .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
