@@ -10,6 +10,14 @@ import io.grpc.BindableService;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.io.UncheckedIOException;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import dev.remap.csi.node.CacheSizes;
+import dev.remap.engine.cache.DiskCache;
 
 /**
  * The node side: this node's NBD server (every volume of the store on a Unix socket in the state
@@ -18,6 +26,9 @@ import java.nio.file.Path;
  * goes, so staged volumes hold the engine's single-writer lock and nothing else does.
  */
 final class NodeWiring implements AutoCloseable {
+
+  /** Blocks of store objects the disk tier keeps (as `remap serve --cache-dir` does). */
+  private static final int DISK_CACHE_BLOCK = 256 << 10;
 
   private final NodeService service;
   private final NbdServer nbd;
@@ -33,15 +44,67 @@ final class NodeWiring implements AutoCloseable {
     // Devices of volumes staged by a previous run reconnect as soon as the socket is there: their
     // RAM cache sizes must be in place before it is.
     NodeStartup startup = NodeStartup.load(config.stateDir());
-    NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket), startup.ramCacheSizes());
+    DiskTiers diskTiers = new DiskTiers(manager, config.stateDir().resolve("disk-cache"));
+    Map<String, Long> ramSizes = new HashMap<>();
+    for (Map.Entry<String, CacheSizes> staged : startup.cacheSizes().entrySet()) {
+      diskTiers.apply(staged.getKey(), staged.getValue());
+      staged.getValue().ram().ifPresent(bytes -> ramSizes.put(staged.getKey(), bytes));
+    }
+    NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket), ramSizes);
     try {
       NodeHost host = new NodeHost(socket, config.stateDir().resolve("fuse"), manager, config.journalDir(),
-          nbd::ramCacheFor);
+          (volume, sizes) -> {
+            nbd.ramCacheFor(volume, sizes.ram());
+            diskTiers.apply(volume, sizes);
+          });
       NodeService service = startup.start(config.nodeId(), manager, locks, host);
       return new NodeWiring(service, nbd);
     } catch (RuntimeException e) {
       nbd.close();
       throw e;
+    }
+  }
+
+  /**
+   * Each staged volume's own local-disk tier, of the size its class asked for, in a folder of its
+   * own (kept across restarts: store objects never change, so the blocks stay valid); taken away,
+   * with its folder to give the space back, when the volume leaves the node. One cache per
+   * folder: asking again with the same size keeps the one in use.
+   */
+  private static final class DiskTiers {
+    private final VolumeManager manager;
+    private final Path root;
+    private final Map<String, Long> sizes = new java.util.concurrent.ConcurrentHashMap<>();
+
+    DiskTiers(VolumeManager manager, Path root) {
+      this.manager = manager;
+      this.root = root;
+    }
+
+    synchronized void apply(String volume, CacheSizes wanted) {
+      Path dir = root.resolve(volume);
+      long bytes = wanted.disk().orElse(0);
+      if (sizes.getOrDefault(volume, 0L) == bytes) {
+        return;
+      }
+      try {
+        if (bytes > 0) {
+          manager.readerFor(volume, Optional.of(new DiskCache(manager.store(), dir, bytes, DISK_CACHE_BLOCK)));
+          sizes.put(volume, bytes);
+          return;
+        }
+        manager.readerFor(volume, Optional.empty());
+        sizes.remove(volume);
+        if (Files.isDirectory(dir)) {
+          try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+              Files.deleteIfExists(p);
+            }
+          }
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot set up the disk cache of volume " + volume + " in " + dir, e);
+      }
     }
   }
 

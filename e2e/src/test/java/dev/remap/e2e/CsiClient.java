@@ -96,10 +96,17 @@ final class CsiClient implements AutoCloseable {
 
   /** NodeStageVolume then NodePublishVolume, with the folders a kubelet would have made. */
   void stageAndPublish(String volume, Path staging, Path target, Csi.VolumeCapability capability) throws IOException {
+    stageAndPublish(volume, staging, target, capability, Map.of());
+  }
+
+  /** The same with a volume context (what CreateVolume returned, e.g. the class's cache sizes). */
+  void stageAndPublish(String volume, Path staging, Path target, Csi.VolumeCapability capability,
+      Map<String, String> context) throws IOException {
     Files.createDirectories(staging);
     Files.createDirectories(target.getParent());
     node.nodeStageVolume(Csi.NodeStageVolumeRequest.newBuilder().setVolumeId(volume)
-        .setStagingTargetPath(staging.toString()).setVolumeCapability(capability).build());
+        .setStagingTargetPath(staging.toString()).setVolumeCapability(capability).putAllVolumeContext(context)
+        .build());
     node.nodePublishVolume(Csi.NodePublishVolumeRequest.newBuilder().setVolumeId(volume)
         .setStagingTargetPath(staging.toString()).setTargetPath(target.toString())
         .setVolumeCapability(capability).build());

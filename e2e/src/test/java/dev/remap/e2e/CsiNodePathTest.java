@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -76,18 +77,26 @@ class CsiNodePathTest {
     assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(dir.toString());
 
     try (CsiClient fresh = CsiClient.start(dir)) {
-      fresh.stageAndPublish("blk", blockStaging, blockTarget, blockCap);
+      // The class's cache sizes as the controller puts them in the volume context: no RAM tier,
+      // a 64 MiB disk tier of the volume's own, which the read-back below fills.
+      fresh.stageAndPublish("blk", blockStaging, blockTarget, blockCap,
+          Map.of("ramCacheSize", "0", "diskCacheSize", Long.toString(64L << 20)));
       fresh.stageAndPublish("fs", fsStaging, fsTarget, fsCap);
       Path readBack = dir.resolve("read-back");
       Proc.run(QUICK, "dd", "if=" + blockTarget, "of=" + readBack, "bs=1M", "skip=4", "count=1",
           "iflag=direct").requireSuccess();
       assertThat(Files.readAllBytes(readBack)).isEqualTo(pattern);
+      Path diskCache = dir.resolve("state/disk-cache/blk");
+      try (java.util.stream.Stream<Path> blocks = Files.list(diskCache)) {
+        assertThat(blocks.count()).as("blocks of store objects in the volume's disk tier").isPositive();
+      }
       assertThat(Files.readAllBytes(fsTarget.resolve("disk.img"))).isEqualTo(pattern);
       for (int i = 0; i < 20; i++) {
         assertThat(fsTarget.resolve("notes/" + i + ".txt")).hasContent("note " + i);
       }
       fresh.unpublishAndUnstage("blk", blockStaging, blockTarget);
       fresh.unpublishAndUnstage("fs", fsStaging, fsTarget);
+      assertThat(dir.resolve("state/disk-cache/blk")).as("its space given back at unstage").doesNotExist();
       fresh.controller.deleteVolume(Csi.DeleteVolumeRequest.newBuilder().setVolumeId("blk").build());
       fresh.controller.deleteVolume(Csi.DeleteVolumeRequest.newBuilder().setVolumeId("fs").build());
     }

@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.function.BiConsumer;
 import java.util.logging.Logger;
 
@@ -32,34 +31,34 @@ public final class NodeHost {
   private final Path fuseRoot;
   private final VolumeManager volumes;
   private final Path journalDir;
-  private final BiConsumer<String, OptionalLong> ramCache;
+  private final BiConsumer<String, CacheSizes> caches;
 
   /**
-   * @param ramCache gives the NBD server's export of a volume its own RAM cache size (empty:
-   *     the server's default again)
+   * @param caches gives a volume its own cache tiers before it is next opened ({@link
+   *     CacheSizes#NONE}: the node's defaults again)
    */
   public NodeHost(Path nbdSocket, Path fuseRoot, VolumeManager volumes, Path journalDir,
-      BiConsumer<String, OptionalLong> ramCache) {
+      BiConsumer<String, CacheSizes> caches) {
     this.nbdSocket = nbdSocket;
     this.fuseRoot = fuseRoot;
     this.volumes = volumes;
     this.journalDir = journalDir;
-    this.ramCache = ramCache;
+    this.caches = caches;
   }
 
   /**
-   * Attaches the volume (with the RAM cache size its class asked for, if any) and, for a mount
+   * Attaches the volume (with the cache sizes its class asked for, if any) and, for a mount
    * capability, makes its filesystem once and mounts it.
    */
   StagedVolume stage(String volume, Path staging, Csi.VolumeCapability capability, boolean readOnly,
-      OptionalLong ramCacheBytes) throws IOException {
-    // Before the attach: the export's stack is built, with its cache, at the first connection.
-    ramCache.accept(volume, ramCacheBytes);
+      CacheSizes sizes) throws IOException {
+    // Before the attach: the export's stack is built, with its caches, at the first connection.
+    caches.accept(volume, sizes);
     LoopAttacher.Attachment attachment;
     try {
       attachment = LoopAttacher.attach(volume, nbdSocket, fuseRoot.resolve(volume), readOnly);
     } catch (IOException | RuntimeException e) {
-      ramCache.accept(volume, OptionalLong.empty());
+      caches.accept(volume, CacheSizes.NONE);
       throw e;
     }
     try {
@@ -69,10 +68,10 @@ public final class NodeHost {
       }
       String mode = capability.getAccessMode().getMode().name();
       return new StagedVolume(volume, staging, capability.hasBlock(), fsType, readOnly, mode, attachment, Map.of(),
-          ramCacheBytes);
+          sizes);
     } catch (IOException | RuntimeException e) {
       LoopAttacher.detach(attachment);
-      ramCache.accept(volume, OptionalLong.empty());
+      caches.accept(volume, CacheSizes.NONE);
       throw e;
     }
   }
@@ -104,7 +103,7 @@ public final class NodeHost {
       Mounts.unmountAll(staged.stagingPath());
     }
     LoopAttacher.detach(staged.attachment());
-    ramCache.accept(staged.volume(), OptionalLong.empty());
+    caches.accept(staged.volume(), CacheSizes.NONE);
     if (!EngineRelease.await(volumes, journalDir, staged.volume(), RELEASE_TIMEOUT)) {
       throw Rpc.unavailable("volume " + staged.volume() + " is detached but the engine is still pushing its "
           + "journal to the store; retry NodeUnstageVolume");
@@ -188,7 +187,7 @@ public final class NodeHost {
    * the journal and reappears.
    */
   StagedVolume recover(StagedVolume staged) throws IOException {
-    ramCache.accept(staged.volume(), staged.ramCache());
+    caches.accept(staged.volume(), staged.caches());
     LoopAttacher.Attachment old = staged.attachment();
     boolean alive = LoopAttacher.alive(old) && LoopAttacher.backs(old.device(), old.fuseDir());
     StagedVolume current = alive ? staged : staged.withAttachment(reattach(staged));

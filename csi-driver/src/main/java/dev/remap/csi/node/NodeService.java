@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 
 /**
  * CSI Node: stage (attach the served volume as a kernel block device, make and mount its
@@ -85,29 +84,12 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         }
         requireExists(id);
         state.put(host.stage(id, staging, capability, readOnly(capability),
-            ramCacheSize(request.getVolumeContextMap())));
+            CacheSizes.fromContext(request.getVolumeContextMap())));
         return Csi.NodeStageVolumeResponse.getDefaultInstance();
       }
     });
   }
 
-  /** The class's RAM cache size, which the controller put in the volume context as bytes. */
-  private static OptionalLong ramCacheSize(Map<String, String> context) {
-    String value = context.get(VolumeParameters.RAM_CACHE);
-    if (value == null) {
-      return OptionalLong.empty();
-    }
-    try {
-      long bytes = Long.parseLong(value);
-      if (bytes >= 0) {
-        return OptionalLong.of(bytes);
-      }
-    } catch (NumberFormatException e) {
-      // answered below
-    }
-    throw Rpc.invalid("volume_context." + VolumeParameters.RAM_CACHE + ": '" + value
-        + "' is not a number of bytes (the controller writes it; was the volume context edited?)");
-  }
 
   @Override
   public void nodeUnstageVolume(Csi.NodeUnstageVolumeRequest request,

@@ -30,11 +30,11 @@ public final class NodeStartup {
     return new NodeStartup(NodeState.load(stateDir));
   }
 
-  /** The RAM cache sizes that volumes staged by a previous run asked for, by volume. */
-  public Map<String, Long> ramCacheSizes() {
-    Map<String, Long> sizes = new HashMap<>();
+  /** The cache sizes that volumes staged by a previous run asked for, by volume. */
+  public Map<String, CacheSizes> cacheSizes() {
+    Map<String, CacheSizes> sizes = new HashMap<>();
     for (StagedVolume staged : state.all()) {
-      staged.ramCache().ifPresent(bytes -> sizes.put(staged.volume(), bytes));
+      sizes.put(staged.volume(), staged.caches());
     }
     return sizes;
   }

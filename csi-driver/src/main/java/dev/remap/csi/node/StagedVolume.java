@@ -5,18 +5,17 @@ import java.io.StringReader;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.TreeMap;
 
 /**
  * What the node plugin did for one staged volume, enough to undo it and to redo it after a
  * restart: where it is staged, how (block or a filesystem of fsType), the attachment, every
- * target it is published at (with its read-only flag), and the RAM cache size its class asked
- * for (empty: the node's default). Immutable; changes make a new record.
+ * target it is published at (with its read-only flag), and the cache sizes its class asked for.
+ * Immutable; changes make a new record.
  */
 record StagedVolume(String volume, Path stagingPath, boolean block, String fsType, boolean readOnly,
-    String accessMode, LoopAttacher.Attachment attachment, Map<Path, Boolean> targets, OptionalLong ramCache) {
+    String accessMode, LoopAttacher.Attachment attachment, Map<Path, Boolean> targets, CacheSizes caches) {
 
   StagedVolume {
     targets = Map.copyOf(targets);
@@ -24,23 +23,23 @@ record StagedVolume(String volume, Path stagingPath, boolean block, String fsTyp
 
   StagedVolume(String volume, Path stagingPath, boolean block, String fsType, boolean readOnly,
       String accessMode, LoopAttacher.Attachment attachment, Map<Path, Boolean> targets) {
-    this(volume, stagingPath, block, fsType, readOnly, accessMode, attachment, targets, OptionalLong.empty());
+    this(volume, stagingPath, block, fsType, readOnly, accessMode, attachment, targets, CacheSizes.NONE);
   }
 
   StagedVolume withTarget(Path target, boolean targetReadOnly) {
     Map<Path, Boolean> more = new TreeMap<>(targets);
     more.put(target, targetReadOnly);
-    return new StagedVolume(volume, stagingPath, block, fsType, readOnly, accessMode, attachment, more, ramCache);
+    return new StagedVolume(volume, stagingPath, block, fsType, readOnly, accessMode, attachment, more, caches);
   }
 
   StagedVolume withoutTarget(Path target) {
     Map<Path, Boolean> fewer = new TreeMap<>(targets);
     fewer.remove(target);
-    return new StagedVolume(volume, stagingPath, block, fsType, readOnly, accessMode, attachment, fewer, ramCache);
+    return new StagedVolume(volume, stagingPath, block, fsType, readOnly, accessMode, attachment, fewer, caches);
   }
 
   StagedVolume withAttachment(LoopAttacher.Attachment fresh) {
-    return new StagedVolume(volume, stagingPath, block, fsType, readOnly, accessMode, fresh, targets, ramCache);
+    return new StagedVolume(volume, stagingPath, block, fsType, readOnly, accessMode, fresh, targets, caches);
   }
 
   String encode() {
@@ -54,7 +53,7 @@ record StagedVolume(String volume, Path stagingPath, boolean block, String fsTyp
     p.setProperty("device", attachment.device());
     p.setProperty("fuseDir", attachment.fuseDir().toString());
     p.setProperty("nbdfusePid", Long.toString(attachment.nbdfusePid()));
-    ramCache.ifPresent(bytes -> p.setProperty("ramCacheBytes", Long.toString(bytes)));
+    caches.store(p);
     int i = 0;
     for (Map.Entry<Path, Boolean> target : new TreeMap<>(targets).entrySet()) {
       p.setProperty("target." + i + ".path", target.getKey().toString());
@@ -85,8 +84,7 @@ record StagedVolume(String volume, Path stagingPath, boolean block, String fsTyp
           new LoopAttacher.Attachment(required(p, "device"), Path.of(required(p, "fuseDir")),
               Long.parseLong(required(p, "nbdfusePid"))),
           targets,
-          p.getProperty("ramCacheBytes") == null ? OptionalLong.empty()
-              : OptionalLong.of(Long.parseLong(p.getProperty("ramCacheBytes"))));
+          CacheSizes.load(p));
     } catch (RuntimeException e) {
       throw new IOException(what + " is not a valid staged-volume record: " + e.getMessage(), e);
     }

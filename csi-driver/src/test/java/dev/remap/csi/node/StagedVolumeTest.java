@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,16 +29,25 @@ class StagedVolumeTest {
   }
 
   @Test
-  void aRamCacheSizeIsKeptAndCarriedThroughChanges(@TempDir Path dir) throws IOException {
+  void cacheSizesAreKeptAndCarriedThroughChanges(@TempDir Path dir) throws IOException {
+    CacheSizes sizes = new CacheSizes(OptionalLong.of(0), OptionalLong.of(512L << 20));
     StagedVolume staged = new StagedVolume("pvc-2", Path.of("/staging/pvc-2"), true, "", false, "SINGLE_NODE_WRITER",
-        new LoopAttacher.Attachment("/dev/loop3", dir.resolve("fuse/pvc-2"), 99), Map.of(),
-        java.util.OptionalLong.of(0));
+        new LoopAttacher.Attachment("/dev/loop3", dir.resolve("fuse/pvc-2"), 99), Map.of(), sizes);
     NodeState state = NodeState.load(dir);
     state.put(staged.withTarget(Path.of("/pods/c"), false));
     StagedVolume reloaded = NodeState.load(dir).get("pvc-2").orElseThrow();
-    assertThat(reloaded.ramCache()).hasValue(0);
-    assertThat(reloaded.withoutTarget(Path.of("/pods/c")).ramCache()).hasValue(0);
-    assertThat(NodeStartup.load(dir).ramCacheSizes()).containsExactly(Map.entry("pvc-2", 0L));
+    assertThat(reloaded.caches()).isEqualTo(sizes);
+    assertThat(reloaded.withoutTarget(Path.of("/pods/c")).caches()).isEqualTo(sizes);
+    assertThat(NodeStartup.load(dir).cacheSizes()).containsExactly(Map.entry("pvc-2", sizes));
+  }
+
+  @Test
+  void cacheSizesComeFromTheVolumeContextAndABadOneIsNamed() {
+    assertThat(CacheSizes.fromContext(Map.of("diskCacheSize", "1073741824")))
+        .isEqualTo(new CacheSizes(OptionalLong.empty(), OptionalLong.of(1L << 30)));
+    assertThat(CacheSizes.fromContext(Map.of())).isEqualTo(CacheSizes.NONE);
+    assertThatThrownBy(() -> CacheSizes.fromContext(Map.of("diskCacheSize", "1G")))
+        .hasMessageContaining("volume_context.diskCacheSize: '1G' is not a number of bytes");
   }
 
   @Test

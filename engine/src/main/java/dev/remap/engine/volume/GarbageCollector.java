@@ -78,12 +78,22 @@ public final class GarbageCollector {
       }
       long fromSegment = 0;
       List<ObjectInfo> checkpoints = checkpointsById.getOrDefault(meta.id(), List.of());
-      if (!checkpoints.isEmpty()) {
+      while (!checkpoints.isEmpty()) {
         String newest = checkpoints.get(checkpoints.size() - 1).key();
+        byte[] encoded;
+        try {
+          encoded = store.get(newest);
+        } catch (NoSuchObjectException replaced) {
+          // The volume's owner wrote a newer checkpoint and removed this one since the listing:
+          // the newer one (and the segments after it, listed below) is what must be kept.
+          checkpoints = store.list(StoreLayout.checkpointPrefix(meta.id()));
+          continue;
+        }
         roots.add(newest);
-        MappingCodec.Decoded decoded = MappingCodec.decode(ByteBuffer.wrap(store.get(newest)), newest);
+        MappingCodec.Decoded decoded = MappingCodec.decode(ByteBuffer.wrap(encoded), newest);
         roots.addAll(decoded.table().referencedKeys());
         fromSegment = decoded.segmentSeq();
+        break;
       }
       for (ObjectInfo segment : store.list(StoreLayout.segmentPrefix(meta.id()))) {
         if (StoreLayout.seqOf(segment.key()) > fromSegment) {

@@ -43,6 +43,8 @@ public final class VolumeManager {
   private final VolumeOptions options;
   private final ObjectReader reader;
   private final Ownership ownership;
+  /** Readers of single volumes (a node's per-volume disk tier), by volume name. */
+  private final java.util.Map<String, ObjectReader> readers = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** Volumes that read store objects directly (no disk cache). */
   public VolumeManager(ObjectStore store, VolumeOptions options) {
@@ -74,6 +76,19 @@ public final class VolumeManager {
 
   Ownership ownership() {
     return ownership;
+  }
+
+  /**
+   * Gives one volume its own reader of store objects (its own disk cache tier), or the manager's
+   * again when empty. It applies from the next time the volume is opened.
+   */
+  public void readerFor(String name, Optional<ObjectReader> own) {
+    StoreLayout.requireName("volume", name);
+    if (own.isPresent()) {
+      readers.put(name, own.get());
+    } else {
+      readers.remove(name);
+    }
   }
 
   public VolumeMeta create(String name, long size, int blockSize, int chunkSize) throws IOException {
@@ -172,7 +187,8 @@ public final class VolumeManager {
     try {
       epoch = claim(meta, lock);
       Loaded loaded = load(meta);
-      Volume volume = new Volume(store, reader, loaded.meta(), loaded.table(), loaded.lastSegment(),
+      Volume volume = new Volume(store, readers.getOrDefault(name, reader), loaded.meta(), loaded.table(),
+          loaded.lastSegment(),
           loaded.journalSeq(), options, lock, ownership, epoch, this::load);
       lock.serving(volume);
       return volume;
