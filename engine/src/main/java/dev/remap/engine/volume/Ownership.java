@@ -255,6 +255,18 @@ final class Ownership implements AutoCloseable {
     }
     if (!held.isEmpty()) {
       answerRequests();
+    } else {
+      stopIfIdle();
+    }
+  }
+
+  /** Owning nothing, the process needs no timer (many short-lived managers must not leave threads). */
+  private synchronized void stopIfIdle() {
+    if (held.isEmpty() && timer != null) {
+      timer.shutdown();
+      handovers.shutdown();
+      timer = null;
+      handovers = null;
     }
   }
 
@@ -341,6 +353,8 @@ final class Ownership implements AutoCloseable {
     if (timer != null) {
       timer.shutdownNow();
       handovers.shutdownNow();
+      timer = null;
+      handovers = null;
     }
   }
 
