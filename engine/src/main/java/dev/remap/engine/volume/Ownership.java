@@ -118,7 +118,11 @@ final class Ownership implements AutoCloseable {
    * volume's node lock, so a lease of this node held by another instance is a dead predecessor's.
    */
   OptionalLong tryTake(VolumeMeta meta) throws IOException {
-    Optional<LeaseRecord> current = read(meta.name());
+    return tryTake(meta, read(meta.name()));
+  }
+
+  /** The same, given the lease as just read. */
+  private OptionalLong tryTake(VolumeMeta meta, Optional<LeaseRecord> current) throws IOException {
     if (current.isEmpty()) {
       LeaseRecord mine = lease(meta, 1);
       return store.putIfAbsent(key(meta.name()), mine.encode()) ? OptionalLong.of(1) : OptionalLong.empty();
@@ -155,13 +159,13 @@ final class Ownership implements AutoCloseable {
     long seenAt = 0;
     try {
       while (true) {
-        OptionalLong taken = tryTake(meta);
+        Optional<LeaseRecord> current = read(meta.name());
+        OptionalLong taken = tryTake(meta, current);
         if (taken.isPresent()) {
           return taken.getAsLong();
         }
-        Optional<LeaseRecord> current = read(meta.name());
-        if (current.isEmpty() || !current.get().heldFor(meta.id())) {
-          continue; // released meanwhile, or lost a race for it: look again
+        if (current.isEmpty() || !current.get().heldFor(meta.id()) || current.get().node().equals(node)) {
+          continue; // it was free (or a dead predecessor's) and another process won it: look again
         }
         LeaseRecord owner = current.get();
         if (request == null) {
@@ -216,7 +220,7 @@ final class Ownership implements AutoCloseable {
     Object guard = h == null ? new Object() : h;
     synchronized (guard) { // not while a renewal of it is between its read and its write
       Optional<LeaseRecord> current = read(meta.name());
-      if (current.isPresent() && current.get().instance().equals(instance) && current.get().epoch() == epoch) {
+      if (mine(current, epoch)) {
         store.put(key(meta.name()), current.get().asReleased(System.currentTimeMillis()).encode());
       }
     }
@@ -230,8 +234,11 @@ final class Ownership implements AutoCloseable {
   /** Is the lease still this process's at epoch (checked against the store)? */
   boolean owns(VolumeMeta meta, long epoch) throws IOException {
     Optional<LeaseRecord> current = read(meta.name());
-    return current.isPresent() && current.get().instance().equals(instance) && current.get().epoch() == epoch
-        && !current.get().released();
+    return mine(current, epoch) && !current.get().released();
+  }
+
+  private boolean mine(Optional<LeaseRecord> lease, long epoch) {
+    return lease.isPresent() && lease.get().instance().equals(instance) && lease.get().epoch() == epoch;
   }
 
   /** Another node owns the volume and renewed within twice its ttl (by this clock; for refusals only). */
@@ -282,7 +289,7 @@ final class Ownership implements AutoCloseable {
     try {
       Optional<LeaseRecord> current = read(h.meta.name());
       LeaseRecord mine = h.lease;
-      if (current.isEmpty() || !current.get().instance().equals(instance) || current.get().epoch() != mine.epoch()) {
+      if (!mine(current, mine.epoch())) {
         if (held.remove(h.meta.name(), h)) {
           String by = current.map(l -> "node " + l.node() + " (epoch " + l.epoch() + ")").orElse("nobody");
           h.holder.lost("volume " + h.meta.name() + " was taken over by " + by

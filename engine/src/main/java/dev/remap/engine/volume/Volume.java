@@ -295,16 +295,24 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     }
   }
 
-  /** Journals one change and maps it, in the same order for both. */
-  private void change(JournalRecord.Type type, long offset, int length, ByteBuffer payload) throws IOException {
+  /**
+   * Takes writeOrder as the owner: no handover can happen until the caller unlocks it. A
+   * handover between the ownership check and the lock asks for the volume back.
+   */
+  private void lockAsOwner() throws IOException {
     while (true) {
       ensureOwner();
       writeOrder.lock();
       if (owner) {
-        break; // and keep writeOrder: no handover until this change is journaled
+        return;
       }
-      writeOrder.unlock(); // handed over between the check and the lock: ask for it back
+      writeOrder.unlock();
     }
+  }
+
+  /** Journals one change and maps it, in the same order for both. */
+  private void change(JournalRecord.Type type, long offset, int length, ByteBuffer payload) throws IOException {
+    lockAsOwner();
     try {
       Journal.Appended appended = journal.append(type, offset, length, payload);
       mapLock.writeLock().lock();
@@ -375,14 +383,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
 
   /** Runs action with writers held off and the store holding every change (a consistent cut). */
   <T> T quiesced(Duration timeout, IoSupplier<T> action) throws IOException {
-    while (true) {
-      ensureOwner();
-      writeOrder.lock();
-      if (owner) {
-        break;
-      }
-      writeOrder.unlock();
-    }
+    lockAsOwner();
     try {
       uploader.drain(timeout);
       mapLock.readLock().lock();
