@@ -11,7 +11,7 @@ mkdir -p "$REMAP_CACHE"
 
 packages=(
   qemu-utils qemu-system-x86 nbdkit libnbd-bin nbd-client fio fuse3 busybox-static cpio kmod
-  e2fsprogs dosfstools mtools iproute2 openssl mount util-linux
+  e2fsprogs xfsprogs dosfstools mtools iproute2 openssl mount util-linux perl-base
 )
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 missing=()

@@ -50,7 +50,9 @@ final class NodeWiring implements AutoCloseable {
       diskTiers.apply(staged.getKey(), staged.getValue());
       staged.getValue().ram().ifPresent(bytes -> ramSizes.put(staged.getKey(), bytes));
     }
-    NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket), ramSizes);
+    // Growth room: the devices' exports advertise the largest size their volume may reach, so a
+    // device grows without reconnecting (LoopAttacher, NodeExpandVolume).
+    NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket).withGrowthRoom(), ramSizes);
     try {
       NodeHost host = new NodeHost(socket, config.stateDir().resolve("fuse"), manager, config.journalDir(),
           (volume, sizes) -> {

@@ -1,5 +1,6 @@
 package dev.remap.csi.controller;
 
+import dev.remap.engine.core.Geometry;
 import dev.remap.csi.server.Rpc;
 import dev.remap.csi.spec.Csi.CapacityRange;
 import dev.remap.engine.core.Sizes;
@@ -14,16 +15,11 @@ public final class Sizing {
   /** What a volume gets when the request gives no capacity. */
   public static final long DEFAULT_SIZE = 1L << 30;
 
-  /**
-   * The most chunks one volume may have: the mapping table holds one reference per chunk in
-   * memory, so 2^24 chunks (16 TiB at the default 1 MiB chunk) keeps it near 128 MiB.
-   */
-  public static final long MAX_CHUNKS = 1L << 24;
 
   private Sizing() {}
 
   public static long maxSize(int chunkSize) {
-    return MAX_CHUNKS * chunkSize;
+    return Geometry.MAX_CHUNKS * chunkSize;
   }
 
   /** The size of a new volume: the smallest block multiple ≥ required, within limit. */

@@ -45,11 +45,11 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
       }
       // A file store lives on one node: its volumes carry that node's topology.
       response.addCapabilities(service(Csi.PluginCapability.Service.Type.VOLUME_ACCESSIBILITY_CONSTRAINTS));
-      // OFFLINE, not ONLINE: the node's nbdfuse + loop attach fixes a device's size when it is
-      // staged, so a volume grows for its users at the next stage (docs/CSI.md, "Expansion").
+      // ONLINE: a staged device grows in use (its engine export has room to grow and the loop
+      // device's size limit is raised; docs/CSI.md, "Expansion").
       response.addCapabilities(Csi.PluginCapability.newBuilder().setVolumeExpansion(
           Csi.PluginCapability.VolumeExpansion.newBuilder()
-              .setType(Csi.PluginCapability.VolumeExpansion.Type.OFFLINE)));
+              .setType(Csi.PluginCapability.VolumeExpansion.Type.ONLINE)));
       return response.build();
     });
   }

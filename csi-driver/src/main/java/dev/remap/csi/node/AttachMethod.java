@@ -62,6 +62,9 @@ public enum AttachMethod {
         if (!host.losetup()) {
           missing.add("the losetup command (Debian package mount)");
         }
+        if (!host.perl()) {
+          missing.add("the perl command, which grows loop devices (Debian package perl-base)");
+        }
       }
     }
     return missing;

@@ -18,7 +18,8 @@ public record HostFacts(
     boolean nbdfuse,
     boolean nbdkit,
     boolean loopControl,
-    boolean losetup) {
+    boolean losetup,
+    boolean perl) {
 
   /** Reads the facts from this host: /sys, /dev, the kernel's module tree and $PATH. */
   public static HostFacts probe() {
@@ -31,7 +32,8 @@ public record HostFacts(
         onPath("nbdfuse"),
         onPath("nbdkit"),
         Files.exists(Path.of("/dev/loop-control")),
-        onPath("losetup"));
+        onPath("losetup"),
+        onPath("perl"));
   }
 
   private static boolean moduleInTree(Path modules) {

@@ -24,6 +24,13 @@ import java.util.Optional;
  * restart. The retry filter handles one request at a time per device; that costs throughput on
  * this fallback path only (docs/CSI.md has the figures).
  *
+ * <p>Growth while attached: an NBD connection's size is fixed when it is negotiated, and
+ * nbdfuse's file keeps the size it was mounted with. So the node's NBD server gives each volume
+ * export room to grow (it advertises the largest size the volume may reach; past the volume's
+ * end reads are zeros and writes fail), and the loop device is limited to the volume's real size
+ * ({@code --sizelimit}). Growing the device is then raising that limit on the bound loop device
+ * ({@link #resize}), which the kernel applies at once, with the device in use.
+ *
  * <p>nbdfuse runs in the foreground; its pid file appears when the FUSE mount serves requests.
  * Stateless: the caller persists the {@link Attachment}.
  */
@@ -39,7 +46,12 @@ final class LoopAttacher {
 
   private LoopAttacher() {}
 
-  static Attachment attach(String export, Path nbdSocket, Path fuseDir, boolean readOnly) throws IOException {
+  /**
+   * Attaches the export as a loop device of {@code size} bytes (the volume's size; the export
+   * itself may advertise more, see above).
+   */
+  static Attachment attach(String export, Path nbdSocket, Path fuseDir, boolean readOnly, long size)
+      throws IOException {
     Files.createDirectories(fuseDir);
     if (Mounts.isMountPoint(fuseDir)) {
       detachFuse(fuseDir, Optional.empty()); // left by a plugin that died before recording it
@@ -68,7 +80,8 @@ final class LoopAttacher {
       sleep(50);
     }
     try {
-      List<String> losetup = new ArrayList<>(List.of("losetup", "--find", "--show", "--direct-io=on"));
+      List<String> losetup = new ArrayList<>(List.of("losetup", "--find", "--show", "--direct-io=on",
+          "--sizelimit", Long.toString(size)));
       if (readOnly) {
         losetup.add("--read-only");
       }
@@ -104,6 +117,30 @@ final class LoopAttacher {
   static long size(String device) throws IOException {
     return Long.parseLong(Commands.run("blockdev", "--getsize64", device).strip());
   }
+
+  /**
+   * Sets the size of a bound loop device, in use or not, by changing its size limit
+   * (LOOP_GET_STATUS64, then LOOP_SET_STATUS64 with everything else as it was). losetup can set
+   * a limit only when it binds a device, and Java cannot issue an ioctl, so Perl (part of every
+   * Debian system: perl-base is essential) does it. struct loop_info64: lo_sizelimit is the
+   * fifth 64-bit field (offset 32) of its 232 bytes; the request numbers are from linux/loop.h.
+   */
+  static void resize(String device, long size) throws IOException {
+    Commands.run("perl", "-e", RESIZE_SCRIPT, device, Long.toString(size));
+    long now = size(device);
+    if (now != size) {
+      throw new IOException("loop device " + device + " is " + now + " bytes after setting its size limit to " + size
+          + " (its backing file is smaller: it was attached before devices were given room to grow; stage it again)");
+    }
+  }
+
+  private static final String RESIZE_SCRIPT = String.join("\n",
+      "my ($device, $size) = @ARGV;",
+      "open(my $fh, '<', $device) or die \"cannot open $device: $!\\n\";",
+      "my $info = \"\\0\" x 232;",
+      "ioctl($fh, 0x4C05, $info) or die \"LOOP_GET_STATUS64 on $device failed: $!\\n\";",
+      "substr($info, 32, 8) = pack('Q<', $size);",
+      "ioctl($fh, 0x4C04, $info) or die \"LOOP_SET_STATUS64 on $device failed: $!\\n\";");
 
   /** Is the loop device still backed by the file in fuseDir (and not reused for another)? */
   static boolean backs(String device, Path fuseDir) throws IOException {

@@ -89,13 +89,59 @@ final class Mounts {
     }
   }
 
-  /** Grows a mounted filesystem to the size of its device. */
+  /**
+   * Grows a mounted filesystem to the size of its device. The kernel grows a mounted ext4 only
+   * for a process with CAP_SYS_RESOURCE (XFS asks for CAP_SYS_ADMIN, which a node plugin has
+   * anyway); without it the error says so, and {@link #growUnmounted} catches up at the next stage.
+   */
   static void growFilesystem(String device, Path mountPoint, String fsType) throws IOException {
     switch (fsType) {
-      case "ext4", "ext3" -> Commands.run("resize2fs", device);
+      case "ext4", "ext3" -> {
+        Commands.Result result = Commands.tryRun(600, "resize2fs", device);
+        if (result.exitCode() != 0 && result.output().contains("Permission denied")) {
+          throw dev.remap.csi.server.Rpc.failedPrecondition("the device of " + mountPoint + " has grown, but the "
+              + "kernel grows a mounted " + fsType + " filesystem only for a process with CAP_SYS_RESOURCE, which "
+              + "this node plugin lacks: run it privileged, or unstage and stage the volume to grow it unmounted");
+        }
+        if (result.exitCode() != 0) {
+          throw new IOException("'resize2fs " + device + "' failed (exit " + result.exitCode() + "): "
+              + result.output().strip());
+        }
+      }
       case "xfs" -> Commands.run("xfs_growfs", mountPoint.toString());
       default -> throw new IOException("cannot grow a " + fsType + " filesystem");
     }
+  }
+
+  /**
+   * Grows an ext filesystem that is not mounted to its device when the device is larger (the
+   * volume grew while it was not staged, or its mounted growth was refused). resize2fs wants a
+   * fresh check first; e2fsck -p repairs only what is safe without asking (exit 0 or 1: clean or
+   * fixed). XFS can only grow mounted, which NodeExpandVolume does.
+   */
+  static void growUnmounted(String device, String fsType) throws IOException {
+    if (!fsType.equals("ext4") && !fsType.equals("ext3")) {
+      return;
+    }
+    long deviceBytes = Long.parseLong(Commands.run("blockdev", "--getsize64", device).strip());
+    long fsBytes = 0;
+    long blockSize = 0;
+    for (String line : Commands.run("dumpe2fs", "-h", device).split("\n")) {
+      if (line.startsWith("Block count:")) {
+        fsBytes = Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+      } else if (line.startsWith("Block size:")) {
+        blockSize = Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+      }
+    }
+    if (blockSize == 0 || fsBytes * blockSize + blockSize > deviceBytes) {
+      return; // already as large as the device allows (to the block)
+    }
+    Commands.Result check = Commands.tryRun(600, "e2fsck", "-f", "-p", device);
+    if (check.exitCode() > 1) {
+      throw new IOException("'e2fsck -f -p " + device + "' found errors it cannot fix unattended (exit "
+          + check.exitCode() + "): " + check.output().strip());
+    }
+    Commands.run("resize2fs", device);
   }
 
   /** Total and free inodes of the filesystem at path. */

@@ -56,7 +56,7 @@ public final class NodeHost {
     caches.accept(volume, sizes);
     LoopAttacher.Attachment attachment;
     try {
-      attachment = LoopAttacher.attach(volume, nbdSocket, fuseRoot.resolve(volume), readOnly);
+      attachment = LoopAttacher.attach(volume, nbdSocket, fuseRoot.resolve(volume), readOnly, currentSize(volume));
     } catch (IOException | RuntimeException e) {
       caches.accept(volume, CacheSizes.NONE);
       throw e;
@@ -93,6 +93,9 @@ public final class NodeHost {
     String type = existing.orElse(asked);
     Files.createDirectories(staging);
     if (!Mounts.isMountPoint(staging)) {
+      if (existing.isPresent() && !readOnly) {
+        Mounts.growUnmounted(device, type);
+      }
       Mounts.mount(device, staging, type, mount.getMountFlagsList(), readOnly);
     }
     return type;
@@ -159,21 +162,33 @@ public final class NodeHost {
   }
 
   /**
-   * Grows the filesystem to its device. The device has the size the volume had when it was
-   * staged: an NBD export's size is fixed per connection, and nbdfuse's file keeps the size it was
-   * mounted with, so a volume grown while staged gets its new size at the next stage
-   * (FAILED_PRECONDITION until then).
+   * Grows a staged volume's device, in use, to the volume's size in the store (which
+   * ControllerExpandVolume set, possibly in another process), and then its filesystem. The
+   * engine's served instance learns the size first, so that the device's new end is writable
+   * before the device shows it. Asking for more than the store holds is FAILED_PRECONDITION:
+   * the controller grows volumes, the node only catches up.
    */
   long grow(StagedVolume staged, long required) throws IOException {
-    long size = LoopAttacher.size(staged.attachment().device());
-    if (size < required) {
-      throw Rpc.failedPrecondition("volume " + staged.volume() + " is attached with " + size + " bytes; the node "
-          + "attach (nbdfuse + loop) cannot grow while staged: unstage and stage it again to use " + required + " bytes");
+    String device = staged.attachment().device();
+    long size = volumes.refreshSize(staged.volume()).geometry().size();
+    if (required > size) {
+      throw Rpc.failedPrecondition("volume " + staged.volume() + " is " + size + " bytes in the store, less than the "
+          + required + " asked: ControllerExpandVolume grows it first");
+    }
+    if (LoopAttacher.size(device) < size) {
+      LoopAttacher.resize(device, size);
+      LOG.info(() -> "grew the device " + device + " of volume " + staged.volume() + " to " + size + " bytes");
     }
     if (!staged.block() && !staged.readOnly()) {
-      Mounts.growFilesystem(staged.attachment().device(), staged.stagingPath(), staged.fsType());
+      Mounts.growFilesystem(device, staged.stagingPath(), staged.fsType());
     }
     return size;
+  }
+
+  /** The volume's size in the store: what a fresh attachment shows. */
+  private long currentSize(String volume) throws IOException {
+    return volumes.find(volume).orElseThrow(() -> Rpc.notFound("volume " + volume + " does not exist in "
+        + volumes.store().describe())).geometry().size();
   }
 
   /**
@@ -220,7 +235,8 @@ public final class NodeHost {
     Commands.tryRun(30, "losetup", "--detach", old.device());
     Commands.tryRun(30, "fusermount3", "-u", "-z", old.fuseDir().toString());
     ProcessHandle.of(old.nbdfusePid()).ifPresent(ProcessHandle::destroy);
-    return LoopAttacher.attach(staged.volume(), nbdSocket, old.fuseDir(), staged.readOnly());
+    return LoopAttacher.attach(staged.volume(), nbdSocket, old.fuseDir(), staged.readOnly(),
+        currentSize(staged.volume()));
   }
 
   private static void lazyUnmount(Path path) throws IOException {

@@ -6,8 +6,8 @@ import org.junit.jupiter.api.Test;
 
 class AttachMethodTest {
 
-  private static final HostFacts EVERYTHING = new HostFacts(true, true, true, true, true, true, true, true);
-  private static final HostFacts NOTHING = new HostFacts(false, false, false, false, false, false, false, false);
+  private static final HostFacts EVERYTHING = new HostFacts(true, true, true, true, true, true, true, true, true);
+  private static final HostFacts NOTHING = new HostFacts(false, false, false, false, false, false, false, false, false);
 
   @Test
   void prefersTheKernelNbdClientWhenTheModuleIsThere() {
@@ -16,13 +16,13 @@ class AttachMethodTest {
 
   @Test
   void aModuleThatCanBeLoadedIsAsGoodAsALoadedOne() {
-    HostFacts loadable = new HostFacts(false, true, true, false, false, false, false, false);
+    HostFacts loadable = new HostFacts(false, true, true, false, false, false, false, false, false);
     assertThat(AttachMethod.choose(loadable)).contains(AttachMethod.NBD_CLIENT);
   }
 
   @Test
   void fallsBackToNbdfuseAndLoopWithoutTheNbdModule() {
-    HostFacts noNbd = new HostFacts(false, false, true, true, true, true, true, true);
+    HostFacts noNbd = new HostFacts(false, false, true, true, true, true, true, true, true);
     assertThat(AttachMethod.choose(noNbd)).contains(AttachMethod.NBDFUSE_LOOP);
     assertThat(AttachMethod.missingFor(AttachMethod.NBD_CLIENT, noNbd))
         .singleElement().asString().contains("nbd kernel module");
@@ -32,17 +32,18 @@ class AttachMethodTest {
   void namesEveryMissingPartWhenNoMethodWorks() {
     assertThat(AttachMethod.choose(NOTHING)).isEmpty();
     assertThat(AttachMethod.missingFor(AttachMethod.NBDFUSE_LOOP, NOTHING))
-        .hasSize(5)
+        .hasSize(6)
         .anySatisfy(m -> assertThat(m).contains("/dev/fuse"))
         .anySatisfy(m -> assertThat(m).contains("nbdfuse"))
         .anySatisfy(m -> assertThat(m).contains("nbdkit"))
         .anySatisfy(m -> assertThat(m).contains("loop-control"))
-        .anySatisfy(m -> assertThat(m).contains("losetup"));
+        .anySatisfy(m -> assertThat(m).contains("losetup"))
+        .anySatisfy(m -> assertThat(m).contains("perl"));
   }
 
   @Test
   void aMissingClientCommandRulesOutTheKernelPathEvenWithTheModule() {
-    HostFacts noClient = new HostFacts(true, true, false, true, true, true, true, true);
+    HostFacts noClient = new HostFacts(true, true, false, true, true, true, true, true, true);
     assertThat(AttachMethod.choose(noClient)).contains(AttachMethod.NBDFUSE_LOOP);
   }
 }

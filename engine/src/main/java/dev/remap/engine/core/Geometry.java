@@ -11,6 +11,11 @@ public record Geometry(long size, int blockSize, int chunkSize) {
   public static final int DEFAULT_CHUNK_SIZE = 1 << 20;
   public static final int MIN_CHUNK_SIZE = 64 << 10;
   public static final int MAX_CHUNK_SIZE = 64 << 20;
+  /**
+   * The most chunks a volume is meant to have: the mapping table holds one reference per chunk
+   * in memory, so 2^24 chunks (16 TiB at the default 1 MiB chunk) keeps it near 128 MiB.
+   */
+  public static final long MAX_CHUNKS = 1L << 24;
 
   public Geometry {
     if (blockSize != 512 && blockSize != 4096) {
@@ -27,6 +32,11 @@ public record Geometry(long size, int blockSize, int chunkSize) {
       throw new IllegalArgumentException(
           "size " + Sizes.format(size) + " is not a multiple of the block size " + blockSize);
     }
+  }
+
+  /** The largest size this volume is meant to grow to (see {@link #MAX_CHUNKS}). */
+  public long maxSize() {
+    return MAX_CHUNKS * chunkSize;
   }
 
   public long chunkCount() {

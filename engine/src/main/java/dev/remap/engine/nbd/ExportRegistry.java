@@ -36,8 +36,14 @@ final class ExportRegistry implements Negotiation.Catalog<ServedExport> {
 
   private static final Logger LOG = Logger.getLogger(ExportRegistry.class.getName());
 
-  /** How each export's stack is built. */
-  record Settings(long ramCacheBytes, int ramPageSize, int workers, int queueCapacity, int maxMerged) {}
+  /**
+   * How each export's stack is built.
+   *
+   * @param growthRoom volume exports advertise the largest size their volume may grow to
+   *     ({@link GrowthRoom}) instead of its current size
+   */
+  record Settings(long ramCacheBytes, int ramPageSize, int workers, int queueCapacity, int maxMerged,
+      boolean growthRoom) {}
 
   private static final class Slot {
     CompletableFuture<Void> settled = new CompletableFuture<>();
@@ -83,7 +89,7 @@ final class ExportRegistry implements Negotiation.Catalog<ServedExport> {
       if (!validVolumeName(name)) {
         return Optional.empty();
       }
-      return volumes.find(name).map(m -> new ExportInfo(name, m.geometry().size(), false, m.geometry().blockSize()));
+      return volumes.find(name).map(m -> new ExportInfo(name, advertised(m.geometry()), false, m.geometry().blockSize()));
     }
     if (!snapshot.exists(volumes)) {
       return Optional.empty();
@@ -211,7 +217,8 @@ final class ExportRegistry implements Negotiation.Catalog<ServedExport> {
       base = volumes.open(name);
     }
     try {
-      ExportInfo info = new ExportInfo(name, base.size(), base.isReadOnly(), base.blockSize());
+      long advertised = base instanceof Volume volume ? advertised(volume.meta().geometry()) : base.size();
+      ExportInfo info = new ExportInfo(name, advertised, base.isReadOnly(), base.blockSize());
       long ramCacheBytes = ramCacheByExport.getOrDefault(name, settings.ramCacheBytes());
       RamCache cache = null;
       if (ramCacheBytes > 0) {
@@ -226,14 +233,23 @@ final class ExportRegistry implements Negotiation.Catalog<ServedExport> {
           cache = new RamCache(base, ramCacheBytes, page);
         }
       }
-      RequestQueue queue = new RequestQueue(cache != null ? cache : base, name, settings.workers(),
-          settings.queueCapacity(), settings.maxMerged());
+      BlockDevice top = cache != null ? cache : base;
+      if (advertised > base.size()) {
+        top = new GrowthRoom(name, top, advertised);
+      }
+      RequestQueue queue = new RequestQueue(top, name, settings.workers(), settings.queueCapacity(),
+          settings.maxMerged());
       LOG.fine(() -> "opened export " + name);
-      return new ServedExport(info, base, cache, queue);
+      return new ServedExport(info, top, cache, queue);
     } catch (RuntimeException e) {
       base.close();
       throw e;
     }
+  }
+
+  /** The size a volume export advertises: its own, or with growth room its largest. */
+  private long advertised(dev.remap.engine.core.Geometry geometry) {
+    return settings.growthRoom() ? Math.max(geometry.size(), geometry.maxSize()) : geometry.size();
   }
 
   private static void closeQuietly(ServedExport export) {

@@ -46,9 +46,13 @@ public final class NbdServer implements AutoCloseable {
    * @param ramCacheBytes RAM cache per open export (0: none)
    * @param workers transfer workers per open export
    * @param maxConnections connections beyond this are closed at once
+   * @param growthRoom volume exports advertise the largest size their volume may grow to, so
+   *     that a client holding a connection sees growth without reconnecting: past the volume's
+   *     current end reads are zeros and writes ENOSPC. For clients that learn the real size
+   *     elsewhere, such as the node's loop devices; off for everyone else.
    */
   public record Options(Path socket, InetSocketAddress tcp, SSLContext tls, boolean plainTcpAnywhere,
-      long ramCacheBytes, int workers, int maxConnections) {
+      long ramCacheBytes, int workers, int maxConnections, boolean growthRoom) {
 
     public static final long DEFAULT_RAM_CACHE = 256L << 20;
     public static final int DEFAULT_WORKERS = 4;
@@ -70,8 +74,18 @@ public final class NbdServer implements AutoCloseable {
       }
     }
 
+    public Options(Path socket, InetSocketAddress tcp, SSLContext tls, boolean plainTcpAnywhere,
+        long ramCacheBytes, int workers, int maxConnections) {
+      this(socket, tcp, tls, plainTcpAnywhere, ramCacheBytes, workers, maxConnections, false);
+    }
+
     public static Options unix(Path socket) {
       return new Options(socket, null, null, false, DEFAULT_RAM_CACHE, DEFAULT_WORKERS, DEFAULT_MAX_CONNECTIONS);
+    }
+
+    /** The same options with {@code growthRoom} on. */
+    public Options withGrowthRoom() {
+      return new Options(socket, tcp, tls, plainTcpAnywhere, ramCacheBytes, workers, maxConnections, true);
     }
   }
 
@@ -97,7 +111,8 @@ public final class NbdServer implements AutoCloseable {
   private NbdServer(VolumeManager volumes, Options options) {
     this.options = options;
     this.registry = new ExportRegistry(volumes,
-        new ExportRegistry.Settings(options.ramCacheBytes(), RAM_PAGE, options.workers(), 1024, 1 << 20));
+        new ExportRegistry.Settings(options.ramCacheBytes(), RAM_PAGE, options.workers(), 1024, 1 << 20,
+            options.growthRoom()));
     this.tls = options.tls() == null ? null : TlsTransport.upgrade(options.tls());
   }
 

@@ -23,13 +23,14 @@ import java.nio.ByteBuffer;
 final class ServedExport implements Negotiation.Opened {
 
   private final ExportInfo info;
-  private final BlockDevice base;
+  /** The device below the queue: block status is answered from it without queueing. */
+  private final BlockDevice top;
   private final RamCache cache;
   private final RequestQueue queue;
 
-  ServedExport(ExportInfo info, BlockDevice base, RamCache cache, RequestQueue queue) {
+  ServedExport(ExportInfo info, BlockDevice top, RamCache cache, RequestQueue queue) {
     this.info = info;
-    this.base = base;
+    this.top = top;
     this.cache = cache;
     this.queue = queue;
   }
@@ -55,7 +56,7 @@ final class ServedExport implements Negotiation.Opened {
 
   /** Allocation status, answered from the mapping (no queueing: it is memory only). */
   java.util.List<BlockDevice.Extent> extents(long offset, long length) throws IOException {
-    return base.extents(offset, length);
+    return top.extents(offset, length);
   }
 
   /** Lets queued requests finish, then closes the cache and the volume (which syncs its journal). */

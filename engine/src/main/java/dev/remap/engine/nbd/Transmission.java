@@ -235,6 +235,9 @@ final class Transmission {
     if (cause instanceof IllegalArgumentException) {
       return EINVAL;
     }
+    if (cause instanceof GrowthRoom.PastTheEnd) {
+      return ENOSPC;
+    }
     if (cause instanceof OutOfMemoryError) {
       return ENOMEM;
     }

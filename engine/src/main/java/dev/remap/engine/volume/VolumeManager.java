@@ -144,6 +144,19 @@ public final class VolumeManager {
     return grown;
   }
 
+  /**
+   * Brings the instance of a volume this process serves up to the size in the store, where
+   * another process (the CSI controller) may have grown it, and returns the store's metadata.
+   */
+  public VolumeMeta refreshSize(String name) throws IOException {
+    VolumeMeta meta = meta(name);
+    Optional<Volume> served = VolumeLock.served(options.journalDir(), meta);
+    if (served.isPresent() && served.get().size() < meta.geometry().size()) {
+      served.get().grow(meta);
+    }
+    return meta;
+  }
+
   /** Grows a served volume: metadata first, then the mapping, so a crash in between is harmless. */
   public VolumeMeta resize(Volume volume, long newSize) throws IOException {
     VolumeMeta grown = volume.meta().withSize(newSize);
