@@ -40,6 +40,7 @@ MODULES=(
     failover net_failover virtio_net
     nbd
     loop
+    fuse virtiofs overlay
     fat vfat nls_cp437 nls_ascii nls_iso8859_1 nls_utf8
 )
 

@@ -12,6 +12,9 @@
 #   --memory MB     guest memory (default 256)
 #   --add FILE      also put FILE into the guest's /script directory (repeatable)
 #   --append ARGS   extra kernel command line arguments
+#   --host-root     share the host's / with the guest (virtiofs, tag "hostroot"); mount it only
+#                   as an overlay's lower layer (TestGuest.withHostRoot does), so that the
+#                   guest's writes stay in guest memory
 #   --inline        pass the script on the kernel command line instead of a script disk
 #                   (small scripts only; no --add)
 #   --guest-dir DIR build outputs (default $REMAP_CACHE/guest; built on demand with build.sh)
@@ -37,6 +40,7 @@ LOG=
 NET=0
 QUIET=0
 INLINE=0
+HOST_ROOT=0
 APPEND=
 ADD=()
 
@@ -58,6 +62,7 @@ while [ $# -gt 0 ]; do
         --append) need_arg "$@"; APPEND="$APPEND $2"; shift 2 ;;
         --append=*) APPEND="$APPEND ${1#*=}"; shift ;;
         --inline) INLINE=1; shift ;;
+        --host-root) HOST_ROOT=1; shift ;;
         --guest-dir) need_arg "$@"; GUEST_DIR=$2; shift 2 ;;
         --guest-dir=*) GUEST_DIR=${1#*=}; shift ;;
         -q|--quiet) QUIET=1; shift ;;
@@ -84,12 +89,14 @@ command -v "$QEMU" >/dev/null 2>&1 || { msg "$QEMU not found (apt-get install qe
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/remap-guest.XXXXXX")
 QPID=
 TPID=
+VPID=
 KEEP_LOG=0      # set on failure: keep a default (temp) log as ${WORK}.log
 DEFAULT_LOG=0
 cleanup() {
     local rc=$?
     [ -n "$QPID" ] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null || true
     [ -n "$TPID" ] && kill "$TPID" 2>/dev/null && wait "$TPID" 2>/dev/null || true
+    [ -n "$VPID" ] && kill "$VPID" 2>/dev/null && wait "$VPID" 2>/dev/null || true
     if [ "$KEEP_LOG" = 1 ] && [ "$DEFAULT_LOG" = 1 ]; then
         mv "$WORK/console.log" "${WORK}.log" 2>/dev/null || true
     fi
@@ -147,6 +154,21 @@ else
 fi
 if [ "$NET" = 1 ]; then
     ARGS+=(-netdev user,id=remapnet -device virtio-net-pci,netdev=remapnet,addr=0x1e)
+fi
+if [ "$HOST_ROOT" = 1 ]; then
+    # virtiofsd (QEMU's, from qemu-system-common) serves / read-write; the guest mounts it only
+    # as the lower layer of an overlay (host_root in /init), so nothing it does reaches the host.
+    VIRTIOFSD=
+    for v in /usr/lib/qemu/virtiofsd /usr/libexec/virtiofsd; do [ -x "$v" ] && { VIRTIOFSD=$v; break; }; done
+    [ -n "$VIRTIOFSD" ] || { msg "--host-root: virtiofsd not found (apt-get install qemu-system-common)"; exit 126; }
+    "$VIRTIOFSD" --socket-path="$WORK/virtiofs.sock" -o source=/ -o cache=auto -o sandbox=chroot \
+        >"$WORK/virtiofsd.log" 2>&1 &
+    VPID=$!
+    for _ in $(seq 100); do [ -S "$WORK/virtiofs.sock" ] && break; sleep 0.05; done
+    [ -S "$WORK/virtiofs.sock" ] || { msg "--host-root: virtiofsd did not start: $(cat "$WORK/virtiofsd.log")"; exit 126; }
+    ARGS+=(-chardev "socket,id=remaproot,path=${WORK//,/,,}/virtiofs.sock"
+           -device vhost-user-fs-pci,chardev=remaproot,tag=hostroot
+           -object "memory-backend-memfd,id=remapmem,size=${MEMORY}M,share=on" -numa node,memdev=remapmem)
 fi
 ARGS+=(-append "$CMDLINE")
 ARGS+=(${QEMU_EXTRA[@]+"${QEMU_EXTRA[@]}"})

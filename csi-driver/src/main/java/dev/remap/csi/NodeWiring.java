@@ -1,5 +1,7 @@
 package dev.remap.csi;
 
+import dev.remap.csi.node.AttachMethod;
+import dev.remap.csi.node.HostFacts;
 import dev.remap.csi.node.NodeHost;
 import dev.remap.csi.node.NodeService;
 import dev.remap.csi.node.NodeStartup;
@@ -26,6 +28,8 @@ import dev.remap.engine.cache.DiskCache;
  * goes, so staged volumes hold the engine's single-writer lock and nothing else does.
  */
 final class NodeWiring implements AutoCloseable {
+
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(NodeWiring.class.getName());
 
   /** Blocks of store objects the disk tier keeps (as `remap serve --cache-dir` does). */
   private static final int DISK_CACHE_BLOCK = 256 << 10;
@@ -54,7 +58,8 @@ final class NodeWiring implements AutoCloseable {
     // device grows without reconnecting (LoopAttacher, NodeExpandVolume).
     NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket).withGrowthRoom(), ramSizes);
     try {
-      NodeHost host = new NodeHost(socket, config.stateDir().resolve("fuse"), manager, config.journalDir(),
+      AttachMethod method = attachMethod();
+      NodeHost host = new NodeHost(socket, method, config.stateDir().resolve("devices"), manager, config.journalDir(),
           (volume, sizes) -> {
             nbd.ramCacheFor(volume, sizes.ram());
             diskTiers.apply(volume, sizes);
@@ -65,6 +70,22 @@ final class NodeWiring implements AutoCloseable {
       nbd.close();
       throw e;
     }
+  }
+
+  /**
+   * The kernel NBD client where this host has it, else nbdfuse. When neither is complete the
+   * fallback is used anyway, so that NodeStageVolume fails naming the command that is missing.
+   */
+  private static AttachMethod attachMethod() {
+    HostFacts facts = HostFacts.probe();
+    Optional<AttachMethod> chosen = AttachMethod.choose(facts);
+    if (chosen.isPresent()) {
+      LOG.info(() -> "node attach: " + chosen.get().description());
+      return chosen.get();
+    }
+    LOG.warning(() -> "this host lacks what attaching volumes needs: "
+        + String.join("; ", AttachMethod.missingFor(AttachMethod.NBDFUSE_LOOP, facts)));
+    return AttachMethod.NBDFUSE_LOOP;
   }
 
   /**

@@ -66,7 +66,8 @@ final class CsiClient implements AutoCloseable {
     BackgroundProcess driver = BackgroundProcess.start(env, RemapPaths.root().resolve("remap").toString(), "csi",
         "--mode", mode, "--endpoint", "unix://" + socket, "--node-id", nodeId, "--store", store,
         "--journal", dir.resolve("journal").toString(), "--state-dir", dir.resolve("state").toString());
-    driver.awaitSocket(socket, Duration.ofSeconds(60));
+    // Slower under software emulation (the kernel-client scenario runs in the test guest).
+    driver.awaitSocket(socket, Duration.ofSeconds(Long.getLong("remap.csi.startSeconds", 60)));
     return new CsiClient(socket, driver);
   }
 

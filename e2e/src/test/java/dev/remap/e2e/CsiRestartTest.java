@@ -144,7 +144,7 @@ class CsiRestartTest {
         Proc.run(QUICK, "umount", "-l", fields[4]);
       }
     }
-    Path fuse = dir.resolve("state/fuse");
+    Path fuse = dir.resolve("state/devices");
     if (Files.isDirectory(fuse)) {
       try (var entries = Files.list(fuse)) {
         entries.filter(Files::isDirectory).forEach(d -> Proc.run(QUICK, "fusermount3", "-u", "-z", d.toString()));

@@ -21,6 +21,7 @@ public final class TestGuest {
 
   private Duration timeout = Duration.ofMinutes(2);
   private boolean network;
+  private boolean hostRoot;
   private int memoryMb = 256;
   private final List<String> qemuArgs = new ArrayList<>();
 
@@ -29,6 +30,28 @@ public final class TestGuest {
     this.network = true;
     return this;
   }
+
+  /**
+   * Gives the guest the host's programs: the host's / (shared read-only in effect: an overlay
+   * whose writes stay in guest memory) at /host, with the guest's /proc, /sys and /dev and a
+   * fresh /tmp inside, so that the script can {@code chroot /host} and run the project's own
+   * build (Java, the remap jar, nbdkit, ...) on the guest's kernel, which has the modules the
+   * host lacks (nbd). The guest needs memory for what it runs: give it 2 GiB or more.
+   */
+  public TestGuest withHostRoot() {
+    this.hostRoot = true;
+    return this;
+  }
+
+  private static final String HOST_ROOT = String.join("\n",
+      "mkdir -p /lower /rw /host",
+      "mount -t virtiofs hostroot /lower || { echo 'host root: virtiofs mount failed'; exit 90; }",
+      "mount -t tmpfs -o size=75% tmpfs /rw && mkdir -p /rw/upper /rw/work",
+      "mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /host"
+          + " || { echo 'host root: overlay mount failed'; exit 91; }",
+      "for d in proc sys dev; do mount --rbind /$d /host/$d; done",
+      "mount -t tmpfs tmpfs /host/tmp",
+      "");
 
   public TestGuest withTimeout(Duration timeout) {
     this.timeout = timeout;
@@ -50,7 +73,8 @@ public final class TestGuest {
   public Run run(String script) {
     try {
       Path dir = Files.createTempDirectory("remap-guest");
-      Path scriptFile = Files.writeString(dir.resolve("script.sh"), script, StandardCharsets.UTF_8);
+      Path scriptFile = Files.writeString(dir.resolve("script.sh"), (hostRoot ? HOST_ROOT : "") + script,
+          StandardCharsets.UTF_8);
       Path console = dir.resolve("console.log");
       List<String> command = new ArrayList<>(List.of(
           RemapPaths.script("e2e/tools/guest/run.sh").toString(),
@@ -59,6 +83,9 @@ public final class TestGuest {
           "--log", console.toString()));
       if (network) {
         command.add("--net");
+      }
+      if (hostRoot) {
+        command.add("--host-root");
       }
       command.add(scriptFile.toString());
       if (!qemuArgs.isEmpty()) {

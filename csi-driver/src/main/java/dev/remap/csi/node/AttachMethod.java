@@ -10,7 +10,7 @@ import java.util.Optional;
  * nbd module, nbdfuse exposes the export as a file and a loop device is put on top of it.
  */
 public enum AttachMethod {
-  NBD_CLIENT("nbd-client to the engine's Unix socket"),
+  NBD_CLIENT("kernel NBD device (nbd-client, through a reconnecting nbdkit) + losetup loop device"),
   NBDFUSE_LOOP("nbdfuse file (through a reconnecting nbdkit) + losetup loop device");
 
   private final String description;
@@ -45,6 +45,7 @@ public enum AttachMethod {
         if (!host.nbdClient()) {
           missing.add("the nbd-client command (Debian package nbd-client)");
         }
+        missing.addAll(loopAndProxy(host));
       }
       case NBDFUSE_LOOP -> {
         if (!host.fuseDevice()) {
@@ -53,19 +54,26 @@ public enum AttachMethod {
         if (!host.nbdfuse()) {
           missing.add("the nbdfuse command (Debian package libnbd-bin)");
         }
-        if (!host.nbdkit()) {
-          missing.add("the nbdkit command with its nbd plugin and retry filter (Debian package nbdkit)");
-        }
-        if (!host.loopControl()) {
-          missing.add("/dev/loop-control (the loop kernel module)");
-        }
-        if (!host.losetup()) {
-          missing.add("the losetup command (Debian package mount)");
-        }
-        if (!host.perl()) {
-          missing.add("the perl command, which grows loop devices (Debian package perl-base)");
-        }
+        missing.addAll(loopAndProxy(host));
       }
+    }
+    return missing;
+  }
+
+  /** Both methods keep devices alive through a reconnecting nbdkit and hand out a loop device. */
+  private static List<String> loopAndProxy(HostFacts host) {
+    List<String> missing = new ArrayList<>();
+    if (!host.nbdkit()) {
+      missing.add("the nbdkit command with its nbd plugin and retry filter (Debian package nbdkit)");
+    }
+    if (!host.loopControl()) {
+      missing.add("/dev/loop-control (the loop kernel module)");
+    }
+    if (!host.losetup()) {
+      missing.add("the losetup command (Debian package mount)");
+    }
+    if (!host.perl()) {
+      missing.add("the perl command, which grows loop devices (Debian package perl-base)");
     }
     return missing;
   }

@@ -10,10 +10,12 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Turns an NBD export into a kernel block device without the nbd kernel module (the
- * {@link AttachMethod#NBDFUSE_LOOP} fallback): nbdfuse exposes the export as one file in a FUSE
- * mount, and a loop device is put on that file. The loop device uses direct I/O so that the page
- * cache does not hold every block twice (once for the loop device, once for the FUSE file).
+ * Turns an NBD export into a kernel block device: a loop device on top of what reaches the
+ * export, which is either the kernel's NBD client ({@link AttachMethod#NBD_CLIENT}, a
+ * {@code /dev/nbdN}; see {@link NbdClientDevice}) or, without the nbd kernel module, nbdfuse
+ * ({@link AttachMethod#NBDFUSE_LOOP}: the export as one file in a FUSE mount). The loop device
+ * is what the pod gets in both cases: it gives the device its real size (see growth below). It
+ * uses direct I/O so that the page cache does not hold every block twice.
  *
  * <p>nbdfuse cannot reconnect, so it does not talk to the engine directly: it starts nbdkit
  * (socket activation) with the nbd plugin behind the retry filter, and that nbdkit connects to
@@ -41,17 +43,56 @@ final class LoopAttacher {
   /** How long a device waits for the engine to come back before its requests fail: 1 s apart. */
   static final int RECONNECT_ATTEMPTS = 180;
 
-  /** An attached volume: the loop device, the FUSE folder it is backed by, nbdfuse's pid. */
-  record Attachment(String device, Path fuseDir, long nbdfusePid) {}
+  /**
+   * An attached volume: how, the loop device, the volume's folder (the FUSE mount, or nbdkit's
+   * socket for the kernel client), the pid of the process the device depends on (nbdfuse, or
+   * the kernel client's nbdkit) and what the loop device is backed by (the FUSE file or the NBD
+   * device).
+   */
+  record Attachment(AttachMethod method, String device, Path dir, long helperPid, String backing) {
+
+    /** An nbdfuse attachment, as records written before the kernel client path have it. */
+    Attachment(String device, Path fuseDir, long nbdfusePid) {
+      this(AttachMethod.NBDFUSE_LOOP, device, fuseDir, nbdfusePid, fuseDir.resolve(FILE).toString());
+    }
+  }
 
   private LoopAttacher() {}
 
   /**
    * Attaches the export as a loop device of {@code size} bytes (the volume's size; the export
-   * itself may advertise more, see above).
+   * itself may advertise more, see above), by the given method, with everything in {@code dir}.
    */
-  static Attachment attach(String export, Path nbdSocket, Path fuseDir, boolean readOnly, long size)
-      throws IOException {
+  static Attachment attach(AttachMethod method, String export, Path nbdSocket, Path dir, boolean readOnly,
+      long size) throws IOException {
+    String backing;
+    long helper;
+    if (method == AttachMethod.NBD_CLIENT) {
+      NbdClientDevice.Connected nbd = NbdClientDevice.connect(export, nbdSocket, dir, readOnly);
+      backing = nbd.device();
+      helper = nbd.nbdkitPid();
+    } else {
+      helper = mountFuse(export, nbdSocket, dir, readOnly);
+      backing = dir.resolve(FILE).toString();
+    }
+    Attachment unlooped = new Attachment(method, "", dir, helper, backing);
+    try {
+      List<String> losetup = new ArrayList<>(List.of("losetup", "--find", "--show", "--direct-io=on",
+          "--sizelimit", Long.toString(size)));
+      if (readOnly) {
+        losetup.add("--read-only");
+      }
+      losetup.add(backing);
+      String device = Commands.run(losetup.toArray(String[]::new)).strip();
+      return new Attachment(method, device, dir, helper, backing);
+    } catch (IOException | RuntimeException e) {
+      release(unlooped);
+      throw e;
+    }
+  }
+
+  /** nbdfuse on fuseDir, serving the export through a reconnecting nbdkit; returns nbdfuse's pid. */
+  private static long mountFuse(String export, Path nbdSocket, Path fuseDir, boolean readOnly) throws IOException {
     Files.createDirectories(fuseDir);
     if (Mounts.isMountPoint(fuseDir)) {
       detachFuse(fuseDir, Optional.empty()); // left by a plugin that died before recording it
@@ -79,19 +120,7 @@ final class LoopAttacher {
       }
       sleep(50);
     }
-    try {
-      List<String> losetup = new ArrayList<>(List.of("losetup", "--find", "--show", "--direct-io=on",
-          "--sizelimit", Long.toString(size)));
-      if (readOnly) {
-        losetup.add("--read-only");
-      }
-      losetup.add(fuseDir.resolve(FILE).toString());
-      String device = Commands.run(losetup.toArray(String[]::new)).strip();
-      return new Attachment(device, fuseDir, nbdfuse.pid());
-    } catch (IOException e) {
-      detachFuse(fuseDir, Optional.of(nbdfuse.pid()));
-      throw e;
-    }
+    return nbdfuse.pid();
   }
 
   /** The nbdfuse server command: nbdkit forwarding to the engine and reconnecting to it. */
@@ -100,17 +129,47 @@ final class LoopAttacher {
     if (readOnly) {
       command.add("--readonly");
     }
-    command.addAll(List.of("--filter=retry", "nbd", "socket=" + nbdSocket, "export=" + export,
-        "retries=" + RECONNECT_ATTEMPTS, "retry-delay=1", "retry-exponential=no", "]"));
+    command.addAll(retryingEngine(export, nbdSocket));
+    command.add("]");
     return command;
+  }
+
+  /** nbdkit's filter and plugin arguments: the engine's export, reconnected to for 180 s. */
+  static List<String> retryingEngine(String export, Path nbdSocket) {
+    return List.of("--filter=retry", "nbd", "socket=" + nbdSocket, "export=" + export,
+        "retries=" + RECONNECT_ATTEMPTS, "retry-delay=1", "retry-exponential=no");
   }
 
   /** Undoes {@link #attach}; every step is skipped when it is undone already. */
   static void detach(Attachment attachment) throws IOException {
-    if (backs(attachment.device(), attachment.fuseDir())) {
+    if (backs(attachment)) {
       Commands.run("losetup", "--detach", attachment.device());
     }
-    detachFuse(attachment.fuseDir(), Optional.of(attachment.nbdfusePid()));
+    release(attachment);
+  }
+
+  /** Lets go of what the loop device was on: the NBD device and its nbdkit, or the FUSE mount. */
+  private static void release(Attachment attachment) throws IOException {
+    if (attachment.method() == AttachMethod.NBD_CLIENT) {
+      NbdClientDevice.disconnect(attachment.backing(), attachment.dir(), attachment.helperPid());
+    } else {
+      detachFuse(attachment.dir(), Optional.of(attachment.helperPid()));
+    }
+  }
+
+  /**
+   * Drops an attachment whose device died, as far as it goes, without waiting on anything that
+   * may hang (mounts of it are the caller's): the loop device, the NBD device or FUSE mount
+   * (lazily), and its helper process.
+   */
+  static void abandon(Attachment attachment) throws IOException {
+    Commands.tryRun(30, "losetup", "--detach", attachment.device());
+    if (attachment.method() == AttachMethod.NBD_CLIENT) {
+      Commands.tryRun(30, "nbd-client", "-d", attachment.backing());
+    } else {
+      Commands.tryRun(30, "fusermount3", "-u", "-z", attachment.dir().toString());
+    }
+    ProcessHandle.of(attachment.helperPid()).ifPresent(ProcessHandle::destroy);
   }
 
   /** The size of the attached device in bytes. */
@@ -142,16 +201,22 @@ final class LoopAttacher {
       "substr($info, 32, 8) = pack('Q<', $size);",
       "ioctl($fh, 0x4C04, $info) or die \"LOOP_SET_STATUS64 on $device failed: $!\\n\";");
 
-  /** Is the loop device still backed by the file in fuseDir (and not reused for another)? */
-  static boolean backs(String device, Path fuseDir) throws IOException {
-    Commands.Result result = Commands.tryRun(30, "losetup", "--noheadings", "--output", "BACK-FILE", device);
-    return result.exitCode() == 0 && result.output().strip().startsWith(fuseDir.resolve(FILE).toString());
+  /** Is the loop device still backed by what the attachment put it on (and not reused for another)? */
+  static boolean backs(Attachment attachment) throws IOException {
+    Commands.Result result = Commands.tryRun(30, "losetup", "--noheadings", "--output", "BACK-FILE",
+        attachment.device());
+    String backing = result.output().strip();
+    return result.exitCode() == 0
+        && (backing.equals(attachment.backing()) || backing.startsWith(attachment.backing() + " "));
   }
 
-  /** Is the FUSE mount still served (nbdfuse alive and answering)? */
+  /** Does the device still work: its helper alive, the FUSE mount or NBD device there, the loop on it? */
   static boolean alive(Attachment attachment) throws IOException {
-    return ProcessHandle.of(attachment.nbdfusePid()).map(ProcessHandle::isAlive).orElse(false)
-        && Mounts.isMountPoint(attachment.fuseDir());
+    boolean below = attachment.method() == AttachMethod.NBD_CLIENT
+        ? NbdClientDevice.alive(attachment.backing(), attachment.helperPid())
+        : ProcessHandle.of(attachment.helperPid()).map(ProcessHandle::isAlive).orElse(false)
+            && Mounts.isMountPoint(attachment.dir());
+    return below && backs(attachment);
   }
 
   private static void detachFuse(Path fuseDir, Optional<Long> pid) throws IOException {

@@ -16,7 +16,8 @@ import java.util.logging.Logger;
 
 /**
  * The host side of the node plugin: attach, mount, bind, and their undoing, for volumes the
- * node's NBD server serves on {@code nbdSocket}. Each FUSE mount lives in {@code fuseRoot/VOLUME}.
+ * node's NBD server serves on {@code nbdSocket}. Each volume's attachment lives in
+ * {@code attachRoot/VOLUME} (its FUSE mount, or the socket of its kernel client's nbdkit).
  * No state of its own and no locking: {@link NodeService} holds the volume's lock and persists
  * what this returns.
  */
@@ -28,7 +29,8 @@ public final class NodeHost {
   private static final Duration RELEASE_TIMEOUT = Duration.ofMinutes(2);
 
   private final Path nbdSocket;
-  private final Path fuseRoot;
+  private final AttachMethod method;
+  private final Path attachRoot;
   private final VolumeManager volumes;
   private final Path journalDir;
   private final BiConsumer<String, CacheSizes> caches;
@@ -37,10 +39,11 @@ public final class NodeHost {
    * @param caches gives a volume its own cache tiers before it is next opened ({@link
    *     CacheSizes#NONE}: the node's defaults again)
    */
-  public NodeHost(Path nbdSocket, Path fuseRoot, VolumeManager volumes, Path journalDir,
+  public NodeHost(Path nbdSocket, AttachMethod method, Path attachRoot, VolumeManager volumes, Path journalDir,
       BiConsumer<String, CacheSizes> caches) {
     this.nbdSocket = nbdSocket;
-    this.fuseRoot = fuseRoot;
+    this.method = method;
+    this.attachRoot = attachRoot;
     this.volumes = volumes;
     this.journalDir = journalDir;
     this.caches = caches;
@@ -56,7 +59,8 @@ public final class NodeHost {
     caches.accept(volume, sizes);
     LoopAttacher.Attachment attachment;
     try {
-      attachment = LoopAttacher.attach(volume, nbdSocket, fuseRoot.resolve(volume), readOnly, currentSize(volume));
+      attachment = LoopAttacher.attach(method, volume, nbdSocket, attachRoot.resolve(volume), readOnly,
+          currentSize(volume));
     } catch (IOException | RuntimeException e) {
       caches.accept(volume, CacheSizes.NONE);
       throw e;
@@ -204,7 +208,7 @@ public final class NodeHost {
   StagedVolume recover(StagedVolume staged) throws IOException {
     caches.accept(staged.volume(), staged.caches());
     LoopAttacher.Attachment old = staged.attachment();
-    boolean alive = LoopAttacher.alive(old) && LoopAttacher.backs(old.device(), old.fuseDir());
+    boolean alive = LoopAttacher.alive(old);
     StagedVolume current = alive ? staged : staged.withAttachment(reattach(staged));
     // Mounts are made again only where they are missing: all of them after a re-attach.
     if (!current.block() && !Mounts.isMountPoint(current.stagingPath())) {
@@ -232,11 +236,9 @@ public final class NodeHost {
     if (!staged.block()) {
       lazyUnmount(staged.stagingPath());
     }
-    Commands.tryRun(30, "losetup", "--detach", old.device());
-    Commands.tryRun(30, "fusermount3", "-u", "-z", old.fuseDir().toString());
-    ProcessHandle.of(old.nbdfusePid()).ifPresent(ProcessHandle::destroy);
-    return LoopAttacher.attach(staged.volume(), nbdSocket, old.fuseDir(), staged.readOnly(),
-        currentSize(staged.volume()));
+    LoopAttacher.abandon(old);
+    return LoopAttacher.attach(method, staged.volume(), nbdSocket, attachRoot.resolve(staged.volume()),
+        staged.readOnly(), currentSize(staged.volume()));
   }
 
   private static void lazyUnmount(Path path) throws IOException {

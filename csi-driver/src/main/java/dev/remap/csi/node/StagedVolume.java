@@ -50,9 +50,11 @@ record StagedVolume(String volume, Path stagingPath, boolean block, String fsTyp
     p.setProperty("fsType", fsType);
     p.setProperty("readOnly", Boolean.toString(readOnly));
     p.setProperty("accessMode", accessMode);
+    p.setProperty("attachMethod", attachment.method().name());
     p.setProperty("device", attachment.device());
-    p.setProperty("fuseDir", attachment.fuseDir().toString());
-    p.setProperty("nbdfusePid", Long.toString(attachment.nbdfusePid()));
+    p.setProperty("attachDir", attachment.dir().toString());
+    p.setProperty("helperPid", Long.toString(attachment.helperPid()));
+    p.setProperty("backing", attachment.backing());
     caches.store(p);
     int i = 0;
     for (Map.Entry<Path, Boolean> target : new TreeMap<>(targets).entrySet()) {
@@ -81,13 +83,21 @@ record StagedVolume(String volume, Path stagingPath, boolean block, String fsTyp
       return new StagedVolume(required(p, "volume"), Path.of(required(p, "stagingPath")),
           Boolean.parseBoolean(required(p, "block")), required(p, "fsType"),
           Boolean.parseBoolean(required(p, "readOnly")), required(p, "accessMode"),
-          new LoopAttacher.Attachment(required(p, "device"), Path.of(required(p, "fuseDir")),
-              Long.parseLong(required(p, "nbdfusePid"))),
+          attachment(p),
           targets,
           CacheSizes.load(p));
     } catch (RuntimeException e) {
       throw new IOException(what + " is not a valid staged-volume record: " + e.getMessage(), e);
     }
+  }
+
+  private static LoopAttacher.Attachment attachment(Properties p) {
+    if (p.getProperty("attachMethod") == null) { // written before the kernel client path: nbdfuse
+      return new LoopAttacher.Attachment(required(p, "device"), Path.of(required(p, "fuseDir")),
+          Long.parseLong(required(p, "nbdfusePid")));
+    }
+    return new LoopAttacher.Attachment(AttachMethod.valueOf(required(p, "attachMethod")), required(p, "device"),
+        Path.of(required(p, "attachDir")), Long.parseLong(required(p, "helperPid")), required(p, "backing"));
   }
 
   private static String required(Properties p, String key) {

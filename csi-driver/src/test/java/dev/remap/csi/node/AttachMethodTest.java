@@ -16,7 +16,8 @@ class AttachMethodTest {
 
   @Test
   void aModuleThatCanBeLoadedIsAsGoodAsALoadedOne() {
-    HostFacts loadable = new HostFacts(false, true, true, false, false, false, false, false, false);
+    // No FUSE or nbdfuse at all: the kernel path needs neither.
+    HostFacts loadable = new HostFacts(false, true, true, false, false, true, true, true, true);
     assertThat(AttachMethod.choose(loadable)).contains(AttachMethod.NBD_CLIENT);
   }
 
@@ -39,6 +40,14 @@ class AttachMethodTest {
         .anySatisfy(m -> assertThat(m).contains("loop-control"))
         .anySatisfy(m -> assertThat(m).contains("losetup"))
         .anySatisfy(m -> assertThat(m).contains("perl"));
+  }
+
+  @Test
+  void theKernelPathNeedsTheReconnectingProxyAndTheLoopDeviceToo() {
+    HostFacts noNbdkit = new HostFacts(true, true, true, true, true, false, true, true, true);
+    assertThat(AttachMethod.choose(noNbdkit)).isEmpty();
+    assertThat(AttachMethod.missingFor(AttachMethod.NBD_CLIENT, noNbdkit)).singleElement().asString()
+        .contains("nbdkit");
   }
 
   @Test

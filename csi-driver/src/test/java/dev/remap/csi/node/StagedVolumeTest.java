@@ -51,6 +51,23 @@ class StagedVolumeTest {
   }
 
   @Test
+  void kernelClientAttachmentsRoundTripAndOlderRecordsReadAsNbdfuse(@TempDir Path dir) throws IOException {
+    LoopAttacher.Attachment kernel = new LoopAttacher.Attachment(AttachMethod.NBD_CLIENT, "/dev/loop4",
+        dir.resolve("devices/pvc-3"), 4321, "/dev/nbd2");
+    StagedVolume staged = new StagedVolume("pvc-3", Path.of("/staging/pvc-3"), true, "", false, "SINGLE_NODE_WRITER",
+        kernel, Map.of());
+    NodeState.load(dir).put(staged);
+    assertThat(NodeState.load(dir).get("pvc-3").orElseThrow().attachment()).isEqualTo(kernel);
+
+    // A record written before there were two methods: nbdfuse, backed by the file in its folder.
+    String older = String.join("\n", "volume=pvc-4", "stagingPath=/staging/pvc-4", "block=true", "fsType=",
+        "readOnly=false", "accessMode=SINGLE_NODE_WRITER", "device=/dev/loop5", "fuseDir=/state/fuse/pvc-4",
+        "nbdfusePid=77", "");
+    assertThat(StagedVolume.decode(older, "staged/pvc-4.properties").attachment()).isEqualTo(new LoopAttacher
+        .Attachment(AttachMethod.NBDFUSE_LOOP, "/dev/loop5", Path.of("/state/fuse/pvc-4"), 77, "/state/fuse/pvc-4/disk"));
+  }
+
+  @Test
   void aDamagedRecordNamesItsFile() {
     assertThatThrownBy(() -> StagedVolume.decode("volume=x\n", "staged/x.properties"))
         .isInstanceOf(IOException.class).hasMessageContaining("staged/x.properties").hasMessageContaining("stagingPath");
