@@ -85,8 +85,17 @@ launch() { # component args... -> runs it detached (own session), log and pid in
     </dev/null >"$logf" 2>&1 &
   disown $! 2>/dev/null || true
   local i
-  for i in $(seq 50); do [[ -s "$DIR/$c.pid" ]] && return 0; sleep 0.02; done
-  die "could not start $c"
+  for i in $(seq 50); do [[ -s "$DIR/$c.pid" ]] && break; sleep 0.02; done
+  [[ -s "$DIR/$c.pid" ]] || die "could not start $c"
+  # The pid is written just before the exec: until the exec is done the process still runs bash,
+  # and pid_of (which checks the binary's name) would report the component as gone.
+  local pid
+  pid=$(<"$DIR/$c.pid")
+  for i in $(seq 250); do
+    pid_of "$c" >/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || return 0 # exited already: check_alive reports it with its log
+    sleep 0.02
+  done
 }
 
 STOPPED=()
