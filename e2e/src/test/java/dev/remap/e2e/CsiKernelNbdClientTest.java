@@ -20,11 +20,11 @@ class CsiKernelNbdClientTest {
     String java = System.getProperty("java.home") + "/bin/java";
     String script = String.join("\n",
         "chroot /host /bin/sh -c '"
-            + "cd " + RemapPaths.root() + " && "
+            + "rm -rf /var/tmp/remap-kernel-nbd-scenario && cd " + RemapPaths.root() + " && "
             + "export REMAP_JAVA_OPTS=\"-Xmx384m -XX:TieredStopAtLevel=1\" && "
             + "exec " + java + " -Xmx256m -XX:TieredStopAtLevel=1 -Dremap.root=" + RemapPaths.root()
             + " -Dremap.csi.startSeconds=240 -cp " + System.getProperty("java.class.path")
-            + " dev.remap.e2e.KernelNbdScenario /tmp/scenario'",
+            + " dev.remap.e2e.KernelNbdScenario /var/tmp/remap-kernel-nbd-scenario'",
         "");
     TestGuest.Run run = new TestGuest().withHostRoot().withMemoryMb(3072).withTimeout(Duration.ofMinutes(12))
         .run(script);

@@ -33,10 +33,12 @@ public final class TestGuest {
 
   /**
    * Gives the guest the host's programs: the host's / (shared read-only in effect: an overlay
-   * whose writes stay in guest memory) at /host, with the guest's /proc, /sys and /dev and a
-   * fresh /tmp inside, so that the script can {@code chroot /host} and run the project's own
+   * whose writes stay in guest memory) at /host, with the guest's /proc, /sys and /dev inside,
+   * so that the script can {@code chroot /host} and run the project's own
    * build (Java, the remap jar, nbdkit, ...) on the guest's kernel, which has the modules the
-   * host lacks (nbd). The guest needs memory for what it runs: give it 2 GiB or more.
+   * host lacks (nbd). The host's /tmp is there too (the project may live in it); what the guest
+   * writes anywhere stays in its memory. The guest needs memory for what it runs: give it 2 GiB
+   * or more.
    */
   public TestGuest withHostRoot() {
     this.hostRoot = true;
@@ -50,7 +52,6 @@ public final class TestGuest {
       "mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /host"
           + " || { echo 'host root: overlay mount failed'; exit 91; }",
       "for d in proc sys dev; do mount --rbind /$d /host/$d; done",
-      "mount -t tmpfs tmpfs /host/tmp",
       "");
 
   public TestGuest withTimeout(Duration timeout) {
