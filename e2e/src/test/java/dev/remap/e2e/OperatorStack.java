@@ -61,6 +61,7 @@ final class OperatorStack implements AutoCloseable {
       String java = ProcessHandle.current().info().command().orElse("java");
       stack.run("env", "KUBECONFIG=" + cp.kubeconfig(), "REMAP_OPERATOR_HTTP_PORT=" + port,
           "REMAP_OPERATOR_HTTP_HOST=127.0.0.1", "POD_NAMESPACE=remap-system", "REMAP_OPERATOR_IDENTITY=e2e",
+          "REMAP_STORE=file://" + stack.store,
           java, "-Xmx256m", "-jar", operatorApp.toString());
       return stack;
     } catch (RuntimeException | Error e) {

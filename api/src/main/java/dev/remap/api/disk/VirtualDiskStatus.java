@@ -31,6 +31,9 @@ public class VirtualDiskStatus extends StatusBase {
   @JsonPropertyDescription("One entry per spec.snapshots entry.")
   public List<SnapshotStatus> snapshots = new ArrayList<>();
 
+  @JsonPropertyDescription("The state of spec.export, when it is set.")
+  public ExportStatus export;
+
   @JsonPropertyDescription("Cache hit counters reported by the data plane.")
   public CacheSummary cache;
 
@@ -44,6 +47,23 @@ public class VirtualDiskStatus extends StatusBase {
     public String volumeSnapshotName;
     public Boolean readyToUse;
     public String error;
+  }
+
+  /** The export of spec.export: which snapshot went where, and how far it got. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class ExportStatus {
+    @JsonPropertyDescription("The snapshot exported (spec.export.snapshot when this was written).")
+    public String snapshot;
+    @JsonPropertyDescription("The store written to (spec.export.storeUri when this was written).")
+    public String storeUri;
+    @JsonPropertyDescription("Pending (waiting for the snapshot), Exporting, Exported or Failed.")
+    public String phase;
+    @JsonPropertyDescription("Bytes written to the store by the export.")
+    public Long bytes;
+    @JsonPropertyDescription("When the export finished (RFC 3339).")
+    public String completionTime;
+    @JsonPropertyDescription("What is happening or what went wrong.")
+    public String message;
   }
 
   /** Hits and misses of the RAM and local-disk caches. */

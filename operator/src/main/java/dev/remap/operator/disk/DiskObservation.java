@@ -1,5 +1,6 @@
 package dev.remap.operator.disk;
 
+import dev.remap.api.disk.VirtualDiskStatus.ExportStatus;
 import dev.remap.api.disk.VirtualDiskStatus.SnapshotStatus;
 import java.util.List;
 
@@ -13,10 +14,10 @@ import java.util.List;
  * @param serial the serial given (or to be given) to the VM
  * @param snapshots the state of each spec.snapshots entry (empty until the PVC is bound)
  * @param error the message of a failed reconcile, or null
- * @param exportSnapshot the snapshot spec.export asks to export, or null
+ * @param export the state of spec.export (see ExportPlan), or null when none is asked
  */
 public record DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
-    Vm vm, String serial, List<SnapshotStatus> snapshots, String error, String exportSnapshot) {
+    Vm vm, String serial, List<SnapshotStatus> snapshots, String error, ExportStatus export) {
 
   public DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
       Vm vm, String serial, List<SnapshotStatus> snapshots, String error) {

@@ -3,11 +3,15 @@ package dev.remap.operator.disk;
 import dev.remap.api.common.ConditionTypes;
 import dev.remap.api.disk.VirtualDisk;
 import dev.remap.api.disk.VirtualDiskStatus;
+import dev.remap.api.disk.VirtualDiskStatus.ExportStatus;
 import dev.remap.api.disk.VirtualDiskStatus.SnapshotStatus;
 import dev.remap.operator.disk.DiskObservation.Pvc;
 import dev.remap.operator.disk.DiskObservation.PvcPhase;
 import dev.remap.operator.disk.DiskObservation.Vm;
 import dev.remap.operator.disk.DiskObservation.VmState;
+import dev.remap.operator.export.ExportPlan;
+import dev.remap.operator.export.RemapStore;
+import dev.remap.operator.export.SnapshotExporter;
 import dev.remap.operator.kubevirt.KubeVirtClient;
 import dev.remap.operator.status.Conditions;
 import dev.remap.operator.status.EventRecorder;
@@ -44,6 +48,12 @@ import java.util.Optional;
 public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<VirtualDisk> {
 
   public static final String NAME = "virtualdisk";
+  private final RemapStore remapStore;
+
+  @jakarta.inject.Inject
+  public VirtualDiskReconciler(RemapStore remapStore) {
+    this.remapStore = remapStore;
+  }
   /** How often to look again while waiting on something that sends no event here (a VM, a class). */
   static final Duration RECHECK = Duration.ofSeconds(10);
 
@@ -67,16 +77,27 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
 
     // Snapshots are of the bound volume: none is asked for before the PVC binds.
     List<SnapshotStatus> snapshots = pvc.phase() == PvcPhase.BOUND ? new SnapshotSync(client).sync(disk) : List.of();
+    ExportPlan.Decision export = ExportPlan.decide(disk.getSpec().export, snapshots,
+        disk.getStatus() == null ? null : disk.getStatus().export, remapStore.configured());
+    ExportStatus exportStatus = export.status();
+    if (export.action() == ExportPlan.Action.START || export.action() == ExportPlan.Action.RUN) {
+      SnapshotExporter exporter = new SnapshotExporter(client, remapStore.volumes().orElseThrow());
+      exportStatus = export.action() == ExportPlan.Action.START ? exporter.start(disk, exportStatus)
+          : exporter.run(disk, snapshots);
+    }
     DiskObservation observation = new DiskObservation(disk.getMetadata().getGeneration(), pvc, classExists,
-        disk.getSpec().storageClassName, vm, serial, snapshots, null,
-        disk.getSpec().export == null ? null : disk.getSpec().export.snapshot);
+        disk.getSpec().storageClassName, vm, serial, snapshots, null, exportStatus);
     UpdateControl<VirtualDisk> control = patchIfChanged(disk, context,
         VirtualDiskStatusBuilder.build(observation, previous(disk), Instant.now()));
+    if (exportStatus != null && ExportPlan.EXPORTING.equals(exportStatus.phase)) {
+      return control.rescheduleAfter(Duration.ofMillis(200)); // recorded that it starts: now write it
+    }
     // Nothing sends this controller events for VMs, StorageClasses, VolumeSnapshots or the
     // Events that explain why a PVC is still pending: look again.
     boolean waiting = vm.state() == VmState.NOT_FOUND || vm.state() == VmState.KUBEVIRT_MISSING
         || vm.state() == VmState.FAILED || !classExists || pvc.phase() != PvcPhase.BOUND
-        || snapshots.stream().anyMatch(x -> !Boolean.TRUE.equals(x.readyToUse) && x.error == null);
+        || snapshots.stream().anyMatch(x -> !Boolean.TRUE.equals(x.readyToUse) && x.error == null)
+        || exportStatus != null && !ExportPlan.EXPORTED.equals(exportStatus.phase);
     return waiting ? control.rescheduleAfter(RECHECK) : control;
   }
 
@@ -86,7 +107,8 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
     String serial = disk.getMetadata().getUid() == null ? null : DiskNames.serial(disk);
     DiskObservation observation = new DiskObservation(disk.getMetadata().getGeneration(),
         Pvc.absent(DiskNames.pvc(disk)), true, disk.getSpec().storageClassName, Vm.notRequested(), serial,
-        disk.getStatus() == null ? List.of() : disk.getStatus().snapshots, rootMessage(e));
+        disk.getStatus() == null ? List.of() : disk.getStatus().snapshots, rootMessage(e),
+        disk.getStatus() == null ? null : disk.getStatus().export);
     VirtualDiskStatus status = VirtualDiskStatusBuilder.build(observation, previous(disk), Instant.now());
     if (disk.getStatus() != null) {
       // What was observed before the failure is still the best knowledge of the PVC and the VM.

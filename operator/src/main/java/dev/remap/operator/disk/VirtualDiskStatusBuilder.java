@@ -47,6 +47,7 @@ public final class VirtualDiskStatusBuilder {
     s.serial = o.serial();
     s.attachedTo = o.vm().state() == DiskObservation.VmState.ATTACHED ? o.vm().name() : null;
     s.snapshots = new ArrayList<>(o.snapshots());
+    s.export = o.export();
     String idle = "Nothing to do";
     List<Desired> desired = new ArrayList<>();
     desired.add(new Desired(READY, v.ready(), v.reason(), v.message()));
@@ -66,13 +67,11 @@ public final class VirtualDiskStatusBuilder {
       return v;
     }
     if (failed.isEmpty()) {
-      if (o.exportSnapshot() == null) {
-        return v;
+      if (o.export() == null || !dev.remap.operator.export.ExportPlan.FAILED.equals(o.export().phase)) {
+        return v; // a pending or running export is told in status.export; the disk is as usable
       }
-      // Accepted by the API but not carried out: say so rather than let the user wait for it.
-      return new Verdict(v.phase(), v.ready(), v.progressing(), true, v.reason(), v.message(),
-          "ExportNotImplemented", "spec.export (snapshot " + o.exportSnapshot() + ") is not carried out yet: "
-              + "the operator has no path to write an export to a store; `remap export` does it from a node");
+      return new Verdict(v.phase(), v.ready(), v.progressing(), true, v.reason(), v.message(), "ExportFailed",
+          o.export().message);
     }
     // A failed snapshot does not make the disk unusable: Ready stands, Degraded says why.
     return new Verdict(v.phase(), v.ready(), v.progressing(), true, v.reason(), v.message(), "SnapshotFailed",

@@ -151,17 +151,27 @@ class VirtualDiskStatusBuilderTest {
   }
 
   @Test
-  void anExportThatIsNotCarriedOutIsSaidInDegradedWhileTheDiskStaysReady() {
+  void aFailedExportIsSaidInDegradedWhileTheDiskStaysReadyAndARunningOneOnlyInItsStatus() {
+    var failed = new dev.remap.api.disk.VirtualDiskStatus.ExportStatus();
+    failed.snapshot = "monday";
+    failed.phase = "Failed";
+    failed.message = "exporting snapshot monday to s3://b/p failed (retried): bucket missing";
     DiskObservation o = new DiskObservation(4, BOUND, true, "remap", new Vm("vm1", VmState.ATTACHED, null), "serial1",
-        List.of(), null, "monday");
+        List.of(), null, failed);
     VirtualDiskStatus s = VirtualDiskStatusBuilder.build(o, List.of(), T0);
     assertThat(condition(s, "Ready").getStatus()).isEqualTo("True");
     assertThat(condition(s, "Degraded").getStatus()).isEqualTo("True");
-    assertThat(condition(s, "Degraded").getReason()).isEqualTo("ExportNotImplemented");
-    assertThat(condition(s, "Degraded").getMessage()).contains("snapshot monday");
-    DiskObservation without = new DiskObservation(4, BOUND, true, "remap", new Vm("vm1", VmState.ATTACHED, null),
-        "serial1", List.of(), null, null);
-    assertThat(condition(VirtualDiskStatusBuilder.build(without, List.of(), T0), "Degraded").getStatus())
-        .isEqualTo("False");
+    assertThat(condition(s, "Degraded").getReason()).isEqualTo("ExportFailed");
+    assertThat(condition(s, "Degraded").getMessage()).contains("bucket missing");
+    assertThat(s.export).isSameAs(failed);
+
+    var running = new dev.remap.api.disk.VirtualDiskStatus.ExportStatus();
+    running.snapshot = "monday";
+    running.phase = "Exporting";
+    DiskObservation busy = new DiskObservation(4, BOUND, true, "remap", new Vm("vm1", VmState.ATTACHED, null),
+        "serial1", List.of(), null, running);
+    VirtualDiskStatus b = VirtualDiskStatusBuilder.build(busy, List.of(), T0);
+    assertThat(condition(b, "Degraded").getStatus()).isEqualTo("False");
+    assertThat(b.export.phase).isEqualTo("Exporting");
   }
 }
