@@ -95,10 +95,11 @@ class OperatorCsiEndToEndTest {
   /**
    * spec.export: data written to a disk, a snapshot of it, and the export of that snapshot to
    * another store (an S3 server, credentials from a Secret) by the operator; the export, imported
-   * into a fresh store with `./remap import`, reads back what was written.
+   * into a fresh store with `./remap import`, reads back what was written. Then
+   * spec.source.import: a new disk made from that export by the operator holds the same data.
    */
   @Test
-  void anExportedSnapshotCarriesTheDisksDataToAnotherStore(ControlPlane cp, @TempDir Path dir) {
+  void anExportedSnapshotCarriesTheDisksDataToAnotherStoreAndBackAsADisk(ControlPlane cp, @TempDir Path dir) {
     try (OperatorStack stack = OperatorStack.start(cp, dir); S3ServerProcess s3 = S3ServerProcess.start(dir.resolve("s3"))) {
       s3.createBucket("exports");
       if (cp.kubectl("get", "namespace", NS).exitCode() != 0) {
@@ -149,6 +150,40 @@ class OperatorCsiEndToEndTest {
             "nbd+unix:///restored?socket=" + readSocket).requireSuccess().output();
         assertThat(read).doesNotContain("Pattern verification failed").contains("read 1048576/1048576");
       }
+
+      // The same export brought back as a disk by the operator: spec.source.import.
+      stack.apply(cp, "imported", """
+          apiVersion: remap.dev/v1alpha1
+          kind: VirtualDisk
+          metadata: {name: imported, namespace: %s}
+          spec:
+            size: 128Mi
+            source: {import: {storeUri: "s3://exports/disks/exported", endpoint: "%s", secretRef: {name: s3}}}
+          """.formatted(NS, s3.endpoint()));
+      await(stack, "the imported disk Bound", () -> "Bound".equals(get(cp, "vd/imported", "{.status.phase}")));
+      String imported = get(cp, "vd/imported", "{.status.volumeHandle}");
+      assertThat(imported).startsWith("remap-import-").isEqualTo(get(cp, "pvc/imported", "{.spec.volumeName}"));
+      assertThat(stack.storeVolumes()).contains(imported);
+      Path importSocket = dir.resolve("imported.sock");
+      try (BackgroundProcess reader = BackgroundProcess.start(RemapPaths.root().resolve("remap").toString(), "serve",
+          "--store", "file://" + stack.store, "--socket", importSocket.toString(), "--node-id", "reader",
+          "--journal", dir.resolve("imported-journal").toString())) {
+        reader.awaitSocket(importSocket, Duration.ofSeconds(60));
+        String uri = "nbd+unix:///" + imported + "?socket=" + importSocket;
+        String read = Proc.run(WAIT, "qemu-io", "-f", "raw", "-r", "-c", "read -P 0xab 4M 1M", "-c",
+            "read -P 0 100M 1M", uri).requireSuccess().output();
+        assertThat(read).doesNotContain("Pattern verification failed").contains("read 1048576/1048576");
+        assertThat(Proc.run(WAIT, "qemu-img", "info", uri).requireSuccess().output())
+            .as("grown to spec.size").contains("virtual size: 128 MiB");
+      }
+      // Both disks go, and everything they made with them (the control plane outlives this test).
+      cp.kubectl("delete", "-n", NS, "vd", "imported", "exported", "--timeout=120s").requireSuccess();
+      await(stack, "the imported volume deleted with its disk", () ->
+          cp.kubectl("get", "pv", imported).exitCode() != 0 && !stack.storeVolumes().contains(imported));
+      await(stack, "PVCs, PVs and VolumeSnapshots gone", () ->
+          cp.kubectl("get", "pvc,volumesnapshot", "-n", NS, "-o", "name").requireSuccess().output().isBlank()
+              && cp.kubectl("get", "pv", "-o", "name").requireSuccess().output().isBlank());
+      cp.kubectl("delete", "secret", "s3", "-n", NS).requireSuccess();
     }
   }
 

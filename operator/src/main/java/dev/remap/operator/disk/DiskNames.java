@@ -37,6 +37,18 @@ public final class DiskNames {
   }
 
   /**
+   * The volume (in Remap's store) and the PersistentVolume an imported disk gets: made by the
+   * operator, not the provisioner, so named after the disk's uid (stable, unique, a DNS name).
+   */
+  public static String imported(VirtualDisk disk) {
+    String uid = disk.getMetadata().getUid();
+    if (uid == null) {
+      throw new IllegalStateException("VirtualDisk " + disk.getMetadata().getName() + " has no uid yet");
+    }
+    return "remap-import-" + uid.replace("-", "").substring(0, 20);
+  }
+
+  /**
    * The serial the guest sees: spec.vm.serial, else the first 20 hex digits of the disk's uid
    * (virtio-blk's limit is 20 bytes). The uid never changes, so neither does the serial.
    */

@@ -4,6 +4,8 @@ import dev.remap.api.disk.DiskParameters;
 import dev.remap.api.disk.DiskSource;
 import dev.remap.api.disk.VirtualDisk;
 import dev.remap.api.disk.VirtualDiskSpec;
+import io.fabric8.kubernetes.api.model.PersistentVolume;
+import io.fabric8.kubernetes.api.model.PersistentVolumeBuilder;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -18,8 +20,8 @@ import java.util.Map;
  * <p>The disk's parameters travel as PVC annotations because one StorageClass serves disks of
  * every shape: the CSI driver reads them at CreateVolume (the external-provisioner passes the
  * PVC's name and namespace with --extra-create-metadata). Snapshots and clones are PVC data
- * sources, so the CSI controller does them as mapping copies; imports are an annotation the
- * driver acts on when it creates the volume.
+ * sources, so the CSI controller does them as mapping copies. An import is a volume the operator
+ * makes in the store, with a PersistentVolume ({@link #importedVolume}) the PVC names.
  */
 public final class PvcModel {
 
@@ -28,9 +30,6 @@ public final class PvcModel {
   public static final String CHUNK_SIZE = ANNOTATION_PREFIX + "chunk-size";
   public static final String RAM_CACHE_SIZE = ANNOTATION_PREFIX + "ram-cache-size";
   public static final String DISK_CACHE_SIZE = ANNOTATION_PREFIX + "disk-cache-size";
-  public static final String IMPORT_STORE_URI = ANNOTATION_PREFIX + "import-store-uri";
-  public static final String IMPORT_ENDPOINT = ANNOTATION_PREFIX + "import-endpoint";
-  public static final String IMPORT_SECRET = ANNOTATION_PREFIX + "import-secret";
   public static final String LABEL_DISK = ANNOTATION_PREFIX + "virtual-disk";
   public static final String LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
   public static final String MANAGER = "remap-operator";
@@ -62,6 +61,49 @@ public final class PvcModel {
         .withStorageClassName(spec.storageClassName)
         .withNewResources().addToRequests("storage", new Quantity(spec.size)).endResources()
         .withDataSource(dataSource(spec.source))
+        .withVolumeName(imports(spec) ? DiskNames.imported(disk) : null)
+        .endSpec()
+        .build();
+  }
+
+  static boolean imports(VirtualDiskSpec spec) {
+    return spec.source != null && spec.source.importFrom != null;
+  }
+
+  /**
+   * The PersistentVolume of an imported disk, bound in advance to its PVC. It carries the
+   * provisioned-by annotation of the class's provisioner with reclaim policy Delete, so that the
+   * provisioner deletes the volume from the store when the disk goes, as for any other disk.
+   */
+  public static PersistentVolume importedVolume(VirtualDisk disk, String driver) {
+    VirtualDiskSpec spec = disk.getSpec();
+    String name = DiskNames.imported(disk);
+    boolean filesystem = spec.volumeMode == VirtualDiskSpec.VolumeMode.FILESYSTEM;
+    Map<String, String> attributes = new LinkedHashMap<>();
+    DiskParameters p = spec.parameters != null ? spec.parameters : new DiskParameters();
+    // The node reads the class's cache sizes from the volume context, in bytes.
+    if (p.ramCacheSize != null) {
+      attributes.put("ramCacheSize", new Quantity(p.ramCacheSize).getNumericalAmount().toBigInteger().toString());
+    }
+    if (p.diskCacheSize != null) {
+      attributes.put("diskCacheSize", new Quantity(p.diskCacheSize).getNumericalAmount().toBigInteger().toString());
+    }
+    return new PersistentVolumeBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .withLabels(Map.of(LABEL_MANAGED_BY, MANAGER, LABEL_DISK, disk.getMetadata().getName()))
+        .withAnnotations(Map.of("pv.kubernetes.io/provisioned-by", driver))
+        .endMetadata()
+        .withNewSpec()
+        .withCapacity(Map.of("storage", new Quantity(spec.size)))
+        .withAccessModes(accessMode(spec.accessMode))
+        .withVolumeMode(filesystem ? "Filesystem" : "Block")
+        .withStorageClassName(spec.storageClassName)
+        .withPersistentVolumeReclaimPolicy("Delete")
+        .withNewClaimRef().withApiVersion("v1").withKind("PersistentVolumeClaim")
+        .withNamespace(disk.getMetadata().getNamespace()).withName(DiskNames.pvc(disk)).endClaimRef()
+        .withNewCsi().withDriver(driver).withVolumeHandle(name).withFsType(filesystem ? "ext4" : null)
+        .withVolumeAttributes(attributes).endCsi()
         .endSpec()
         .build();
   }
@@ -76,15 +118,6 @@ public final class PvcModel {
     }
     if (p.diskCacheSize != null) {
       a.put(DISK_CACHE_SIZE, p.diskCacheSize);
-    }
-    if (spec.source != null && spec.source.importFrom != null) {
-      a.put(IMPORT_STORE_URI, spec.source.importFrom.storeUri);
-      if (spec.source.importFrom.endpoint != null) {
-        a.put(IMPORT_ENDPOINT, spec.source.importFrom.endpoint);
-      }
-      if (spec.source.importFrom.secretRef != null) {
-        a.put(IMPORT_SECRET, spec.source.importFrom.secretRef.name);
-      }
     }
     return a;
   }

@@ -9,9 +9,10 @@ import dev.remap.operator.disk.DiskObservation.Pvc;
 import dev.remap.operator.disk.DiskObservation.PvcPhase;
 import dev.remap.operator.disk.DiskObservation.Vm;
 import dev.remap.operator.disk.DiskObservation.VmState;
-import dev.remap.operator.export.ExportPlan;
-import dev.remap.operator.export.RemapStore;
-import dev.remap.operator.export.SnapshotExporter;
+import dev.remap.operator.transfer.ExportPlan;
+import dev.remap.operator.transfer.RemapStore;
+import dev.remap.operator.transfer.SnapshotExporter;
+import dev.remap.operator.transfer.SnapshotImporter;
 import dev.remap.operator.kubevirt.KubeVirtClient;
 import dev.remap.operator.status.Conditions;
 import dev.remap.operator.status.EventRecorder;
@@ -62,6 +63,14 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
     KubernetesClient client = context.getClient();
     String serial = DiskNames.serial(disk);
     Pvc pvc = observePvc(disk, context);
+    if (PvcModel.imports(disk.getSpec()) && pvc.phase() == PvcPhase.PENDING) {
+      // The PVC names a PersistentVolume that the import makes (see PvcModel).
+      if (!remapStore.configured()) {
+        throw new IllegalStateException("spec.source.import needs the operator to be given Remap's store "
+            + "(REMAP_STORE, the CSI controller's --store)");
+      }
+      new SnapshotImporter(client, remapStore.volumes().orElseThrow()).ensure(disk);
+    }
     boolean classExists = client.storage().v1().storageClasses().withName(disk.getSpec().storageClassName).get() != null;
     VmAttacher attacher = new VmAttacher(new KubeVirtClient(client));
 

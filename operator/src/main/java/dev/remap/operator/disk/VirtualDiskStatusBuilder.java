@@ -67,7 +67,7 @@ public final class VirtualDiskStatusBuilder {
       return v;
     }
     if (failed.isEmpty()) {
-      if (o.export() == null || !dev.remap.operator.export.ExportPlan.FAILED.equals(o.export().phase)) {
+      if (o.export() == null || !dev.remap.operator.transfer.ExportPlan.FAILED.equals(o.export().phase)) {
         return v; // a pending or running export is told in status.export; the disk is as usable
       }
       return new Verdict(v.phase(), v.ready(), v.progressing(), true, v.reason(), v.message(), "ExportFailed",

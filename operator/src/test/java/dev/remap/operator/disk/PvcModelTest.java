@@ -87,18 +87,32 @@ class PvcModelTest {
   }
 
   @Test
-  void anImportIsAnnotatedForTheDriverAndHasNoDataSource() {
+  void anImportIsAPvcBoundToTheOperatorsPersistentVolume() {
     VirtualDisk d = disk("imported", "10Gi");
     d.getSpec().source = new DiskSource();
     d.getSpec().source.importFrom = new ImportSource();
     d.getSpec().source.importFrom.storeUri = "s3://exports/data";
-    d.getSpec().source.importFrom.endpoint = "http://127.0.0.1:9000";
     d.getSpec().source.importFrom.secretRef = new SecretRef("s3-creds");
+    d.getSpec().volumeMode = VirtualDiskSpec.VolumeMode.FILESYSTEM;
+    d.getSpec().parameters = new dev.remap.api.disk.DiskParameters();
+    d.getSpec().parameters.ramCacheSize = "64Mi";
     PersistentVolumeClaim pvc = PvcModel.desired(d);
     assertThat(pvc.getSpec().getDataSource()).isNull();
-    assertThat(pvc.getMetadata().getAnnotations()).containsEntry("remap.dev/import-store-uri", "s3://exports/data")
-        .containsEntry("remap.dev/import-endpoint", "http://127.0.0.1:9000")
-        .containsEntry("remap.dev/import-secret", "s3-creds");
+    assertThat(pvc.getSpec().getVolumeName()).isEqualTo("remap-import-0b5e8f1c3f1a4c2b9d7e");
+    assertThat(pvc.getMetadata().getAnnotations().keySet()).noneMatch(k -> k.contains("import"));
+
+    var pv = PvcModel.importedVolume(d, "csi.remap.dev");
+    assertThat(pv.getMetadata().getName()).isEqualTo(pvc.getSpec().getVolumeName());
+    assertThat(pv.getMetadata().getAnnotations()).containsEntry("pv.kubernetes.io/provisioned-by", "csi.remap.dev");
+    assertThat(pv.getSpec().getClaimRef().getName()).isEqualTo("imported");
+    assertThat(pv.getSpec().getClaimRef().getNamespace()).isEqualTo("ns1");
+    assertThat(pv.getSpec().getCsi().getVolumeHandle()).isEqualTo(pv.getMetadata().getName());
+    assertThat(pv.getSpec().getCsi().getFsType()).isEqualTo("ext4");
+    assertThat(pv.getSpec().getCsi().getVolumeAttributes()).containsEntry("ramCacheSize", "67108864");
+    assertThat(pv.getSpec().getCapacity().get("storage").toString()).isEqualTo("10Gi");
+    assertThat(pv.getSpec().getPersistentVolumeReclaimPolicy()).isEqualTo("Delete");
+    assertThat(pv.getSpec().getStorageClassName()).isEqualTo(pvc.getSpec().getStorageClassName());
+    assertThat(pv.getSpec().getVolumeMode()).isEqualTo("Filesystem");
   }
 
   @Test

@@ -1,24 +1,17 @@
-package dev.remap.operator.export;
+package dev.remap.operator.transfer;
 
 import dev.remap.api.disk.ExportTarget;
 import dev.remap.api.disk.VirtualDisk;
 import dev.remap.api.disk.VirtualDiskStatus.ExportStatus;
 import dev.remap.api.disk.VirtualDiskStatus.SnapshotStatus;
 import dev.remap.engine.store.ObjectStore;
-import dev.remap.engine.store.ObjectStores;
-import dev.remap.engine.store.S3Credentials;
-import dev.remap.engine.store.StoreUri;
 import dev.remap.engine.volume.SnapshotTransfer;
 import dev.remap.engine.volume.VolumeManager;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import java.io.IOException;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 
@@ -103,31 +96,9 @@ public final class SnapshotExporter {
     return handle.toString();
   }
 
-  /** The target store: the URI, spec.endpoint added for S3, credentials from spec.secretRef. */
   private ObjectStore open(VirtualDisk disk, ExportTarget spec) throws IOException {
-    String uri = spec.storeUri;
-    if (spec.endpoint != null && uri.startsWith("s3://")) {
-      uri += (uri.contains("?") ? "&" : "?") + "endpoint=" + URLEncoder.encode(spec.endpoint, StandardCharsets.UTF_8);
-    }
-    S3Credentials credentials = null;
-    if (spec.secretRef != null) {
-      String ns = disk.getMetadata().getNamespace();
-      Secret secret = client.secrets().inNamespace(ns).withName(spec.secretRef.name).get();
-      if (secret == null) {
-        throw new IllegalStateException("Secret " + spec.secretRef.name + " (spec.export.secretRef) does not exist in "
-            + ns);
-      }
-      credentials = new S3Credentials(key(secret, "accessKeyId"), key(secret, "secretAccessKey"));
-    }
-    return ObjectStores.open(StoreUri.parse(uri), credentials);
-  }
-
-  private static String key(Secret secret, String key) {
-    String value = secret.getData() == null ? null : secret.getData().get(key);
-    if (value == null) {
-      throw new IllegalStateException("Secret " + secret.getMetadata().getName() + " has no key " + key);
-    }
-    return new String(Base64.getDecoder().decode(value), StandardCharsets.UTF_8);
+    return UserStores.open(client, disk.getMetadata().getNamespace(), spec.storeUri, spec.endpoint, spec.secretRef,
+        "spec.export");
   }
 
   private static ResourceDefinitionContext context(String kind, String plural, boolean namespaced) {

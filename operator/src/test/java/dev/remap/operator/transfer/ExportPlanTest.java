@@ -1,11 +1,11 @@
-package dev.remap.operator.export;
+package dev.remap.operator.transfer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.remap.api.disk.ExportTarget;
 import dev.remap.api.disk.VirtualDiskStatus.ExportStatus;
 import dev.remap.api.disk.VirtualDiskStatus.SnapshotStatus;
-import dev.remap.operator.export.ExportPlan.Action;
+import dev.remap.operator.transfer.ExportPlan.Action;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

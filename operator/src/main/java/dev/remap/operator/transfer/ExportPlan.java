@@ -1,4 +1,4 @@
-package dev.remap.operator.export;
+package dev.remap.operator.transfer;
 
 import dev.remap.api.disk.ExportTarget;
 import dev.remap.api.disk.VirtualDiskStatus.ExportStatus;

@@ -1,4 +1,4 @@
-package dev.remap.operator.export;
+package dev.remap.operator.transfer;
 
 import dev.remap.engine.store.ObjectStore;
 import dev.remap.engine.store.ObjectStores;
