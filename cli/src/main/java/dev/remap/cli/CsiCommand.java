@@ -30,6 +30,11 @@ final class CsiCommand implements Callable<Integer> {
       description = "Where the node plugin keeps what it staged (default: the journal folder's parent, /csi-state)")
   Path stateDir;
 
+  @Option(names = "--kubeconfig", paramLabel = "FILE",
+      description = "The Kubernetes API server to read per-disk PVC annotations from (default: $KUBECONFIG, "
+          + "else the in-cluster ServiceAccount, else none: the class's parameters apply)")
+  Path kubeconfig;
+
   @Override
   public Integer call() throws Exception {
     DriverConfig.Mode parsed;
@@ -40,7 +45,8 @@ final class CsiCommand implements Callable<Integer> {
     }
     Path journal = store.journalDir().toAbsolutePath();
     Path state = stateDir != null ? stateDir.toAbsolutePath() : journal.resolveSibling("csi-state");
-    DriverConfig config = new DriverConfig(parsed, DriverConfig.socketOf(endpoint), store.nodeId, store.store, journal, state);
+    DriverConfig config = new DriverConfig(parsed, DriverConfig.socketOf(endpoint), store.nodeId, store.store, journal, state,
+        kubeconfig == null ? null : kubeconfig.toAbsolutePath());
     CsiDriver driver = CsiDriver.start(config, BuildInfo.version());
     // SIGTERM (the kubelet stopping the pod) closes the driver: the server stops taking calls and
     // served volumes are closed, their journals synced. Staged state stays on disk for the restart.

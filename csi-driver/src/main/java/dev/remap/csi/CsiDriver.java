@@ -1,5 +1,6 @@
 package dev.remap.csi;
 
+import dev.remap.csi.controller.ClaimReader;
 import dev.remap.csi.controller.ControllerService;
 import dev.remap.csi.identity.IdentityService;
 import dev.remap.csi.server.CsiServer;
@@ -57,8 +58,11 @@ public final class CsiDriver implements AutoCloseable {
         services.add(node.service());
       }
       if (config.mode().controller()) {
+        Optional<ClaimReader> claims = ClaimReader.fromEnvironment(Optional.ofNullable(config.kubeconfig()));
+        LOG.info(() -> claims.isPresent() ? "per-disk parameters: read from PVC annotations"
+            : "per-disk parameters: no Kubernetes API configured, the StorageClass parameters apply");
         services.add(new ControllerService(manager, served, locks, config.store(), localRoot,
-            localRoot.map(root -> config.nodeId())));
+            localRoot.map(root -> config.nodeId()), claims.orElse(ClaimReader.NONE)));
       }
       CsiServer server = CsiServer.start(config.socket(), services);
       LOG.info(() -> DriverConfig.DRIVER_NAME + " " + version + " serving " + config.mode() + " on " + config.socket()

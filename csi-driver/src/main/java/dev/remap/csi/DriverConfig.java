@@ -13,7 +13,8 @@ import java.util.Objects;
  * @param journalDir where served volumes keep their write journals (node-local)
  * @param stateDir where the node plugin keeps what it staged, its NBD sockets and FUSE mounts
  */
-public record DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir) {
+public record DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
+    Path kubeconfig) {
 
   /** The driver name: GetPluginInfo's name, the provisioner of the StorageClass. */
   public static final String DRIVER_NAME = "csi.remap.dev";

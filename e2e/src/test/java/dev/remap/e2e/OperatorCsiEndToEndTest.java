@@ -83,7 +83,23 @@ class OperatorCsiEndToEndTest {
       assertThat(stack.storeVolumes()).contains(get(cp, "vd/from-snapshot", "{.status.volumeHandle}"),
           get(cp, "vd/from-disk", "{.status.volumeHandle}"));
 
-      cp.kubectl("delete", "-n", NS, "vd", "from-snapshot", "from-disk", "d1", "--timeout=120s").requireSuccess();
+      // A disk of its own shape: the driver reads the PVC's annotations the operator wrote.
+      stack.apply(cp, "shaped", """
+          apiVersion: remap.dev/v1alpha1
+          kind: VirtualDisk
+          metadata: {name: shaped, namespace: %s}
+          spec: {size: 64Mi, parameters: {blockSize: 512, chunkSize: 256Ki, ramCacheSize: 64Mi, diskCacheSize: 1Gi}}
+          """.formatted(NS));
+      await(stack, "the shaped disk Bound", () -> "Bound".equals(get(cp, "vd/shaped", "{.status.phase}")));
+      String shaped = get(cp, "vd/shaped", "{.status.volumeHandle}");
+      assertThat(stack.storeVolumes().lines().filter(l -> l.startsWith(shaped + " ")).findFirst().orElseThrow())
+          .contains("block  512").contains("chunk  256K");
+      String pv = "pv/" + get(cp, "pvc/shaped", "{.spec.volumeName}");
+      assertThat(get(cp, pv, "{.spec.csi.volumeAttributes.ramCacheSize}")).isEqualTo(Long.toString(64L << 20));
+      assertThat(get(cp, pv, "{.spec.csi.volumeAttributes.diskCacheSize}")).isEqualTo(Long.toString(1L << 30));
+
+      cp.kubectl("delete", "-n", NS, "vd", "from-snapshot", "from-disk", "d1", "shaped", "--timeout=120s")
+          .requireSuccess();
       await(stack, "PVCs, PVs and VolumeSnapshots gone", () ->
           cp.kubectl("get", "pvc,volumesnapshot", "-n", NS, "-o", "name").requireSuccess().output().isBlank()
               && cp.kubectl("get", "pv", "-o", "name").requireSuccess().output().isBlank());

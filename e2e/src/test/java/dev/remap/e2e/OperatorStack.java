@@ -47,6 +47,7 @@ final class OperatorStack implements AutoCloseable {
       String kubeconfig = "--kubeconfig=" + cp.kubeconfig();
       stack.run(RemapPaths.root().resolve("remap").toString(), "csi", "--mode", "controller",
           "--endpoint", "unix://" + stack.socket, "--node-id", "node-a", "--store", "file://" + stack.store,
+          "--kubeconfig", cp.kubeconfig().toString(),
           "--journal", dir.resolve("journal").toString(), "--state-dir", dir.resolve("state").toString())
           .awaitSocket(stack.socket, Duration.ofSeconds(60));
       stack.run(RemapPaths.cachedTool("snapshot-controller").toString(), kubeconfig, "--leader-election=false");

@@ -33,6 +33,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   private final NameLocks locks;
   private final String storeUri;
   private final Optional<Path> localRoot;
+  private final ClaimReader claims;
 
   /**
    * @param storeUri the URI the driver was given (a StorageClass may repeat it in "store")
@@ -40,7 +41,8 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
    * @param localNode the node a file store lives on (its volumes' topology), empty for S3
    */
   public ControllerService(VolumeManager manager, ServedVolumes served,
-      NameLocks locks, String storeUri, Optional<Path> localRoot, Optional<String> localNode) {
+      NameLocks locks, String storeUri, Optional<Path> localRoot, Optional<String> localNode, ClaimReader claims) {
+    this.claims = claims;
     this.volumes = new VolumeCatalog(manager, served, localNode);
     this.snapshots = new SnapshotCatalog(manager);
     this.locks = locks;
@@ -76,7 +78,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
       String name = Rpc.required("name", request.getName());
       requireStoreName("name", name);
       Capabilities.require("volume_capabilities", request.getVolumeCapabilitiesList());
-      VolumeParameters parameters = VolumeParameters.parse(request.getParametersMap());
+      VolumeParameters parameters = VolumeParameters.parse(withClaim(request.getParametersMap()));
       if (parameters.store() != null && !parameters.store().equals(storeUri)
           && !parameters.store().equals(volumes.manager().store().describe())) {
         throw Rpc.invalid("parameter store '" + parameters.store() + "' is not the store this driver serves ("
@@ -90,6 +92,16 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
             .build();
       }
     });
+  }
+
+  /** The class's parameters with the PVC's per-disk annotations over them, when a PVC is named. */
+  private Map<String, String> withClaim(Map<String, String> parameters) {
+    String name = parameters.get(ClaimParameters.PVC_NAME);
+    String namespace = parameters.get(ClaimParameters.PVC_NAMESPACE);
+    if (name == null || namespace == null) {
+      return parameters;
+    }
+    return ClaimParameters.merge(parameters, claims.annotations(namespace, name), namespace + "/" + name);
   }
 
   @Override
