@@ -151,6 +151,11 @@ class OperatorCsiEndToEndTest {
       assertThat(Long.parseLong(get(cp, "vd/exported", "{.status.export.bytes}"))).isGreaterThan(1 << 20);
       assertThat(get(cp, "vd/exported", "{.status.export.completionTime}")).isNotBlank();
       assertThat(get(cp, "vd/exported", "{.status.conditions[?(@.type==\"Degraded\")].status}")).isEqualTo("False");
+      // What the writer served is in the volume's lease, carried on by the controller's snapshot.
+      await(stack, "status.io of the written MiB", () ->
+          get(cp, "vd/exported", "{.status.io.writtenBytes}").matches("\\d+")
+              && Long.parseLong(get(cp, "vd/exported", "{.status.io.writtenBytes}")) >= 1 << 20);
+      assertThat(Long.parseLong(get(cp, "vd/exported", "{.status.io.writes}"))).isPositive();
 
       Path check = dir.resolve("check");
       Proc.run(WAIT, java.util.Map.of("AWS_ACCESS_KEY_ID", S3ServerProcess.ACCESS_KEY,

@@ -239,12 +239,31 @@ final class ExportRegistry implements Negotiation.Catalog<ServedExport> {
       }
       RequestQueue queue = new RequestQueue(top, name, settings.workers(), settings.queueCapacity(),
           settings.maxMerged());
+      if (base instanceof Volume volume) {
+        RamCache ram = cache;
+        volume.countUsage(() -> usage(queue.counters(), ram));
+      }
       LOG.fine(() -> "opened export " + name);
       return new ServedExport(info, top, cache, queue);
     } catch (RuntimeException e) {
       base.close();
       throw e;
     }
+  }
+
+  /** The export's counters as the volume's usage: requests past the RAM front, and RAM hits. */
+  private static dev.remap.engine.volume.Usage usage(RequestQueue.Counters queue, RamCache ram) {
+    int read = dev.remap.engine.core.RequestMerger.Kind.READ.ordinal();
+    int write = dev.remap.engine.core.RequestMerger.Kind.WRITE.ordinal();
+    long hits = 0;
+    long misses = 0;
+    if (ram != null) {
+      var tier = ram.counters();
+      hits = tier.hits();
+      misses = tier.misses();
+    }
+    return new dev.remap.engine.volume.Usage(queue.requests()[read], queue.requests()[write], queue.bytes()[read],
+        queue.bytes()[write], hits, misses, 0, 0);
   }
 
   /** The size a volume export advertises: its own, or with growth room its largest. */

@@ -20,18 +20,28 @@ import java.util.Map;
  * @param node the node id of the owner
  * @param instance the owning process's random id (two processes of one node differ)
  * @param ttlMillis how long the owner may go without renewing before others may take over
+ * @param usage what the volume has served so far, across owners (published at each renewal)
  */
 public record LeaseRecord(String volumeId, String node, String instance, long epoch, long serial,
-    long ttlMillis, long renewedAtMillis, boolean released) {
+    long ttlMillis, long renewedAtMillis, boolean released, Usage usage) {
 
   private static final String FORMAT = "remap-lease-1";
 
+  public LeaseRecord(String volumeId, String node, String instance, long epoch, long serial, long ttlMillis,
+      long renewedAtMillis, boolean released) {
+    this(volumeId, node, instance, epoch, serial, ttlMillis, renewedAtMillis, released, Usage.ZERO);
+  }
+
   public LeaseRecord renewed(long nowMillis) {
-    return new LeaseRecord(volumeId, node, instance, epoch, serial + 1, ttlMillis, nowMillis, false);
+    return new LeaseRecord(volumeId, node, instance, epoch, serial + 1, ttlMillis, nowMillis, false, usage);
   }
 
   public LeaseRecord asReleased(long nowMillis) {
-    return new LeaseRecord(volumeId, node, instance, epoch, serial + 1, ttlMillis, nowMillis, true);
+    return new LeaseRecord(volumeId, node, instance, epoch, serial + 1, ttlMillis, nowMillis, true, usage);
+  }
+
+  public LeaseRecord withUsage(Usage now) {
+    return new LeaseRecord(volumeId, node, instance, epoch, serial, ttlMillis, renewedAtMillis, released, now);
   }
 
   /** Held by somebody (not released) for this volume id. */
@@ -50,6 +60,7 @@ public record LeaseRecord(String volumeId, String node, String instance, long ep
     fields.put("ttlMillis", Long.toString(ttlMillis));
     fields.put("renewedAtMillis", Long.toString(renewedAtMillis));
     fields.put("released", Boolean.toString(released));
+    usage.encode(fields);
     StringBuilder text = new StringBuilder();
     fields.forEach((k, v) -> text.append(k).append('=').append(v).append('\n'));
     return ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8));
@@ -75,7 +86,8 @@ public record LeaseRecord(String volumeId, String node, String instance, long ep
     try {
       return new LeaseRecord(text(fields, "volumeId", what), text(fields, "node", what), text(fields, "instance", what),
           number(fields, "epoch", what), number(fields, "serial", what), number(fields, "ttlMillis", what),
-          number(fields, "renewedAtMillis", what), Boolean.parseBoolean(text(fields, "released", what)));
+          number(fields, "renewedAtMillis", what), Boolean.parseBoolean(text(fields, "released", what)),
+          Usage.decode(fields));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(what + " is damaged: " + e.getMessage());
     }

@@ -56,19 +56,34 @@ final class Ownership implements AutoCloseable {
 
     /** Another process took the lease: stop changing the volume. */
     void lost(String why);
+
+    /** What this process has served of the volume so far (cumulative over its life). */
+    default Usage usage() {
+      return Usage.ZERO;
+    }
   }
 
   private static final class Held {
     final VolumeMeta meta;
     final Holder holder;
+    /** The usage the lease carried when this process took it, and the holder's own then. */
+    final Usage inherited;
+    final Usage holderAtStart;
     volatile LeaseRecord lease;
     volatile long renewedNanos;
 
-    Held(VolumeMeta meta, Holder holder, LeaseRecord lease) {
+    Held(VolumeMeta meta, Holder holder, LeaseRecord lease, Usage inherited) {
       this.meta = meta;
       this.holder = holder;
       this.lease = lease;
+      this.inherited = inherited;
+      this.holderAtStart = holder.usage();
       this.renewedNanos = System.nanoTime();
+    }
+
+    /** The volume's usage so far: what was inherited plus what this process served since. */
+    Usage usage() {
+      return inherited.plus(holder.usage().minus(holderAtStart));
     }
   }
 
@@ -131,11 +146,12 @@ final class Ownership implements AutoCloseable {
     if (other.heldFor(meta.id()) && !other.node().equals(node)) {
       return OptionalLong.empty();
     }
-    return replace(meta, other.epoch() + 1);
+    // Usage goes on with the volume; a deleted namesake's lease has none of this volume's.
+    return replace(meta, other.epoch() + 1, other.volumeId().equals(meta.id()) ? other.usage() : Usage.ZERO);
   }
 
-  private OptionalLong replace(VolumeMeta meta, long epoch) throws IOException {
-    LeaseRecord mine = lease(meta, epoch);
+  private OptionalLong replace(VolumeMeta meta, long epoch, Usage carried) throws IOException {
+    LeaseRecord mine = lease(meta, epoch).withUsage(carried);
     store.put(key(meta.name()), mine.encode());
     Optional<LeaseRecord> after = read(meta.name());
     boolean won = after.isPresent() && after.get().instance().equals(instance) && after.get().epoch() == epoch;
@@ -180,7 +196,7 @@ final class Ownership implements AutoCloseable {
         } else if (now - seenAt > 2 * TimeUnit.MILLISECONDS.toNanos(owner.ttlMillis())) {
           LOG.warning(() -> "node " + owner.node() + " stopped renewing its lease of volume " + meta.name()
               + " (epoch " + owner.epoch() + "); taking the volume over");
-          taken = replace(meta, owner.epoch() + 1);
+          taken = replace(meta, owner.epoch() + 1, owner.usage());
           if (taken.isPresent()) {
             return taken.getAsLong();
           }
@@ -206,7 +222,13 @@ final class Ownership implements AutoCloseable {
   synchronized void register(VolumeMeta meta, long epoch, Holder holder) {
     LeaseRecord lease = new LeaseRecord(meta.id(), node, instance, epoch, 0, ttl.toMillis(),
         System.currentTimeMillis(), false);
-    held.put(meta.name(), new Held(meta, holder, lease));
+    Usage inherited = Usage.ZERO;
+    try {
+      inherited = read(meta.name()).filter(l -> mine(Optional.of(l), epoch)).map(LeaseRecord::usage).orElse(Usage.ZERO);
+    } catch (IOException | RuntimeException e) {
+      LOG.fine(() -> "could not read the usage of volume " + meta.name() + ": " + e.getMessage());
+    }
+    held.put(meta.name(), new Held(meta, holder, lease, inherited));
     if (timer == null) {
       timer = Executors.newSingleThreadScheduledExecutor(daemon("remap-lease"));
       handovers = Executors.newCachedThreadPool(daemon("remap-handover"));
@@ -221,7 +243,8 @@ final class Ownership implements AutoCloseable {
     synchronized (guard) { // not while a renewal of it is between its read and its write
       Optional<LeaseRecord> current = read(meta.name());
       if (mine(current, epoch)) {
-        store.put(key(meta.name()), current.get().asReleased(System.currentTimeMillis()).encode());
+        LeaseRecord released = current.get().asReleased(System.currentTimeMillis());
+        store.put(key(meta.name()), (h == null ? released : released.withUsage(h.usage())).encode());
       }
     }
   }
@@ -297,7 +320,7 @@ final class Ownership implements AutoCloseable {
         }
         return;
       }
-      LeaseRecord renewed = current.get().renewed(System.currentTimeMillis());
+      LeaseRecord renewed = current.get().renewed(System.currentTimeMillis()).withUsage(h.usage());
       store.put(key(h.meta.name()), renewed.encode());
       h.lease = renewed;
       h.renewedNanos = System.nanoTime();

@@ -62,6 +62,8 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   private final Reloader reloader;
   private final ReentrantLock ownerLock = new ReentrantLock();
   private final List<Runnable> onAcquired = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** The counters of the layers serving this volume (the NBD export's queue and RAM tier). */
+  private final List<java.util.function.Supplier<Usage>> usageSources = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile boolean owner;
   private volatile String fenced;
   private long epoch;
@@ -105,6 +107,20 @@ public final class Volume implements BlockDevice, Ownership.Holder {
    * Runs action each time this process takes the volume (back) from another owner, before it
    * serves anything again: caches above the volume drop what they hold.
    */
+  public void countUsage(java.util.function.Supplier<Usage> source) {
+    usageSources.add(source);
+  }
+
+  /** What the layers above counted (see {@link #countUsage}): published in the volume's lease. */
+  @Override
+  public Usage usage() {
+    Usage total = Usage.ZERO;
+    for (java.util.function.Supplier<Usage> source : usageSources) {
+      total = total.plus(source.get());
+    }
+    return total;
+  }
+
   public void onAcquired(Runnable action) {
     onAcquired.add(action);
   }

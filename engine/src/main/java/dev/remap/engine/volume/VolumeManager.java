@@ -145,6 +145,20 @@ public final class VolumeManager {
   }
 
   /**
+   * What the volume has served so far, across every process that owned it, as its owners last
+   * published it in its lease (every few seconds while served); empty before anyone served it.
+   */
+  public Optional<Usage> usage(String name) throws IOException {
+    VolumeMeta meta = meta(name);
+    try {
+      LeaseRecord lease = LeaseRecord.decode(store.get(Ownership.key(name)), Ownership.key(name));
+      return lease.volumeId().equals(meta.id()) ? Optional.of(lease.usage()) : Optional.empty();
+    } catch (dev.remap.engine.store.NoSuchObjectException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
    * Brings the instance of a volume this process serves up to the size in the store, where
    * another process (the CSI controller) may have grown it, and returns the store's metadata.
    */

@@ -224,9 +224,49 @@ class OwnershipTest {
   }
 
   @Test
+  void usageIsPublishedInTheLeaseAndAddsUpAcrossOwners() throws Exception {
+    VolumeManager a = node("node-a");
+    VolumeManager b = node("node-b");
+    // What each node's layers above the volume counted (an NBD export's queue and RAM tier).
+    java.util.concurrent.atomic.AtomicReference<Usage> countedOnA = new java.util.concurrent.atomic.AtomicReference<>(Usage.ZERO);
+    java.util.concurrent.atomic.AtomicReference<Usage> countedOnB = new java.util.concurrent.atomic.AtomicReference<>(Usage.ZERO);
+    Volume onA = openOn(a);
+    onA.countUsage(countedOnA::get);
+    onA.write(0, filled(1, BLOCK), false);
+    countedOnA.set(new Usage(10, 4, 40960, 16384, 7, 3, 0, 0));
+    awaitUsage(b, u -> u.writes() == 4); // published by a renewal while A serves it
+    Volume onB = openOn(b);
+    onB.countUsage(countedOnB::get);
+    onB.write(BLOCK, filled(2, BLOCK), false); // B takes the volume over: the usage goes on with the lease
+    countedOnB.set(new Usage(1, 2, 4096, 8192, 0, 1, 0, 0));
+    awaitUsage(a, u -> u.writes() == 6);
+    assertThat(a.usage("shared").orElseThrow()).isEqualTo(new Usage(11, 6, 45056, 24576, 7, 4, 0, 0));
+    // Back to A: its own counters went on from where they were, nothing is counted twice.
+    onA.write(0, filled(3, BLOCK), false);
+    onB.close();
+    onA.close();
+    assertThat(b.usage("shared").orElseThrow()).isEqualTo(new Usage(11, 6, 45056, 24576, 7, 4, 0, 0));
+  }
+
+  private static void awaitUsage(VolumeManager reader, java.util.function.Predicate<Usage> done) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (true) {
+      java.util.Optional<Usage> usage = reader.usage("shared");
+      if (usage.isPresent() && done.test(usage.get())) {
+        return;
+      }
+      assertThat(System.nanoTime()).as("usage published in time: %s", usage).isLessThan(deadline);
+      Thread.sleep(50);
+    }
+  }
+
+  @Test
   void leasesRoundTripAndDamageIsNamed() {
     LeaseRecord lease = new LeaseRecord("id-1", "node-a", "inst", 7, 3, 15000, 1234, false);
     assertThat(LeaseRecord.decode(lease.encode().array(), "x")).isEqualTo(lease);
+    LeaseRecord used = lease.withUsage(new Usage(1, 2, 3, 4, 5, 6, 7, 8));
+    assertThat(LeaseRecord.decode(used.encode().array(), "x")).isEqualTo(used);
+    assertThat(used.renewed(99).usage()).isEqualTo(used.usage());
     assertThat(lease.renewed(99).serial()).isEqualTo(4);
     assertThat(lease.asReleased(99).heldFor("id-1")).isFalse();
     assertThat(lease.heldFor("id-2")).isFalse();

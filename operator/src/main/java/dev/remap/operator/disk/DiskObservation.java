@@ -2,6 +2,7 @@ package dev.remap.operator.disk;
 
 import dev.remap.api.disk.VirtualDiskStatus.ExportStatus;
 import dev.remap.api.disk.VirtualDiskStatus.SnapshotStatus;
+import dev.remap.engine.volume.Usage;
 import java.util.List;
 
 /**
@@ -15,13 +16,19 @@ import java.util.List;
  * @param snapshots the state of each spec.snapshots entry (empty until the PVC is bound)
  * @param error the message of a failed reconcile, or null
  * @param export the state of spec.export (see ExportPlan), or null when none is asked
+ * @param usage what the volume has served, as its owners published it in the store, or null
  */
 public record DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
-    Vm vm, String serial, List<SnapshotStatus> snapshots, String error, ExportStatus export) {
+    Vm vm, String serial, List<SnapshotStatus> snapshots, String error, ExportStatus export, Usage usage) {
 
   public DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
       Vm vm, String serial, List<SnapshotStatus> snapshots, String error) {
-    this(generation, pvc, storageClassExists, storageClassName, vm, serial, snapshots, error, null);
+    this(generation, pvc, storageClassExists, storageClassName, vm, serial, snapshots, error, null, null);
+  }
+
+  public DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
+      Vm vm, String serial, List<SnapshotStatus> snapshots, String error, ExportStatus export) {
+    this(generation, pvc, storageClassExists, storageClassName, vm, serial, snapshots, error, export, null);
   }
 
   public enum PvcPhase { ABSENT, FOREIGN, PENDING, BOUND, LOST }

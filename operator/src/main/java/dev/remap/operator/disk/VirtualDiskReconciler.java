@@ -13,6 +13,7 @@ import dev.remap.operator.transfer.ExportPlan;
 import dev.remap.operator.transfer.RemapStore;
 import dev.remap.operator.transfer.SnapshotExporter;
 import dev.remap.operator.transfer.SnapshotImporter;
+import dev.remap.engine.volume.Usage;
 import dev.remap.operator.kubevirt.KubeVirtClient;
 import dev.remap.operator.status.Conditions;
 import dev.remap.operator.status.EventRecorder;
@@ -57,6 +58,8 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
   }
   /** How often to look again while waiting on something that sends no event here (a VM, a class). */
   static final Duration RECHECK = Duration.ofSeconds(10);
+  /** How often a bound disk's status.io and status.cache are read again from the store. */
+  static final Duration USAGE_REFRESH = Duration.ofSeconds(30);
 
   @Override
   public UpdateControl<VirtualDisk> reconcile(VirtualDisk disk, Context<VirtualDisk> context) {
@@ -95,7 +98,7 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
           : exporter.run(disk, snapshots);
     }
     DiskObservation observation = new DiskObservation(disk.getMetadata().getGeneration(), pvc, classExists,
-        disk.getSpec().storageClassName, vm, serial, snapshots, null, exportStatus);
+        disk.getSpec().storageClassName, vm, serial, snapshots, null, exportStatus, usage(pvc));
     UpdateControl<VirtualDisk> control = patchIfChanged(disk, context,
         VirtualDiskStatusBuilder.build(observation, previous(disk), Instant.now()));
     if (exportStatus != null && ExportPlan.EXPORTING.equals(exportStatus.phase)) {
@@ -107,7 +110,21 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
         || vm.state() == VmState.FAILED || !classExists || pvc.phase() != PvcPhase.BOUND
         || snapshots.stream().anyMatch(x -> !Boolean.TRUE.equals(x.readyToUse) && x.error == null)
         || exportStatus != null && !ExportPlan.EXPORTED.equals(exportStatus.phase);
-    return waiting ? control.rescheduleAfter(RECHECK) : control;
+    // The usage in the store changes while the disk is used, and no event says so: read it again.
+    return waiting ? control.rescheduleAfter(RECHECK)
+        : remapStore.configured() && pvc.volumeHandle() != null ? control.rescheduleAfter(USAGE_REFRESH) : control;
+  }
+
+  /** What the bound volume has served, from its lease in the store; null when unknown. */
+  private Usage usage(Pvc pvc) {
+    if (!remapStore.configured() || pvc.volumeHandle() == null) {
+      return null;
+    }
+    try {
+      return remapStore.volumes().orElseThrow().usage(pvc.volumeHandle()).orElse(null);
+    } catch (java.io.IOException | RuntimeException e) {
+      return null; // the status keeps reporting everything else; the next refresh tries again
+    }
   }
 
   @Override
@@ -125,6 +142,8 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
       status.volumeHandle = disk.getStatus().volumeHandle;
       status.capacity = disk.getStatus().capacity;
       status.attachedTo = disk.getStatus().attachedTo;
+      status.io = disk.getStatus().io;
+      status.cache = disk.getStatus().cache;
     }
     if (!StatusDiff.changed(disk.getStatus(), status)) {
       return ErrorStatusUpdateControl.noStatusUpdate();

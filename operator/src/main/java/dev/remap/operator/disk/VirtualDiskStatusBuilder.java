@@ -48,6 +48,17 @@ public final class VirtualDiskStatusBuilder {
     s.attachedTo = o.vm().state() == DiskObservation.VmState.ATTACHED ? o.vm().name() : null;
     s.snapshots = new ArrayList<>(o.snapshots());
     s.export = o.export();
+    if (o.usage() != null) {
+      // The disk tier's counters are the node's, shared by its volumes: not reported per disk.
+      s.io = new VirtualDiskStatus.IoSummary();
+      s.io.reads = o.usage().reads();
+      s.io.writes = o.usage().writes();
+      s.io.readBytes = o.usage().readBytes();
+      s.io.writtenBytes = o.usage().writtenBytes();
+      s.cache = new VirtualDiskStatus.CacheSummary();
+      s.cache.ramHits = o.usage().ramHits();
+      s.cache.ramMisses = o.usage().ramMisses();
+    }
     String idle = "Nothing to do";
     List<Desired> desired = new ArrayList<>();
     desired.add(new Desired(READY, v.ready(), v.reason(), v.message()));

@@ -174,4 +174,21 @@ class VirtualDiskStatusBuilderTest {
     assertThat(condition(b, "Degraded").getStatus()).isEqualTo("False");
     assertThat(b.export.phase).isEqualTo("Exporting");
   }
+
+  @Test
+  void theVolumesUsageFromTheStoreIsTheIoAndCacheSummary() {
+    DiskObservation o = new DiskObservation(4, BOUND, true, "remap", new Vm("vm1", VmState.ATTACHED, null), "serial1",
+        List.of(), null, null, new dev.remap.engine.volume.Usage(10, 4, 40960, 1 << 20, 7, 3, 99, 99));
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(o, List.of(), T0);
+    assertThat(s.io.reads).isEqualTo(10);
+    assertThat(s.io.writes).isEqualTo(4);
+    assertThat(s.io.readBytes).isEqualTo(40960);
+    assertThat(s.io.writtenBytes).isEqualTo(1 << 20);
+    assertThat(s.cache.ramHits).isEqualTo(7);
+    assertThat(s.cache.ramMisses).isEqualTo(3);
+    assertThat(s.cache.diskHits).as("the disk tier is the node's, not the disk's").isNull();
+    DiskObservation unknown = new DiskObservation(4, BOUND, true, "remap", new Vm("vm1", VmState.ATTACHED, null),
+        "serial1", List.of(), null);
+    assertThat(VirtualDiskStatusBuilder.build(unknown, List.of(), T0).io).isNull();
+  }
 }
