@@ -41,8 +41,7 @@ class CsiExpansionTest {
     try (S3ServerProcess s3 = S3ServerProcess.start(dir.resolve("s3"))) {
       s3.createBucket("volumes");
       String store = s3.storeUri("volumes", "cluster-1");
-      Map<String, String> credentials = Map.of("AWS_ACCESS_KEY_ID", S3ServerProcess.ACCESS_KEY,
-          "AWS_SECRET_ACCESS_KEY", S3ServerProcess.SECRET_KEY);
+      Map<String, String> credentials = S3ServerProcess.credentialsEnv();
       try (CsiClient controller = CsiClient.start(dir.resolve("ctl"), "controller", store, "ctl", credentials)) {
         controller.create("vm", 64 * MIB, blockCap);
         try (CsiClient node = CsiClient.start(dir.resolve("node"), "node", store, "node-a", credentials)) {

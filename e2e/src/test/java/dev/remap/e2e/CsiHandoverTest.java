@@ -42,8 +42,7 @@ class CsiHandoverTest {
     try (S3ServerProcess s3 = S3ServerProcess.start(dir.resolve("s3"))) {
       s3.createBucket("volumes");
       String store = s3.storeUri("volumes", "cluster-1");
-      Map<String, String> credentials = Map.of("AWS_ACCESS_KEY_ID", S3ServerProcess.ACCESS_KEY,
-          "AWS_SECRET_ACCESS_KEY", S3ServerProcess.SECRET_KEY);
+      Map<String, String> credentials = S3ServerProcess.credentialsEnv();
       try (CsiClient controller = CsiClient.start(dir.resolve("ctl"), "controller", store, "ctl-node", credentials);
            CsiClient nodeA = CsiClient.start(dir.resolve("a"), "node", store, "node-a", credentials);
            CsiClient nodeB = CsiClient.start(dir.resolve("b"), "node", store, "node-b", credentials)) {

@@ -158,8 +158,7 @@ class OperatorCsiEndToEndTest {
       assertThat(Long.parseLong(get(cp, "vd/exported", "{.status.io.writes}"))).isPositive();
 
       Path check = dir.resolve("check");
-      Proc.run(WAIT, java.util.Map.of("AWS_ACCESS_KEY_ID", S3ServerProcess.ACCESS_KEY,
-              "AWS_SECRET_ACCESS_KEY", S3ServerProcess.SECRET_KEY),
+      Proc.run(WAIT, S3ServerProcess.credentialsEnv(),
           java.util.List.of(RemapPaths.root().resolve("remap").toString(), "import", "--store", "file://" + check,
               "--journal", dir.resolve("import-journal").toString(),
               "--from", s3.storeUri("exports", "disks/exported"), "restored")).requireSuccess();

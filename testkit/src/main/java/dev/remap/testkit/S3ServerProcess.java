@@ -80,6 +80,11 @@ public final class S3ServerProcess implements AutoCloseable {
   }
 
   /** http://127.0.0.1:PORT */
+  /** This server's credentials as the AWS environment variables, for processes started by tests. */
+  public static java.util.Map<String, String> credentialsEnv() {
+    return java.util.Map.of("AWS_ACCESS_KEY_ID", ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+  }
+
   public URI endpoint() {
     return URI.create("http://127.0.0.1:" + port);
   }

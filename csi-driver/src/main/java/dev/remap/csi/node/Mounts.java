@@ -123,7 +123,7 @@ final class Mounts {
     if (!fsType.equals("ext4") && !fsType.equals("ext3")) {
       return;
     }
-    long deviceBytes = Long.parseLong(Commands.run("blockdev", "--getsize64", device).strip());
+    long deviceBytes = LoopAttacher.size(device);
     long fsBytes = 0;
     long blockSize = 0;
     for (String line : Commands.run("dumpe2fs", "-h", device).split("\n")) {

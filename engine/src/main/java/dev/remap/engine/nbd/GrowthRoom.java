@@ -73,19 +73,23 @@ final class GrowthRoom extends ForwardingBlockDevice {
 
   @Override
   public void trim(long offset, long length, boolean fua) throws IOException {
-    long inside = Math.min(length, next.size() - offset);
-    if (inside > 0) {
-      next.trim(offset, inside, fua);
-    } else if (fua) {
-      next.flush();
-    }
+    insideOnly(offset, length, fua, inside -> next.trim(offset, inside, fua));
   }
 
   @Override
   public void writeZeroes(long offset, long length, boolean noHole, boolean fua) throws IOException {
+    insideOnly(offset, length, fua, inside -> next.writeZeroes(offset, inside, noHole, fua));
+  }
+
+  private interface RangeOp {
+    void apply(long insideLength) throws IOException;
+  }
+
+  /** Applies op to the part of the range inside the volume; past its end there is nothing to change. */
+  private void insideOnly(long offset, long length, boolean fua, RangeOp op) throws IOException {
     long inside = Math.min(length, next.size() - offset);
     if (inside > 0) {
-      next.writeZeroes(offset, inside, noHole, fua);
+      op.apply(inside);
     } else if (fua) {
       next.flush();
     }

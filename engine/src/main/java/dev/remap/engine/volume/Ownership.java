@@ -90,6 +90,8 @@ final class Ownership implements AutoCloseable {
   private final ObjectStore store;
   private final String node;
   private final String instance = UUID.randomUUID().toString();
+  /** The usage each lease this process just took came with, until {@link #register} takes it on. */
+  private final Map<String, Usage> carried = new ConcurrentHashMap<>();
   private final Duration ttl;
   private final Duration handoverTimeout;
   private final Duration poll;
@@ -139,6 +141,7 @@ final class Ownership implements AutoCloseable {
   /** The same, given the lease as just read. */
   private OptionalLong tryTake(VolumeMeta meta, Optional<LeaseRecord> current) throws IOException {
     if (current.isEmpty()) {
+      carried.remove(meta.name());
       LeaseRecord mine = lease(meta, 1);
       return store.putIfAbsent(key(meta.name()), mine.encode()) ? OptionalLong.of(1) : OptionalLong.empty();
     }
@@ -150,12 +153,16 @@ final class Ownership implements AutoCloseable {
     return replace(meta, other.epoch() + 1, other.volumeId().equals(meta.id()) ? other.usage() : Usage.ZERO);
   }
 
-  private OptionalLong replace(VolumeMeta meta, long epoch, Usage carried) throws IOException {
-    LeaseRecord mine = lease(meta, epoch).withUsage(carried);
+  private OptionalLong replace(VolumeMeta meta, long epoch, Usage usage) throws IOException {
+    LeaseRecord mine = lease(meta, epoch).withUsage(usage);
     store.put(key(meta.name()), mine.encode());
     Optional<LeaseRecord> after = read(meta.name());
     boolean won = after.isPresent() && after.get().instance().equals(instance) && after.get().epoch() == epoch;
-    return won ? OptionalLong.of(epoch) : OptionalLong.empty();
+    if (!won) {
+      return OptionalLong.empty();
+    }
+    carried.put(meta.name(), after.get().usage()); // for register, without reading the lease again
+    return OptionalLong.of(epoch);
   }
 
   private LeaseRecord lease(VolumeMeta meta, long epoch) {
@@ -222,12 +229,7 @@ final class Ownership implements AutoCloseable {
   synchronized void register(VolumeMeta meta, long epoch, Holder holder) {
     LeaseRecord lease = new LeaseRecord(meta.id(), node, instance, epoch, 0, ttl.toMillis(),
         System.currentTimeMillis(), false);
-    Usage inherited = Usage.ZERO;
-    try {
-      inherited = read(meta.name()).filter(l -> mine(Optional.of(l), epoch)).map(LeaseRecord::usage).orElse(Usage.ZERO);
-    } catch (IOException | RuntimeException e) {
-      LOG.fine(() -> "could not read the usage of volume " + meta.name() + ": " + e.getMessage());
-    }
+    Usage inherited = java.util.Objects.requireNonNullElse(carried.remove(meta.name()), Usage.ZERO);
     held.put(meta.name(), new Held(meta, holder, lease, inherited));
     if (timer == null) {
       timer = Executors.newSingleThreadScheduledExecutor(daemon("remap-lease"));

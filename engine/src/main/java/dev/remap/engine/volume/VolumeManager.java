@@ -150,12 +150,7 @@ public final class VolumeManager {
    */
   public Optional<Usage> usage(String name) throws IOException {
     VolumeMeta meta = meta(name);
-    try {
-      LeaseRecord lease = LeaseRecord.decode(store.get(Ownership.key(name)), Ownership.key(name));
-      return lease.volumeId().equals(meta.id()) ? Optional.of(lease.usage()) : Optional.empty();
-    } catch (dev.remap.engine.store.NoSuchObjectException e) {
-      return Optional.empty();
-    }
+    return ownership.read(name).filter(lease -> lease.volumeId().equals(meta.id())).map(LeaseRecord::usage);
   }
 
   /**

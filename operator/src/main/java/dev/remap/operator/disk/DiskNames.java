@@ -41,11 +41,7 @@ public final class DiskNames {
    * operator, not the provisioner, so named after the disk's uid (stable, unique, a DNS name).
    */
   public static String imported(VirtualDisk disk) {
-    String uid = disk.getMetadata().getUid();
-    if (uid == null) {
-      throw new IllegalStateException("VirtualDisk " + disk.getMetadata().getName() + " has no uid yet");
-    }
-    return "remap-import-" + uid.replace("-", "").substring(0, 20);
+    return "remap-import-" + uidHex(disk, 20);
   }
 
   /**
@@ -57,12 +53,17 @@ public final class DiskNames {
     if (vm != null && vm.serial != null && !vm.serial.isEmpty()) {
       return vm.serial;
     }
+    return uidHex(disk, VmAttachment.MAX_SERIAL);
+  }
+
+  /** The first (at most) digits hex digits of the disk's uid, which never changes. */
+  private static String uidHex(VirtualDisk disk, int digits) {
     String uid = disk.getMetadata().getUid();
     if (uid == null) {
       throw new IllegalStateException("VirtualDisk " + disk.getMetadata().getName() + " has no uid yet");
     }
     String hex = uid.replace("-", "");
-    return hex.substring(0, Math.min(VmAttachment.MAX_SERIAL, hex.length()));
+    return hex.substring(0, Math.min(digits, hex.length()));
   }
 
   private static String hash(String s) {

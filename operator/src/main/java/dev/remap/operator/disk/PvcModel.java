@@ -83,10 +83,10 @@ public final class PvcModel {
     DiskParameters p = spec.parameters != null ? spec.parameters : new DiskParameters();
     // The node reads the class's cache sizes from the volume context, in bytes.
     if (p.ramCacheSize != null) {
-      attributes.put("ramCacheSize", new Quantity(p.ramCacheSize).getNumericalAmount().toBigInteger().toString());
+      attributes.put("ramCacheSize", Quantity.getAmountInBytes(new Quantity(p.ramCacheSize)).toBigIntegerExact().toString());
     }
     if (p.diskCacheSize != null) {
-      attributes.put("diskCacheSize", new Quantity(p.diskCacheSize).getNumericalAmount().toBigInteger().toString());
+      attributes.put("diskCacheSize", Quantity.getAmountInBytes(new Quantity(p.diskCacheSize)).toBigIntegerExact().toString());
     }
     return new PersistentVolumeBuilder()
         .withNewMetadata()

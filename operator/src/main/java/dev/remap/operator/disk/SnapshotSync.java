@@ -23,9 +23,7 @@ import java.util.stream.Collectors;
  */
 final class SnapshotSync {
 
-  static final ResourceDefinitionContext SNAPSHOT = new ResourceDefinitionContext.Builder()
-      .withGroup("snapshot.storage.k8s.io").withVersion("v1").withKind(VolumeSnapshotModel.KIND)
-      .withPlural("volumesnapshots").withNamespaced(true).build();
+  static final ResourceDefinitionContext SNAPSHOT = VolumeSnapshotModel.SNAPSHOTS;
 
   private final KubernetesClient client;
 

@@ -1,5 +1,6 @@
 package dev.remap.operator.disk;
 
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import dev.remap.api.disk.SnapshotRequest;
 import dev.remap.api.disk.VirtualDisk;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -16,6 +17,14 @@ public final class VolumeSnapshotModel {
 
   public static final String API_VERSION = "snapshot.storage.k8s.io/v1";
   public static final String KIND = "VolumeSnapshot";
+
+  /** VolumeSnapshots and their contents, for the generic client (the snapshot API is a CRD that may be missing). */
+  public static final ResourceDefinitionContext SNAPSHOTS = new ResourceDefinitionContext.Builder()
+      .withGroup("snapshot.storage.k8s.io").withVersion("v1").withKind(KIND).withPlural("volumesnapshots")
+      .withNamespaced(true).build();
+  public static final ResourceDefinitionContext CONTENTS = new ResourceDefinitionContext.Builder()
+      .withGroup("snapshot.storage.k8s.io").withVersion("v1").withKind("VolumeSnapshotContent")
+      .withPlural("volumesnapshotcontents").withNamespaced(false).build();
 
   private VolumeSnapshotModel() {}
 

@@ -7,9 +7,9 @@ import dev.remap.api.disk.VirtualDiskStatus.SnapshotStatus;
 import dev.remap.engine.store.ObjectStore;
 import dev.remap.engine.volume.SnapshotTransfer;
 import dev.remap.engine.volume.VolumeManager;
+import dev.remap.operator.disk.VolumeSnapshotModel;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
@@ -23,9 +23,6 @@ import java.util.Map;
  * through the operator; exports are rare and one at a time per disk.
  */
 public final class SnapshotExporter {
-
-  static final ResourceDefinitionContext SNAPSHOT = context("VolumeSnapshot", "volumesnapshots", true);
-  static final ResourceDefinitionContext CONTENT = context("VolumeSnapshotContent", "volumesnapshotcontents", false);
 
   private final KubernetesClient client;
   private final VolumeManager volumes;
@@ -80,13 +77,13 @@ public final class SnapshotExporter {
     String ns = disk.getMetadata().getNamespace();
     String volumeSnapshot = snapshots.stream().filter(s -> name.equals(s.name)).findFirst()
         .map(s -> s.volumeSnapshotName).orElseThrow(() -> new IllegalStateException("snapshot " + name + " is unknown"));
-    GenericKubernetesResource snapshot = client.genericKubernetesResources(SNAPSHOT).inNamespace(ns)
+    GenericKubernetesResource snapshot = client.genericKubernetesResources(VolumeSnapshotModel.SNAPSHOTS).inNamespace(ns)
         .withName(volumeSnapshot).get();
     Map<String, Object> status = snapshot == null ? Map.of() : (Map<String, Object>) snapshot.getAdditionalProperties()
         .getOrDefault("status", Map.of());
     Object contentName = status.get("boundVolumeSnapshotContentName");
     GenericKubernetesResource content = contentName == null ? null
-        : client.genericKubernetesResources(CONTENT).withName(contentName.toString()).get();
+        : client.genericKubernetesResources(VolumeSnapshotModel.CONTENTS).withName(contentName.toString()).get();
     Map<String, Object> contentStatus = content == null ? Map.of() : (Map<String, Object>) content
         .getAdditionalProperties().getOrDefault("status", Map.of());
     Object handle = contentStatus.get("snapshotHandle");
@@ -99,10 +96,5 @@ public final class SnapshotExporter {
   private ObjectStore open(VirtualDisk disk, ExportTarget spec) throws IOException {
     return UserStores.open(client, disk.getMetadata().getNamespace(), spec.storeUri, spec.endpoint, spec.secretRef,
         "spec.export");
-  }
-
-  private static ResourceDefinitionContext context(String kind, String plural, boolean namespaced) {
-    return new ResourceDefinitionContext.Builder().withGroup("snapshot.storage.k8s.io").withVersion("v1")
-        .withKind(kind).withPlural(plural).withNamespaced(namespaced).build();
   }
 }
