@@ -3,7 +3,9 @@
 # kube-controller-manager) on 127.0.0.1 only, from the binaries that
 # e2e/tools/go-tools.sh builds into $REMAP_CACHE/bin. No kubelet, scheduler or
 # nodes: the API, CRDs, RBAC, admission and the built-in controllers work; pods
-# are stored but never run.
+# are stored but never run. The aggregation layer is on (front-proxy client cert,
+# requestheader flags), so an APIService can put another API server behind the
+# apiserver; with no kube-proxy, back it with an ExternalName Service (localhost).
 #
 # Usage:
 #   controlplane.sh start  DIR [--etcd-port N] [--etcd-peer-port N]
@@ -27,7 +29,8 @@
 # Files in DIR:
 #   kubeconfig                admin kubeconfig (CN=remap-admin, O=system:masters), data inlined
 #   env                       shell-sourceable: KUBECONFIG, APISERVER_URL, ETCD_ENDPOINTS, *_PORT
-#   pki/                      CA, apiserver serving cert, client certs, service-account keys
+#   pki/                      CA, apiserver serving cert, client certs, service-account keys,
+#                             and the aggregation layer's front-proxy CA and client cert
 #                             (made with openssl once, reused by later starts)
 #   controller-manager.kubeconfig
 #   etcd/                     etcd data
@@ -228,31 +231,39 @@ gen_key() { # file [rsa]
   chmod 600 "$1"
 }
 
-sign_cert() { # name subject extensions(cnf body) [rsa]
-  local name=$1 subj=$2 ext=$3
+sign_cert() { # name subject extensions(cnf body) [rsa] [ca-name]
+  local name=$1 subj=$2 ext=$3 ca=${5:-ca}
   gen_key "$PKI/$name.key" "${4:-}"
   printf '[ext]\n%s\n' "$ext" >"$PKI/$name.ext"
   openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
-  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" \
     -set_serial "0x$(openssl rand -hex 16)" -days 3650 -sha256 \
     -extfile "$PKI/$name.ext" -extensions ext -out "$PKI/$name.crt" 2>/dev/null
   rm -f "$PKI/$name.csr" "$PKI/$name.ext"
 }
 
+make_ca() { # name common-name
+  gen_key "$PKI/$1.key"
+  printf '[req]\ndistinguished_name=dn\n[dn]\n[ext]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash\n' >"$PKI/$1.cnf"
+  openssl req -x509 -new -key "$PKI/$1.key" -subj "/CN=$2" -days 3650 -sha256 \
+    -config "$PKI/$1.cnf" -extensions ext -out "$PKI/$1.crt" 2>/dev/null
+  rm -f "$PKI/$1.cnf"
+}
+
 ensure_pki() {
   local want=(ca.crt ca.key apiserver.crt apiserver.key admin.crt admin.key
-    controller-manager.crt controller-manager.key sa.key sa.pub)
+    controller-manager.crt controller-manager.key sa.key sa.pub
+    front-proxy-ca.crt front-proxy-ca.key front-proxy-client.crt front-proxy-client.key)
   local f missing=0
   for f in "${want[@]}"; do [[ -s "$PKI/$f" ]] || missing=1; done
   ((missing)) || return 0
   command -v openssl >/dev/null 2>&1 || die "openssl is needed to make certificates"
   rm -rf "$PKI"
   mkdir -p "$PKI"
-  gen_key "$PKI/ca.key"
-  printf '[req]\ndistinguished_name=dn\n[dn]\n[ext]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash\n' >"$PKI/ca.cnf"
-  openssl req -x509 -new -key "$PKI/ca.key" -subj "/CN=remap-ca" -days 3650 -sha256 \
-    -config "$PKI/ca.cnf" -extensions ext -out "$PKI/ca.crt" 2>/dev/null
-  rm -f "$PKI/ca.cnf"
+  make_ca ca remap-ca
+  # The aggregation layer's own CA: aggregated API servers (KubeVirt's virt-api) trust it for
+  # the front-proxy client cert the apiserver presents when it forwards a request to them.
+  make_ca front-proxy-ca remap-front-proxy-ca
   local leaf='basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 authorityKeyIdentifier=keyid'
@@ -263,6 +274,8 @@ subjectAltName=IP:127.0.0.1,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kube
 extendedKeyUsage=clientAuth" rsa
   sign_cert controller-manager "/CN=system:kube-controller-manager" "$leaf
 extendedKeyUsage=clientAuth"
+  sign_cert front-proxy-client "/CN=front-proxy-client" "$leaf
+extendedKeyUsage=clientAuth" "" front-proxy-ca
   gen_key "$PKI/sa.key"
   openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   for f in "${want[@]}"; do [[ -s "$PKI/$f" ]] || die "openssl did not produce $PKI/$f"; done
@@ -398,6 +411,13 @@ EOF
     --service-account-signing-key-file="$PKI/sa.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" \
     --endpoint-reconciler-type=none \
+    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User \
+    --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$PKI/front-proxy-client.crt" \
+    --proxy-client-key-file="$PKI/front-proxy-client.key" \
     --allow-privileged=true \
     --profiling=false
 

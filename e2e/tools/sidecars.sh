@@ -6,6 +6,11 @@
 #   $REMAP_CACHE/bin/csi-snapshotter       external-snapshotter's sidecar  (go/sidecars/snapshotter)
 #   $REMAP_CACHE/bin/snapshot-controller   external-snapshotter's common controller
 #   $REMAP_CACHE/snapshot-crds/*.yaml      the (group) VolumeSnapshot CRDs of the same release
+#   $REMAP_CACHE/bin/virt-api              KubeVirt's API server for its subresources (addvolume,
+#                                          removevolume, ...), the other end of the operator's
+#                                          hotplug (wrapper: go/kubevirt)
+#   $REMAP_CACHE/kubevirt-crds/kubevirt.yaml  the KubeVirt CRDs virt-api needs, printed by the
+#                                          wrapper's ./kubevirt-crds from KubeVirt's own definitions
 #   $REMAP_CACHE/stamps/<tool>.stamp       what each was built from
 #
 # The node-driver-registrar is not built: it registers a node plugin with a kubelet, and the
@@ -36,7 +41,10 @@ main() {
   stamp_ok() { [[ -e "$1" && -f "$STAMPS/$2.stamp" && "$(cat "$STAMPS/$2.stamp")" == "$3" ]]; }
   write_stamp() { printf '%s\n' "$2" > "$STAMPS/$1.stamp.tmp" && mv -f "$STAMPS/$1.stamp.tmp" "$STAMPS/$1.stamp"; }
   report() { printf '%-24s %-9s %-50s %s\n' "$1" "$2" "$3" "$4"; }
-  required() { awk -v m="$2" '$1 == "require" && $2 == m { print $3; exit }' "$1/go.mod"; }
+  required() { # wrapper module: the version go.mod requires, in a one-line require or a block
+    awk -v m="$2" '$1 == "require" && $2 == m { print $3; exit }
+      /^require \(/ { block = 1; next } /^\)/ { block = 0 } block && $1 == m { print $2; exit }' "$1/go.mod"
+  }
 
   mkdir -p "$BIN" "$STAMPS"
   exec 9>"$REMAP_CACHE/.sidecars.lock"
@@ -47,8 +55,8 @@ main() {
   TMP=$(mktemp -d "$REMAP_CACHE/.sidecars-build.XXXXXX")
   trap 'rm -rf "$TMP"' EXIT
 
-  build() { # wrapper module-path version-var-name binaries=package...
-    local wrapper=$HERE/go/sidecars/$1 module=$2 pair version key start b
+  build() { # wrapper(under go/) module-path binary=package...
+    local wrapper=$HERE/go/$1 module=$2 pair version key start b
     shift 2
     version=$(required "$wrapper" "$module")
     [[ -n "$version" ]] || die "no require line for $module in $wrapper/go.mod"
@@ -75,11 +83,27 @@ main() {
     fi
   }
 
-  build provisioner github.com/kubernetes-csi/external-provisioner/v6 \
+  build sidecars/provisioner github.com/kubernetes-csi/external-provisioner/v6 \
     csi-provisioner=github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner
-  build snapshotter github.com/kubernetes-csi/external-snapshotter/v8 \
+  build sidecars/snapshotter github.com/kubernetes-csi/external-snapshotter/v8 \
     csi-snapshotter=github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter \
     snapshot-controller=github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller
+
+  # kubevirt-crds is a throwaway: it runs once here to write the YAML.
+  build kubevirt kubevirt.io/kubevirt \
+    virt-api=kubevirt.io/kubevirt/cmd/virt-api \
+    kubevirt-crds=remap.invalid/e2e/tools/kubevirt/kubevirt-crds
+  local kv_key kv_dir=$REMAP_CACHE/kubevirt-crds
+  kv_key="recipe=$RECIPE version=$(required "$HERE/go/kubevirt" kubevirt.io/kubevirt) binary=$(hash_files "$BIN/kubevirt-crds")"
+  if ! stamp_ok "$kv_dir/kubevirt.yaml" kubevirt-crds.yaml "$kv_key"; then
+    mkdir -p "$kv_dir"
+    "$BIN/kubevirt-crds" >"$kv_dir/kubevirt.yaml.tmp" || die "kubevirt-crds failed"
+    mv -f "$kv_dir/kubevirt.yaml.tmp" "$kv_dir/kubevirt.yaml"
+    write_stamp kubevirt-crds.yaml "$kv_key"
+    report kubevirt-crds.yaml "" "$kv_dir/kubevirt.yaml" written
+  else
+    report kubevirt-crds.yaml "" "$kv_dir/kubevirt.yaml" cached
+  fi
 
   # The snapshot CRDs ship in the client module of the same release.
   local wrapper=$HERE/go/sidecars/snapshotter dir crds=$REMAP_CACHE/snapshot-crds version key

@@ -73,6 +73,7 @@ class CrdValidationTest {
         bad(DISK, "{size: 1Gi, vm: {name: vm1, serial: abcdefghijklmnopqrstu}}", "spec.vm.serial: Too long: may not be more than 20"),
         bad(DISK, "{size: 1Gi, vm: {name: vm1, serial: \"disk/1\"}}", "spec.vm.serial in body should match"),
         bad(DISK, "{size: 1Gi, vm: {name: vm1, bus: ide}}", "spec.vm.bus: Unsupported value: \"ide\""),
+        bad(DISK, "{size: 1Gi, vm: {name: vm1, bus: sata, hotplug: true}}", "spec.vm.hotplug needs spec.vm.bus virtio or scsi"),
         bad(DISK, "{size: 1Gi, source: {}}", "spec.source must set exactly one of snapshot, virtualDisk or import"),
         bad(DISK, "{size: 1Gi, source: {virtualDisk: {name: a}, snapshot: {virtualDisk: b, name: s}}}",
             "spec.source must set exactly one of snapshot, virtualDisk or import"),

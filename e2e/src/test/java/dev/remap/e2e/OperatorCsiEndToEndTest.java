@@ -207,9 +207,101 @@ class OperatorCsiEndToEndTest {
     }
   }
 
+  /**
+   * spec.vm.hotplug on a running VM, through KubeVirt's real virt-api behind the apiserver's
+   * aggregation layer. With DeclarativeHotplugVolumes, addvolume puts the disk in the VM's spec
+   * and removevolume takes it out when the disk is deleted. With HotplugVolumes, virt-api leaves
+   * the request in the VM's status for virt-controller (not run here): the disk says so, asks
+   * only once, and its deletion waits while the request could still plug the PVC in, until the
+   * VM is gone. The VM's "running" status is written by the test, standing in for virt-controller.
+   */
+  @Test
+  void aRunningVmGetsItsDiskThroughKubeVirtsAddvolumeAndLosesItThroughRemovevolume(ControlPlane cp, @TempDir Path dir) {
+    try (OperatorStack stack = OperatorStack.start(cp, dir)) {
+      if (cp.kubectl("get", "namespace", NS).exitCode() != 0) {
+        cp.kubectl("create", "namespace", NS).requireSuccess();
+      }
+      stack.apply(cp, "live", """
+          apiVersion: kubevirt.io/v1
+          kind: VirtualMachine
+          metadata: {name: live, namespace: %s}
+          spec:
+            runStrategy: Always
+            template:
+              spec:
+                domain: {devices: {disks: [{name: root, disk: {bus: virtio}}]}, resources: {requests: {memory: 64Mi}}}
+                volumes: [{name: root, containerDisk: {image: example/root}}]
+          """.formatted(NS));
+      cp.kubectl("patch", "vm", "live", "-n", NS, "--subresource=status", "--type=merge",
+          "-p", "{\"status\":{\"ready\":true,\"printableStatus\":\"Running\"}}").requireSuccess();
+
+      try (VirtApi kubevirt = VirtApi.start(cp, dir, "DeclarativeHotplugVolumes")) {
+        stack.apply(cp, "hot1", """
+            apiVersion: remap.dev/v1alpha1
+            kind: VirtualDisk
+            metadata: {name: hot1, namespace: %s}
+            spec: {size: 64Mi, vm: {name: live, hotplug: true, bus: scsi}}
+            """.formatted(NS));
+        await(stack, "hot1 Attached", () -> "Attached".equals(get(cp, "vd/hot1", "{.status.phase}")));
+        String serial = get(cp, "vd/hot1", "{.status.serial}");
+        assertThat(get(cp, "vm/live", "{.spec.template.spec.volumes[1]}"))
+            .as("virt-api marks what it hot-plugged").contains("\"claimName\":\"hot1\"", "\"hotpluggable\":true");
+        assertThat(get(cp, "vm/live", "{.spec.template.spec.domain.devices.disks[1].serial}")).isEqualTo(serial).hasSize(20);
+        assertThat(get(cp, "vm/live", "{.spec.template.spec.domain.devices.disks[1].disk.bus}")).isEqualTo("scsi");
+        assertThat(kubevirt.requests("/live/addvolume", 202)).as(kubevirt.log()).isEqualTo(1);
+
+        cp.kubectl("delete", "vd", "hot1", "-n", NS, "--timeout=120s").requireSuccess();
+        assertThat(get(cp, "vm/live", "{.spec.template.spec.volumes[*].name}")).isEqualTo("root");
+        assertThat(get(cp, "vm/live", "{.spec.template.spec.domain.devices.disks[*].name}")).isEqualTo("root");
+        assertThat(kubevirt.requests("/live/removevolume", 202)).as(kubevirt.log()).isEqualTo(1);
+      }
+
+      try (VirtApi kubevirt = VirtApi.start(cp, dir, "HotplugVolumes")) {
+        stack.apply(cp, "hot2", """
+            apiVersion: remap.dev/v1alpha1
+            kind: VirtualDisk
+            metadata: {name: hot2, namespace: %s}
+            spec: {size: 64Mi, vm: {name: live, hotplug: true}}
+            """.formatted(NS));
+        String ready = "{.status.conditions[?(@.type==\"Ready\")].reason}";
+        await(stack, "hot2's hotplug pending", () -> "HotplugPending".equals(get(cp, "vd/hot2", ready)));
+        String request = "{.status.volumeRequests[0].addVolumeOptions";
+        assertThat(get(cp, "vm/live", request + ".volumeSource.persistentVolumeClaim.claimName}")).isEqualTo("hot2");
+        assertThat(get(cp, "vm/live", request + ".disk.serial}")).isEqualTo(get(cp, "vd/hot2", "{.status.serial}"));
+        assertThat(get(cp, "vd/hot2", "{.status.attachedTo}")).isEqualTo("live");
+        assertThat(get(cp, "vm/live", "{.spec.template.spec.volumes[*].name}")).isEqualTo("root");
+
+        // Rechecks (every 10 s) must not ask again: KubeVirt refuses a second request as a duplicate.
+        sleep(Duration.ofSeconds(12));
+        assertThat(get(cp, "vd/hot2", ready)).isEqualTo("HotplugPending");
+        assertThat(get(cp, "vd/hot2", "{.status.conditions[?(@.type==\"Degraded\")].status}")).isEqualTo("False");
+        assertThat(get(cp, "vm/live", "{.status.volumeRequests[*].addVolumeOptions.name}")).isEqualTo("remap-hot2");
+        assertThat(kubevirt.requests("/live/addvolume", 202)).as(kubevirt.log()).isEqualTo(1);
+
+        cp.kubectl("delete", "vd", "hot2", "-n", NS, "--wait=false").requireSuccess();
+        sleep(Duration.ofSeconds(3));
+        assertThat(get(cp, "vd/hot2", "{.metadata.deletionTimestamp}"))
+            .as("held by its finalizer while KubeVirt may still plug it in").isNotBlank();
+        assertThat(get(cp, "pvc/hot2", "{.metadata.name}")).isEqualTo("hot2");
+        cp.kubectl("delete", "vm", "live", "-n", NS, "--timeout=60s").requireSuccess();
+        await(stack, "hot2 and its PVC gone with the VM", () -> cp.kubectl("get", "vd/hot2", "-n", NS).exitCode() != 0
+            && cp.kubectl("get", "pvc", "-n", NS, "-o", "name").requireSuccess().output().isBlank());
+      }
+    }
+  }
+
   private static String get(ControlPlane cp, String resource, String jsonpath) {
     Proc.Result r = cp.kubectl("get", resource, "-n", NS, "-o", "jsonpath=" + jsonpath);
     return r.exitCode() == 0 ? r.output().trim() : "";
+  }
+
+  private static void sleep(Duration d) {
+    try {
+      Thread.sleep(d.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
   }
 
   private static void await(OperatorStack stack, String what, Supplier<Boolean> condition) {

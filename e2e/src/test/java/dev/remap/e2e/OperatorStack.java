@@ -17,7 +17,7 @@ import java.util.List;
  * Everything between `kubectl apply` and a volume in the store, as real processes on one
  * control plane: the Remap CSI controller (`./remap csi --mode controller`) on a Unix socket, the
  * CSI external-provisioner and external-snapshotter sidecars and the snapshot controller built
- * from their Go modules (e2e/tools/sidecars.sh), and the packaged operator. Closing it stops
+ * from their Go modules (e2e/tools/sidecars.sh), KubeVirt's CRDs, and the packaged operator. Closing it stops
  * them in reverse order.
  */
 final class OperatorStack implements AutoCloseable {
@@ -75,9 +75,12 @@ final class OperatorStack implements AutoCloseable {
     Path root = RemapPaths.root();
     cp.kubectl("apply", "-f", RemapPaths.cache().resolve("snapshot-crds").toString()).requireSuccess();
     cp.kubectl("apply", "--server-side", "--force-conflicts", "-f", root.resolve("crds").toString()).requireSuccess();
-    cp.kubectl("apply", "-f", root.resolve("operator/src/test/resources/kubevirt-vm-crd.yaml").toString()).requireSuccess();
+    // KubeVirt's own CRDs (sidecars.sh prints them from its release): VMs are validated as in a
+    // cluster with KubeVirt, and virt-api finds what it watches. Too big for client-side apply.
+    cp.kubectl("apply", "--server-side", "--force-conflicts", "-f",
+        RemapPaths.cache().resolve("kubevirt-crds/kubevirt.yaml").toString()).requireSuccess();
     cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/volumesnapshots.snapshot.storage.k8s.io",
-        "crd/virtualdisks.remap.dev", "crd/virtualmachines.kubevirt.io").requireSuccess();
+        "crd/virtualdisks.remap.dev", "crd/virtualmachines.kubevirt.io", "crd/kubevirts.kubevirt.io").requireSuccess();
     if (cp.kubectl("get", "namespace", "remap-system").exitCode() != 0) {
       cp.kubectl("create", "namespace", "remap-system").requireSuccess();
     }

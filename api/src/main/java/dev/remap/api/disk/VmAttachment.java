@@ -8,9 +8,14 @@ import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** How the disk is given to a KubeVirt VirtualMachine. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+// KubeVirt hot-plugs disks on the virtio and scsi buses only; its webhook would refuse a sata one.
+@ValidationRule(value = "!(has(self.hotplug) && self.hotplug && has(self.bus) && self.bus == 'sata')",
+    message = "spec.vm.hotplug needs spec.vm.bus virtio or scsi: KubeVirt cannot hot-plug a sata disk",
+    reason = "FieldValueInvalid")
 public class VmAttachment {
   /** virtio-blk reports at most 20 bytes of serial to the guest. */
   public static final int MAX_SERIAL = 20;
@@ -35,7 +40,7 @@ public class VmAttachment {
   public String serial;
 
   @Default("virtio")
-  @JsonPropertyDescription("Disk bus: virtio (default), scsi or sata.")
+  @JsonPropertyDescription("Disk bus: virtio (default), scsi or sata (not with hotplug).")
   public Bus bus = Bus.VIRTIO;
 
   @Default("false")

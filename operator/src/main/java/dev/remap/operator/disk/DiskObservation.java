@@ -40,9 +40,21 @@ public record DiskObservation(long generation, Pvc pvc, boolean storageClassExis
     }
   }
 
-  public enum VmState { NOT_REQUESTED, WAITING_FOR_PVC, KUBEVIRT_MISSING, NOT_FOUND, ATTACHED, FAILED }
+  /**
+   * Where the disk stands with its VM. HOTPLUG_PENDING: KubeVirt took the addvolume request but
+   * has not put the disk in the VM's spec yet. DETACHING: the disk waits to leave the VM it was
+   * on (named by the Vm) before it goes to the one spec.vm asks for.
+   */
+  public enum VmState {
+    NOT_REQUESTED, WAITING_FOR_PVC, KUBEVIRT_MISSING, NOT_FOUND, ATTACHED, HOTPLUG_PENDING, DETACHING, FAILED;
 
-  /** The VM side: which VM, what state, and a detail for FAILED or ATTACHED (e.g. needs a restart). */
+    /** Whether the disk is in (or on its way into, or still leaving) the VM: status.attachedTo names it. */
+    public boolean onVm() {
+      return this == ATTACHED || this == HOTPLUG_PENDING || this == DETACHING;
+    }
+  }
+
+  /** The VM side: which VM, what state, and a detail (why it failed or waits, or that it needs a restart). */
   public record Vm(String name, VmState state, String detail) {
     public static Vm notRequested() {
       return new Vm(null, VmState.NOT_REQUESTED, null);

@@ -39,6 +39,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.jboss.logging.Logger;
 
 /**
  * VirtualDisk: the PVC comes from the workflow (PvcDependent); this class observes, attaches
@@ -57,6 +58,7 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
     this.remapStore = remapStore;
   }
   /** How often to look again while waiting on something that sends no event here (a VM, a class). */
+  private static final Logger LOG = Logger.getLogger(VirtualDiskReconciler.class);
   static final Duration RECHECK = Duration.ofSeconds(10);
   /** How often a bound disk's status.io and status.cache are read again from the store. */
   static final Duration USAGE_REFRESH = Duration.ofSeconds(30);
@@ -80,10 +82,10 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
     // A disk moved to another VM (or taken off one) leaves the old VM first.
     String attachedTo = disk.getStatus() == null ? null : disk.getStatus().attachedTo;
     String wanted = disk.getSpec().vm == null ? null : disk.getSpec().vm.name;
-    if (attachedTo != null && !attachedTo.equals(wanted)) {
-      attacher.detach(disk, attachedTo);
-    }
-    Vm vm = wanted == null ? Vm.notRequested()
+    Optional<String> leaving = attachedTo != null && !attachedTo.equals(wanted)
+        ? attacher.detach(disk, attachedTo) : Optional.empty();
+    Vm vm = leaving.isPresent() ? new Vm(attachedTo, VmState.DETACHING, leaving.get())
+        : wanted == null ? Vm.notRequested()
         : pvc.phase() == PvcPhase.BOUND ? attacher.attach(disk, serial)
         : new Vm(wanted, VmState.WAITING_FOR_PVC, null);
 
@@ -107,7 +109,8 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
     // Nothing sends this controller events for VMs, StorageClasses, VolumeSnapshots or the
     // Events that explain why a PVC is still pending: look again.
     boolean waiting = vm.state() == VmState.NOT_FOUND || vm.state() == VmState.KUBEVIRT_MISSING
-        || vm.state() == VmState.FAILED || !classExists || pvc.phase() != PvcPhase.BOUND
+        || vm.state() == VmState.FAILED || vm.state() == VmState.HOTPLUG_PENDING
+        || vm.state() == VmState.DETACHING || !classExists || pvc.phase() != PvcPhase.BOUND
         || snapshots.stream().anyMatch(x -> !Boolean.TRUE.equals(x.readyToUse) && x.error == null)
         || exportStatus != null && !ExportPlan.EXPORTED.equals(exportStatus.phase);
     // The usage in the store changes while the disk is used, and no event says so: read it again.
@@ -158,12 +161,16 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
   public DeleteControl cleanup(VirtualDisk disk, Context<VirtualDisk> context) {
     VmAttacher attacher = new VmAttacher(new KubeVirtClient(context.getClient()));
     String attachedTo = disk.getStatus() == null ? null : disk.getStatus().attachedTo;
-    if (attachedTo != null) {
-      attacher.detach(disk, attachedTo);
-    }
-    if (disk.getSpec().vm != null && !Objects.equals(attachedTo, disk.getSpec().vm.name)) {
+    Optional<String> waiting = attachedTo == null ? Optional.empty() : attacher.detach(disk, attachedTo);
+    if (waiting.isEmpty() && disk.getSpec().vm != null && !Objects.equals(attachedTo, disk.getSpec().vm.name)) {
       // An attach may have happened just before a crash, without the status saying so.
-      attacher.detach(disk, disk.getSpec().vm.name);
+      waiting = attacher.detach(disk, disk.getSpec().vm.name);
+    }
+    if (waiting.isPresent()) {
+      // The PVC must not go while KubeVirt may still plug it into a running VM.
+      LOG.infof("VirtualDisk %s/%s waits to leave its VM: %s", disk.getMetadata().getNamespace(),
+          disk.getMetadata().getName(), waiting.get());
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(RECHECK);
     }
     return DeleteControl.defaultDelete();
   }

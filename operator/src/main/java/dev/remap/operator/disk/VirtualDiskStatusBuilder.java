@@ -45,7 +45,7 @@ public final class VirtualDiskStatusBuilder {
     s.volumeHandle = o.pvc().volumeHandle();
     s.capacity = o.pvc().capacity();
     s.serial = o.serial();
-    s.attachedTo = o.vm().state() == DiskObservation.VmState.ATTACHED ? o.vm().name() : null;
+    s.attachedTo = o.vm().state().onVm() ? o.vm().name() : null;
     s.snapshots = new ArrayList<>(o.snapshots());
     s.export = o.export();
     if (o.usage() != null) {
@@ -128,6 +128,11 @@ public final class VirtualDiskStatusBuilder {
               + " and the disk is attached when it does");
       case FAILED -> new Verdict(PHASE_BOUND, false, true, true, "AttachFailed",
           "Attaching to VirtualMachine " + vm.name() + " failed and will be retried: " + vm.detail());
+      case HOTPLUG_PENDING -> new Verdict(PHASE_BOUND, true, true, false, "HotplugPending",
+          "Hotplug into running VirtualMachine " + vm.name() + " with serial " + o.serial()
+              + " is requested; waiting for KubeVirt to add the disk to the VM (its status.volumeRequests)");
+      case DETACHING -> new Verdict(PHASE_BOUND, true, true, false, "Detaching",
+          "Leaving VirtualMachine " + vm.name() + " before attaching elsewhere: " + vm.detail());
       case ATTACHED -> new Verdict(PHASE_ATTACHED, true, false, false, "Attached",
           "In the spec of VirtualMachine " + vm.name() + " with serial " + o.serial()
               + (vm.detail() != null ? "; " + vm.detail() : ""));

@@ -65,14 +65,22 @@ final class VmAttacher {
     boolean hotplug = Boolean.TRUE.equals(want.hotplug) && vm.running();
     VmVolume volume = new VmVolume(DiskNames.vmVolume(disk.getMetadata().getName()), DiskNames.pvc(disk), hotplug);
     VmDisk vmDisk = new VmDisk(volume.name(), serial, want.bus == null ? "virtio" : want.bus.name().toLowerCase());
-    if (!vm.has(volume, vmDisk)) {
-      if (hotplug) {
-        kubevirt.addVolume(vm, volume, vmDisk);
-      } else {
-        kubevirt.patch(vm, VmPatches.attach(vm, volume, vmDisk));
-      }
+    if (vm.has(volume, vmDisk)) {
+      return new Vm(want.name, VmState.ATTACHED, restartNote(vm, hotplug));
     }
-    return new Vm(want.name, VmState.ATTACHED, restartNote(vm, hotplug));
+    if (vm.pendingAdds().contains(volume.name())) {
+      // Asked for already: a second addvolume would be refused as a duplicate request.
+      return new Vm(want.name, VmState.HOTPLUG_PENDING, null);
+    }
+    if (!hotplug) {
+      kubevirt.patch(vm, VmPatches.attach(vm, volume, vmDisk));
+      return new Vm(want.name, VmState.ATTACHED, restartNote(vm, false));
+    }
+    kubevirt.addVolume(vm, volume, vmDisk);
+    // With DeclarativeHotplugVolumes virt-api puts the disk in the spec at once; with
+    // HotplugVolumes it leaves a request in the VM's status for virt-controller.
+    boolean inSpec = kubevirt.get(ns, want.name).map(after -> after.has(volume, vmDisk)).orElse(false);
+    return new Vm(want.name, inSpec ? VmState.ATTACHED : VmState.HOTPLUG_PENDING, null);
   }
 
   /** A failed JSON Patch test (422) or an update conflict (409): the VM changed under us. */
@@ -80,12 +88,16 @@ final class VmAttacher {
     return e.getCode() == 409 || e.getCode() == 422;
   }
 
-  /** Removes the disk from a VM's spec (or hot-unplugs it); fine when the VM or KubeVirt is gone. */
-  void detach(VirtualDisk disk, String vmName) {
+  /**
+   * Removes the disk from a VM's spec (or hot-unplugs it); fine when the VM or KubeVirt is gone.
+   *
+   * @return empty once the VM's spec no longer holds the disk; otherwise why it still does (a
+   *     hotplug or unplug request KubeVirt has not carried out yet), to be asked again later
+   */
+  Optional<String> detach(VirtualDisk disk, String vmName) {
     for (int attempt = 1; ; attempt++) {
       try {
-        detachOnce(disk, vmName);
-        return;
+        return detachOnce(disk, vmName);
       } catch (KubernetesClientException e) {
         if (!isConflict(e) || attempt >= ATTEMPTS) {
           throw e;
@@ -94,27 +106,52 @@ final class VmAttacher {
     }
   }
 
-  private void detachOnce(VirtualDisk disk, String vmName) {
-    Optional<VirtualMachineView> found;
-    try {
-      found = kubevirt.get(disk.getMetadata().getNamespace(), vmName);
-    } catch (KubernetesClientException e) {
-      if (e.getCode() == 404) {
-        return;
-      }
-      throw e;
-    }
+  private Optional<String> detachOnce(VirtualDisk disk, String vmName) {
+    String ns = disk.getMetadata().getNamespace();
+    String name = DiskNames.vmVolume(disk.getMetadata().getName());
+    Optional<VirtualMachineView> found = getIfServed(ns, vmName);
     if (found.isEmpty()) {
-      return;
+      return Optional.empty();
     }
     VirtualMachineView vm = found.get();
-    String name = DiskNames.vmVolume(disk.getMetadata().getName());
+    Optional<String> pending = pendingRequest(vm, name);
+    if (pending.isPresent() || !vm.mentions(name)) {
+      return pending;
+    }
     boolean hotplugged = vm.volumeIndex(name) >= 0 && vm.running() && disk.getSpec().vm != null
         && Boolean.TRUE.equals(disk.getSpec().vm.hotplug);
-    if (hotplugged) {
-      kubevirt.removeVolume(vm, name);
-    } else {
+    if (!hotplugged) {
       kubevirt.patch(vm, VmPatches.detach(vm, name));
+      return Optional.empty();
+    }
+    kubevirt.removeVolume(vm, name);
+    // As with addvolume: gone from the spec at once, or a request left for virt-controller.
+    return getIfServed(ns, vmName).filter(after -> after.mentions(name))
+        .map(after -> pendingRequest(after, name).orElse("KubeVirt has not removed it from the VM's spec yet"));
+  }
+
+  /** Why the disk cannot leave the VM yet, when KubeVirt still has a hotplug request about it. */
+  private static Optional<String> pendingRequest(VirtualMachineView vm, String name) {
+    if (vm.pendingRemoves().contains(name)) {
+      return Optional.of("VirtualMachine " + vm.name() + " has a hot-unplug request for " + name
+          + " that KubeVirt has not carried out yet");
+    }
+    if (vm.pendingAdds().contains(name)) {
+      return Optional.of("VirtualMachine " + vm.name() + " has a hotplug request for " + name
+          + " that KubeVirt has not carried out yet; the disk is unplugged once it has");
+    }
+    return Optional.empty();
+  }
+
+  /** The VM, or empty when it or KubeVirt's API is gone. */
+  private Optional<VirtualMachineView> getIfServed(String ns, String vmName) {
+    try {
+      return kubevirt.get(ns, vmName);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 404) {
+        return Optional.empty();
+      }
+      throw e;
     }
   }
 

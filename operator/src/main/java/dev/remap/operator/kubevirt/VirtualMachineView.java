@@ -2,9 +2,11 @@ package dev.remap.operator.kubevirt;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The few fields of a KubeVirt VirtualMachine that Remap reads, taken from the object as the API
@@ -14,10 +16,15 @@ import java.util.Optional;
  * @param volumes spec.template.spec.volumes, in order, with {@code null} entries for volumes
  *     that are not PVC-backed (their index still matters for patches)
  * @param disks spec.template.spec.domain.devices.disks, in order
+ * @param pendingAdds names of volumes in status.volumeRequests still to be hot-plugged: with
+ *     KubeVirt's HotplugVolumes gate, addvolume leaves its request there and virt-controller
+ *     moves it into the spec later
+ * @param pendingRemoves names of volumes in status.volumeRequests still to be hot-unplugged
  */
 public record VirtualMachineView(
     String namespace, String name, String resourceVersion, boolean hasVolumes, boolean hasDevices,
-    boolean hasDisks, List<Entry> volumes, List<VmDisk> disks, boolean running) {
+    boolean hasDisks, List<Entry> volumes, List<VmDisk> disks, boolean running,
+    Set<String> pendingAdds, Set<String> pendingRemoves) {
 
   /** One entry of the volumes list: its name and, when it is PVC-backed, the claim. */
   public record Entry(String name, String claimName) {}
@@ -42,9 +49,17 @@ public record VirtualMachineView(
     Map<String, Object> status = map(additional.get("status"));
     // KubeVirt reports a running guest as status.ready (and printableStatus "Running").
     boolean running = Boolean.TRUE.equals(status.get("ready")) || "Running".equals(status.get("printableStatus"));
+    Set<String> pendingAdds = new LinkedHashSet<>();
+    Set<String> pendingRemoves = new LinkedHashSet<>();
+    for (Object o : list(status.get("volumeRequests"))) {
+      Map<String, Object> request = map(o);
+      Optional.ofNullable(string(map(request.get("addVolumeOptions")).get("name"))).ifPresent(pendingAdds::add);
+      Optional.ofNullable(string(map(request.get("removeVolumeOptions")).get("name"))).ifPresent(pendingRemoves::add);
+    }
     return new VirtualMachineView(vm.getMetadata().getNamespace(), vm.getMetadata().getName(),
         vm.getMetadata().getResourceVersion(), templateSpec.containsKey("volumes"), domain.containsKey("devices"),
-        devices.containsKey("disks"), List.copyOf(volumes), List.copyOf(disks), running);
+        devices.containsKey("disks"), List.copyOf(volumes), List.copyOf(disks), running,
+        Set.copyOf(pendingAdds), Set.copyOf(pendingRemoves));
   }
 
   public int volumeIndex(String volumeName) {
@@ -68,6 +83,11 @@ public record VirtualMachineView(
   public Optional<VmDisk> disk(String diskName) {
     int i = diskIndex(diskName);
     return i < 0 ? Optional.empty() : Optional.of(disks.get(i));
+  }
+
+  /** Whether the VM's spec holds a volume or a disk of that name. */
+  public boolean mentions(String volumeName) {
+    return volumeIndex(volumeName) >= 0 || diskIndex(volumeName) >= 0;
   }
 
   /** Whether the VM's spec already has exactly this volume and disk. */

@@ -95,6 +95,24 @@ class VirtualDiskStatusBuilderTest {
   }
 
   @Test
+  void aPendingHotplugKeepsTheVmAndSaysKubeVirtHasTheRequest() {
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(obs(BOUND, true, new Vm("vm1", VmState.HOTPLUG_PENDING, null), null), List.of(), T0);
+    assertConditions(s, "True", "True", "False", "HotplugPending");
+    assertThat(s.phase).isEqualTo("Bound");
+    assertThat(s.attachedTo).as("so that deleting the disk unplugs it from vm1").isEqualTo("vm1");
+    assertThat(condition(s, "Progressing").getMessage()).contains("vm1", "serial1", "status.volumeRequests");
+  }
+
+  @Test
+  void aDiskLeavingItsOldVmStillNamesItAndSaysWhy() {
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(
+        obs(BOUND, true, new Vm("old", VmState.DETACHING, "a hot-unplug request is pending"), null), List.of(), T0);
+    assertConditions(s, "True", "True", "False", "Detaching");
+    assertThat(s.attachedTo).isEqualTo("old");
+    assertThat(condition(s, "Progressing").getMessage()).contains("Leaving VirtualMachine old", "hot-unplug request is pending");
+  }
+
+  @Test
   void aFailedAttachIsDegradedWithTheCause() {
     VirtualDiskStatus s = VirtualDiskStatusBuilder.build(obs(BOUND, true, new Vm("vm1", VmState.FAILED, "conflict"), null), List.of(), T0);
     assertConditions(s, "False", "True", "True", "AttachFailed");

@@ -44,6 +44,22 @@ class VmPatchesTest {
   }
 
   @Test
+  void theViewReadsHotplugRequestsKubeVirtHasNotCarriedOutYet() {
+    VirtualMachineView v = vm(VM.replace("status: {ready: true, printableStatus: Running}", """
+        status:
+          ready: true
+          volumeRequests:
+          - addVolumeOptions: {name: remap-data, disk: {name: remap-data, disk: {bus: scsi}}, volumeSource: {}}
+          - removeVolumeOptions: {name: remap-old}
+        """));
+    assertThat(v.pendingAdds()).containsExactly("remap-data");
+    assertThat(v.pendingRemoves()).containsExactly("remap-old");
+    assertThat(v.mentions("root")).isTrue();
+    assertThat(v.mentions("remap-data")).as("a request is not yet the spec").isFalse();
+    assertThat(vm(VM).pendingAdds()).isEmpty();
+  }
+
+  @Test
   void attachAppendsAfterATestOfTheResourceVersion() {
     List<Map<String, Object>> ops = VmPatches.attach(vm(VM), VOLUME, DISK);
     assertThat(Serialization.asJson(ops)).isEqualTo("[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"42\"},"
