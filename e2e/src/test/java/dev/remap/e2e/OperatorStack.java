@@ -17,8 +17,9 @@ import java.util.List;
  * Everything between `kubectl apply` and a volume in the store, as real processes on one
  * control plane: the Remap CSI controller (`./remap csi --mode controller`) on a Unix socket, the
  * CSI external-provisioner and external-snapshotter sidecars and the snapshot controller built
- * from their Go modules (e2e/tools/sidecars.sh), KubeVirt's CRDs, and the packaged operator. Closing it stops
- * them in reverse order.
+ * from their Go modules (e2e/tools/sidecars.sh), KubeVirt's CRDs, and the packaged operator (as
+ * its ServiceAccount, with the RBAC of operator/rbac.yaml). Closing it stops them in reverse
+ * order.
  */
 final class OperatorStack implements AutoCloseable {
 
@@ -60,7 +61,9 @@ final class OperatorStack implements AutoCloseable {
           "--leader-election=false", "--timeout=60s");
       int port = freePort();
       String java = ProcessHandle.current().info().command().orElse("java");
-      stack.run("env", "KUBECONFIG=" + cp.kubeconfig(), "REMAP_OPERATOR_HTTP_PORT=" + port,
+      // As its ServiceAccount with operator/rbac.yaml, so every flow here also proves the RBAC.
+      Path operatorKubeconfig = cp.serviceAccountKubeconfig("remap-system", "remap-operator");
+      stack.run("env", "KUBECONFIG=" + operatorKubeconfig, "REMAP_OPERATOR_HTTP_PORT=" + port,
           "REMAP_OPERATOR_HTTP_HOST=127.0.0.1", "POD_NAMESPACE=remap-system", "REMAP_OPERATOR_IDENTITY=e2e",
           "REMAP_STORE=file://" + stack.store,
           java, "-Xmx256m", "-jar", operatorApp.toString());
@@ -84,6 +87,7 @@ final class OperatorStack implements AutoCloseable {
     if (cp.kubectl("get", "namespace", "remap-system").exitCode() != 0) {
       cp.kubectl("create", "namespace", "remap-system").requireSuccess();
     }
+    cp.kubectl("apply", "-f", root.resolve("operator/rbac.yaml").toString()).requireSuccess();
     apply(cp, "classes", """
         apiVersion: storage.k8s.io/v1
         kind: StorageClass

@@ -1,5 +1,8 @@
 package dev.remap.testkit;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,6 +35,39 @@ public final class ControlPlane implements AutoCloseable {
 
   public Path kubeconfig() {
     return dir.resolve("kubeconfig");
+  }
+
+  /**
+   * A kubeconfig (a file in this control plane's dir) that authenticates as the ServiceAccount
+   * namespace/name with a TokenRequest token, so a process run with it gets exactly the RBAC
+   * granted to that account.
+   */
+  public Path serviceAccountKubeconfig(String namespace, String name) {
+    String token = kubectl("create", "token", name, "-n", namespace, "--duration=6h").requireSuccess().output().trim();
+    String server = kubectl("config", "view", "--raw", "-o", "jsonpath={.clusters[0].cluster.server}")
+        .requireSuccess().output().trim();
+    String ca = kubectl("config", "view", "--raw", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}")
+        .requireSuccess().output().trim();
+    Path file = dir.resolve("sa-" + namespace + "-" + name + ".kubeconfig");
+    try {
+      Files.writeString(file, """
+          apiVersion: v1
+          kind: Config
+          clusters:
+          - name: remap
+            cluster: {server: "%s", certificate-authority-data: "%s"}
+          users:
+          - name: %s
+            user: {token: "%s"}
+          contexts:
+          - name: remap
+            context: {cluster: remap, user: %s, namespace: %s}
+          current-context: remap
+          """.formatted(server, ca, name, token, name, namespace));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return file;
   }
 
   /** Runs the kubectl built with the control plane against it. */

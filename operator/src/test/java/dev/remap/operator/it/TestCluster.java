@@ -66,37 +66,10 @@ final class TestCluster {
       cp.kubectl("apply", "-f", root.resolve("operator/rbac.yaml").toString()).requireSuccess();
       KubernetesClient admin = new KubernetesClientBuilder()
           .withConfig(Config.fromKubeconfig(Files.readString(cp.kubeconfig()))).build();
-      return new TestCluster(cp, admin, serviceAccountKubeconfig(cp));
+      return new TestCluster(cp, admin, cp.serviceAccountKubeconfig("remap-system", "remap-operator"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  /** A kubeconfig for system:serviceaccount:remap-system:remap-operator (a TokenRequest token). */
-  private static Path serviceAccountKubeconfig(ControlPlane cp) throws IOException {
-    String token = cp.kubectl("create", "token", "remap-operator", "-n", "remap-system", "--duration=6h")
-        .requireSuccess().output().trim();
-    String server = cp.kubectl("config", "view", "--raw", "-o", "jsonpath={.clusters[0].cluster.server}")
-        .requireSuccess().output().trim();
-    String ca = cp.kubectl("config", "view", "--raw", "-o",
-        "jsonpath={.clusters[0].cluster.certificate-authority-data}").requireSuccess().output().trim();
-    Path file = Files.createTempFile("remap-operator-sa", ".kubeconfig");
-    file.toFile().deleteOnExit();
-    Files.writeString(file, """
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: remap
-          cluster: {server: "%s", certificate-authority-data: "%s"}
-        users:
-        - name: remap-operator
-          user: {token: "%s"}
-        contexts:
-        - name: remap
-          context: {cluster: remap, user: remap-operator, namespace: remap-system}
-        current-context: remap
-        """.formatted(server, ca, token));
-    return file;
   }
 
   void namespace(String name) {
