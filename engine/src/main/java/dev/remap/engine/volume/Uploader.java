@@ -120,8 +120,8 @@ final class Uploader {
       urgent = true;
       changed.signalAll();
       while (!pending.isEmpty() || busy) {
-        if (volume.fencedReason() != null) {
-          throw new IOException(volume.fencedReason());
+        if (volume.tenure.fencedReason() != null) {
+          throw new IOException(volume.tenure.fencedReason());
         }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
@@ -210,7 +210,7 @@ final class Uploader {
       if (batch == null) {
         return;
       }
-      if (volume.fencedReason() != null) {
+      if (volume.tenure.fencedReason() != null) {
         // Another owner took the volume: nothing more goes to the store from here.
         finish(batch, false);
         awaitStop();
@@ -330,8 +330,8 @@ final class Uploader {
     if (!store.putIfAbsent(key, segment)) {
       // A segment of this number exists: an earlier attempt of ours whose answer was lost, or
       // another owner's, if this node's lease was taken while it could not renew it.
-      if (!volume.stillOwned()) {
-        volume.lost("volume " + volume.name() + " has a segment " + key + " written by another owner");
+      if (!volume.tenure.stillOwned()) {
+        volume.tenure.lost("volume " + volume.name() + " has a segment " + key + " written by another owner");
         throw new IOException("segment " + key + " belongs to another owner of volume " + volume.name());
       }
       store.put(key, segment);

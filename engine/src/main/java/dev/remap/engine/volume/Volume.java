@@ -33,51 +33,33 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * objects are immutable, so store reads happen outside the lock.
  *
  * <p>Ownership: a volume open in several processes (nodes) is owned by one of them at a time
- * ({@link Ownership}). The others are on standby: their first request of any kind asks the owner
- * to hand over, then loads what it left in the store — reads too, because a standby's mapping is
- * as old as its last handover. {@code ownerLock} serialises acquisitions; a handover holds
- * {@code writeOrder}, and writes check ownership under it, so nothing is journaled by a volume
- * that has handed over.
+ * ({@link Ownership}); the others are on standby until their first request. Which of the two
+ * this instance is, and how writes and handovers share {@code writeOrder}, is its {@link Tenure}.
  */
 public final class Volume implements BlockDevice, Ownership.Holder {
-
-  /** Loads the volume's state from the store again (after another owner changed it). */
-  @FunctionalInterface
-  interface Reloader {
-    VolumeManager.Loaded load(VolumeMeta meta) throws IOException;
-  }
-
-  private static final Duration HANDOVER_DRAIN = Duration.ofMinutes(5);
 
   private final ObjectReader reader;
   private final Journal journal;
   private final VolumeOptions options;
-  private final ReentrantLock writeOrder = new ReentrantLock();
+  final ReentrantLock writeOrder = new ReentrantLock();
   final ReentrantReadWriteLock mapLock = new ReentrantReadWriteLock();
   final MappingTable live;
   final MappingTable stored;
   final Uploader uploader;
   private final VolumeLock lock;
-  private final Ownership ownership;
-  private final Reloader reloader;
-  private final ReentrantLock ownerLock = new ReentrantLock();
-  private final List<Runnable> onAcquired = new java.util.concurrent.CopyOnWriteArrayList<>();
-  /** The counters of the layers serving this volume (the NBD export's queue and RAM tier). */
-  private final List<java.util.function.Supplier<Usage>> usageSources = new java.util.concurrent.CopyOnWriteArrayList<>();
-  private volatile boolean owner;
-  private volatile String fenced;
-  private long epoch;
+  final Tenure tenure;
   private volatile VolumeMeta meta;
-  private volatile boolean closed;
+  volatile boolean closed;
+  private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
 
   /** @param epoch the lease epoch this process owns the volume under, 0 on standby */
   Volume(ObjectStore store, ObjectReader reader, VolumeMeta meta, MappingTable stored, long lastSegment,
       long lastJournalSeq, VolumeOptions options, VolumeLock lock, Ownership ownership, long epoch,
-      Reloader reloader) throws IOException {
+      Tenure.Reloader reloader) throws IOException {
     this.reader = reader;
     this.lock = lock;
-    this.ownership = ownership;
-    this.reloader = reloader;
+    // Before the uploader starts: its thread asks whether the volume was fenced or is still owned.
+    this.tenure = new Tenure(this, ownership, lock, reloader, epoch);
     this.meta = meta;
     this.options = options;
     this.stored = stored;
@@ -91,70 +73,35 @@ public final class Volume implements BlockDevice, Ownership.Holder {
       uploader.enqueue(appended);
     }
     uploader.start(journal);
-    if (epoch > 0) {
-      this.epoch = epoch;
-      this.owner = true;
-      ownership.register(meta, epoch, this);
-    }
+    tenure.begin();
   }
 
   /** Does this process own the volume now (so that what it caches of it stays true)? */
   public boolean isOwner() {
-    return owner;
+    return tenure.isOwner();
+  }
+
+  /** Adds the counters of a layer serving this volume to what its lease publishes. */
+  public void countUsage(java.util.function.Supplier<Usage> source) {
+    tenure.countUsage(source);
+  }
+
+  /** What the layers above counted (see {@link #countUsage}): published in the volume's lease. */
+  @Override
+  public Usage usage() {
+    return tenure.usage();
   }
 
   /**
    * Runs action each time this process takes the volume (back) from another owner, before it
    * serves anything again: caches above the volume drop what they hold.
    */
-  public void countUsage(java.util.function.Supplier<Usage> source) {
-    usageSources.add(source);
-  }
-
-  /** What the layers above counted (see {@link #countUsage}): published in the volume's lease. */
-  @Override
-  public Usage usage() {
-    Usage total = Usage.ZERO;
-    for (java.util.function.Supplier<Usage> source : usageSources) {
-      total = total.plus(source.get());
-    }
-    return total;
-  }
-
   public void onAcquired(Runnable action) {
-    onAcquired.add(action);
+    tenure.onAcquired(action);
   }
 
-  /** Takes the volume from its owner if this process is on standby, and loads its state. */
-  private void ensureOwner() throws IOException {
-    if (owner) {
-      return;
-    }
-    ownerLock.lock();
-    try {
-      if (owner) {
-        return;
-      }
-      checkOpen();
-      long taken = ownership.acquire(meta);
-      try {
-        lock.ownerEpoch(taken);
-        reload();
-      } catch (IOException | RuntimeException e) {
-        ownership.release(meta, taken);
-        throw e;
-      }
-      epoch = taken;
-      onAcquired.forEach(Runnable::run); // before anything is served again
-      ownership.register(meta, taken, this);
-      owner = true;
-    } finally {
-      ownerLock.unlock();
-    }
-  }
-
-  private void reload() throws IOException {
-    VolumeManager.Loaded loaded = reloader.load(meta);
+  /** Puts what another owner left in the store in place of this volume's state. */
+  void reload(VolumeManager.Loaded loaded) throws IOException {
     mapLock.writeLock().lock();
     try {
       live.assign(loaded.table());
@@ -167,41 +114,15 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     }
   }
 
-  /**
-   * Another process asked for the volume: everything journaled goes to the store, a checkpoint
-   * follows (so the next owner loads quickly), and the lease is marked released. Writers wait
-   * meanwhile and then ask for it back.
-   */
+  /** Another process asked for the volume (see {@link Tenure#handOver}). */
   @Override
   public void handOver() throws IOException {
-    writeOrder.lock();
-    try {
-      if (!owner || closed) {
-        return;
-      }
-      uploader.drain(HANDOVER_DRAIN);
-      uploader.checkpointNow();
-      owner = false;
-      ownership.release(meta, epoch);
-    } finally {
-      writeOrder.unlock();
-    }
+    tenure.handOver();
   }
 
   @Override
   public void lost(String why) {
-    fenced = why + "; changes this node had not uploaded yet stay in its journal (" + lock.dir() + ")";
-    owner = false;
-  }
-
-  /** Is the lease still this process's (asked of the store)? */
-  boolean stillOwned() throws IOException {
-    return ownership.owns(meta, epoch);
-  }
-
-  /** Why this volume stopped, if another owner took it from under it. */
-  String fencedReason() {
-    return fenced;
+    tenure.lost(why);
   }
 
   public VolumeMeta meta() {
@@ -234,7 +155,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     if (length == 0) {
       return;
     }
-    ensureOwner();
+    tenure.ensureOwner();
     int base = dst.position();
     List<Span> fromStore = new ArrayList<>();
     mapLock.readLock().lock();
@@ -311,24 +232,9 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     }
   }
 
-  /**
-   * Takes writeOrder as the owner: no handover can happen until the caller unlocks it. A
-   * handover between the ownership check and the lock asks for the volume back.
-   */
-  private void lockAsOwner() throws IOException {
-    while (true) {
-      ensureOwner();
-      writeOrder.lock();
-      if (owner) {
-        return;
-      }
-      writeOrder.unlock();
-    }
-  }
-
   /** Journals one change and maps it, in the same order for both. */
   private void change(JournalRecord.Type type, long offset, int length, ByteBuffer payload) throws IOException {
-    lockAsOwner();
+    tenure.lockAsOwner();
     try {
       Journal.Appended appended = journal.append(type, offset, length, payload);
       mapLock.writeLock().lock();
@@ -359,17 +265,17 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   @Override
   public void flush() throws IOException {
     // On standby there is nothing to flush: the handover moved every change to the store.
-    if (owner) {
+    if (tenure.isOwner()) {
       journal.sync();
-    } else if (fenced != null) {
-      throw new IOException(fenced);
+    } else if (tenure.fencedReason() != null) {
+      throw new IOException(tenure.fencedReason());
     }
   }
 
   @Override
   public List<Extent> extents(long offset, long length) throws IOException {
     checkRange(offset, length);
-    ensureOwner();
+    tenure.ensureOwner();
     List<Extent> out = new ArrayList<>();
     mapLock.readLock().lock();
     try {
@@ -399,7 +305,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
 
   /** Runs action with writers held off and the store holding every change (a consistent cut). */
   <T> T quiesced(Duration timeout, IoSupplier<T> action) throws IOException {
-    lockAsOwner();
+    tenure.lockAsOwner();
     try {
       uploader.drain(timeout);
       mapLock.readLock().lock();
@@ -458,21 +364,13 @@ public final class Volume implements BlockDevice, Ownership.Holder {
    */
   @Override
   public void close() throws IOException {
-    if (closed) {
-      return;
+    if (!closing.compareAndSet(false, true)) {
+      return; // closed already, or being closed by another thread
     }
     closed = true;
     try {
       journal.sync();
-      boolean drained = uploader.stop(Duration.ofSeconds(30));
-      if (owner && drained) {
-        owner = false;
-        ownership.release(meta, epoch);
-      } else if (owner) {
-        // Changes the store lacks stay in the journal and this node's lease stays as it is:
-        // reopening here takes it back and replays them.
-        ownership.abandon(meta);
-      }
+      tenure.close(uploader.stop(Duration.ofSeconds(30)));
     } finally {
       try {
         journal.close();
@@ -482,12 +380,12 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     }
   }
 
-  private void checkOpen() throws IOException {
+  void checkOpen() throws IOException {
     if (closed) {
       throw new IOException("volume " + name() + " is closed");
     }
-    if (fenced != null) {
-      throw new IOException(fenced);
+    if (tenure.fencedReason() != null) {
+      throw new IOException(tenure.fencedReason());
     }
   }
 
