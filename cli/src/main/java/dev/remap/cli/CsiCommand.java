@@ -35,6 +35,16 @@ final class CsiCommand implements Callable<Integer> {
           + "else the in-cluster ServiceAccount, else none: the class's parameters apply)")
   Path kubeconfig;
 
+  @Option(names = "--gc-interval", paramLabel = "DURATION", defaultValue = "1h",
+      description = "Controller: how often to free the store's unreferenced data (deleted volumes, overwritten"
+          + " data, abandoned imports), e.g. 30m; 0s: never, run ./remap gc instead (default ${DEFAULT-VALUE})")
+  String gcInterval;
+
+  @Option(names = "--gc-grace", paramLabel = "DURATION", defaultValue = "1h",
+      description = "Controller: unreferenced objects younger than this are kept (objects being written,"
+          + " imports in progress) (default ${DEFAULT-VALUE})")
+  String gcGrace;
+
   @Override
   public Integer call() throws Exception {
     DriverConfig.Mode parsed;
@@ -46,7 +56,8 @@ final class CsiCommand implements Callable<Integer> {
     Path journal = store.journalDir().toAbsolutePath();
     Path state = stateDir != null ? stateDir.toAbsolutePath() : journal.resolveSibling("csi-state");
     DriverConfig config = new DriverConfig(parsed, DriverConfig.socketOf(endpoint), store.nodeId, store.store, journal, state,
-        kubeconfig == null ? null : kubeconfig.toAbsolutePath());
+        kubeconfig == null ? null : kubeconfig.toAbsolutePath(), gcDuration("--gc-interval", gcInterval),
+        gcDuration("--gc-grace", gcGrace));
     CsiDriver driver = CsiDriver.start(config, BuildInfo.version());
     // SIGTERM (the kubelet stopping the pod) closes the driver: the server stops taking calls and
     // served volumes are closed, their journals synced. Staged state stays on disk for the restart.
@@ -60,5 +71,13 @@ final class CsiCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(shutdown);
     driver.awaitTermination();
     return 0;
+  }
+
+  private static java.time.Duration gcDuration(String flag, String text) {
+    try {
+      return TransferCommands.parseDuration(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(flag + ": " + e.getMessage());
+    }
   }
 }

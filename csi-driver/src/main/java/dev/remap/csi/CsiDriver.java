@@ -2,6 +2,7 @@ package dev.remap.csi;
 
 import dev.remap.csi.controller.ClaimReader;
 import dev.remap.csi.controller.ControllerService;
+import dev.remap.csi.controller.StoreCollector;
 import dev.remap.csi.identity.IdentityService;
 import dev.remap.csi.server.CsiServer;
 import dev.remap.csi.server.NameLocks;
@@ -63,6 +64,8 @@ public final class CsiDriver implements AutoCloseable {
             : "per-disk parameters: no Kubernetes API configured, the StorageClass parameters apply");
         services.add(new ControllerService(manager, served, locks, config.store(), localRoot,
             localRoot.map(root -> config.nodeId()), claims.orElse(ClaimReader.NONE)));
+        // Closed before the store (resources close in order).
+        StoreCollector.start(store, config.gcInterval(), config.gcGrace()).ifPresent(c -> resources.add(0, c));
       }
       CsiServer server = CsiServer.start(config.socket(), services);
       LOG.info(() -> DriverConfig.DRIVER_NAME + " " + version + " serving " + config.mode() + " on " + config.socket()

@@ -1,6 +1,7 @@
 package dev.remap.csi;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -12,9 +13,12 @@ import java.util.Objects;
  * @param store the store URI volumes live in (file:///path or s3://bucket/prefix?...)
  * @param journalDir where served volumes keep their write journals (node-local)
  * @param stateDir where the node plugin keeps what it staged, its NBD sockets and FUSE mounts
+ * @param kubeconfig the API server to read PVC annotations from; null: $KUBECONFIG, in-cluster or none
+ * @param gcInterval how often the controller collects the store's garbage; zero: never
+ * @param gcGrace how old an unreferenced object must be to be collected
  */
 public record DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
-    Path kubeconfig) {
+    Path kubeconfig, Duration gcInterval, Duration gcGrace) {
 
   /** The driver name: GetPluginInfo's name, the provisioner of the StorageClass. */
   public static final String DRIVER_NAME = "csi.remap.dev";
@@ -52,6 +56,11 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
     }
     if (store == null || store.isBlank()) {
       throw new IllegalArgumentException("--store is required: file:///path or s3://bucket/prefix");
+    }
+    Objects.requireNonNull(gcInterval, "gcInterval");
+    Objects.requireNonNull(gcGrace, "gcGrace");
+    if (gcInterval.isNegative() || gcGrace.isNegative()) {
+      throw new IllegalArgumentException("--gc-interval and --gc-grace must not be negative");
     }
   }
 

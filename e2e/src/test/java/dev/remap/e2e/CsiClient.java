@@ -18,6 +18,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -54,8 +56,9 @@ final class CsiClient implements AutoCloseable {
     return start(dir, mode, store, "node-a", Map.of());
   }
 
-  /** Starts `./remap csi` as node nodeId with env added (e.g. S3 credentials). */
-  static CsiClient start(Path dir, String mode, String store, String nodeId, Map<String, String> env) {
+  /** Starts `./remap csi` as node nodeId with env added (e.g. S3 credentials) and extra flags. */
+  static CsiClient start(Path dir, String mode, String store, String nodeId, Map<String, String> env,
+      String... extraFlags) {
     Path socket = dir.resolve("csi.sock");
     try {
       // A killed driver leaves its socket file: wait for the new driver's, not the old one.
@@ -63,9 +66,11 @@ final class CsiClient implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    BackgroundProcess driver = BackgroundProcess.start(env, RemapPaths.root().resolve("remap").toString(), "csi",
+    List<String> command = new ArrayList<>(List.of(RemapPaths.root().resolve("remap").toString(), "csi",
         "--mode", mode, "--endpoint", "unix://" + socket, "--node-id", nodeId, "--store", store,
-        "--journal", dir.resolve("journal").toString(), "--state-dir", dir.resolve("state").toString());
+        "--journal", dir.resolve("journal").toString(), "--state-dir", dir.resolve("state").toString()));
+    command.addAll(List.of(extraFlags));
+    BackgroundProcess driver = BackgroundProcess.start(env, command.toArray(String[]::new));
     // Slower under software emulation (the kernel-client scenario runs in the test guest).
     driver.awaitSocket(socket, Duration.ofSeconds(Long.getLong("remap.csi.startSeconds", 60)));
     return new CsiClient(socket, driver);

@@ -24,7 +24,10 @@ import java.util.Set;
  *   <li>a served volume's mapping only ever references what its newest checkpoint references or
  *       segments after it, so nothing it reads is collected;
  *   <li>objects younger than the grace period are never collected, which covers objects being
- *       made right now (a clone's first checkpoint before its metadata, a segment in flight).
+ *       made right now (a clone's first checkpoint before its metadata, a segment in flight);
+ *   <li>an import ({@code imports/ID/}) is referenced only once its copy is complete, which may
+ *       take longer than the grace period: while any of its objects is young it may still be
+ *       running, so none of them is collected.
  * </ul>
  */
 public final class GarbageCollector {
@@ -50,16 +53,29 @@ public final class GarbageCollector {
     }
     Set<String> roots = roots();
     Instant cutoff = Instant.now().minus(grace);
+    Map<String, Instant> importActivity = new HashMap<>();
+    for (ObjectInfo info : candidates) {
+      if (info.key().startsWith("imports/")) {
+        importActivity.merge(importOf(info.key()), info.lastModified(), (a, b) -> a.isAfter(b) ? a : b);
+      }
+    }
     List<String> garbage = new ArrayList<>();
     long bytes = 0;
     for (ObjectInfo info : candidates) {
-      if (!roots.contains(info.key()) && info.lastModified().isBefore(cutoff)) {
+      Instant newest = info.key().startsWith("imports/") ? importActivity.get(importOf(info.key())) : info.lastModified();
+      if (!roots.contains(info.key()) && newest.isBefore(cutoff)) {
         garbage.add(info.key());
         bytes += info.size();
       }
     }
     store.deleteAll(garbage);
     return new Report(candidates.size(), garbage.size(), bytes, candidates.size() - garbage.size());
+  }
+
+  /** imports/ID/N.seg -> imports/ID/ */
+  private static String importOf(String key) {
+    int slash = key.indexOf('/', "imports/".length());
+    return slash < 0 ? key : key.substring(0, slash + 1);
   }
 
   private Set<String> roots() throws IOException {

@@ -4,10 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.remap.engine.store.FileObjectStore;
+import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.store.ObjectStore;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -125,6 +130,22 @@ class LifecycleTest {
       }
     }
     assertThat(new GarbageCollector(store, Duration.ofHours(1)).run().deleted()).isZero();
+  }
+
+  @Test
+  void gcKeepsAnImportWhileAnyOfItsObjectsIsYoungAndCollectsAnAbandonedOne() throws Exception {
+    // Two imports nothing references yet: one still copying (its newest object is fresh), one
+    // abandoned long ago. Only the abandoned one goes, and all of it.
+    Instant old = Instant.now().minus(Duration.ofHours(3));
+    for (String key : List.of("imports/running/1.seg", "imports/abandoned/1.seg", "imports/abandoned/2.seg")) {
+      store.put(key, ByteBuffer.wrap(random(4096, key.hashCode())));
+      Files.setLastModifiedTime(tmp.resolve("store").resolve(key), FileTime.from(old));
+    }
+    store.put("imports/running/2.seg", ByteBuffer.wrap(random(4096, 2)));
+    GarbageCollector.Report report = new GarbageCollector(store, Duration.ofHours(1)).run();
+    assertThat(report.deleted()).isEqualTo(2);
+    assertThat(store.list("imports/")).extracting(ObjectInfo::key)
+        .containsExactlyInAnyOrder("imports/running/1.seg", "imports/running/2.seg");
   }
 
   @Test
