@@ -43,10 +43,11 @@ final class NbdClientDevice {
     if (readOnly) {
       nbdkit.add("--readonly");
     }
-    // Without --foreground nbdkit returns once its socket listens and its pid file is written.
+    // Without --foreground nbdkit returns once its socket listens; its forked child writes the
+    // pid file after that, so the file may not be there yet (seen under emulation).
     nbdkit.addAll(LoopAttacher.retryingEngine(export, engineSocket));
     Commands.run(nbdkit.toArray(String[]::new));
-    long pid = Long.parseLong(Files.readString(dir.resolve(PID)).strip());
+    long pid = awaitPid(dir.resolve(PID));
     try {
       if (!Files.isDirectory(Path.of("/sys/block/nbd0"))) {
         Commands.run("modprobe", "nbd");
@@ -72,6 +73,27 @@ final class NbdClientDevice {
     } catch (IOException | RuntimeException e) {
       stopProxy(dir);
       throw e;
+    }
+  }
+
+  /** The pid nbdkit writes ("PID\n") once it has forked; whole lines only, never a partial write. */
+  private static long awaitPid(Path pidFile) throws IOException {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      String text = Files.exists(pidFile) ? Files.readString(pidFile) : "";
+      if (text.endsWith("\n") && text.strip().matches("\\d+")) {
+        return Long.parseLong(text.strip());
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IOException("nbdkit did not write its pid file " + pidFile + " within 30 s"
+            + (text.isEmpty() ? "" : " (it holds '" + text.strip() + "')"));
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while waiting for " + pidFile, e);
+      }
     }
   }
 
