@@ -40,9 +40,7 @@ class CrdValidationTest {
         .requireSuccess();
     cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/virtualdisks.remap.dev",
         "crd/logicaldiskshares.remap.dev", "crd/vmmemoryswaps.remap.dev").requireSuccess();
-    if (cp.kubectl("get", "namespace", NS).exitCode() != 0) {
-      cp.kubectl("create", "namespace", NS).requireSuccess();
-    }
+    cp.ensureNamespace(NS);
   }
 
   static final String DISK = "VirtualDisk";

@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.remap.testkit.ControlPlane;
 import dev.remap.testkit.ControlPlaneExtension;
-import dev.remap.testkit.BackgroundProcess;
 import dev.remap.testkit.Proc;
 import dev.remap.testkit.RemapPaths;
 import dev.remap.testkit.S3ServerProcess;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -32,9 +32,7 @@ class OperatorCsiEndToEndTest {
   @Test
   void aVirtualDiskIsProvisionedAttachedSnapshottedClonedAndCleanedUp(ControlPlane cp, @TempDir Path dir) {
     try (OperatorStack stack = OperatorStack.start(cp, dir)) {
-      if (cp.kubectl("get", "namespace", NS).exitCode() != 0) {
-        cp.kubectl("create", "namespace", NS).requireSuccess();
-      }
+      cp.ensureNamespace(NS);
       stack.apply(cp, "vm", """
           apiVersion: kubevirt.io/v1
           kind: VirtualMachine
@@ -118,9 +116,7 @@ class OperatorCsiEndToEndTest {
   void anExportedSnapshotCarriesTheDisksDataToAnotherStoreAndBackAsADisk(ControlPlane cp, @TempDir Path dir) {
     try (OperatorStack stack = OperatorStack.start(cp, dir); S3ServerProcess s3 = S3ServerProcess.start(dir.resolve("s3"))) {
       s3.createBucket("exports");
-      if (cp.kubectl("get", "namespace", NS).exitCode() != 0) {
-        cp.kubectl("create", "namespace", NS).requireSuccess();
-      }
+      cp.ensureNamespace(NS);
       cp.kubectl("create", "secret", "generic", "s3", "-n", NS, "--from-literal=accessKeyId=" + S3ServerProcess.ACCESS_KEY,
           "--from-literal=secretAccessKey=" + S3ServerProcess.SECRET_KEY).requireSuccess();
       stack.apply(cp, "exported", """
@@ -133,14 +129,7 @@ class OperatorCsiEndToEndTest {
       String handle = get(cp, "vd/exported", "{.status.volumeHandle}");
 
       // What a VM would have written: 1 MiB of 0xab at 4 MiB, through an NBD server of its own.
-      Path socket = dir.resolve("writer.sock");
-      try (BackgroundProcess writer = BackgroundProcess.start(RemapPaths.root().resolve("remap").toString(), "serve",
-          "--store", "file://" + stack.store, "--socket", socket.toString(), "--node-id", "writer",
-          "--journal", dir.resolve("writer-journal").toString())) {
-        writer.awaitSocket(socket, Duration.ofSeconds(60));
-        Proc.run(WAIT, "qemu-io", "-f", "raw", "-c", "write -P 0xab 4M 1M", "-c", "flush",
-            "nbd+unix:///" + handle + "?socket=" + socket).requireSuccess();
-      }
+      RemapServe.qemuIo("file://" + stack.store, dir, "writer", handle, false, "write -P 0xab 4M 1M", "flush");
 
       cp.kubectl("patch", "vd", "exported", "-n", NS, "--type", "merge", "-p", """
           {"spec": {"snapshots": [{"name": "v1"}],
@@ -159,17 +148,12 @@ class OperatorCsiEndToEndTest {
 
       Path check = dir.resolve("check");
       Proc.run(WAIT, S3ServerProcess.credentialsEnv(),
-          java.util.List.of(RemapPaths.root().resolve("remap").toString(), "import", "--store", "file://" + check,
+          List.of(RemapPaths.root().resolve("remap").toString(), "import", "--store", "file://" + check,
               "--journal", dir.resolve("import-journal").toString(),
               "--from", s3.storeUri("exports", "disks/exported"), "restored")).requireSuccess();
-      Path readSocket = dir.resolve("reader.sock");
-      try (BackgroundProcess reader = BackgroundProcess.start(RemapPaths.root().resolve("remap").toString(), "serve",
-          "--store", "file://" + check, "--socket", readSocket.toString(), "--journal", dir.resolve("reader-journal").toString())) {
-        reader.awaitSocket(readSocket, Duration.ofSeconds(60));
-        String read = Proc.run(WAIT, "qemu-io", "-f", "raw", "-r", "-c", "read -P 0xab 4M 1M", "-c", "read -P 0 0 4M",
-            "nbd+unix:///restored?socket=" + readSocket).requireSuccess().output();
-        assertThat(read).doesNotContain("Pattern verification failed").contains("read 1048576/1048576");
-      }
+      String restored = RemapServe.qemuIo("file://" + check, dir, "reader", "restored", true,
+          "read -P 0xab 4M 1M", "read -P 0 0 4M");
+      assertThat(restored).doesNotContain("Pattern verification failed").contains("read 1048576/1048576");
 
       // The same export brought back as a disk by the operator: spec.source.import.
       stack.apply(cp, "imported", """
@@ -184,18 +168,11 @@ class OperatorCsiEndToEndTest {
       String imported = get(cp, "vd/imported", "{.status.volumeHandle}");
       assertThat(imported).startsWith("remap-import-").isEqualTo(get(cp, "pvc/imported", "{.spec.volumeName}"));
       assertThat(stack.storeVolumes()).contains(imported);
-      Path importSocket = dir.resolve("imported.sock");
-      try (BackgroundProcess reader = BackgroundProcess.start(RemapPaths.root().resolve("remap").toString(), "serve",
-          "--store", "file://" + stack.store, "--socket", importSocket.toString(), "--node-id", "reader",
-          "--journal", dir.resolve("imported-journal").toString())) {
-        reader.awaitSocket(importSocket, Duration.ofSeconds(60));
-        String uri = "nbd+unix:///" + imported + "?socket=" + importSocket;
-        String read = Proc.run(WAIT, "qemu-io", "-f", "raw", "-r", "-c", "read -P 0xab 4M 1M", "-c",
-            "read -P 0 100M 1M", uri).requireSuccess().output();
-        assertThat(read).doesNotContain("Pattern verification failed").contains("read 1048576/1048576");
-        assertThat(Proc.run(WAIT, "qemu-img", "info", uri).requireSuccess().output())
-            .as("grown to spec.size").contains("virtual size: 128 MiB");
-      }
+      String read = RemapServe.qemuIo("file://" + stack.store, dir, "imported", imported, true,
+          "read -P 0xab 4M 1M", "read -P 0 100M 1M");
+      assertThat(read).doesNotContain("Pattern verification failed").contains("read 1048576/1048576");
+      assertThat(RemapServe.run("file://" + stack.store, dir, "imported", imported, uri -> List.of("qemu-img", "info", uri)))
+          .as("grown to spec.size").contains("virtual size: 128 MiB");
       // Both disks go, and everything they made with them (the control plane outlives this test).
       cp.kubectl("delete", "-n", NS, "vd", "imported", "exported", "--timeout=120s").requireSuccess();
       await(stack, "the imported volume deleted with its disk", () ->
@@ -218,9 +195,7 @@ class OperatorCsiEndToEndTest {
   @Test
   void aRunningVmGetsItsDiskThroughKubeVirtsAddvolumeAndLosesItThroughRemovevolume(ControlPlane cp, @TempDir Path dir) {
     try (OperatorStack stack = OperatorStack.start(cp, dir)) {
-      if (cp.kubectl("get", "namespace", NS).exitCode() != 0) {
-        cp.kubectl("create", "namespace", NS).requireSuccess();
-      }
+      cp.ensureNamespace(NS);
       stack.apply(cp, "live", """
           apiVersion: kubevirt.io/v1
           kind: VirtualMachine
@@ -308,12 +283,7 @@ class OperatorCsiEndToEndTest {
     Instant deadline = Instant.now().plus(WAIT);
     while (!condition.get()) {
       assertThat(Instant.now()).as("%s within %s; processes said:%n%s", what, WAIT, stack.logs()).isBefore(deadline);
-      try {
-        Thread.sleep(500);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
+      sleep(Duration.ofMillis(500));
     }
   }
 }

@@ -2,11 +2,11 @@ package dev.remap.e2e;
 
 import dev.remap.testkit.BackgroundProcess;
 import dev.remap.testkit.ControlPlane;
+import dev.remap.testkit.Ports;
 import dev.remap.testkit.Proc;
 import dev.remap.testkit.RemapPaths;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -59,7 +59,7 @@ final class OperatorStack implements AutoCloseable {
           "--leader-election=false", "--extra-create-metadata", "--timeout=60s", "--feature-gates=Topology=false");
       stack.run(RemapPaths.cachedTool("csi-snapshotter").toString(), kubeconfig, "--csi-address=" + stack.socket,
           "--leader-election=false", "--timeout=60s");
-      int port = freePort();
+      int port = Ports.free();
       String java = ProcessHandle.current().info().command().orElse("java");
       // As its ServiceAccount with operator/rbac.yaml, so every flow here also proves the RBAC.
       Path operatorKubeconfig = cp.serviceAccountKubeconfig("remap-system", "remap-operator");
@@ -84,9 +84,7 @@ final class OperatorStack implements AutoCloseable {
         RemapPaths.cache().resolve("kubevirt-crds/kubevirt.yaml").toString()).requireSuccess();
     cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/volumesnapshots.snapshot.storage.k8s.io",
         "crd/virtualdisks.remap.dev", "crd/virtualmachines.kubevirt.io", "crd/kubevirts.kubevirt.io").requireSuccess();
-    if (cp.kubectl("get", "namespace", "remap-system").exitCode() != 0) {
-      cp.kubectl("create", "namespace", "remap-system").requireSuccess();
-    }
+    cp.ensureNamespace("remap-system");
     cp.kubectl("apply", "-f", root.resolve("operator/rbac.yaml").toString()).requireSuccess();
     apply(cp, "classes", """
         apiVersion: storage.k8s.io/v1
@@ -132,14 +130,6 @@ final class OperatorStack implements AutoCloseable {
           .append(out.length() > 4000 ? out.substring(out.length() - 4000) : out).append('\n');
     }
     return b.toString();
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   private BackgroundProcess run(String... command) {

@@ -2,11 +2,11 @@ package dev.remap.e2e;
 
 import dev.remap.testkit.BackgroundProcess;
 import dev.remap.testkit.ControlPlane;
+import dev.remap.testkit.Ports;
 import dev.remap.testkit.Proc;
 import dev.remap.testkit.RemapPaths;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,10 +46,8 @@ final class VirtApi implements AutoCloseable {
     // A directory of their own: virt-api reloads its certificates on any change in theirs.
     Path certs = dir.resolve("virt-api-certs");
     makeCerts(certs);
-    if (cp.kubectl("get", "namespace", NAMESPACE).exitCode() != 0) {
-      cp.kubectl("create", "namespace", NAMESPACE).requireSuccess();
-    }
-    int port = freePort();
+    cp.ensureNamespace(NAMESPACE);
+    int port = Ports.free();
     String caBundle;
     try {
       caBundle = Base64.getEncoder().encodeToString(Files.readAllBytes(certs.resolve("ca.crt")));
@@ -144,13 +142,5 @@ final class VirtApi implements AutoCloseable {
     command[0] = "openssl";
     System.arraycopy(args, 0, command, 1, args.length);
     Proc.run(Duration.ofMinutes(1), command).requireSuccess();
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

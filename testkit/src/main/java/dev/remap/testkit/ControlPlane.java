@@ -70,6 +70,13 @@ public final class ControlPlane implements AutoCloseable {
     return file;
   }
 
+  /** Creates the namespace unless it exists. */
+  public void ensureNamespace(String name) {
+    if (kubectl("get", "namespace", name).exitCode() != 0) {
+      kubectl("create", "namespace", name).requireSuccess();
+    }
+  }
+
   /** Runs the kubectl built with the control plane against it. */
   public Proc.Result kubectl(String... args) {
     List<String> command = new ArrayList<>();

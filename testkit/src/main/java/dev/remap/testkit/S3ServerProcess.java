@@ -3,8 +3,6 @@ package dev.remap.testkit;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -70,7 +68,7 @@ public final class S3ServerProcess implements AutoCloseable {
   }
 
   private static S3ServerProcess start(Path dir, boolean ownsDir) {
-    S3ServerProcess server = new S3ServerProcess(dir, ownsDir, freePort());
+    S3ServerProcess server = new S3ServerProcess(dir, ownsDir, Ports.free());
     server.restart();
     return server;
   }
@@ -223,15 +221,6 @@ public final class S3ServerProcess implements AutoCloseable {
       return status > 0;
     } catch (IOException e) {
       return false;
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      socket.setReuseAddress(true);
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException("no free port on 127.0.0.1", e);
     }
   }
 

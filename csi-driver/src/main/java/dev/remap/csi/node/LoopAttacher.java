@@ -240,7 +240,7 @@ final class LoopAttacher {
     }
   }
 
-  private static void sleep(long millis) throws IOException {
+  static void sleep(long millis) throws IOException {
     try {
       Thread.sleep(millis);
     } catch (InterruptedException e) {

@@ -3,6 +3,8 @@ package dev.remap.csi.node;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -27,6 +29,7 @@ final class NbdClientDevice {
 
   private static final String SOCKET = "proxy.sock";
   private static final String PID = "nbdkit.pid";
+  private static final Duration PID_WAIT = Duration.ofSeconds(30);
 
   /** A connected NBD device and the nbdkit it is connected to. */
   record Connected(String device, long nbdkitPid) {}
@@ -78,22 +81,17 @@ final class NbdClientDevice {
 
   /** The pid nbdkit writes ("PID\n") once it has forked; whole lines only, never a partial write. */
   private static long awaitPid(Path pidFile) throws IOException {
-    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    Instant deadline = Instant.now().plus(PID_WAIT);
     while (true) {
       String text = Files.exists(pidFile) ? Files.readString(pidFile) : "";
       if (text.endsWith("\n") && text.strip().matches("\\d+")) {
         return Long.parseLong(text.strip());
       }
-      if (System.nanoTime() > deadline) {
-        throw new IOException("nbdkit did not write its pid file " + pidFile + " within 30 s"
+      if (Instant.now().isAfter(deadline)) {
+        throw new IOException("nbdkit did not write its pid file " + pidFile + " within " + PID_WAIT.toSeconds() + " s"
             + (text.isEmpty() ? "" : " (it holds '" + text.strip() + "')"));
       }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted while waiting for " + pidFile, e);
-      }
+      LoopAttacher.sleep(20);
     }
   }
 

@@ -52,6 +52,12 @@ public record DiskObservation(long generation, Pvc pvc, boolean storageClassExis
     public boolean onVm() {
       return this == ATTACHED || this == HOTPLUG_PENDING || this == DETACHING;
     }
+
+    /** Whether what changes this state (a VM appearing, KubeVirt acting) sends the reconciler no event. */
+    public boolean rechecked() {
+      return this == NOT_FOUND || this == KUBEVIRT_MISSING || this == FAILED || this == HOTPLUG_PENDING
+          || this == DETACHING;
+    }
   }
 
   /** The VM side: which VM, what state, and a detail (why it failed or waits, or that it needs a restart). */

@@ -57,8 +57,8 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
   public VirtualDiskReconciler(RemapStore remapStore) {
     this.remapStore = remapStore;
   }
-  /** How often to look again while waiting on something that sends no event here (a VM, a class). */
   private static final Logger LOG = Logger.getLogger(VirtualDiskReconciler.class);
+  /** How often to look again while waiting on something that sends no event here (a VM, a class). */
   static final Duration RECHECK = Duration.ofSeconds(10);
   /** How often a bound disk's status.io and status.cache are read again from the store. */
   static final Duration USAGE_REFRESH = Duration.ofSeconds(30);
@@ -108,9 +108,7 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
     }
     // Nothing sends this controller events for VMs, StorageClasses, VolumeSnapshots or the
     // Events that explain why a PVC is still pending: look again.
-    boolean waiting = vm.state() == VmState.NOT_FOUND || vm.state() == VmState.KUBEVIRT_MISSING
-        || vm.state() == VmState.FAILED || vm.state() == VmState.HOTPLUG_PENDING
-        || vm.state() == VmState.DETACHING || !classExists || pvc.phase() != PvcPhase.BOUND
+    boolean waiting = vm.state().rechecked() || !classExists || pvc.phase() != PvcPhase.BOUND
         || snapshots.stream().anyMatch(x -> !Boolean.TRUE.equals(x.readyToUse) && x.error == null)
         || exportStatus != null && !ExportPlan.EXPORTED.equals(exportStatus.phase);
     // The usage in the store changes while the disk is used, and no event says so: read it again.

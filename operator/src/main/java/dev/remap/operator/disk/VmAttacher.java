@@ -49,15 +49,7 @@ final class VmAttacher {
 
   private Vm attachOnce(VirtualDisk disk, String serial, VmAttachment want) {
     String ns = disk.getMetadata().getNamespace();
-    Optional<VirtualMachineView> found;
-    try {
-      found = kubevirt.get(ns, want.name);
-    } catch (KubernetesClientException e) {
-      if (e.getCode() == 404 && !kubevirt.installed()) {
-        return new Vm(want.name, VmState.KUBEVIRT_MISSING, null);
-      }
-      throw e;
-    }
+    Optional<VirtualMachineView> found = getIfServed(ns, want.name);
     if (found.isEmpty()) {
       return new Vm(want.name, kubevirt.installed() ? VmState.NOT_FOUND : VmState.KUBEVIRT_MISSING, null);
     }
@@ -79,7 +71,7 @@ final class VmAttacher {
     kubevirt.addVolume(vm, volume, vmDisk);
     // With DeclarativeHotplugVolumes virt-api puts the disk in the spec at once; with
     // HotplugVolumes it leaves a request in the VM's status for virt-controller.
-    boolean inSpec = kubevirt.get(ns, want.name).map(after -> after.has(volume, vmDisk)).orElse(false);
+    boolean inSpec = getIfServed(ns, want.name).map(after -> after.has(volume, vmDisk)).orElse(false);
     return new Vm(want.name, inSpec ? VmState.ATTACHED : VmState.HOTPLUG_PENDING, null);
   }
 

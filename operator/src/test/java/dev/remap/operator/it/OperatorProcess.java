@@ -1,8 +1,8 @@
 package dev.remap.operator.it;
 
+import dev.remap.testkit.Ports;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,10 +40,7 @@ final class OperatorProcess implements AutoCloseable {
       throw new IllegalStateException("the packaged operator is missing (" + app + "): run `mvn -pl operator -am package` first");
     }
     try {
-      int port;
-      try (ServerSocket s = new ServerSocket(0)) {
-        port = s.getLocalPort();
-      }
+      int port = Ports.free();
       Path log = Files.createTempFile("remap-operator-" + identity + "-", ".log");
       String java = ProcessHandle.current().info().command().orElse("java");
       ProcessBuilder pb = new ProcessBuilder(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", app))

@@ -60,9 +60,7 @@ final class TestCluster {
       cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/virtualdisks.remap.dev",
           "crd/logicaldiskshares.remap.dev", "crd/vmmemoryswaps.remap.dev", "crd/virtualmachines.kubevirt.io")
           .requireSuccess();
-      if (cp.kubectl("get", "namespace", "remap-system").exitCode() != 0) {
-        cp.kubectl("create", "namespace", "remap-system").requireSuccess();
-      }
+      cp.ensureNamespace("remap-system");
       cp.kubectl("apply", "-f", root.resolve("operator/rbac.yaml").toString()).requireSuccess();
       KubernetesClient admin = new KubernetesClientBuilder()
           .withConfig(Config.fromKubeconfig(Files.readString(cp.kubeconfig()))).build();
