@@ -10,6 +10,7 @@
 # Usage:
 #   controlplane.sh start  DIR [--etcd-port N] [--etcd-peer-port N]
 #                              [--apiserver-port N] [--controller-manager-port N]
+#                              [--node-ip IP]
 #   controlplane.sh stop   DIR
 #   controlplane.sh status DIR
 #
@@ -20,6 +21,10 @@
 #        ServiceAccount exists; on timeout prints the logs' tails, stops what it
 #        started and exits 1.
 #        If the control plane in DIR is already running and ready, does nothing.
+#        --node-ip IP: for a cluster with a kubelet (e2e/tools/cluster.sh): the apiserver
+#        also listens on IP (it binds 0.0.0.0), advertises IP as the `kubernetes` Service's
+#        endpoint (lease reconciler) and its certificate names IP, so pods reach it
+#        through the Service once kube-proxy runs.
 #        The processes outlive the script; stop them with `stop`.
 # stop   SIGTERM, wait (bounded), then SIGKILL. Fine if already stopped.
 #        Keeps DIR (data, certs); `start DIR` again resumes with the same data.
@@ -250,13 +255,30 @@ make_ca() { # name common-name
   rm -f "$PKI/$1.cnf"
 }
 
+LEAF='basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+authorityKeyIdentifier=keyid'
+
+sign_apiserver() {
+  sign_cert apiserver "/CN=kube-apiserver" "$LEAF
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,IP:$SERVICE_IP${NODE_IP:+,IP:$NODE_IP},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+}
+
 ensure_pki() {
   local want=(ca.crt ca.key apiserver.crt apiserver.key admin.crt admin.key
     controller-manager.crt controller-manager.key sa.key sa.pub
     front-proxy-ca.crt front-proxy-ca.key front-proxy-client.crt front-proxy-client.key)
   local f missing=0
   for f in "${want[@]}"; do [[ -s "$PKI/$f" ]] || missing=1; done
-  ((missing)) || return 0
+  if ((!missing)); then
+    # A node IP the serving certificate does not name yet: re-sign that certificate only.
+    if [[ -n "$NODE_IP" ]] && ! openssl x509 -in "$PKI/apiserver.crt" -noout -ext subjectAltName 2>/dev/null |
+      grep -q "IP Address:$NODE_IP\(,\|$\)"; then
+      sign_apiserver
+    fi
+    return 0
+  fi
   command -v openssl >/dev/null 2>&1 || die "openssl is needed to make certificates"
   rm -rf "$PKI"
   mkdir -p "$PKI"
@@ -264,12 +286,8 @@ ensure_pki() {
   # The aggregation layer's own CA: aggregated API servers (KubeVirt's virt-api) trust it for
   # the front-proxy client cert the apiserver presents when it forwards a request to them.
   make_ca front-proxy-ca remap-front-proxy-ca
-  local leaf='basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-authorityKeyIdentifier=keyid'
-  sign_cert apiserver "/CN=kube-apiserver" "$leaf
-extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  local leaf=$LEAF
+  sign_apiserver
   sign_cert admin "/O=system:masters/CN=remap-admin" "$leaf
 extendedKeyUsage=clientAuth" rsa
   sign_cert controller-manager "/CN=system:kube-controller-manager" "$leaf
@@ -384,6 +402,7 @@ ETCD_PORT=$ETCD_PORT
 ETCD_PEER_PORT=$ETCD_PEER_PORT
 APISERVER_PORT=$APISERVER_PORT
 CONTROLLER_MANAGER_PORT=$KCM_PORT
+NODE_IP=$NODE_IP
 EOF
 
   local fsync=(--unsafe-no-fsync)
@@ -399,8 +418,10 @@ EOF
     "${fsync[@]}" --log-level=warn
 
   # The apiserver retries etcd until it answers, so both start at once.
+  local reach=(--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --endpoint-reconciler-type=none)
+  [[ -z "$NODE_IP" ]] || reach=(--bind-address=0.0.0.0 --advertise-address="$NODE_IP" --endpoint-reconciler-type=lease)
   launch kube-apiserver \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
+    "${reach[@]}" \
     --secure-port="$APISERVER_PORT" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
@@ -410,7 +431,6 @@ EOF
     --service-account-key-file="$PKI/sa.pub" \
     --service-account-signing-key-file="$PKI/sa.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" \
-    --endpoint-reconciler-type=none \
     --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
     --requestheader-allowed-names=front-proxy-client \
     --requestheader-username-headers=X-Remote-User \
@@ -515,7 +535,7 @@ main() {
   [[ "$DIR" == /* ]] || DIR=$PWD/$DIR
   DIR=${DIR%/}
   PKI=$DIR/pki
-  ARG_ETCD_PORT="" ARG_ETCD_PEER_PORT="" ARG_APISERVER_PORT="" ARG_KCM_PORT=""
+  ARG_ETCD_PORT="" ARG_ETCD_PEER_PORT="" ARG_APISERVER_PORT="" ARG_KCM_PORT="" NODE_IP=""
   while (($#)); do
     case "$1" in
       --etcd-port) ARG_ETCD_PORT=${2:?}; shift 2 ;;
@@ -526,13 +546,16 @@ main() {
       --etcd-peer-port=*) ARG_ETCD_PEER_PORT=${1#*=}; shift ;;
       --apiserver-port=*) ARG_APISERVER_PORT=${1#*=}; shift ;;
       --controller-manager-port=*) ARG_KCM_PORT=${1#*=}; shift ;;
+      --node-ip) NODE_IP=${2:?}; shift 2 ;;
+      --node-ip=*) NODE_IP=${1#*=}; shift ;;
       *) echo "controlplane.sh: unknown argument: $1" >&2; usage ;;
     esac
   done
   for v in ARG_ETCD_PORT ARG_ETCD_PEER_PORT ARG_APISERVER_PORT ARG_KCM_PORT; do
     [[ -z "${!v}" || "${!v}" =~ ^[0-9]+$ ]] || die "not a port number: ${!v}"
   done
-  [[ "$CMD" == start ]] || [[ -z "$ARG_ETCD_PORT$ARG_ETCD_PEER_PORT$ARG_APISERVER_PORT$ARG_KCM_PORT" ]] ||
+  [[ -z "$NODE_IP" || "$NODE_IP" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "not an IPv4 address: $NODE_IP"
+  [[ "$CMD" == start ]] || [[ -z "$ARG_ETCD_PORT$ARG_ETCD_PEER_PORT$ARG_APISERVER_PORT$ARG_KCM_PORT$NODE_IP" ]] ||
     die "port options are for start only"
 
   case "$CMD" in

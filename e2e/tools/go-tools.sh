@@ -2,8 +2,8 @@
 # Builds the Kubernetes control plane and Go test tools from source into a
 # cache folder that later runs (and other checkouts) reuse:
 #
-#   $REMAP_CACHE/bin/{kube-apiserver,kube-controller-manager,kubectl,
-#                     etcd,etcdctl,csi-sanity,helm}
+#   $REMAP_CACHE/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kube-proxy,kubectl,
+#                     kubelet,etcd,etcdctl,csi-sanity,helm}
 #   $REMAP_CACHE/kubeapitest/k8s/<k8s version>-<os>-<arch>/{etcd,kube-apiserver,kubectl}
 #       symlinks in the layout fabric8's kube-api-test looks for
 #       (point its kube-api-test dir at $REMAP_CACHE/kubeapitest, offline mode)
@@ -104,9 +104,9 @@ main() {
   rm -rf "$REMAP_CACHE"/.build.*
   TMP=$(mktemp -d "$REMAP_CACHE/.build.XXXXXX")
 
-  # --- Kubernetes: kube-apiserver, kube-controller-manager, kubectl ------------
+  # --- Kubernetes: apiserver, controller-manager, scheduler, kubectl, kubelet ---
 
-  KUBE_BINS=(kube-apiserver kube-controller-manager kubectl)
+  KUBE_BINS=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl kubelet)
   # Same tags as Kubernetes' own release builds (hack/lib/golang.sh).
   KUBE_TAGS=selinux,notest,grpcnotrace
   kube_ldflags() { # buildDate
@@ -133,7 +133,10 @@ main() {
         -ldflags "$(kube_ldflags "$build_date")" -o "$TMP/" \
         k8s.io/kubernetes/cmd/kube-apiserver \
         k8s.io/kubernetes/cmd/kube-controller-manager \
-        k8s.io/kubernetes/cmd/kubectl
+        k8s.io/kubernetes/cmd/kube-scheduler \
+        k8s.io/kubernetes/cmd/kube-proxy \
+        k8s.io/kubernetes/cmd/kubectl \
+        k8s.io/kubernetes/cmd/kubelet
     ) || die "building ${KUBE_BINS[*]} $KUBE_VERSION failed (wrapper module: $K8S_WRAPPER)"
     for b in "${KUBE_BINS[@]}"; do
       [[ -x "$TMP/$b" ]] || die "go build did not produce $b"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real parts Remap's tests use, idempotently, and prints what there is and where:
-#   - Debian packages (NBD clients and servers, QEMU, FUSE, filesystem tools, ...);
+#   - Debian packages (NBD clients and servers, QEMU, FUSE, filesystem tools, the node's container
+#     runtime and CNI plugins, the image builders, ...);
 #   - Go tools built from source into the cache (control plane, etcd, csi-sanity, helm, CSI sidecars);
 #   - the QEMU test guest (packaged cloud kernel + busybox initramfs).
 # The cache is $REMAP_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/remap); later runs reuse it.
@@ -12,6 +13,8 @@ mkdir -p "$REMAP_CACHE"
 packages=(
   qemu-utils qemu-system-x86 nbdkit libnbd-bin nbd-client fio fuse3 busybox-static cpio kmod
   e2fsprogs xfsprogs dosfstools mtools iproute2 openssl mount util-linux perl-base
+  containerd runc containernetworking-plugins iptables conntrack socat
+  umoci debootstrap skopeo
 )
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 missing=()
