@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the committed CRD YAML (crds/ and helm/crds/) from the classes of api/.
+# Regenerates the committed CRD YAML (crds/ and the Helm chart's helm/remap/crds/) from the classes of api/.
 # The build's CrdFilesTest fails whenever those files differ from what the generator makes;
 # this runs that test in its rewrite mode. Extra arguments go to Maven (e.g. -o).
 set -euo pipefail

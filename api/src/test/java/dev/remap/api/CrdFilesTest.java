@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The committed CRD YAML (crds/ and the Helm chart's helm/crds/) is exactly what the CRD
+ * The committed CRD YAML (crds/ and the Helm chart's helm/remap/crds/) is exactly what the CRD
  * generator makes from this module's classes, so that what users install never drifts from
  * what the operator was built against. Run with {@code -Dremap.updateCrds=true} (or
  * {@code api/update-crds.sh}) to rewrite the committed files instead of failing.
@@ -29,7 +29,7 @@ class CrdFilesTest {
       "logicaldiskshares.remap.dev-v1.yml", "logicaldiskshares.remap.dev.yaml",
       "vmmemoryswaps.remap.dev-v1.yml", "vmmemoryswaps.remap.dev.yaml");
 
-  static final List<String> DIRECTORIES = List.of("crds", "helm/crds");
+  static final List<String> DIRECTORIES = List.of("crds", "helm/remap/crds");
 
   static final String HEADER = "# Generated from the classes of api/ by the build; do not edit.\n"
       + "# Refresh with: api/update-crds.sh\n";
