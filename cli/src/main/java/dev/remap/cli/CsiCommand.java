@@ -2,6 +2,7 @@ package dev.remap.cli;
 
 import dev.remap.csi.CsiDriver;
 import dev.remap.csi.DriverConfig;
+import dev.remap.csi.http.HttpAddress;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -45,6 +46,25 @@ final class CsiCommand implements Callable<Integer> {
           + " imports in progress) (default ${DEFAULT-VALUE})")
   String gcGrace;
 
+  @Option(names = "--kubelet-registration-dir", paramLabel = "DIR",
+      description = "Node: register with the kubelet (instead of the node-driver-registrar sidecar) through a socket"
+          + " in DIR, the kubelet's plugin registry as mounted here (host /var/lib/kubelet/plugins_registry)")
+  Path registrationDir;
+
+  @Option(names = "--kubelet-csi-endpoint", paramLabel = "PATH",
+      description = "Node: the path of the --endpoint socket as the kubelet sees it on the host, told at registration,"
+          + " e.g. /var/lib/kubelet/plugins/" + DriverConfig.DRIVER_NAME + "/csi.sock (default: the --endpoint path)")
+  String kubeletEndpoint;
+
+  @Option(names = HttpAddress.FLAG, paramLabel = "HOST:PORT",
+      description = "Serve /healthz (for the liveness probe, instead of the livenessprobe sidecar) and /metrics"
+          + " (Prometheus) on HOST:PORT, :PORT (every interface) or none (default " + DEFAULT_HTTP
+          + ", skipped with a warning if taken)")
+  String httpAddress;
+
+  /** The port the livenessprobe sidecar listens on by convention. */
+  private static final String DEFAULT_HTTP = ":9808";
+
   @Override
   public Integer call() throws Exception {
     DriverConfig.Mode parsed;
@@ -55,9 +75,13 @@ final class CsiCommand implements Callable<Integer> {
     }
     Path journal = store.journalDir().toAbsolutePath();
     Path state = stateDir != null ? stateDir.toAbsolutePath() : journal.resolveSibling("csi-state");
-    DriverConfig config = new DriverConfig(parsed, DriverConfig.socketOf(endpoint), store.nodeId, store.store, journal, state,
+    Path socket = DriverConfig.socketOf(endpoint);
+    DriverConfig config = new DriverConfig(parsed, socket, store.nodeId, store.store, journal, state,
         kubeconfig == null ? null : kubeconfig.toAbsolutePath(), gcDuration("--gc-interval", gcInterval),
-        gcDuration("--gc-grace", gcGrace));
+        gcDuration("--gc-grace", gcGrace), registrationDir == null ? null : registrationDir.toAbsolutePath(),
+        kubeletEndpoint == null ? null : DriverConfig.socketOf("--kubelet-csi-endpoint", kubeletEndpoint),
+        (httpAddress == null ? HttpAddress.parse(DEFAULT_HTTP, true) : HttpAddress.parse(httpAddress, false))
+            .orElse(null));
     CsiDriver driver = CsiDriver.start(config, BuildInfo.version());
     // SIGTERM (the kubelet stopping the pod) closes the driver: the server stops taking calls and
     // served volumes are closed, their journals synced. Staged state stays on disk for the restart.

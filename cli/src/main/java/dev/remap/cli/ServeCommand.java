@@ -1,15 +1,21 @@
 package dev.remap.cli;
 
+import dev.remap.csi.http.HttpAddress;
+import dev.remap.csi.http.HttpEndpoint;
 import dev.remap.engine.cache.DiskCache;
 import dev.remap.engine.core.Sizes;
+import dev.remap.engine.metrics.EngineMetrics;
 import dev.remap.engine.nbd.NbdServer;
 import dev.remap.engine.nbd.TlsFiles;
 import dev.remap.engine.store.ObjectStore;
 import dev.remap.engine.volume.VolumeManager;
 import dev.remap.engine.volume.VolumeOptions;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import javax.net.ssl.SSLContext;
@@ -67,6 +73,11 @@ final class ServeCommand implements Callable<Integer> {
       description = "Connections beyond this are refused (default ${DEFAULT-VALUE})")
   int maxConnections;
 
+  @Option(names = HttpAddress.FLAG, paramLabel = "HOST:PORT", defaultValue = "none",
+      description = "Serve /healthz and /metrics (Prometheus) on HOST:PORT or :PORT (every interface);"
+          + " none: not at all (default ${DEFAULT-VALUE})")
+  String httpAddress;
+
   @Override
   public Integer call() throws Exception {
     if (socket == null && listen == null) {
@@ -78,19 +89,30 @@ final class ServeCommand implements Callable<Integer> {
     SSLContext tls = tlsCert == null ? null : TlsFiles.serverContext(tlsCert, tlsKey);
     NbdServer.Options options = new NbdServer.Options(socket, listen == null ? null : address(listen), tls,
         allowPlainTcp, Sizes.parse(cacheRam), workers, maxConnections);
+    Optional<HttpAddress> http = HttpAddress.parse(httpAddress, false);
     ObjectStore opened = store.open();
     VolumeOptions volumeOptions = store.volumeOptions();
     VolumeManager volumes = cacheDir == null ? new VolumeManager(opened, volumeOptions)
         : new VolumeManager(opened, volumeOptions, new DiskCache(opened, cacheDir, Sizes.parse(cacheDisk), DISK_CACHE_BLOCK));
+    PrometheusMeterRegistry registry = HttpEndpoint.registry();
+    EngineMetrics metrics = new EngineMetrics(registry).store(opened.describe(), opened);
     NbdServer server;
+    Optional<HttpEndpoint> endpoint;
     try {
-      server = NbdServer.start(volumes, options);
+      server = NbdServer.start(volumes, options, Map.of(), metrics);
+      try {
+        endpoint = http.isEmpty() ? Optional.empty() : HttpEndpoint.start(http.get(), registry, server::problem);
+      } catch (Exception e) {
+        server.close();
+        throw e;
+      }
     } catch (Exception e) {
       opened.close();
       throw e;
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      endpoint.ifPresent(HttpEndpoint::close);
       server.close();
       try {
         opened.close();
@@ -103,7 +125,9 @@ final class ServeCommand implements Callable<Integer> {
     out.println("serving " + opened.describe()
         + (socket == null ? "" : " on unix:" + socket.toAbsolutePath())
         + (server.tcpAddress() == null ? "" : " on " + (tls == null ? "tcp:" : "tcp+tls:")
-            + server.tcpAddress().getHostString() + ":" + server.tcpAddress().getPort()));
+            + server.tcpAddress().getHostString() + ":" + server.tcpAddress().getPort())
+        + endpoint.map(e -> ", health and metrics on http://" + e.address().getHostString() + ":"
+            + e.address().getPort()).orElse(""));
     out.flush();
     stopped.await();
     return 0;

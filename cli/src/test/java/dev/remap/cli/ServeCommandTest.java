@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -134,6 +135,49 @@ class ServeCommandTest {
   }
 
   @Test
+  void metricsCountTheBytesQemuIoMovedAndHealthzSeesTheSocketGo() throws Exception {
+    assertThat(cli("volume", "create", "vm1", "--size", "16M")).isZero();
+    Server server = serve("--http-address", "127.0.0.1:0");
+    Matcher http = Pattern.compile("health and metrics on http://127\\.0\\.0\\.1:(\\d+)")
+        .matcher(Files.readString(server.log()));
+    assertThat(http.find()).as("the address in the serving line").isTrue();
+    URI base = URI.create("http://127.0.0.1:" + http.group(1));
+    assertThat(get(base.resolve("/healthz"))).isEqualTo("200 ok\n");
+
+    run("qemu-io", "-f", "raw", "-c", "write -P 0x5a 0 4M", "-c", "write -P 0xa5 4M 1M", "-c", "flush",
+        "-c", "read -P 0x5a 0 1M", uri("vm1"));
+    String metrics = get(base.resolve("/metrics"));
+    assertThat(metrics).startsWith("200 ");
+    assertThat(sample(metrics, "remap_request_bytes_total{kind=\"write\",volume=\"vm1\"}")).isEqualTo(5 << 20);
+    assertThat(sample(metrics, "remap_requests_total{kind=\"write\",volume=\"vm1\"}")).isEqualTo(2);
+    assertThat(sample(metrics, "remap_request_bytes_total{kind=\"read\",volume=\"vm1\"}")).isEqualTo(1 << 20);
+    assertThat(sample(metrics, "remap_request_duration_seconds_count{kind=\"flush\",volume=\"vm1\"}"))
+        .isGreaterThanOrEqualTo(1);
+    assertThat(metrics).contains("remap_store_requests_total{kind=\"put\",store=\"" + store() + "\"}");
+
+    Files.delete(socket());
+    assertThat(get(base.resolve("/healthz"))).isEqualTo("500 the NBD socket " + socket() + " is gone\n");
+  }
+
+  /** GET, as a probe or a scrape would: "STATUS BODY". */
+  private static String get(URI uri) throws Exception {
+    java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(uri).timeout(java.time.Duration.ofSeconds(10)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    return response.statusCode() + " " + response.body();
+  }
+
+  /** The value of one series in a Prometheus text answer, or NaN. */
+  private static double sample(String text, String series) {
+    for (String line : text.split("\n")) {
+      if (line.startsWith(series + " ")) {
+        return Double.parseDouble(line.substring(series.length() + 1).trim());
+      }
+    }
+    return Double.NaN;
+  }
+
+  @Test
   void tcpIsLoopbackOnlyUnlessTlsIsOn() {
     assertThat(cli("serve", "--socket", socket().toString(), "--listen", "0.0.0.0:0")).isEqualTo(1);
     assertThat(lastError).contains("without TLS").contains("loopback");
@@ -141,6 +185,8 @@ class ServeCommandTest {
     assertThat(lastError).contains("HOST:PORT");
     assertThat(cli("serve")).isEqualTo(1);
     assertThat(lastError).contains("--socket");
+    assertThat(cli("serve", "--socket", socket().toString(), "--http-address", "9808")).isEqualTo(1);
+    assertThat(lastError).contains("--http-address");
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.remap.csi;
 
+import dev.remap.csi.http.HttpAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -16,9 +17,14 @@ import java.util.Objects;
  * @param kubeconfig the API server to read PVC annotations from; null: $KUBECONFIG, in-cluster or none
  * @param gcInterval how often the controller collects the store's garbage; zero: never
  * @param gcGrace how old an unreferenced object must be to be collected
+ * @param registrationDir the kubelet's plugin registry folder as mounted here, where the node plugin
+ *     registers itself (registration/KubeletRegistration); null: no registration
+ * @param kubeletEndpoint the CSI socket's path as the kubelet sees it on the host; null: {@code socket}
+ * @param http where /healthz and /metrics listen; null: nowhere
  */
 public record DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
-    Path kubeconfig, Duration gcInterval, Duration gcGrace) {
+    Path kubeconfig, Duration gcInterval, Duration gcGrace, Path registrationDir, Path kubeletEndpoint,
+    HttpAddress http) {
 
   /** The driver name: GetPluginInfo's name, the provisioner of the StorageClass. */
   public static final String DRIVER_NAME = "csi.remap.dev";
@@ -62,6 +68,25 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
     if (gcInterval.isNegative() || gcGrace.isNegative()) {
       throw new IllegalArgumentException("--gc-interval and --gc-grace must not be negative");
     }
+    if (registrationDir != null && !mode.node()) {
+      throw new IllegalArgumentException("--kubelet-registration-dir registers the node plugin: it needs --mode node "
+          + "or all, not " + mode.name().toLowerCase(java.util.Locale.ROOT));
+    }
+    if (kubeletEndpoint != null && registrationDir == null) {
+      throw new IllegalArgumentException("--kubelet-csi-endpoint is what the kubelet is told at registration: "
+          + "give --kubelet-registration-dir too");
+    }
+  }
+
+  /** The driver without the kubelet registration and the HTTP endpoint (tests, tools). */
+  public DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
+      Path kubeconfig, Duration gcInterval, Duration gcGrace) {
+    this(mode, socket, nodeId, store, journalDir, stateDir, kubeconfig, gcInterval, gcGrace, null, null, null);
+  }
+
+  /** The path of the CSI socket as the kubelet reaches it: what registration tells the kubelet. */
+  public Path kubeletCsiEndpoint() {
+    return kubeletEndpoint != null ? kubeletEndpoint : socket;
   }
 
   /**
@@ -70,8 +95,13 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
    * socket that only the node's kubelet and sidecars can reach.
    */
   public static Path socketOf(String endpoint) {
+    return socketOf("--endpoint", endpoint);
+  }
+
+  /** The same rule for another flag that names a Unix socket, named in the errors. */
+  public static Path socketOf(String flag, String endpoint) {
     if (endpoint == null || endpoint.isBlank()) {
-      throw new IllegalArgumentException("--endpoint is required: unix:///path/to/csi.sock");
+      throw new IllegalArgumentException(flag + " is required: unix:///path/to/csi.sock");
     }
     String path;
     if (endpoint.startsWith("unix://")) {
@@ -81,10 +111,10 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
     } else if (endpoint.startsWith("/")) {
       path = endpoint;
     } else {
-      throw new IllegalArgumentException("--endpoint '" + endpoint + "' is not a Unix socket: write unix:///path/to/csi.sock");
+      throw new IllegalArgumentException(flag + " '" + endpoint + "' is not a Unix socket: write unix:///path/to/csi.sock");
     }
     if (!path.startsWith("/")) {
-      throw new IllegalArgumentException("--endpoint '" + endpoint + "' needs an absolute path: write unix:///path/to/csi.sock");
+      throw new IllegalArgumentException(flag + " '" + endpoint + "' needs an absolute path: write unix:///path/to/csi.sock");
     }
     return Path.of(path).normalize();
   }

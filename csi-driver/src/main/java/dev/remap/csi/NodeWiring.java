@@ -6,7 +6,9 @@ import dev.remap.csi.node.NodeHost;
 import dev.remap.csi.node.NodeService;
 import dev.remap.csi.node.NodeStartup;
 import dev.remap.csi.server.NameLocks;
+import dev.remap.engine.metrics.EngineMetrics;
 import dev.remap.engine.nbd.NbdServer;
+import io.micrometer.core.instrument.Gauge;
 import dev.remap.engine.volume.VolumeManager;
 import io.grpc.BindableService;
 import java.io.IOException;
@@ -42,7 +44,8 @@ final class NodeWiring implements AutoCloseable {
     this.nbd = nbd;
   }
 
-  static NodeWiring start(DriverConfig config, VolumeManager manager, NameLocks locks) throws IOException {
+  static NodeWiring start(DriverConfig config, VolumeManager manager, NameLocks locks, EngineMetrics metrics)
+      throws IOException {
     Files.createDirectories(config.stateDir());
     Path socket = config.stateDir().resolve("nbd.sock");
     // Devices of volumes staged by a previous run reconnect as soon as the socket is there: their
@@ -56,7 +59,7 @@ final class NodeWiring implements AutoCloseable {
     }
     // Growth room: the devices' exports advertise the largest size their volume may reach, so a
     // device grows without reconnecting (LoopAttacher, NodeExpandVolume).
-    NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket).withGrowthRoom(), ramSizes);
+    NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket).withGrowthRoom(), ramSizes, metrics);
     try {
       AttachMethod method = attachMethod();
       NodeHost host = new NodeHost(socket, method, config.stateDir().resolve("devices"), manager, config.journalDir(),
@@ -65,6 +68,8 @@ final class NodeWiring implements AutoCloseable {
             diskTiers.apply(volume, sizes);
           });
       NodeService service = startup.start(config.nodeId(), manager, locks, host);
+      Gauge.builder("remap.staged.volumes", service, NodeService::stagedVolumes)
+          .description("Volumes staged on this node.").strongReference(true).register(metrics.registry());
       return new NodeWiring(service, nbd);
     } catch (RuntimeException e) {
       nbd.close();
@@ -133,6 +138,11 @@ final class NodeWiring implements AutoCloseable {
 
   BindableService service() {
     return service;
+  }
+
+  /** Why the node cannot serve its devices now, if it cannot (its NBD server is down). */
+  Optional<String> problem() {
+    return nbd.problem();
   }
 
   @Override

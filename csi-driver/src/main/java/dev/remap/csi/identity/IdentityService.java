@@ -13,7 +13,7 @@ import java.io.IOException;
 /**
  * CSI Identity: who the plugin is, what it offers, and whether it is healthy. Probe checks the
  * store every time it is asked (a cheap request): while the store is unreachable the plugin is
- * unhealthy (UNAVAILABLE), so the liveness probe sidecar and the CO see it.
+ * unhealthy (UNAVAILABLE), so the CO and the plugin's /healthz (server/CsiProbe) see it.
  */
 public final class IdentityService extends IdentityGrpc.IdentityImplBase {
 

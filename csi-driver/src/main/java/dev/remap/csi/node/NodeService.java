@@ -41,6 +41,11 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     this.state = state;
   }
 
+  /** How many volumes are staged on this node now (for metrics). */
+  public int stagedVolumes() {
+    return state.all().size();
+  }
+
   @Override
   public void nodeGetInfo(Csi.NodeGetInfoRequest request, StreamObserver<Csi.NodeGetInfoResponse> out) {
     Rpc.answer(out, () -> Csi.NodeGetInfoResponse.newBuilder()

@@ -42,6 +42,7 @@ public final class CsiServer implements AutoCloseable {
       throw new IOException("cannot serve a Unix socket: netty's epoll transport is unavailable ("
           + Epoll.unavailabilityCause() + ")");
     }
+    NettyLogs.quiet();
     Files.createDirectories(socket.toAbsolutePath().getParent());
     Files.deleteIfExists(socket);
     EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());

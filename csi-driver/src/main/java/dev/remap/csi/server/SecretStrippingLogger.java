@@ -19,7 +19,8 @@ import java.util.logging.Logger;
  * Logs every call: method, request and outcome. Fields the CSI spec marks {@code csi_secret}
  * (the secrets maps of every request) are replaced by their key names before a request is
  * printed, wherever they are nested, so no secret value reaches a log. Mount flags may carry
- * credentials too (the spec says so) and are masked the same way.
+ * credentials too (the spec says so) and are masked the same way. Probe requests, which the
+ * health endpoint makes every few seconds, are logged at FINE.
  */
 public final class SecretStrippingLogger implements ServerInterceptor {
 
@@ -30,6 +31,9 @@ public final class SecretStrippingLogger implements ServerInterceptor {
   public <Q, R> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     String method = call.getMethodDescriptor().getBareMethodName();
+    // Probe is asked every few seconds by the health endpoint (the kubelet's liveness probe):
+    // logged only when it fails, or at FINE.
+    Level requests = method.equals("Probe") ? Level.FINE : Level.INFO;
     long start = System.nanoTime();
     ServerCall<Q, R> logged = new SimpleForwardingServerCall<>(call) {
       @Override
@@ -47,8 +51,8 @@ public final class SecretStrippingLogger implements ServerInterceptor {
     return new SimpleForwardingServerCallListener<>(next.startCall(logged, headers)) {
       @Override
       public void onMessage(Q message) {
-        if (message instanceof Message m && LOG.isLoggable(Level.INFO)) {
-          LOG.info(method + " " + TextFormat.printer().emittingSingleLine(true).printToString(stripped(m)));
+        if (message instanceof Message m && LOG.isLoggable(requests)) {
+          LOG.log(requests, method + " " + TextFormat.printer().emittingSingleLine(true).printToString(stripped(m)));
         }
         super.onMessage(message);
       }

@@ -65,15 +65,46 @@ public final class DiskCache implements ObjectReader {
     }
   }
 
+  /**
+   * A reader of this tier that also counts its own hits and misses: one volume's share of a tier
+   * that every volume of a server reads through, so that each volume's metrics tell its hits
+   * from its neighbours'. Size and evictions stay the tier's ({@link #counters()}).
+   */
+  public Counted counted() {
+    return new Counted();
+  }
+
+  /** See {@link #counted()}. */
+  public final class Counted implements ObjectReader {
+    private final TierCounters own = new TierCounters();
+
+    private Counted() {}
+
+    @Override
+    public void readFully(String key, long offset, ByteBuffer dst) throws IOException {
+      read(key, offset, dst, own);
+    }
+
+    /** This reader's hits and misses; no size: the tier is shared. */
+    public TierCounters.Snapshot counters() {
+      return new TierCounters.Snapshot("disk", own.hits.get(), own.misses.get(), 0, 0, 0);
+    }
+  }
+
   @Override
   public void readFully(String key, long offset, ByteBuffer dst) throws IOException {
+    read(key, offset, dst, null);
+  }
+
+  /** Reads through the tier, counting hits and misses in the tier's counters and in also (if given). */
+  private void read(String key, long offset, ByteBuffer dst, TierCounters also) throws IOException {
     long at = offset;
     while (dst.hasRemaining()) {
       long block = at / blockSize;
       int within = (int) (at - block * blockSize);
       ByteBuffer part = dst.slice();
       part.limit(Math.min(part.remaining(), blockSize - within));
-      int n = readBlock(key, block, within, part);
+      int n = readBlock(key, block, within, part, also);
       if (n <= 0) {
         throw new IOException("object " + key + " ends before offset " + at + ": the store is damaged");
       }
@@ -83,7 +114,7 @@ public final class DiskCache implements ObjectReader {
   }
 
   /** Copies from one cached block (fetching it on a miss); returns bytes copied. */
-  private int readBlock(String key, long block, int within, ByteBuffer part) throws IOException {
+  private int readBlock(String key, long block, int within, ByteBuffer part, TierCounters also) throws IOException {
     String name = fileName(key, block);
     boolean cached;
     lock.lock();
@@ -95,6 +126,9 @@ public final class DiskCache implements ObjectReader {
     if (cached) {
       try (FileChannel channel = FileChannel.open(dir.resolve(name), StandardOpenOption.READ)) {
         counters.hits.incrementAndGet();
+        if (also != null) {
+          also.hits.incrementAndGet();
+        }
         int total = 0;
         while (part.hasRemaining()) {
           int n = channel.read(part, within + total);
@@ -109,6 +143,9 @@ public final class DiskCache implements ObjectReader {
       }
     }
     counters.misses.incrementAndGet();
+    if (also != null) {
+      also.misses.incrementAndGet();
+    }
     ByteBuffer whole = ByteBuffer.allocate(blockSize);
     store.read(key, block * blockSize, whole);
     whole.flip();

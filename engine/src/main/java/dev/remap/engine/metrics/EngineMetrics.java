@@ -1,64 +1,62 @@
 package dev.remap.engine.metrics;
 
-import dev.remap.engine.cache.TierCounters;
-import dev.remap.engine.core.RequestMerger;
-import dev.remap.engine.queue.RequestQueue;
+import dev.remap.engine.store.ObjectStore;
 import dev.remap.engine.store.StoreMetrics;
-import dev.remap.engine.volume.VolumeStats;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToLongFunction;
 
 /**
- * Renders what the engine counts — requests and bytes by kind, merges, cache hits and misses
- * per tier, journal bytes, upload backlog, store requests and bytes by kind — as Prometheus
- * text for the /metrics endpoints of the node plugin and the server.
+ * What the engine counts, as Micrometer meters in the registry it is given: per export
+ * ({@link VolumeMeters}, tag {@code volume}) and per store (tag {@code store}: requests, bytes and
+ * failures by kind of backend request). The engine only records; whoever owns the registry
+ * exposes it (the /metrics endpoint of {@code remap serve} and of the CSI plugins renders it in
+ * Prometheus' text format), so the engine carries no exposition format and no HTTP server.
  */
 public final class EngineMetrics {
 
-  private final PrometheusText text = new PrometheusText();
+  private final MeterRegistry registry;
+  private final Map<String, VolumeMeters> volumes = new ConcurrentHashMap<>();
 
-  public EngineMetrics volume(String volume, RequestQueue.Counters queue, VolumeStats stats) {
-    for (RequestMerger.Kind kind : RequestMerger.Kind.values()) {
-      String k = kind.name().toLowerCase(Locale.ROOT);
-      text.counter("remap_requests_total", "Requests served, by kind.", queue.requests()[kind.ordinal()],
-          "volume", volume, "kind", k);
-      text.counter("remap_request_bytes_total", "Bytes of requests served, by kind.", queue.bytes()[kind.ordinal()],
-          "volume", volume, "kind", k);
-    }
-    text.counter("remap_requests_merged_total", "Requests merged into a neighbour by a transfer worker.",
-        queue.mergedAway(), "volume", volume);
-    text.gauge("remap_journal_bytes", "Bytes in the local journal not yet retired.", stats.journalBytes(),
-        "volume", volume);
-    text.gauge("remap_upload_backlog_bytes", "Journaled bytes waiting for upload to the store.",
-        stats.uploadBacklogBytes(), "volume", volume);
-    text.counter("remap_segments_uploaded_total", "Segments written to the store.", stats.segmentsWritten(),
-        "volume", volume);
-    text.counter("remap_uploaded_bytes_total", "Bytes written to the store in segments.", stats.bytesUploaded(),
-        "volume", volume);
-    return this;
+  public EngineMetrics(MeterRegistry registry) {
+    this.registry = registry;
   }
 
-  public EngineMetrics cache(TierCounters.Snapshot tier) {
-    text.counter("remap_cache_hits_total", "Cache hits, by tier.", tier.hits(), "tier", tier.tier());
-    text.counter("remap_cache_misses_total", "Cache misses, by tier.", tier.misses(), "tier", tier.tier());
-    text.counter("remap_cache_evictions_total", "Cache evictions, by tier.", tier.evictions(), "tier", tier.tier());
-    text.gauge("remap_cache_used_bytes", "Bytes held, by tier.", tier.usedBytes(), "tier", tier.tier());
-    text.gauge("remap_cache_capacity_bytes", "Capacity, by tier.", tier.capacityBytes(), "tier", tier.tier());
-    return this;
+  /** Meters that record nothing: for servers nobody scrapes (tools, tests). */
+  public static EngineMetrics none() {
+    return new EngineMetrics(new CompositeMeterRegistry());
   }
 
-  public EngineMetrics store(String store, StoreMetrics metrics) {
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** The meters of one export, made at its first use and kept (see {@link VolumeMeters}). */
+  public VolumeMeters volume(String export) {
+    return volumes.computeIfAbsent(export, name -> new VolumeMeters(registry, name));
+  }
+
+  /** Counts the store's backend requests under {@code store=name}. */
+  public EngineMetrics store(String name, ObjectStore store) {
     for (StoreMetrics.Operation op : StoreMetrics.Operation.values()) {
-      String k = op.name().toLowerCase(Locale.ROOT);
-      StoreMetrics.Counts counts = metrics.of(op);
-      text.counter("remap_store_requests_total", "Store requests, by kind.", counts.requests(), "store", store, "kind", k);
-      text.counter("remap_store_bytes_total", "Store bytes transferred, by kind.", counts.bytes(), "store", store, "kind", k);
-      text.counter("remap_store_failures_total", "Failed store requests, by kind.", counts.failures(),
-          "store", store, "kind", k);
+      String kind = op.name().toLowerCase(Locale.ROOT);
+      storeCounter(name, kind, store, "remap.store.requests", "Store requests, by kind.",
+          m -> m.of(op).requests());
+      storeCounter(name, kind, store, "remap.store.bytes", "Store bytes transferred, by kind.",
+          m -> m.of(op).bytes());
+      storeCounter(name, kind, store, "remap.store.failures", "Failed store requests, by kind.",
+          m -> m.of(op).failures());
     }
     return this;
   }
 
-  public String render() {
-    return text.toString();
+  private void storeCounter(String name, String kind, ObjectStore store, String meter, String help,
+      ToLongFunction<StoreMetrics> field) {
+    FunctionCounter.builder(meter, store, s -> field.applyAsLong(s.metrics()))
+        .description(help).tags("store", name, "kind", kind).register(registry);
   }
 }

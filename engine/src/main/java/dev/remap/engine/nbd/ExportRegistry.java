@@ -2,6 +2,7 @@ package dev.remap.engine.nbd;
 
 import dev.remap.engine.block.BlockDevice;
 import dev.remap.engine.cache.RamCache;
+import dev.remap.engine.metrics.EngineMetrics;
 import dev.remap.engine.queue.RequestQueue;
 import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.volume.StoreLayout;
@@ -54,14 +55,16 @@ final class ExportRegistry implements Negotiation.Catalog<ServedExport> {
 
   private final VolumeManager volumes;
   private final Settings settings;
+  private final EngineMetrics metrics;
   private final Map<String, Slot> slots = new HashMap<>();
   /** RAM cache sizes given for single exports (the node's per-volume class parameter). */
   private final Map<String, Long> ramCacheByExport = new java.util.concurrent.ConcurrentHashMap<>();
   private boolean closed;
 
-  ExportRegistry(VolumeManager volumes, Settings settings) {
+  ExportRegistry(VolumeManager volumes, Settings settings, EngineMetrics metrics) {
     this.volumes = volumes;
     this.settings = settings;
+    this.metrics = metrics;
   }
 
   @Override
@@ -244,7 +247,9 @@ final class ExportRegistry implements Negotiation.Catalog<ServedExport> {
         volume.countUsage(() -> usage(queue.counters(), ram));
       }
       LOG.fine(() -> "opened export " + name);
-      return new ServedExport(info, top, cache, queue);
+      ServedExport export = new ServedExport(info, base, top, cache, queue, metrics.volume(name));
+      export.meters().attach(export::figures);
+      return export;
     } catch (RuntimeException e) {
       base.close();
       throw e;
@@ -278,6 +283,9 @@ final class ExportRegistry implements Negotiation.Catalog<ServedExport> {
     } catch (IOException | RuntimeException e) {
       // The journal keeps whatever could not be uploaded; the next open replays it.
       LOG.log(Level.WARNING, "closing export " + export.info().name() + " failed: " + e.getMessage(), e);
+    } finally {
+      // After the close, so that what its last uploads counted is carried on too.
+      export.meters().detach();
     }
   }
 

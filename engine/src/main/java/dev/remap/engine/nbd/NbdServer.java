@@ -1,5 +1,6 @@
 package dev.remap.engine.nbd;
 
+import dev.remap.engine.metrics.EngineMetrics;
 import dev.remap.engine.volume.VolumeManager;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -108,11 +109,11 @@ public final class NbdServer implements AutoCloseable {
   private volatile InetSocketAddress tcpAddress;
   private volatile boolean closed;
 
-  private NbdServer(VolumeManager volumes, Options options) {
+  private NbdServer(VolumeManager volumes, Options options, EngineMetrics metrics) {
     this.options = options;
     this.registry = new ExportRegistry(volumes,
         new ExportRegistry.Settings(options.ramCacheBytes(), RAM_PAGE, options.workers(), 1024, 1 << 20,
-            options.growthRoom()));
+            options.growthRoom()), metrics);
     this.tls = options.tls() == null ? null : TlsTransport.upgrade(options.tls());
   }
 
@@ -127,7 +128,13 @@ public final class NbdServer implements AutoCloseable {
    */
   public static NbdServer start(VolumeManager volumes, Options options, Map<String, Long> ramCacheByExport)
       throws IOException {
-    NbdServer server = new NbdServer(volumes, options);
+    return start(volumes, options, ramCacheByExport, EngineMetrics.none());
+  }
+
+  /** The same, recording each export's figures in metrics ({@link EngineMetrics#volume}). */
+  public static NbdServer start(VolumeManager volumes, Options options, Map<String, Long> ramCacheByExport,
+      EngineMetrics metrics) throws IOException {
+    NbdServer server = new NbdServer(volumes, options, metrics);
     ramCacheByExport.forEach((export, bytes) -> server.ramCacheFor(export, java.util.OptionalLong.of(bytes)));
     try {
       if (options.socket() != null) {
@@ -175,6 +182,25 @@ public final class NbdServer implements AutoCloseable {
 
   public int connectionCount() {
     return connections.size();
+  }
+
+  /**
+   * Why this server cannot take connections now, if it cannot: it was stopped, a listener's
+   * thread ended, or its Unix socket file is gone (clients find the server by that path).
+   */
+  public Optional<String> problem() {
+    if (closed) {
+      return Optional.of("the NBD server is stopped");
+    }
+    for (Thread acceptor : acceptors) {
+      if (!acceptor.isAlive()) {
+        return Optional.of("the NBD server stopped accepting connections (" + acceptor.getName() + ")");
+      }
+    }
+    if (options.socket() != null && !Files.exists(options.socket(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return Optional.of("the NBD socket " + options.socket() + " is gone");
+    }
+    return Optional.empty();
   }
 
   private static ServerSocketChannel bindUnix(Path socket) throws IOException {

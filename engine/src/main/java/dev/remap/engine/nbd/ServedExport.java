@@ -2,7 +2,11 @@ package dev.remap.engine.nbd;
 
 import dev.remap.engine.block.BlockDevice;
 import dev.remap.engine.cache.RamCache;
+import dev.remap.engine.cache.TierCounters;
+import dev.remap.engine.metrics.VolumeMeters;
 import dev.remap.engine.queue.RequestQueue;
+import dev.remap.engine.volume.Volume;
+import dev.remap.engine.volume.VolumeStats;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
@@ -23,16 +27,39 @@ import java.nio.ByteBuffer;
 final class ServedExport implements Negotiation.Opened {
 
   private final ExportInfo info;
+  /** The volume or snapshot at the bottom of the stack. */
+  private final BlockDevice base;
   /** The device below the queue: block status is answered from it without queueing. */
   private final BlockDevice top;
   private final RamCache cache;
   private final RequestQueue queue;
+  private final VolumeMeters meters;
 
-  ServedExport(ExportInfo info, BlockDevice top, RamCache cache, RequestQueue queue) {
+  ServedExport(ExportInfo info, BlockDevice base, BlockDevice top, RamCache cache, RequestQueue queue,
+      VolumeMeters meters) {
     this.info = info;
+    this.base = base;
     this.top = top;
     this.cache = cache;
     this.queue = queue;
+    this.meters = meters;
+  }
+
+  VolumeMeters meters() {
+    return meters;
+  }
+
+  /** What the stack's layers have counted, for the export's meters (read at each scrape). */
+  VolumeMeters.StackFigures figures() {
+    TierCounters.Snapshot ram = cache == null ? new TierCounters.Snapshot("ram", 0, 0, 0, 0, 0) : cache.counters();
+    if (!(base instanceof Volume volume)) {
+      return new VolumeMeters.StackFigures(queue.counters().mergedAway(), ram.hits(), ram.misses(), ram.evictions(),
+          ram.usedBytes(), ram.capacityBytes(), 0, 0, 0, 0, 0, 0, 0);
+    }
+    VolumeStats stats = volume.stats();
+    return new VolumeMeters.StackFigures(queue.counters().mergedAway(), ram.hits(), ram.misses(), ram.evictions(),
+        ram.usedBytes(), ram.capacityBytes(), stats.diskHits(), stats.diskMisses(), stats.journalBytes(),
+        stats.uploadBacklogBytes(), stats.segmentsWritten(), stats.bytesUploaded(), stats.storeErrors());
   }
 
   @Override

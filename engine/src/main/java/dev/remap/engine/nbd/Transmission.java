@@ -3,6 +3,7 @@ package dev.remap.engine.nbd;
 import static dev.remap.engine.nbd.NbdProtocol.*;
 
 import dev.remap.engine.block.BlockDevice.Extent;
+import dev.remap.engine.core.RequestMerger.Kind;
 import dev.remap.engine.nbd.Negotiation.Session;
 import dev.remap.engine.nbd.RequestCodec.Rejection;
 import dev.remap.engine.nbd.RequestCodec.Request;
@@ -152,6 +153,7 @@ final class Transmission {
       payload.flip();
     }
     long bytes = r.type() == CMD_READ || r.type() == CMD_WRITE ? r.length() : 0;
+    long start = System.nanoTime();
     inflight.incrementAndGet();
     inflightBytes.addAndGet(bytes);
     var queue = export.queue();
@@ -159,23 +161,23 @@ final class Transmission {
       case CMD_READ -> {
         ByteBuffer data = ByteBuffer.allocate((int) r.length());
         if (export.tryRead(r.offset(), data.duplicate())) {
-          complete(r, bytes, null, data);
+          complete(r, bytes, start, null, data);
         } else {
-          queue.submitRead(r.offset(), data).whenComplete((v, e) -> complete(r, bytes, e, data));
+          queue.submitRead(r.offset(), data).whenComplete((v, e) -> complete(r, bytes, start, e, data));
         }
       }
-      case CMD_WRITE -> after(r, bytes, queue.submitWrite(r.offset(), payload, r.fua()));
-      case CMD_FLUSH -> after(r, bytes, queue.submitFlush());
-      case CMD_TRIM -> after(r, bytes, queue.submitDiscard(r.offset(), r.length(), false, r.fua()));
+      case CMD_WRITE -> after(r, bytes, start, queue.submitWrite(r.offset(), payload, r.fua()));
+      case CMD_FLUSH -> after(r, bytes, start, queue.submitFlush());
+      case CMD_TRIM -> after(r, bytes, start, queue.submitDiscard(r.offset(), r.length(), false, r.fua()));
       case CMD_WRITE_ZEROES ->
-          after(r, bytes, queue.submitDiscard(r.offset(), r.length(), r.has(CMD_FLAG_NO_HOLE), r.fua()));
-      case CMD_BLOCK_STATUS -> blockStatus(r);
+          after(r, bytes, start, queue.submitDiscard(r.offset(), r.length(), r.has(CMD_FLAG_NO_HOLE), r.fua()));
+      case CMD_BLOCK_STATUS -> blockStatus(r, start);
       default -> throw new IllegalStateException("unchecked command " + r.type());
     }
   }
 
-  private void after(Request r, long bytes, CompletableFuture<Void> done) {
-    done.whenComplete((v, e) -> complete(r, bytes, e, null));
+  private void after(Request r, long bytes, long start, CompletableFuture<Void> done) {
+    done.whenComplete((v, e) -> complete(r, bytes, start, e, null));
   }
 
   /**
@@ -183,7 +185,7 @@ final class Transmission {
    * mapping is asked window by window, and only until the reply is full, so that a query over
    * gigabytes of a fragmented volume costs no more than the descriptors it returns.
    */
-  private void blockStatus(Request r) {
+  private void blockStatus(Request r, long start) {
     Throwable failure = null;
     try {
       int wanted = r.has(CMD_FLAG_REQ_ONE) ? 1 : MAX_EXTENTS;
@@ -199,11 +201,18 @@ final class Transmission {
     } catch (IOException | RuntimeException e) {
       failure = e;
     }
-    complete(r, 0, failure, null);
+    complete(r, 0, start, failure, null);
   }
 
-  /** Sends the reply of a finished request (unless blockStatus already did) and frees its slot. */
-  private void complete(Request r, long bytes, Throwable failure, ByteBuffer data) {
+  /**
+   * Sends the reply of a finished request (unless blockStatus already did), counts it in the
+   * export's meters, and frees its slot.
+   */
+  private void complete(Request r, long bytes, long start, Throwable failure, ByteBuffer data) {
+    Kind kind = kindOf(r.type());
+    if (kind != null) {
+      export.meters().completed(kind, r.length(), System.nanoTime() - start, failure != null);
+    }
     try {
       if (failure != null) {
         Throwable cause = unwrap(failure);
@@ -221,6 +230,18 @@ final class Transmission {
         wire.wakeup();
       }
     }
+  }
+
+  /** The kind a request is counted under; null for block status (memory only, not I/O). */
+  private static Kind kindOf(int type) {
+    return switch (type) {
+      case CMD_READ -> Kind.READ;
+      case CMD_WRITE -> Kind.WRITE;
+      case CMD_FLUSH -> Kind.FLUSH;
+      case CMD_TRIM -> Kind.TRIM;
+      case CMD_WRITE_ZEROES -> Kind.ZERO;
+      default -> null;
+    };
   }
 
   private static Throwable unwrap(Throwable e) {

@@ -57,6 +57,7 @@ final class Uploader {
   private volatile String lastError;
   private final AtomicLong segments = new AtomicLong();
   private final AtomicLong uploaded = new AtomicLong();
+  private final AtomicLong failures = new AtomicLong();
   private Journal journal;
   private Thread thread;
 
@@ -110,6 +111,11 @@ final class Uploader {
 
   String lastError() {
     return lastError;
+  }
+
+  /** Upload attempts that failed (each retry counts). */
+  long failures() {
+    return failures.get();
   }
 
   /** Uploads everything pending now; fails if that takes longer than timeout. */
@@ -223,6 +229,7 @@ final class Uploader {
         finish(batch, true);
       } catch (IOException | RuntimeException e) {
         lastError = e.getMessage();
+        failures.incrementAndGet();
         LOG.log(Level.WARNING, "upload of volume {0} failed, retrying in {1} ms: {2}", volume.name(), backoff, e.getMessage());
         finish(batch, false);
         sleep(backoff);

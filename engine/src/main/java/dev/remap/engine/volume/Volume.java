@@ -1,7 +1,7 @@
 package dev.remap.engine.volume;
 
 import dev.remap.engine.block.BlockDevice;
-import dev.remap.engine.cache.ObjectReader;
+import dev.remap.engine.cache.TierCounters;
 import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.core.SegmentFormat;
 import dev.remap.engine.core.Source;
@@ -38,7 +38,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 public final class Volume implements BlockDevice, Ownership.Holder {
 
-  private final ObjectReader reader;
+  private final VolumeReader reader;
   private final Journal journal;
   private final VolumeOptions options;
   final ReentrantLock writeOrder = new ReentrantLock();
@@ -53,7 +53,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
 
   /** @param epoch the lease epoch this process owns the volume under, 0 on standby */
-  Volume(ObjectStore store, ObjectReader reader, VolumeMeta meta, MappingTable stored, long lastSegment,
+  Volume(ObjectStore store, VolumeReader reader, VolumeMeta meta, MappingTable stored, long lastSegment,
       long lastJournalSeq, VolumeOptions options, VolumeLock lock, Ownership ownership, long epoch,
       Tenure.Reloader reloader) throws IOException {
     this.reader = reader;
@@ -339,8 +339,10 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   }
 
   public VolumeStats stats() {
+    TierCounters.Snapshot disk = reader.disk();
     return new VolumeStats(journal.usedBytes(), uploader.backlogBytes(), uploader.segmentsWritten(),
-        uploader.bytesUploaded(), uploader.lastError());
+        uploader.bytesUploaded(), uploader.failures() + reader.failures(), disk.hits(), disk.misses(),
+        uploader.lastError());
   }
 
   /** Relocates uploaded ranges from the journal to a segment and applies the segment to stored. */

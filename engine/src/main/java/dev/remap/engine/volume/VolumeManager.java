@@ -209,9 +209,8 @@ public final class VolumeManager {
     try {
       epoch = claim(meta, lock);
       Loaded loaded = load(meta);
-      Volume volume = new Volume(store, readers.getOrDefault(name, reader), loaded.meta(), loaded.table(),
-          loaded.lastSegment(),
-          loaded.journalSeq(), options, lock, ownership, epoch, this::load);
+      Volume volume = new Volume(store, new VolumeReader(readers.getOrDefault(name, reader)), loaded.meta(),
+          loaded.table(), loaded.lastSegment(), loaded.journalSeq(), options, lock, ownership, epoch, this::load);
       lock.serving(volume);
       return volume;
     } catch (IOException | RuntimeException e) {
