@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 MVN := mvn -B --no-transfer-progress -Dstyle.color=never
 
-.PHONY: demo test build tools clean
+.PHONY: demo test build tools clean images
 
 ## Installs what the tests need (cached), builds, and runs every test.
 test: tools
@@ -17,6 +17,10 @@ build:
 
 tools:
 	@e2e/tools/install.sh
+
+## Container images as OCI archives in build/images/ (no Docker engine; see images/README.md).
+images: build
+	@images/build.sh
 
 clean:
 	$(MVN) -q clean

@@ -5,6 +5,8 @@
 #   $REMAP_CACHE/bin/csi-provisioner       external-provisioner (wrapper: go/sidecars/provisioner)
 #   $REMAP_CACHE/bin/csi-snapshotter       external-snapshotter's sidecar  (go/sidecars/snapshotter)
 #   $REMAP_CACHE/bin/snapshot-controller   external-snapshotter's common controller
+#   $REMAP_CACHE/bin/csi-resizer           external-resizer (go/sidecars/resizer), for the image
+#                                          images/build.sh makes (volume expansion)
 #   $REMAP_CACHE/snapshot-crds/*.yaml      the (group) VolumeSnapshot CRDs of the same release
 #   $REMAP_CACHE/bin/virt-api              KubeVirt's API server for its subresources (addvolume,
 #                                          removevolume, ...), the other end of the operator's
@@ -88,6 +90,8 @@ main() {
   build sidecars/snapshotter github.com/kubernetes-csi/external-snapshotter/v8 \
     csi-snapshotter=github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter \
     snapshot-controller=github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller
+  build sidecars/resizer github.com/kubernetes-csi/external-resizer/v2 \
+    csi-resizer=github.com/kubernetes-csi/external-resizer/v2/cmd/csi-resizer
 
   # kubevirt-crds is a throwaway: it runs once here to write the YAML.
   build kubevirt kubevirt.io/kubevirt \
