@@ -29,7 +29,8 @@
 # Files in DIR: the control plane's (see controlplane.sh), and
 #   cluster.env          KUBECONFIG, NODE_NAME, NODE_IP, KUBELET_DIR, CONTAINERD_SOCK, CTR
 #   containerd/          config.toml, root, state, containerd.sock
-#   kubelet/             the kubelet's root directory (--root-dir; a shared mount)
+#   kubelet/             the kubelet's root directory (--root-dir)
+#   (DIR itself is bind-mounted on itself as a shared mount, for Bidirectional propagation)
 #   cni/net.d, cni/ipam  the bridge network's configuration and address leases
 #   node/                kubelet and kube-proxy configuration and credentials
 #   logs/{containerd,kube-scheduler,kubelet,kube-proxy,snapshot-controller}.log
@@ -262,18 +263,21 @@ json.dump(index, open(path, "w"))
 EOF
 }
 
+shared_dir() {
+  # Bidirectional mount propagation (the CSI node plugin's mounts reaching the kubelet, and the
+  # node's FUSE mounts in its state directory) needs host paths on a shared mount; / is private
+  # on this machine. DIR itself becomes one, so every hostPath under it qualifies.
+  if [[ "$(findmnt -n -o TARGET --target "$DIR")" != "$DIR" ]]; then
+    mount --bind "$DIR" "$DIR"
+  fi
+  mount --make-rshared "$DIR"
+}
+
 start_kubelet() {
   pid_of kubelet >/dev/null && return 0
   client_cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
   kubeconfig_for kubelet
   mkdir -p "$KUBELET_DIR" "$NODE/manifests"
-  # Bidirectional mount propagation (the CSI node plugin's mounts reaching the kubelet) needs
-  # the kubelet's root on a shared mount; / is private on this machine.
-  if ! findmnt -n -o PROPAGATION --target "$KUBELET_DIR" | grep -q shared ||
-    [[ "$(findmnt -n -o TARGET --target "$KUBELET_DIR")" != "$KUBELET_DIR" ]]; then
-    mount --bind "$KUBELET_DIR" "$KUBELET_DIR"
-    mount --make-rshared "$KUBELET_DIR"
-  fi
   local healthz
   healthz=$(free_port)
   cat >"$NODE/kubelet.yaml" <<EOF
@@ -368,9 +372,19 @@ cmd_start() {
   done
   [[ "$(id -u)" == 0 ]] || die "a kubelet and a container runtime need root"
   mkdir -p "$NODE" "$DIR/logs"
+  shared_dir
   node_network
   "$HERE/controlplane.sh" start "$DIR" --node-ip "$NODE_IP" >"$DIR/logs/controlplane-start.log" 2>&1 ||
     die "the control plane did not start: $(tail -n 20 "$DIR/logs/controlplane-start.log")"
+  # The node's components hold the apiserver's address from when they started: if a restarted
+  # control plane had to take another port, they start again with the new one.
+  local port
+  port=$(sed -n 's/^APISERVER_PORT=//p' "$DIR/env")
+  if [[ -f "$NODE/apiserver.port" && "$(<"$NODE/apiserver.port")" != "$port" ]]; then
+    log "the apiserver moved to port $port: restarting ${NODE_COMPONENTS[*]}"
+    for b in "${NODE_COMPONENTS[@]}"; do stop_proc "$b"; done
+  fi
+  echo "$port" >"$NODE/apiserver.port"
   start_containerd
   pause_image
   start_scheduler
@@ -438,6 +452,7 @@ cmd_stop() {
   ip link del "$DUMMY" 2>/dev/null || true
   rm -rf "$CNI/ipam"
   "$HERE/controlplane.sh" stop "$DIR"
+  [[ "$(findmnt -n -o TARGET --target "$DIR" 2>/dev/null)" != "$DIR" ]] || umount -l "$DIR" 2>/dev/null || true
 }
 
 drop_chains() { # the kubelet's (KUBE-*) and the CNI plugins' (CNI-*) iptables chains and the jumps to them

@@ -419,7 +419,9 @@ EOF
 
   # The apiserver retries etcd until it answers, so both start at once.
   local reach=(--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --endpoint-reconciler-type=none)
-  [[ -z "$NODE_IP" ]] || reach=(--bind-address=0.0.0.0 --advertise-address="$NODE_IP" --endpoint-reconciler-type=lease)
+  # Nodes are reached at their InternalIP: their names are not in any DNS here (kubectl logs, exec).
+  [[ -z "$NODE_IP" ]] || reach=(--bind-address=0.0.0.0 --advertise-address="$NODE_IP" --endpoint-reconciler-type=lease
+    --kubelet-preferred-address-types=InternalIP,Hostname)
   launch kube-apiserver \
     "${reach[@]}" \
     --secure-port="$APISERVER_PORT" \
