@@ -191,7 +191,7 @@ class HelmChartTest {
   @Test
   void theOperatorRbacIsExactlyOperatorRbacYaml() {
     Map<String, Map<String, Object>> expected = rbac(load(read(RemapPaths.root().resolve("operator/rbac.yaml"))));
-    assertThat(expected).hasSize(5);
+    assertThat(expected).hasSize(7);
     assertThat(rbac(template())).as("the chart's operator RBAC (templates/operator-rbac.yaml) against operator/rbac.yaml")
         .isEqualTo(expected);
     // Another namespace: only the namespaces change.
@@ -238,9 +238,11 @@ class HelmChartTest {
     assertThat(at(dashboard, "metadata", "labels", "grafana_dashboard")).isEqualTo("1");
     String json = (String) at(dashboard, "data", "remap.json");
     assertThat(((List<?>) at(load(json).get(0), "panels"))).hasSizeGreaterThan(6);
-    assertThat(json).contains("remap_volume_requests_total", "remap_volume_bytes_total",
-        "remap_volume_request_seconds_bucket", "remap_cache_hits_total", "remap_cache_misses_total",
-        "remap_volume_upload_backlog_bytes", "remap_store_errors_total");
+    assertThat(json).contains("remap_requests_total", "remap_request_bytes_total",
+        "remap_request_duration_seconds_bucket", "remap_cache_hits_total", "remap_cache_misses_total",
+        "remap_upload_backlog_bytes", "remap_store_failures_total", "remap_volume_store_errors_total")
+        .doesNotContain("remap_volume_requests_total", "remap_volume_bytes_total", "remap_volume_request_seconds",
+            "remap_volume_upload_backlog_bytes", "remap_store_errors_total", "{{op}}");
     assertThat(kinds(template(), "ServiceMonitor", "ConfigMap")).isEmpty();
   }
 
