@@ -62,6 +62,12 @@ final class CsiCommand implements Callable<Integer> {
           + ", skipped with a warning if taken)")
   String httpAddress;
 
+  @Option(names = "--helper-keeper", paramLabel = "SOCKET",
+      description = {"Node: start the helpers of kernel devices (nbdfuse, nbdkit) through the helper keeper listening",
+          "on SOCKET (./remap helper-keeper), so that devices outlive this process's container; default: as",
+          "children of this process"})
+  Path helperKeeper;
+
   /** The port the livenessprobe sidecar listens on by convention. */
   private static final String DEFAULT_HTTP = ":9808";
 
@@ -81,7 +87,7 @@ final class CsiCommand implements Callable<Integer> {
         gcDuration("--gc-grace", gcGrace), registrationDir == null ? null : registrationDir.toAbsolutePath(),
         kubeletEndpoint == null ? null : DriverConfig.socketOf("--kubelet-csi-endpoint", kubeletEndpoint),
         (httpAddress == null ? HttpAddress.parse(DEFAULT_HTTP, true) : HttpAddress.parse(httpAddress, false))
-            .orElse(null));
+            .orElse(null), helperKeeper == null ? null : helperKeeper.toAbsolutePath());
     CsiDriver driver = CsiDriver.start(config, BuildInfo.version());
     // SIGTERM (the kubelet stopping the pod) closes the driver: the server stops taking calls and
     // served volumes are closed, their journals synced. Staged state stays on disk for the restart.

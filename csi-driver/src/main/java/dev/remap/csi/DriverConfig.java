@@ -24,7 +24,7 @@ import java.util.Objects;
  */
 public record DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
     Path kubeconfig, Duration gcInterval, Duration gcGrace, Path registrationDir, Path kubeletEndpoint,
-    HttpAddress http) {
+    HttpAddress http, Path helperKeeper) {
 
   /** The driver name: GetPluginInfo's name, the provisioner of the StorageClass. */
   public static final String DRIVER_NAME = "csi.remap.dev";
@@ -72,6 +72,10 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
       throw new IllegalArgumentException("--kubelet-registration-dir registers the node plugin: it needs --mode node "
           + "or all, not " + mode.name().toLowerCase(java.util.Locale.ROOT));
     }
+    if (helperKeeper != null && !mode.node()) {
+      throw new IllegalArgumentException("--helper-keeper is where the node plugin starts its device helpers: it needs "
+          + "--mode node or all, not " + mode.name().toLowerCase(java.util.Locale.ROOT));
+    }
     if (kubeletEndpoint != null && registrationDir == null) {
       throw new IllegalArgumentException("--kubelet-csi-endpoint is what the kubelet is told at registration: "
           + "give --kubelet-registration-dir too");
@@ -81,7 +85,7 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
   /** The driver without the kubelet registration and the HTTP endpoint (tests, tools). */
   public DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
       Path kubeconfig, Duration gcInterval, Duration gcGrace) {
-    this(mode, socket, nodeId, store, journalDir, stateDir, kubeconfig, gcInterval, gcGrace, null, null, null);
+    this(mode, socket, nodeId, store, journalDir, stateDir, kubeconfig, gcInterval, gcGrace, null, null, null, null);
   }
 
   /** The path of the CSI socket as the kubelet reaches it: what registration tells the kubelet. */

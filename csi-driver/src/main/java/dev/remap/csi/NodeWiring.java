@@ -1,7 +1,9 @@
 package dev.remap.csi;
 
 import dev.remap.csi.node.AttachMethod;
+import dev.remap.csi.node.HelperLauncher;
 import dev.remap.csi.node.HostFacts;
+import dev.remap.csi.node.KeeperClient;
 import dev.remap.csi.node.NodeHost;
 import dev.remap.csi.node.NodeService;
 import dev.remap.csi.node.NodeStartup;
@@ -62,11 +64,12 @@ final class NodeWiring implements AutoCloseable {
     NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket).withGrowthRoom(), ramSizes, metrics);
     try {
       AttachMethod method = attachMethod();
+      HelperLauncher helpers = helpers(config);
       NodeHost host = new NodeHost(socket, method, config.stateDir().resolve("devices"), manager, config.journalDir(),
           (volume, sizes) -> {
             nbd.ramCacheFor(volume, sizes.ram());
             diskTiers.apply(volume, sizes);
-          });
+          }, helpers);
       NodeService service = startup.start(config.nodeId(), manager, locks, host);
       Gauge.builder("remap.staged.volumes", service, NodeService::stagedVolumes)
           .description("Volumes staged on this node.").strongReference(true).register(metrics.registry());
@@ -75,6 +78,25 @@ final class NodeWiring implements AutoCloseable {
       nbd.close();
       throw e;
     }
+  }
+
+  /**
+   * Where device helpers run: the node's helper keeper when one is configured (in a pod, so that
+   * devices outlive this container), else as this process's children. A keeper that does not
+   * answer yet is only logged: attaching fails naming it until it does.
+   */
+  private static HelperLauncher helpers(DriverConfig config) {
+    if (config.helperKeeper() == null) {
+      return HelperLauncher.LOCAL;
+    }
+    KeeperClient keeper = new KeeperClient(config.helperKeeper());
+    try {
+      long pid = keeper.ping();
+      LOG.info(() -> "device helpers are started by the helper keeper on " + config.helperKeeper() + " (pid " + pid + ")");
+    } catch (IOException e) {
+      LOG.warning(e.getMessage());
+    }
+    return keeper;
   }
 
   /**

@@ -64,15 +64,15 @@ final class LoopAttacher {
    * itself may advertise more, see above), by the given method, with everything in {@code dir}.
    */
   static Attachment attach(AttachMethod method, String export, Path nbdSocket, Path dir, boolean readOnly,
-      long size) throws IOException {
+      long size, HelperLauncher helpers) throws IOException {
     String backing;
     long helper;
     if (method == AttachMethod.NBD_CLIENT) {
-      NbdClientDevice.Connected nbd = NbdClientDevice.connect(export, nbdSocket, dir, readOnly);
+      NbdClientDevice.Connected nbd = NbdClientDevice.connect(export, nbdSocket, dir, readOnly, helpers);
       backing = nbd.device();
       helper = nbd.nbdkitPid();
     } else {
-      helper = mountFuse(export, nbdSocket, dir, readOnly);
+      helper = mountFuse(export, nbdSocket, dir, readOnly, helpers);
       backing = dir.resolve(FILE).toString();
     }
     Attachment unlooped = new Attachment(method, "", dir, helper, backing);
@@ -92,7 +92,8 @@ final class LoopAttacher {
   }
 
   /** nbdfuse on fuseDir, serving the export through a reconnecting nbdkit; returns nbdfuse's pid. */
-  private static long mountFuse(String export, Path nbdSocket, Path fuseDir, boolean readOnly) throws IOException {
+  private static long mountFuse(String export, Path nbdSocket, Path fuseDir, boolean readOnly,
+      HelperLauncher helpers) throws IOException {
     Files.createDirectories(fuseDir);
     if (Mounts.isMountPoint(fuseDir)) {
       detachFuse(fuseDir, Optional.empty()); // left by a plugin that died before recording it
@@ -106,21 +107,21 @@ final class LoopAttacher {
     }
     command.add(fuseDir.resolve(FILE).toString());
     command.addAll(reconnectingProxy(export, nbdSocket, readOnly));
-    Process nbdfuse = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(log.toFile()).start();
+    long pid = helpers.start(command, log);
+    Optional<ProcessHandle> nbdfuse = ProcessHandle.of(pid);
     Instant deadline = Instant.now().plus(READY);
     while (!Files.exists(pidFile) || Files.size(pidFile) == 0) {
-      if (!nbdfuse.isAlive()) {
-        throw new IOException("nbdfuse for " + export + " ended with status " + nbdfuse.exitValue() + ": "
-            + Files.readString(log).strip());
+      if (nbdfuse.map(p -> !p.isAlive()).orElse(true)) {
+        throw new IOException("nbdfuse for " + export + " (started by " + helpers.describe() + ") ended: "
+            + (Files.exists(log) ? Files.readString(log).strip() : "no log at " + log));
       }
       if (Instant.now().isAfter(deadline)) {
-        nbdfuse.destroy();
+        nbdfuse.ifPresent(ProcessHandle::destroy);
         throw new IOException("nbdfuse for " + export + " was not ready within " + READY.toSeconds() + " s");
       }
       sleep(50);
     }
-    return nbdfuse.pid();
+    return pid;
   }
 
   /** The nbdfuse server command: nbdkit forwarding to the engine and reconnecting to it. */
@@ -201,13 +202,41 @@ final class LoopAttacher {
       "substr($info, 32, 8) = pack('Q<', $size);",
       "ioctl($fh, 0x4C04, $info) or die \"LOOP_SET_STATUS64 on $device failed: $!\\n\";");
 
-  /** Is the loop device still backed by what the attachment put it on (and not reused for another)? */
+  /**
+   * Is the loop device still backed by what the attachment put it on (and not reused for another)?
+   * By the backing file's device and inode where its path no longer reads the same: the kernel
+   * names the file through the mount the loop device was opened on, and in a pod that mount
+   * belonged to the plugin container that attached it; once that container is gone the name
+   * reads differently, though the file (the same FUSE file system, reached here through another
+   * mount of it) is the same and serves on.
+   */
   static boolean backs(Attachment attachment) throws IOException {
-    Commands.Result result = Commands.tryRun(30, "losetup", "--noheadings", "--output", "BACK-FILE",
-        attachment.device());
-    String backing = result.output().strip();
-    return result.exitCode() == 0
-        && (backing.equals(attachment.backing()) || backing.startsWith(attachment.backing() + " "));
+    Commands.Result result = Commands.tryRun(30, "losetup", "--noheadings", "--output",
+        "BACK-MAJ:MIN,BACK-INO,BACK-FILE", attachment.device());
+    if (result.exitCode() != 0) {
+      return false;
+    }
+    String[] fields = result.output().strip().split("\\s+", 3);
+    String backing = fields.length == 3 ? fields[2] : "";
+    if (backing.equals(attachment.backing()) || backing.startsWith(attachment.backing() + " ")) {
+      return true;
+    }
+    return fields.length >= 2 && fileId(Path.of(attachment.backing())).map(id -> id.equals(fields[0] + " " + fields[1]))
+        .orElse(false);
+  }
+
+  /** "MAJOR:MINOR INODE" of a file, as losetup prints a backing file's, if it can be read. */
+  static Optional<String> fileId(Path file) {
+    try {
+      long dev = (Long) Files.getAttribute(file, "unix:dev");
+      long ino = (Long) Files.getAttribute(file, "unix:ino");
+      // glibc's gnu_dev_major / gnu_dev_minor
+      long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
+      long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+      return Optional.of(major + ":" + minor + " " + ino);
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      return Optional.empty();
+    }
   }
 
   /** Does the device still work: its helper alive, the FUSE mount or NBD device there, the loop on it? */

@@ -36,7 +36,8 @@ final class NbdClientDevice {
 
   private NbdClientDevice() {}
 
-  static Connected connect(String export, Path engineSocket, Path dir, boolean readOnly) throws IOException {
+  static Connected connect(String export, Path engineSocket, Path dir, boolean readOnly, HelperLauncher helpers)
+      throws IOException {
     Files.createDirectories(dir);
     stopProxy(dir); // one left by a plugin that died before recording it
     Path socket = dir.resolve(SOCKET);
@@ -49,7 +50,11 @@ final class NbdClientDevice {
     // Without --foreground nbdkit returns once its socket listens; its forked child writes the
     // pid file after that, so the file may not be there yet (seen under emulation).
     nbdkit.addAll(LoopAttacher.retryingEngine(export, engineSocket));
-    Commands.run(nbdkit.toArray(String[]::new));
+    Commands.Result started = helpers.run(120, nbdkit);
+    if (started.exitCode() != 0) {
+      throw new IOException("'" + String.join(" ", nbdkit) + "' (run by " + helpers.describe() + ") failed (exit "
+          + started.exitCode() + "): " + started.output().strip());
+    }
     long pid = awaitPid(dir.resolve(PID));
     try {
       if (!Files.isDirectory(Path.of("/sys/block/nbd0"))) {

@@ -34,19 +34,21 @@ public final class NodeHost {
   private final VolumeManager volumes;
   private final Path journalDir;
   private final BiConsumer<String, CacheSizes> caches;
+  private final HelperLauncher helpers;
 
   /**
    * @param caches gives a volume its own cache tiers before it is next opened ({@link
    *     CacheSizes#NONE}: the node's defaults again)
    */
   public NodeHost(Path nbdSocket, AttachMethod method, Path attachRoot, VolumeManager volumes, Path journalDir,
-      BiConsumer<String, CacheSizes> caches) {
+      BiConsumer<String, CacheSizes> caches, HelperLauncher helpers) {
     this.nbdSocket = nbdSocket;
     this.method = method;
     this.attachRoot = attachRoot;
     this.volumes = volumes;
     this.journalDir = journalDir;
     this.caches = caches;
+    this.helpers = helpers;
   }
 
   /**
@@ -60,7 +62,7 @@ public final class NodeHost {
     LoopAttacher.Attachment attachment;
     try {
       attachment = LoopAttacher.attach(method, volume, nbdSocket, attachRoot.resolve(volume), readOnly,
-          currentSize(volume));
+          currentSize(volume), helpers);
     } catch (IOException | RuntimeException e) {
       caches.accept(volume, CacheSizes.NONE);
       throw e;
@@ -238,7 +240,7 @@ public final class NodeHost {
     }
     LoopAttacher.abandon(old);
     return LoopAttacher.attach(method, staged.volume(), nbdSocket, attachRoot.resolve(staged.volume()),
-        staged.readOnly(), currentSize(staged.volume()));
+        staged.readOnly(), currentSize(staged.volume()), helpers);
   }
 
   private static void lazyUnmount(Path path) throws IOException {

@@ -24,7 +24,7 @@ class DriverHealthTest {
     Files.createDirectories(tmp.resolve("store"));
     return CsiDriver.start(new DriverConfig(mode, tmp.resolve("csi.sock"), "node-a", "file://" + tmp.resolve("store"),
         tmp.resolve("journal"), tmp.resolve("state"), null, Duration.ZERO, Duration.ZERO, null, null,
-        HttpAddress.parse("127.0.0.1:0", false).orElseThrow()), "test");
+        HttpAddress.parse("127.0.0.1:0", false).orElseThrow(), null), "test");
   }
 
   @Test

@@ -55,7 +55,7 @@ class KubeletRegistrationTest {
     Files.createDirectories(tmp.resolve("store"));
     return CsiDriver.start(new DriverConfig(DriverConfig.Mode.NODE, tmp.resolve("csi/csi.sock"), "node-a",
         "file://" + tmp.resolve("store"), tmp.resolve("journal"), tmp.resolve("state"), null, Duration.ZERO,
-        Duration.ZERO, registrationDir, kubeletEndpoint, HttpAddress.parse("127.0.0.1:0", false).orElseThrow()),
+        Duration.ZERO, registrationDir, kubeletEndpoint, HttpAddress.parse("127.0.0.1:0", false).orElseThrow(), null),
         "test");
   }
 
@@ -120,7 +120,7 @@ class KubeletRegistrationTest {
         .hasMessageContaining("--kubelet-registration-dir");
     assertThat(tmp.resolve("csi/csi.sock")).doesNotExist();
     assertThatThrownBy(() -> new DriverConfig(DriverConfig.Mode.CONTROLLER, tmp.resolve("csi.sock"), "n1",
-        "file:///x", tmp, tmp, null, Duration.ZERO, Duration.ZERO, tmp, null, null))
+        "file:///x", tmp, tmp, null, Duration.ZERO, Duration.ZERO, tmp, null, null, null))
         .hasMessageContaining("--kubelet-registration-dir").hasMessageContaining("--mode node");
   }
 }
