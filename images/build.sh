@@ -10,6 +10,10 @@
 #   build/images/remap-csi-sidecars-<version>.oci.tar localhost/remap-csi-sidecars:<version>
 #       csi-provisioner, csi-snapshotter, snapshot-controller, csi-resizer (static Go binaries
 #       from e2e/tools/sidecars.sh) and nothing else; user 65532
+#   build/images/remap-vm-standin-<version>.oci.tar   localhost/remap-vm-standin:<version>
+#       test-only: Debian bookworm + qemu-system-x86 + the test guest of e2e/tools/guest (kernel,
+#       initramfs, run.sh); entrypoint vm-standin DISK boots it under TCG with DISK (a PVC's block
+#       device or disk.img) as its virtio disk, as KubeVirt's virt-launcher would; runs as root
 #
 # Why debootstrap + umoci and not a Dockerfile or Jib:
 #   - no daemon: this machine (and CI runners like it) has no Docker engine, and umoci works on
@@ -18,9 +22,9 @@
 #     debootstrap makes the Debian base from the same apt mirror the machine already uses, and
 #     apt in a chroot adds the node tools (nbd-client, nbdkit, libnbd-bin, fuse3, xfsprogs) that
 #     Jib cannot add: Jib only adds files on top of a base, it runs no package manager;
-#   - shared layers: one layout holds every image, so the Debian+JRE layer is one blob in both
-#     Java images (remap = base + node tools + app, operator = base + app) and containerd stores
-#     it once;
+#   - shared layers: one layout holds every image, so the Debian+JRE layer is one blob in every
+#     Debian image (remap = base + node tools + app, operator = base + app, vm-standin = base +
+#     QEMU + guest) and containerd stores it once;
 #   - cached by content: the Debian layers are rebuilt only when their key (recipe number,
 #     suite, architecture, package lists) changes, so a warm run only makes the app layers,
 #     which are reproducible tars (sorted, root-owned, mtime of the last commit).
@@ -35,8 +39,9 @@
 #        images/build.sh --rebuild-base  also remake the Debian layers (to pick up updates)
 #        images/build.sh --no-verify     skip unpacking the archives to run java in them
 # Needs: root (debootstrap, chroot, mount), debootstrap, umoci, skopeo, jq, GNU tar; the jars
-# of `make build`; the sidecars of `make tools` (e2e/tools/sidecars.sh). Cold: several
-# minutes (debootstrap + apt); warm: well under a minute.
+# of `make build`; the sidecars of `make tools` (e2e/tools/sidecars.sh); the test guest
+# (e2e/tools/guest/build.sh, run from here: it does nothing when it is up to date). Cold:
+# several minutes (debootstrap + apt); warm: well under a minute.
 set -euo pipefail
 
 # The whole script is one function, read in full before it runs, so editing this file while
@@ -50,6 +55,8 @@ main() {
   WORK=$CACHE/work
   OUT=$ROOT/build/images
   SIDECAR_BIN=$REMAP_CACHE/bin
+  GUEST_TOOLS=$ROOT/e2e/tools/guest
+  GUEST_DIR=$REMAP_CACHE/guest
 
   # Bumped by hand when the way the Debian layers are made changes in a way the package lists
   # do not show (the strip list, the apt settings, ...), to force a rebuild of those layers.
@@ -57,6 +64,11 @@ main() {
   SUITE=bookworm
   JRE_PACKAGES=(openjdk-17-jre-headless ca-certificates)
   NODE_PACKAGES=(nbd-client nbdkit libnbd-bin fuse3 e2fsprogs xfsprogs util-linux mount kmod)
+  # The VM stand-in: qemu-system-x86 without its recommends (GUI, qemu-utils, OVMF, block-extra),
+  # with SeaBIOS, which boots the guest's kernel directly. Bookworm has no smaller x86 package
+  # (qemu-system-xen is for Xen hosts); the package's qemu-system-x86_64-microvm binary runs only
+  # the PCI-less microvm machine, and run.sh gives the guest its script on a PCI virtio disk.
+  VM_PACKAGES=(qemu-system-x86)
   SIDECARS=(csi-provisioner csi-snapshotter snapshot-controller csi-resizer)
   NONROOT=65532
   DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -100,6 +112,10 @@ main() {
     [[ -x "$SIDECAR_BIN/$s" ]] ||
       die "$SIDECAR_BIN/$s is missing: run 'make tools' (or e2e/tools/sidecars.sh) to build the CSI sidecars"
   done
+  # The stand-in's guest: build.sh is idempotent (about a second when up to date) and keeps the
+  # copy in the image in step with e2e/tools/guest/init.
+  "$GUEST_TOOLS/build.sh" --quiet "$GUEST_DIR" ||
+    die "the test guest in $GUEST_DIR is missing or stale and e2e/tools/guest/build.sh failed: run it by hand to see why"
 
   mkdir -p "$CACHE" "$CACHE/debs" "$OUT"
   exec 8>"$CACHE/.lock"
@@ -118,27 +134,32 @@ main() {
 
   local start=$SECONDS
   # --- the Debian layers (cached by key) ------------------------------------------------
-  local jre_key node_key
+  local jre_key node_key vm_key
   jre_key=$(printf '%s\n' "recipe=$RECIPE" "suite=$SUITE" "arch=$ARCH" "${JRE_PACKAGES[@]}" | sha256sum | cut -c1-16)
   node_key=$(printf '%s\n' "jre=$jre_key" "${NODE_PACKAGES[@]}" | sha256sum | cut -c1-16)
+  vm_key=$(printf '%s\n' "jre=$jre_key" "${VM_PACKAGES[@]}" | sha256sum | cut -c1-16)
   JRE_TAG=jre-$jre_key
   NODE_TAG=node-$node_key
+  VM_TAG=vm-$vm_key
   if ((rebuild_base)); then
     has_tag "$JRE_TAG" && umoci rm --image "$LAYOUT:$JRE_TAG"
     has_tag "$NODE_TAG" && umoci rm --image "$LAYOUT:$NODE_TAG"
+    has_tag "$VM_TAG" && umoci rm --image "$LAYOUT:$VM_TAG"
   fi
   if has_tag "$JRE_TAG"; then log "Debian $SUITE + JRE layer: cached ($JRE_TAG)"; else build_jre_layer; fi
   if has_tag "$NODE_TAG"; then log "node tools layer: cached ($NODE_TAG)"; else build_node_layer; fi
+  if has_tag "$VM_TAG"; then log "QEMU layer: cached ($VM_TAG)"; else build_vm_layer; fi
   # Only the current base tags are kept; gc drops the blobs of older keys and of killed runs.
-  for t in $(tags); do [[ "$t" == "$JRE_TAG" || "$t" == "$NODE_TAG" ]] || umoci rm --image "$LAYOUT:$t"; done
+  for t in $(tags); do [[ "$t" == "$JRE_TAG" || "$t" == "$NODE_TAG" || "$t" == "$VM_TAG" ]] || umoci rm --image "$LAYOUT:$t"; done
   umoci gc --layout "$LAYOUT"
 
   # --- the app layers and the images --------------------------------------------------
   build_remap "$cli_jar" "$cli_lib"
   build_operator "$op_app"
   build_sidecars
+  build_vm_standin
 
-  local names=(remap remap-operator remap-csi-sidecars) n
+  local names=(remap remap-operator remap-csi-sidecars remap-vm-standin) n
   for n in "${names[@]}"; do export_image "$n"; done
   for t in $(tags); do [[ "$t" != out-* ]] || umoci rm --image "$LAYOUT:$t"; done
   umoci gc --layout "$LAYOUT"
@@ -217,16 +238,7 @@ chroot_open() {
   main_mirror=$(apt_mirror "$SUITE")
   sec_mirror=$(apt_mirror "$SUITE-security")
   [[ -n "$main_mirror" ]] || die "no apt source for '$SUITE' in /etc/apt/sources.list{,.d/}: cannot install packages"
-  mkdir -p "$rootfs/proc" "$rootfs/dev"
-  mount -t proc proc "$rootfs/proc" || die "mount proc on $rootfs/proc failed"
-  mount -t tmpfs -o mode=755,nosuid devtmp "$rootfs/dev" || die "mount tmpfs on $rootfs/dev failed"
-  local node
-  for node in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
-    local n maj min
-    IFS=: read -r n maj min <<<"$node"
-    mknod -m 666 "$rootfs/dev/$n" c "$maj" "$min"
-  done
-  mkdir -p "$rootfs/dev/pts" "$rootfs/dev/shm"
+  proc_and_dev "$rootfs"
   # A private pty instance (apt logs through one); unmounted before the tmpfs, being deeper.
   mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$rootfs/dev/pts" || die "mount devpts on $rootfs/dev/pts failed"
   ln -s pts/ptmx "$rootfs/dev/ptmx"
@@ -260,6 +272,19 @@ path-exclude /usr/share/lintian/*
 EOF
   # openjdk's postinst registers man pages as alternatives' slaves and fails without this.
   mkdir -p "$rootfs/usr/share/man/man1"
+}
+
+# /proc, and a /dev with the nodes a container runtime gives (the layers hold no device nodes).
+proc_and_dev() { # rootfs
+  local rootfs=$1 node n maj min
+  mkdir -p "$rootfs/proc" "$rootfs/dev"
+  mount -t proc proc "$rootfs/proc" || die "mount proc on $rootfs/proc failed"
+  mount -t tmpfs -o mode=755,nosuid devtmp "$rootfs/dev" || die "mount tmpfs on $rootfs/dev failed"
+  for node in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+    IFS=: read -r n maj min <<<"$node"
+    mknod -m 666 "$rootfs/dev/$n" c "$maj" "$min"
+  done
+  mkdir -p "$rootfs/dev/pts" "$rootfs/dev/shm"
 }
 
 in_chroot() { # rootfs command...
@@ -354,6 +379,21 @@ build_node_layer() {
   log "node tools layer: built in $((SECONDS - t0))s"
 }
 
+build_vm_layer() {
+  local t0=$SECONDS bundle=$WORK/vm-bundle
+  log "QEMU layer: ${VM_PACKAGES[*]}"
+  umoci unpack --image "$LAYOUT:$JRE_TAG" "$bundle" >/dev/null || die "umoci unpack of $JRE_TAG failed"
+  chroot_open "$bundle/rootfs"
+  apt_install "$bundle/rootfs" QEMU "${VM_PACKAGES[@]}"
+  in_chroot "$bundle/rootfs" qemu-system-x86_64 --version >/dev/null || die "qemu-system-x86_64 does not run after installing ${VM_PACKAGES[*]}"
+  [[ -f "$bundle/rootfs/usr/share/seabios/bios-256k.bin" ]] || die "SeaBIOS (bios-256k.bin) is missing after installing ${VM_PACKAGES[*]}"
+  chroot_close "$bundle/rootfs"
+  umoci repack --image "$LAYOUT:$VM_TAG" --history.created_by \
+    "images/build.sh: apt-get install --no-install-recommends ${VM_PACKAGES[*]}" "$bundle" || die "umoci repack of the QEMU layer failed"
+  rm -rf "$bundle"
+  log "QEMU layer: built in $((SECONDS - t0))s"
+}
+
 # --- the app layers --------------------------------------------------------------------------
 
 # Staged files readable by all (uid 65532 runs the jars), writable by root only.
@@ -443,6 +483,36 @@ build_sidecars() {
     --config.label "org.opencontainers.image.description=Kubernetes CSI sidecars: ${versions[*]}"
 }
 
+# The test guest and its runner on the QEMU layer. run.sh rebuilds a guest whose stamp does not
+# match the hash of init + build.sh beside it, which it cannot do in a container: the copies here
+# must be the ones the guest was built from.
+build_vm_standin() {
+  local stage=$WORK/vm-standin lib=/usr/local/lib/vm-standin share=/usr/local/share/vm-standin/guest f src
+  mkdir -p "$stage$lib" "$stage$share" "$stage/usr/local/bin"
+  for f in vm-standin.sh run.sh init build.sh; do
+    [[ -f "$GUEST_TOOLS/$f" ]] || die "$GUEST_TOOLS/$f is missing"
+    cp "$GUEST_TOOLS/$f" "$stage$lib/$f"
+  done
+  for f in vmlinuz initramfs.cpio.gz stamp; do
+    [[ -s "$GUEST_DIR/$f" ]] || die "$GUEST_DIR/$f is missing: run e2e/tools/guest/build.sh"
+    cp "$GUEST_DIR/$f" "$stage$share/$f"
+  done
+  src=$(cat "$stage$lib/init" "$stage$lib/build.sh" | sha256sum | cut -c1-16)
+  grep -qx "src=$src" "$stage$share/stamp" ||
+    die "$GUEST_DIR was built from another e2e/tools/guest/init or build.sh (edited during this run?): run e2e/tools/guest/build.sh, then this again"
+  ln -s "../lib/vm-standin/vm-standin.sh" "$stage/usr/local/bin/vm-standin"
+  readable "$stage"
+  chmod 755 "$stage$lib"/*.sh "$stage$lib/init"
+  layer_tar "$stage" "$WORK/vm-standin.tar"
+  add_layer "$VM_TAG" out-remap-vm-standin "$WORK/vm-standin.tar" \
+    "images/build.sh: the test guest ($(sed -n 's/^kernel=//p' "$stage$share/stamp")) and e2e/tools/guest/{vm-standin.sh,run.sh}"
+  configure out-remap-vm-standin --config.user 0:0 --config.workingdir / \
+    --config.env "PATH=$DEFAULT_PATH" --config.env LANG=C.UTF-8 --config.env "REMAP_GUEST_DIR=$share" \
+    --config.entrypoint /usr/local/bin/vm-standin \
+    --config.label "org.opencontainers.image.title=remap-vm-standin" \
+    --config.label "org.opencontainers.image.description=Test only: boots the Remap test guest under QEMU/TCG on a PVC, as KubeVirt's virt-launcher would"
+}
+
 # --- export ----------------------------------------------------------------------------------
 
 # One OCI layout per image with only its blobs (hard links into the cache), named for
@@ -496,6 +566,8 @@ verify_image() { # name verify?
             die "/$s --version does not run in $ref"
         done
         log "$ref: ${SIDECARS[*]} run as uid $NONROOT" ;;
+      remap-vm-standin)
+        standin_checks "$rootfs" "$name" ;;
     esac
   fi
   rm -rf "$dir"
@@ -520,6 +592,21 @@ java_checks() { # rootfs name [jar args...]
     log "$ref: $(head -n 1 <<<"$out")"
   fi
   unmount_under "$rootfs"
+}
+
+# Boots the guest in the unpacked rootfs, as the pod would, on a new 16 MiB disk.img.
+standin_checks() { # rootfs name
+  local rootfs=$1 ref="localhost/$2:$VERSION" t0=$SECONDS rc=0
+  proc_and_dev "$rootfs"
+  mkdir -p "$rootfs/pvc"
+  chroot "$rootfs" /usr/bin/env -i PATH="$DEFAULT_PATH" LANG=C.UTF-8 REMAP_GUEST_DIR=/usr/local/share/vm-standin/guest \
+    DISK_SIZE=16M GUEST_SCRIPT='[ "$(blockdev --getsize64 /dev/disk/by-id/virtio-vmdisk)" = 16777216 ] && echo standin-disk-ok' \
+    /usr/local/bin/vm-standin --timeout 180 /pvc/disk.img >"$WORK/standin.out" 2>&1 || rc=$?
+  unmount_under "$rootfs"
+  if ((rc != 0)) || ! tr -d '\r' <"$WORK/standin.out" | grep -qx standin-disk-ok; then
+    die "vm-standin does not boot the guest in $ref (exit status $rc): $(tail -n 15 "$WORK/standin.out")"
+  fi
+  log "$ref: vm-standin booted the guest on a 16 MiB disk.img in $((SECONDS - t0))s"
 }
 
 main "$@"
