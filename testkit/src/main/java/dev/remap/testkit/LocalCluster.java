@@ -17,16 +17,35 @@ public final class LocalCluster implements AutoCloseable {
 
   private static final Duration START_TIMEOUT = Duration.ofMinutes(5);
   private final Path dir;
+  private final Path kubeconfig;
+  private final Path kubeletDir;
+  private final boolean owned;
 
-  private LocalCluster(Path dir) {
+  private LocalCluster(Path dir, Path kubeconfig, Path kubeletDir, boolean owned) {
     this.dir = dir;
+    this.kubeconfig = kubeconfig;
+    this.kubeletDir = kubeletDir;
+    this.owned = owned;
   }
 
   /** Starts (or resumes) the cluster whose files live in dir; returns once the node is Ready. */
   public static LocalCluster start(Path dir) {
     Proc.run(START_TIMEOUT, RemapPaths.script("e2e/tools/cluster.sh").toString(), "start", dir.toString())
         .requireSuccess();
-    return new LocalCluster(dir);
+    return new LocalCluster(dir, dir.resolve("kubeconfig"), dir.resolve("kubelet"), true);
+  }
+
+  /**
+   * A cluster someone else runs (e2e/kind.sh: a kind cluster with the images already loaded):
+   * the same scenario against its kubeconfig; {@link #load} and {@link #close} do nothing.
+   */
+  public static LocalCluster existing(Path kubeconfig, Path kubeletDir, Path workDir) {
+    return new LocalCluster(workDir, kubeconfig, kubeletDir, false);
+  }
+
+  /** Whether this cluster was started here (and so its node's folders are under {@link #dir}). */
+  public boolean owned() {
+    return owned;
   }
 
   public Path dir() {
@@ -34,16 +53,19 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   public Path kubeconfig() {
-    return dir.resolve("kubeconfig");
+    return kubeconfig;
   }
 
   /** The kubelet's root directory: what a CSI driver's chart must be told as its kubelet dir. */
   public Path kubeletDir() {
-    return dir.resolve("kubelet");
+    return kubeletDir;
   }
 
   /** Imports image archives (OCI or Docker) into the node's container runtime. */
   public void load(Path... archives) {
+    if (!owned) {
+      return;
+    }
     List<String> command = new ArrayList<>(List.of(RemapPaths.script("e2e/tools/cluster.sh").toString(), "load",
         dir.toString()));
     for (Path archive : archives) {
@@ -76,6 +98,9 @@ public final class LocalCluster implements AutoCloseable {
 
   @Override
   public void close() {
+    if (!owned) {
+      return;
+    }
     Proc.run(Duration.ofMinutes(2), RemapPaths.script("e2e/tools/cluster.sh").toString(), "stop", dir.toString())
         .requireSuccess();
     // Stopped cleanly: nothing in dir is needed any more (on a failed stop it stays for the logs).

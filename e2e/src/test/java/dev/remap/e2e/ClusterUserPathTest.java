@@ -1,0 +1,415 @@
+package dev.remap.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.remap.testkit.LocalCluster;
+import dev.remap.testkit.Proc;
+import dev.remap.testkit.RemapPaths;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The user's whole path on a real single-node cluster (e2e/tools/cluster.sh: a kubelet,
+ * containerd, kube-proxy), from the images `make images` builds: `helm install` with default
+ * values; `kubectl apply` of the examples' VirtualDisks; VM stand-ins (QEMU booting the test
+ * guest on the disks as virt-launcher uses them) that write a pattern and an ext4 file, and new
+ * ones that read them back; a snapshot and a clone a VM boots from; a consumer writing and
+ * verifying through a node-plugin restart and a `helm upgrade`; `helm uninstall`. The steps
+ * build on each other and run in order. Against a kind cluster: e2e/kind.sh.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterUserPathTest {
+
+  private static final String NS = "remap-system";
+  private static final String VMS = "vms";
+  private static final Duration READY = Duration.ofMinutes(4);
+  private LocalCluster cluster;
+  private Path dir;
+  private boolean wrote;
+
+  @BeforeAll
+  void startCluster() throws IOException {
+    // Warm: only the application layers are redone (seconds); cold: a Debian base with a JRE.
+    Proc.run(Duration.ofMinutes(30), RemapPaths.script("images/build.sh").toString()).requireSuccess();
+    dir = Files.createTempDirectory("remap-cluster");
+    String kubeconfig = System.getenv("REMAP_E2E_KUBECONFIG");
+    if (kubeconfig != null) {
+      // e2e/kind.sh: the same scenario on a kind cluster it made and loaded the images into.
+      cluster = LocalCluster.existing(Path.of(kubeconfig), Path.of("/var/lib/kubelet"), dir);
+      return;
+    }
+    cluster = LocalCluster.start(dir);
+    try (var archives = Files.list(RemapPaths.root().resolve("build/images"))) {
+      cluster.load(archives.filter(p -> p.toString().endsWith(".oci.tar")).sorted().toArray(Path[]::new));
+    }
+  }
+
+  @AfterAll
+  void stopCluster() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void helmInstallWithDefaultValuesBringsEveryPodToReady() {
+    long start = System.nanoTime();
+    // The only values a user of this cluster changes: where its kubelet keeps its state, and where
+    // on the node the store and journals live (inside the cluster's folder, removed with it).
+    List<String> install = new ArrayList<>(List.of("install", "remap", RemapPaths.root().resolve("helm/remap").toString(),
+        "-n", NS, "--create-namespace"));
+    if (cluster.owned()) {
+      install.addAll(List.of("--set", "node.kubeletDir=" + cluster.kubeletDir(),
+          "--set", "node.dataDir=" + dir.resolve("remap"),
+          "--set", "store.local.path=" + dir.resolve("remap/store")));
+    }
+    cluster.helm(Duration.ofMinutes(5), install.toArray(String[]::new)).requireSuccess();
+    awaitPodsReady(NS);
+    System.out.printf("helm install to every pod Ready: %.1f s%n", (System.nanoTime() - start) / 1e9);
+    String pods = cluster.kubectl("get", "pods", "-n", NS, "-o", "wide").requireSuccess().output();
+    assertThat(pods).contains("remap-operator", "remap-csi-controller", "remap-csi-node", "remap-keeper");
+    // The node plugin registered itself with the kubelet: the CSINode lists the driver.
+    assertThat(cluster.kubectl("get", "csinode", "-o", "jsonpath={.items[*].spec.drivers[*].name}")
+        .requireSuccess().output()).contains("csi.remap.dev");
+  }
+
+  @Test
+  @Order(2)
+  void virtualDisksFromTheExamplesBecomeReady() {
+    kubectl("create", "namespace", VMS);
+    long start = System.nanoTime();
+    kubectl("apply", "-n", VMS, "-f", RemapPaths.root().resolve("examples/virtualdisk.yaml").toString());
+    kubectl("apply", "-n", VMS, "-f", RemapPaths.root().resolve("examples/virtualdisk-fs.yaml").toString());
+    kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data", "virtualdisk/data-fs",
+        "--timeout=" + READY.toSeconds() + "s");
+    System.out.printf("VirtualDisk apply to Ready (both): %.1f s%n", (System.nanoTime() - start) / 1e9);
+    assertThat(kubectl("get", "pvc", "-n", VMS, "data", "-o", "jsonpath={.status.phase}")).isEqualTo("Bound");
+  }
+
+  /**
+   * A VM stand-in (QEMU under TCG, the PVC given to it as virt-launcher gives it: the block device,
+   * or disk.img at the root of a filesystem claim) boots the test guest, which writes a pattern and
+   * an ext4 file onto its disk and syncs; each disk gets one.
+   */
+  @Test
+  @Order(3)
+  void aVmWritesAPatternAndAnExt4FileOnEachDisk() {
+    for (String[] disk : DISKS) {
+      VmStandIn.Result result = runVm("vm-write-" + disk[0], disk[0], VmStandIn.VolumeMode.valueOf(disk[1]),
+          VmStandIn.Script.WRITE);
+      assertThat(result.patternSha256()).isEqualTo(VmStandIn.expectedPatternSha256());
+      assertThat(result.fileSha256()).isEqualTo(VmStandIn.expectedFileSha256());
+    }
+    wrote = true;
+  }
+
+  /** The VM pods are gone; a new VM reads everything back from each disk. */
+  @Test
+  @Order(4)
+  void aNewVmReadsEverythingBack() {
+    assertThat(wrote).as("the VMs wrote their disks").isTrue();
+    for (String[] disk : DISKS) {
+      VmStandIn.Result result = runVm("vm-read-" + disk[0], disk[0], VmStandIn.VolumeMode.valueOf(disk[1]),
+          VmStandIn.Script.VERIFY);
+      assertThat(result.patternSha256()).isEqualTo(VmStandIn.expectedPatternSha256());
+      assertThat(result.fileSha256()).isEqualTo(VmStandIn.expectedFileSha256());
+    }
+  }
+
+  /**
+   * A snapshot of the block disk, then writes over the disk, then a clone of the snapshot: a VM
+   * booted from the clone sees exactly what was synced before the snapshot.
+   */
+  @Test
+  @Order(5)
+  void aVmOnACloneOfASnapshotSeesExactlyWhatWasSyncedBeforeIt() {
+    assertThat(wrote).as("the VMs wrote their disks").isTrue();
+    kubectl("patch", "virtualdisk", "-n", VMS, "data", "--type", "merge", "-p", "{\"spec\":{\"snapshots\":[{\"name\":\"s1\"}]}}");
+    awaitOutput("virtualdisk/data's snapshot s1 ready", "true", "get", "virtualdisk", "-n", VMS, "data",
+        "-o", "jsonpath={.status.snapshots[?(@.name==\"s1\")].readyToUse}");
+    // Written after the snapshot, over the pattern and the file system: the clone must not see it.
+    String log = runPod("overwriter", "data", null, """
+        set -e
+        head -c 33554432 /dev/urandom | dd of=/dev/xvda bs=1M oflag=direct conv=fsync status=none
+        echo "overwritten $(head -c 8388608 /dev/xvda | sha256sum | cut -c1-64)"
+        """);
+    assertThat(log).contains("overwritten ").doesNotContain(VmStandIn.expectedPatternSha256());
+    write(dir.resolve("clone.yaml"), """
+        apiVersion: remap.dev/v1alpha1
+        kind: VirtualDisk
+        metadata: {name: data-clone, namespace: %s}
+        spec:
+          size: 10Gi
+          volumeMode: Block
+          source:
+            snapshot: {virtualDisk: data, name: s1}
+        """.formatted(VMS));
+    kubectl("apply", "-f", dir.resolve("clone.yaml").toString());
+    kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data-clone",
+        "--timeout=" + READY.toSeconds() + "s");
+    VmStandIn.Result clone = runVm("vm-clone", "data-clone", VmStandIn.VolumeMode.Block, VmStandIn.Script.VERIFY);
+    assertThat(clone.patternSha256()).isEqualTo(VmStandIn.expectedPatternSha256());
+    assertThat(clone.fileSha256()).isEqualTo(VmStandIn.expectedFileSha256());
+  }
+
+  /** The disks of the examples and how KubeVirt would use each. */
+  private static final List<String[]> DISKS = List.of(new String[] {"data", "Block"},
+      new String[] {"data-fs", "Filesystem"});
+
+  private VmStandIn.Result runVm(String name, String claim, VmStandIn.VolumeMode mode, VmStandIn.Script script) {
+    Path spec = dir.resolve(name + ".yaml");
+    write(spec, VmStandIn.podYaml(name, VMS, VmStandIn.image(version()), claim, mode, script));
+    kubectl("apply", "-f", spec.toString());
+    kubectlFor(READY, "wait", "-n", VMS, "--for=jsonpath={.status.phase}=Succeeded", "pod/" + name,
+        "--timeout=" + READY.toSeconds() + "s");
+    String log = kubectl("logs", "-n", VMS, name);
+    kubectl("delete", "pod", "-n", VMS, name, "--wait=true");
+    VmStandIn.Result result = VmStandIn.parseLog(log);
+    assertThat(result.succeeded()).as("the guest's script on %s:%n%s", claim, log).isTrue();
+    return result;
+  }
+
+  /**
+   * A consumer writes and verifies blocks without pause while the node plugin's pod is deleted
+   * (the DaemonSet brings a new one) and then while `helm upgrade` rolls the node DaemonSet with a
+   * changed value: not one I/O error, and every block reads back as last written.
+   */
+  @Test
+  @Order(6)
+  void ioGoesOnThroughANodePluginRestartAndAHelmUpgrade() throws Exception {
+    String name = "churn";
+    startPod(name, "data", null, CHURN);
+    kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "pod/" + name, "--timeout=" + READY.toSeconds() + "s");
+    awaitLog(name, "round 3 ");
+    String before = nodePluginPod();
+    kubectl("delete", "pod", "-n", NS, before, "--wait=false");
+    awaitNewNodePlugin(before);
+    int seen = rounds(name);
+    awaitLog(name, "round " + (seen + 3) + " ");
+    String upgraded = nodePluginPod();
+    cluster.helm(Duration.ofMinutes(5), "upgrade", "remap", RemapPaths.root().resolve("helm/remap").toString(),
+        "-n", NS, "--reset-then-reuse-values", "--set", "node.resources.limits.memory=3Gi").requireSuccess();
+    awaitNewNodePlugin(upgraded);
+    assertThat(kubectl("get", "ds", "-n", NS, "remap-csi-node", "-o",
+        "jsonpath={.spec.template.spec.containers[0].resources.limits.memory}")).isEqualTo("3Gi");
+    seen = rounds(name);
+    awaitLog(name, "round " + (seen + 3) + " ");
+    kubectl("exec", "-n", VMS, name, "--", "touch", "/tmp/stop");
+    kubectlFor(READY, "wait", "-n", VMS, "--for=jsonpath={.status.phase}=Succeeded", "pod/" + name,
+        "--timeout=" + READY.toSeconds() + "s");
+    String log = kubectl("logs", "-n", VMS, name);
+    kubectl("delete", "pod", "-n", VMS, name, "--wait=true");
+    assertThat(log).doesNotContain("ERROR").contains("verified 32 blocks");
+  }
+
+  /** Writes 1 MiB blocks round after round (each a pattern of its round), reads each back at once. */
+  private static final String CHURN = """
+      r=0
+      while [ ! -e /tmp/stop ]; do
+        r=$((r+1)); b=$((r % 32))
+        yes "round $r block $b" | head -c 1048576 > /tmp/w
+        dd if=/tmp/w of=/dev/xvda bs=1M seek=$((64 + b)) count=1 oflag=direct conv=fsync,notrunc status=none || { echo "ERROR write round $r"; exit 1; }
+        dd if=/dev/xvda of=/tmp/r bs=1M skip=$((64 + b)) count=1 iflag=direct status=none || { echo "ERROR read round $r"; exit 1; }
+        cmp -s /tmp/w /tmp/r || { echo "ERROR round $r block $b read back differently"; exit 1; }
+        cp /tmp/w /tmp/last-$b
+        echo "round $r ok"
+      done
+      for b in $(seq 0 31); do
+        [ -e /tmp/last-$b ] || continue
+        dd if=/dev/xvda of=/tmp/r bs=1M skip=$((64 + b)) count=1 iflag=direct status=none || { echo "ERROR final read $b"; exit 1; }
+        cmp -s /tmp/last-$b /tmp/r || { echo "ERROR block $b lost its last write"; exit 1; }
+      done
+      echo "verified 32 blocks"
+      """;
+
+  private String nodePluginPod() {
+    return kubectl("get", "pods", "-n", NS, "-l", "app.kubernetes.io/component=csi-node", "-o",
+        "jsonpath={.items[0].metadata.name}");
+  }
+
+  private void awaitNewNodePlugin(String old) throws InterruptedException {
+    long deadline = System.nanoTime() + READY.toNanos();
+    while (System.nanoTime() < deadline) {
+      String pods = kubectl("get", "pods", "-n", NS, "-l", "app.kubernetes.io/component=csi-node", "-o",
+          "jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[0].ready}{\"\\n\"}{end}");
+      if (!pods.contains(old) && pods.lines().anyMatch(l -> l.endsWith(" true"))) {
+        return;
+      }
+      Thread.sleep(1000);
+    }
+    throw new AssertionError("no new node plugin pod became Ready after " + old + "\n" + diagnose());
+  }
+
+  private int rounds(String pod) {
+    Matcher m = Pattern.compile("(?m)^round (\\d+) ok$").matcher(kubectl("logs", "-n", VMS, pod));
+    int last = 0;
+    while (m.find()) {
+      last = Integer.parseInt(m.group(1));
+    }
+    return last;
+  }
+
+  private void awaitLog(String pod, String text) throws InterruptedException {
+    long deadline = System.nanoTime() + READY.toNanos();
+    String log = "";
+    while (System.nanoTime() < deadline) {
+      log = kubectl("logs", "-n", VMS, pod);
+      if (log.contains(text) || log.contains("ERROR")) {
+        break;
+      }
+      Thread.sleep(500);
+    }
+    assertThat(log).doesNotContain("ERROR").contains(text);
+  }
+
+  @Test
+  @Order(9)
+  void helmUninstallLeavesNoRemapPod() {
+    kubectl("delete", "-n", VMS, "virtualdisk", "--all", "--wait=true", "--timeout=120s");
+    kubectlFor(Duration.ofMinutes(3), "wait", "-n", VMS, "--for=delete", "pvc", "--all", "--timeout=150s");
+    cluster.helm(Duration.ofMinutes(3), "uninstall", "remap", "-n", NS, "--wait", "--timeout", "150s").requireSuccess();
+    kubectlFor(Duration.ofMinutes(3), "wait", "-n", NS, "--for=delete", "pod", "--all", "--timeout=150s");
+    assertThat(kubectl("get", "pods", "-n", NS, "-o", "name")).isEmpty();
+    // Reclaim policy Delete: the disks' PersistentVolumes went with their claims.
+    assertThat(kubectl("get", "pv", "-o", "name")).isEmpty();
+  }
+
+  /** Runs a pod with both disks (block at /dev/xvda, filesystem at /data) to completion; its log. */
+  private String runPod(String name, String script) {
+    return runPod(name, "data", "data-fs", script);
+  }
+
+  /** Runs a pod with a block claim at /dev/xvda and, unless null, a filesystem claim at /data; its log. */
+  private String runPod(String name, String blockClaim, String fsClaim, String script) {
+    startPod(name, blockClaim, fsClaim, script);
+    kubectlFor(READY, "wait", "-n", VMS, "--for=jsonpath={.status.phase}=Succeeded", "pod/" + name,
+        "--timeout=" + READY.toSeconds() + "s");
+    String log = kubectl("logs", "-n", VMS, name);
+    kubectl("delete", "pod", "-n", VMS, name, "--wait=true");
+    return log;
+  }
+
+  private void startPod(String name, String blockClaim, String fsClaim, String script) {
+    Path spec = dir.resolve(name + ".yaml");
+    String indented = script.lines().map(l -> "      " + l).reduce((a, b) -> a + "\n" + b).orElse("");
+    write(spec, """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: %s, namespace: %s}
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: main
+            image: %s
+            imagePullPolicy: Never
+            command: [/bin/sh, -c]
+            args:
+            - |
+        %s
+            volumeDevices: [{name: block, devicePath: /dev/xvda}]
+        %s
+          volumes:
+          - {name: block, persistentVolumeClaim: {claimName: %s}}
+        %s
+        """.formatted(name, VMS, remapImage(), indented,
+        fsClaim == null ? "" : "    volumeMounts: [{name: fs, mountPath: /data}]", blockClaim,
+        fsClaim == null ? "" : "  - {name: fs, persistentVolumeClaim: {claimName: " + fsClaim + "}}"));
+    kubectl("apply", "-f", spec.toString());
+  }
+
+  private String remapImage() {
+    return "localhost/remap:" + version();
+  }
+
+  /** The images' tag: the chart's appVersion, which is the project's version. */
+  private String version() {
+    return kubectl("get", "deploy", "-n", NS, "remap-operator",
+        "-o", "jsonpath={.spec.template.spec.containers[0].image}").replaceAll(".*:", "");
+  }
+
+  private void awaitPodsReady(String namespace) {
+    // Pods of a DaemonSet and Deployments appear a moment after install returns.
+    kubectlFor(READY, "wait", "-n", namespace, "--for=condition=Available", "deployment", "--all",
+        "--timeout=" + READY.toSeconds() + "s");
+    // The keeper's DaemonSet updates on delete only, which `rollout status` does not follow.
+    for (String daemonSet : List.of("remap-csi-node", "remap-keeper")) {
+      awaitOutput("daemonset/" + daemonSet + " Ready on every node", "1 1", "get", "daemonset", "-n", namespace,
+          daemonSet, "-o", "jsonpath={.status.desiredNumberScheduled} {.status.numberReady}");
+    }
+  }
+
+  private String kubectl(String... args) {
+    return kubectlFor(Duration.ofMinutes(2), args);
+  }
+
+  private String kubectlFor(Duration timeout, String... args) {
+    Proc.Result result = cluster.kubectl(timeout.plusSeconds(30), args);
+    if (result.exitCode() != 0) {
+      throw new AssertionError("kubectl " + String.join(" ", args) + " failed:\n" + result.output() + "\n" + diagnose());
+    }
+    return result.output().strip();
+  }
+
+  /** What a user would look at when something is not Ready: pods, events, the plugin's log. */
+  private String diagnose() {
+    List<String> out = new ArrayList<>();
+    for (String[] args : List.of(
+        new String[] {"get", "pods", "-A", "-o", "wide"},
+        new String[] {"get", "virtualdisks,pvc", "-A"},
+        new String[] {"get", "events", "-A", "--sort-by=.lastTimestamp"},
+        new String[] {"logs", "-n", NS, "daemonset/remap-csi-node", "--tail=40"},
+        new String[] {"logs", "-n", NS, "deploy/remap-csi-controller", "-c", "remap-csi", "--tail=40"})) {
+      Proc.Result r = cluster.kubectl(args);
+      out.add("$ kubectl " + String.join(" ", args) + "\n" + tail(r.output(), 6000));
+    }
+    return String.join("\n", out);
+  }
+
+  /** Polls a kubectl query until it prints exactly what is expected. */
+  private void awaitOutput(String what, String expected, String... query) {
+    long deadline = System.nanoTime() + READY.toNanos();
+    String last = "";
+    while (System.nanoTime() < deadline) {
+      Proc.Result r = cluster.kubectl(query);
+      last = r.output().strip();
+      if (r.exitCode() == 0 && last.equals(expected)) {
+        return;
+      }
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted", e);
+      }
+    }
+    throw new AssertionError(what + ": waited " + READY.toSeconds() + " s for '" + expected + "', last saw '" + last
+        + "'\n" + diagnose());
+  }
+
+  private static String tail(String s, int n) {
+    return s.length() <= n ? s : s.substring(s.length() - n);
+  }
+
+  private static void write(Path file, String text) {
+    try {
+      Files.writeString(file, text);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}
