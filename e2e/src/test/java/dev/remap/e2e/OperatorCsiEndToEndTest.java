@@ -108,9 +108,11 @@ class OperatorCsiEndToEndTest {
 
   /**
    * spec.export: data written to a disk, a snapshot of it, and the export of that snapshot to
-   * another store (an S3 server, credentials from a Secret) by the operator; the export, imported
+   * another store (an S3 server, credentials from a Secret) by the operator's Job (whose pod the
+   * test plays with the real `./remap export`, TransferJobPart); the export, imported
    * into a fresh store with `./remap import`, reads back what was written. Then
-   * spec.source.import: a new disk made from that export by the operator holds the same data.
+   * spec.source.import: a new disk made from that export by the operator's import Job (played
+   * the same way) holds the same data.
    */
   @Test
   void anExportedSnapshotCarriesTheDisksDataToAnotherStoreAndBackAsADisk(ControlPlane cp, @TempDir Path dir) {
@@ -136,8 +138,16 @@ class OperatorCsiEndToEndTest {
                     "export": {"snapshot": "v1", "storeUri": "s3://exports/disks/exported",
                                "endpoint": "%s", "secretRef": {"name": "s3"}}}}
           """.formatted(s3.endpoint())).requireSuccess();
-      await(stack, "the export done", () -> "Exported".equals(get(cp, "vd/exported", "{.status.export.phase}")));
+      // The export runs as a Job in remap-system; no kubelet runs here, so the test plays its pod.
+      await(stack, "the export Job", () -> !get(cp, "vd/exported", "{.status.export.jobName}").isBlank());
+      String exportJob = get(cp, "vd/exported", "{.status.export.jobName}");
+      assertThat(get(cp, "vd/exported", "{.status.conditions[?(@.type==\"Progressing\")].reason}")).isEqualTo("Exporting");
+      assertThat(TransferJobPart.play(cp, exportJob, dir)).contains("done copied=");
+      await(stack, "the export done", () -> "Succeeded".equals(get(cp, "vd/exported", "{.status.export.phase}")));
       assertThat(Long.parseLong(get(cp, "vd/exported", "{.status.export.bytes}"))).isGreaterThan(1 << 20);
+      assertThat(get(cp, "vd/exported", "{.status.export.percent}")).isEqualTo("100");
+      await(stack, "the export Job deleted once recorded",
+          () -> cp.kubectl("get", "job", exportJob, "-n", TransferJobPart.SYSTEM).exitCode() != 0);
       assertThat(get(cp, "vd/exported", "{.status.export.completionTime}")).isNotBlank();
       assertThat(get(cp, "vd/exported", "{.status.conditions[?(@.type==\"Degraded\")].status}")).isEqualTo("False");
       // What the writer served is in the volume's lease, carried on by the controller's snapshot.
@@ -164,7 +174,10 @@ class OperatorCsiEndToEndTest {
             size: 128Mi
             source: {import: {storeUri: "s3://exports/disks/exported", endpoint: "%s", secretRef: {name: s3}}}
           """.formatted(NS, s3.endpoint()));
+      await(stack, "the import Job", () -> !get(cp, "vd/imported", "{.status.import.jobName}").isBlank());
+      TransferJobPart.play(cp, get(cp, "vd/imported", "{.status.import.jobName}"), dir);
       await(stack, "the imported disk Bound", () -> "Bound".equals(get(cp, "vd/imported", "{.status.phase}")));
+      assertThat(get(cp, "vd/imported", "{.status.import.phase}")).isEqualTo("Succeeded");
       String imported = get(cp, "vd/imported", "{.status.volumeHandle}");
       assertThat(imported).startsWith("remap-import-").isEqualTo(get(cp, "pvc/imported", "{.spec.volumeName}"));
       assertThat(stack.storeVolumes()).contains(imported);

@@ -1,6 +1,7 @@
 package dev.remap.api.disk;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import dev.remap.api.common.StatusBase;
 import java.util.ArrayList;
@@ -34,6 +35,10 @@ public class VirtualDiskStatus extends StatusBase {
   @JsonPropertyDescription("The state of spec.export, when it is set.")
   public ExportStatus export;
 
+  @JsonProperty("import")
+  @JsonPropertyDescription("The state of spec.source.import, while and after it runs.")
+  public ImportStatus importStatus;
+
   @JsonPropertyDescription("Cache hit counters reported by the data plane.")
   public CacheSummary cache;
 
@@ -49,21 +54,37 @@ public class VirtualDiskStatus extends StatusBase {
     public String error;
   }
 
+  /** How far a copy done by a Job (an export or an import) got. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class TransferStatus {
+    @JsonPropertyDescription("The store copied to or from (the spec's storeUri when this was written).")
+    public String storeUri;
+    @JsonPropertyDescription("Pending (waiting for a snapshot or for the Job's pod to start), Running, Succeeded or Failed.")
+    public String phase;
+    @JsonPropertyDescription("The Job in the operator's namespace that does the copy.")
+    public String jobName;
+    @JsonPropertyDescription("Bytes of data copied so far (0 when the target held the result already).")
+    public Long bytes;
+    @JsonPropertyDescription("Bytes of data the copy moves in all.")
+    public Long totalBytes;
+    @JsonPropertyDescription("bytes of totalBytes, in whole percent (100 once Succeeded).")
+    public Integer percent;
+    @JsonPropertyDescription("When the copy finished (RFC 3339).")
+    public String completionTime;
+    @JsonPropertyDescription("What is happening, or on failure the reason (the Job pod's termination message).")
+    public String message;
+  }
+
   /** The export of spec.export: which snapshot went where, and how far it got. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  public static class ExportStatus {
+  public static class ExportStatus extends TransferStatus {
     @JsonPropertyDescription("The snapshot exported (spec.export.snapshot when this was written).")
     public String snapshot;
-    @JsonPropertyDescription("The store written to (spec.export.storeUri when this was written).")
-    public String storeUri;
-    @JsonPropertyDescription("Pending (waiting for the snapshot), Exporting, Exported or Failed.")
-    public String phase;
-    @JsonPropertyDescription("Bytes written to the store by the export.")
-    public Long bytes;
-    @JsonPropertyDescription("When the export finished (RFC 3339).")
-    public String completionTime;
-    @JsonPropertyDescription("What is happening or what went wrong.")
-    public String message;
+  }
+
+  /** The import of spec.source.import into Remap's store. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class ImportStatus extends TransferStatus {
   }
 
   /** Hits and misses of the RAM and local-disk caches. */

@@ -1,6 +1,7 @@
 package dev.remap.operator.disk;
 
 import dev.remap.api.disk.VirtualDiskStatus.ExportStatus;
+import dev.remap.api.disk.VirtualDiskStatus.ImportStatus;
 import dev.remap.api.disk.VirtualDiskStatus.SnapshotStatus;
 import dev.remap.engine.volume.Usage;
 import java.util.List;
@@ -15,11 +16,18 @@ import java.util.List;
  * @param serial the serial given (or to be given) to the VM
  * @param snapshots the state of each spec.snapshots entry (empty until the PVC is bound)
  * @param error the message of a failed reconcile, or null
- * @param export the state of spec.export (see ExportPlan), or null when none is asked
+ * @param export the state of spec.export (see ExportPlan and TransferStatusBuilder), or null when none is asked
  * @param usage what the volume has served, as its owners published it in the store, or null
+ * @param importStatus the state of spec.source.import (see ImportPlan), or null when the disk imports nothing
  */
 public record DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
-    Vm vm, String serial, List<SnapshotStatus> snapshots, String error, ExportStatus export, Usage usage) {
+    Vm vm, String serial, List<SnapshotStatus> snapshots, String error, ExportStatus export, Usage usage,
+    ImportStatus importStatus) {
+
+  public DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
+      Vm vm, String serial, List<SnapshotStatus> snapshots, String error, ExportStatus export, Usage usage) {
+    this(generation, pvc, storageClassExists, storageClassName, vm, serial, snapshots, error, export, usage, null);
+  }
 
   public DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
       Vm vm, String serial, List<SnapshotStatus> snapshots, String error) {

@@ -66,7 +66,7 @@ public final class PvcModel {
         .build();
   }
 
-  static boolean imports(VirtualDiskSpec spec) {
+  public static boolean imports(VirtualDiskSpec spec) {
     return spec.source != null && spec.source.importFrom != null;
   }
 

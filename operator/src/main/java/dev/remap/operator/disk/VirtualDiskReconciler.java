@@ -9,10 +9,12 @@ import dev.remap.operator.disk.DiskObservation.Pvc;
 import dev.remap.operator.disk.DiskObservation.PvcPhase;
 import dev.remap.operator.disk.DiskObservation.Vm;
 import dev.remap.operator.disk.DiskObservation.VmState;
-import dev.remap.operator.transfer.ExportPlan;
+import dev.remap.api.disk.VirtualDiskStatus.ImportStatus;
+import dev.remap.operator.transfer.JobModel;
+import dev.remap.operator.transfer.JobSettings;
+import dev.remap.operator.transfer.PodJobLogs;
 import dev.remap.operator.transfer.RemapStore;
-import dev.remap.operator.transfer.SnapshotExporter;
-import dev.remap.operator.transfer.SnapshotImporter;
+import dev.remap.operator.transfer.TransferSync;
 import dev.remap.engine.volume.Usage;
 import dev.remap.operator.kubevirt.KubeVirtClient;
 import dev.remap.operator.status.Conditions;
@@ -35,8 +37,18 @@ import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
 import java.time.Duration;
 import java.time.Instant;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.Objects;
 import java.util.Optional;
 import org.jboss.logging.Logger;
@@ -52,30 +64,49 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
 
   public static final String NAME = "virtualdisk";
   private final RemapStore remapStore;
+  private final JobSettings jobs;
 
   @jakarta.inject.Inject
-  public VirtualDiskReconciler(RemapStore remapStore) {
+  public VirtualDiskReconciler(RemapStore remapStore, JobSettings jobs) {
     this.remapStore = remapStore;
+    this.jobs = jobs;
   }
   private static final Logger LOG = Logger.getLogger(VirtualDiskReconciler.class);
   /** How often to look again while waiting on something that sends no event here (a VM, a class). */
   static final Duration RECHECK = Duration.ofSeconds(10);
   /** How often a bound disk's status.io and status.cache are read again from the store. */
   static final Duration USAGE_REFRESH = Duration.ofSeconds(30);
+  /** How often a running transfer Job's progress is read from its pod's log. */
+  static final Duration PROGRESS_POLL = Duration.ofSeconds(3);
+
+  /**
+   * The transfer Jobs, watched in the operator's namespace only (where they run), mapped back to
+   * their disk by annotations: a Job that ends wakes its disk's reconcile at once.
+   */
+  @Override
+  public List<EventSource<?, VirtualDisk>> prepareEventSources(EventSourceContext<VirtualDisk> context) {
+    InformerEventSourceConfiguration<Job> config = InformerEventSourceConfiguration.from(Job.class, VirtualDisk.class)
+        .withName("transfer-jobs")
+        .withNamespaces(Set.of(jobs.config().namespace()))
+        .withLabelSelector(PvcModel.LABEL_MANAGED_BY + "=" + PvcModel.MANAGER)
+        .withSecondaryToPrimaryMapper(job -> {
+          Map<String, String> a = job.getMetadata().getAnnotations();
+          return a == null || a.get(JobModel.ANNOTATION_DISK_NAME) == null ? Set.of()
+              : Set.of(new ResourceID(a.get(JobModel.ANNOTATION_DISK_NAME), a.get(JobModel.ANNOTATION_DISK_NAMESPACE)));
+        })
+        .build();
+    return List.of(new InformerEventSource<>(config, context));
+  }
 
   @Override
   public UpdateControl<VirtualDisk> reconcile(VirtualDisk disk, Context<VirtualDisk> context) {
     KubernetesClient client = context.getClient();
     String serial = DiskNames.serial(disk);
     Pvc pvc = observePvc(disk, context);
-    if (PvcModel.imports(disk.getSpec()) && pvc.phase() == PvcPhase.PENDING) {
-      // The PVC names a PersistentVolume that the import makes (see PvcModel).
-      if (!remapStore.configured()) {
-        throw new IllegalStateException("spec.source.import needs the operator to be given Remap's store "
-            + "(REMAP_STORE, the CSI controller's --store)");
-      }
-      new SnapshotImporter(client, remapStore.volumes().orElseThrow()).ensure(disk);
-    }
+    TransferSync transfers = new TransferSync(client, jobs.config(), new PodJobLogs(client), jobsOf(context));
+    // An import is done once its PersistentVolume exists (made last); a bound PVC proves it.
+    ImportStatus importStatus = transfers.importing(disk, pvc.phase() == PvcPhase.BOUND || PvcModel.imports(disk.getSpec())
+        && client.persistentVolumes().withName(DiskNames.imported(disk)).get() != null);
     boolean classExists = client.storage().v1().storageClasses().withName(disk.getSpec().storageClassName).get() != null;
     VmAttacher attacher = new VmAttacher(new KubeVirtClient(client));
 
@@ -91,29 +122,42 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
 
     // Snapshots are of the bound volume: none is asked for before the PVC binds.
     List<SnapshotStatus> snapshots = pvc.phase() == PvcPhase.BOUND ? new SnapshotSync(client).sync(disk) : List.of();
-    ExportPlan.Decision export = ExportPlan.decide(disk.getSpec().export, snapshots,
-        disk.getStatus() == null ? null : disk.getStatus().export, remapStore.configured());
-    ExportStatus exportStatus = export.status();
-    if (export.action() == ExportPlan.Action.START || export.action() == ExportPlan.Action.RUN) {
-      SnapshotExporter exporter = new SnapshotExporter(client, remapStore.volumes().orElseThrow());
-      exportStatus = export.action() == ExportPlan.Action.START ? exporter.start(disk, exportStatus)
-          : exporter.run(disk, snapshots);
-    }
+    ExportStatus exportStatus = transfers.export(disk, snapshots);
+    transfers.deleteStale(wantedJobs(disk));
     DiskObservation observation = new DiskObservation(disk.getMetadata().getGeneration(), pvc, classExists,
-        disk.getSpec().storageClassName, vm, serial, snapshots, null, exportStatus, usage(pvc));
+        disk.getSpec().storageClassName, vm, serial, snapshots, null, exportStatus, usage(pvc), importStatus);
     UpdateControl<VirtualDisk> control = patchIfChanged(disk, context,
         VirtualDiskStatusBuilder.build(observation, previous(disk), Instant.now()));
-    if (exportStatus != null && ExportPlan.EXPORTING.equals(exportStatus.phase)) {
-      return control.rescheduleAfter(Duration.ofMillis(200)); // recorded that it starts: now write it
+    if (transfers.comeBackSoon()) {
+      return control.rescheduleAfter(PROGRESS_POLL); // a Job at work, or one to delete now that its outcome is recorded
     }
     // Nothing sends this controller events for VMs, StorageClasses, VolumeSnapshots or the
     // Events that explain why a PVC is still pending: look again.
     boolean waiting = vm.state().rechecked() || !classExists || pvc.phase() != PvcPhase.BOUND
         || snapshots.stream().anyMatch(x -> !Boolean.TRUE.equals(x.readyToUse) && x.error == null)
-        || exportStatus != null && !ExportPlan.EXPORTED.equals(exportStatus.phase);
+        || exportStatus != null && exportStatus.jobName == null;
     // The usage in the store changes while the disk is used, and no event says so: read it again.
     return waiting ? control.rescheduleAfter(RECHECK)
         : remapStore.configured() && pvc.volumeHandle() != null ? control.rescheduleAfter(USAGE_REFRESH) : control;
+  }
+
+  /** This disk's transfer Jobs, as the informer has them, by name. */
+  private static Map<String, Job> jobsOf(Context<VirtualDisk> context) {
+    Map<String, Job> byName = new HashMap<>();
+    context.getSecondaryResources(Job.class).forEach(j -> byName.put(j.getMetadata().getName(), j));
+    return byName;
+  }
+
+  /** The Jobs the spec asks for; any other Job of the disk is left over from an earlier spec. */
+  private static Set<String> wantedJobs(VirtualDisk disk) {
+    Set<String> wanted = new HashSet<>();
+    if (disk.getSpec().export != null) {
+      wanted.add(JobModel.exportJobName(disk));
+    }
+    if (PvcModel.imports(disk.getSpec())) {
+      wanted.add(JobModel.importJobName(disk));
+    }
+    return wanted;
   }
 
   /** What the bound volume has served, from its lease in the store; null when unknown. */
@@ -135,7 +179,8 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
     DiskObservation observation = new DiskObservation(disk.getMetadata().getGeneration(),
         Pvc.absent(DiskNames.pvc(disk)), true, disk.getSpec().storageClassName, Vm.notRequested(), serial,
         disk.getStatus() == null ? List.of() : disk.getStatus().snapshots, rootMessage(e),
-        disk.getStatus() == null ? null : disk.getStatus().export);
+        disk.getStatus() == null ? null : disk.getStatus().export, null,
+        disk.getStatus() == null ? null : disk.getStatus().importStatus);
     VirtualDiskStatus status = VirtualDiskStatusBuilder.build(observation, previous(disk), Instant.now());
     if (disk.getStatus() != null) {
       // What was observed before the failure is still the best knowledge of the PVC and the VM.
@@ -157,6 +202,8 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
   /** The finalizer's work: take the disk out of its VM before Kubernetes deletes it and its PVC. */
   @Override
   public DeleteControl cleanup(VirtualDisk disk, Context<VirtualDisk> context) {
+    // The disk's Jobs run in the operator's namespace, where no owner reference to it can reach.
+    TransferSync.deleteAll(context.getClient(), jobs.config(), disk);
     VmAttacher attacher = new VmAttacher(new KubeVirtClient(context.getClient()));
     String attachedTo = disk.getStatus() == null ? null : disk.getStatus().attachedTo;
     Optional<String> waiting = attachedTo == null ? Optional.empty() : attacher.detach(disk, attachedTo);

@@ -5,9 +5,11 @@ import static dev.remap.api.common.ConditionTypes.PROGRESSING;
 import static dev.remap.api.common.ConditionTypes.READY;
 
 import dev.remap.api.disk.VirtualDiskStatus;
+import dev.remap.api.disk.VirtualDiskStatus.ImportStatus;
 import dev.remap.operator.disk.DiskObservation.PvcPhase;
 import dev.remap.operator.status.Conditions;
 import dev.remap.operator.status.Conditions.Desired;
+import dev.remap.operator.transfer.TransferStatusBuilder;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,9 +32,19 @@ public final class VirtualDiskStatusBuilder {
 
   /** A reason and message for each of the three conditions, plus the phase they imply. */
   record Verdict(String phase, boolean ready, boolean progressing, boolean degraded, String reason, String message,
-      String degradedReason, String degradedMessage) {
+      String degradedReason, String degradedMessage, String progressingReason, String progressingMessage) {
     Verdict(String phase, boolean ready, boolean progressing, boolean degraded, String reason, String message) {
       this(phase, ready, progressing, degraded, reason, message, reason, message);
+    }
+
+    Verdict(String phase, boolean ready, boolean progressing, boolean degraded, String reason, String message,
+        String degradedReason, String degradedMessage) {
+      this(phase, ready, progressing, degraded, reason, message, degradedReason, degradedMessage, reason, message);
+    }
+
+    /** The same verdict, with Progressing True for a copy at work (the disk's own state is unchanged). */
+    Verdict copying(String why, String what) {
+      return new Verdict(phase, ready, true, degraded, reason, message, degradedReason, degradedMessage, why, what);
     }
   }
 
@@ -48,6 +60,7 @@ public final class VirtualDiskStatusBuilder {
     s.attachedTo = o.vm().state().onVm() ? o.vm().name() : null;
     s.snapshots = new ArrayList<>(o.snapshots());
     s.export = o.export();
+    s.importStatus = o.importStatus();
     if (o.usage() != null) {
       // The disk tier's counters are the node's, shared by its volumes: not reported per disk.
       s.io = new VirtualDiskStatus.IoSummary();
@@ -62,8 +75,8 @@ public final class VirtualDiskStatusBuilder {
     String idle = "Nothing to do";
     List<Desired> desired = new ArrayList<>();
     desired.add(new Desired(READY, v.ready(), v.reason(), v.message()));
-    desired.add(new Desired(PROGRESSING, v.progressing(), v.progressing() ? v.reason() : "Done",
-        v.progressing() ? v.message() : idle));
+    desired.add(new Desired(PROGRESSING, v.progressing(), v.progressing() ? v.progressingReason() : "Done",
+        v.progressing() ? v.progressingMessage() : idle));
     desired.add(new Desired(DEGRADED, v.degraded(), v.degraded() ? v.degradedReason() : "AsExpected",
         v.degraded() ? v.degradedMessage() : "No problem found"));
     s.conditions = Conditions.build(previous, o.generation(), now, desired);
@@ -77,16 +90,21 @@ public final class VirtualDiskStatusBuilder {
     if (v.degraded()) {
       return v;
     }
+    if (TransferStatusBuilder.active(o.export()) && !v.progressing()) {
+      // The disk is as usable while its snapshot is copied; Progressing says a Job is at work.
+      v = v.copying("Exporting", "Exporting snapshot " + o.export().snapshot + " to " + o.export().storeUri + ": "
+          + o.export().message);
+    }
     if (failed.isEmpty()) {
-      if (o.export() == null || !dev.remap.operator.transfer.ExportPlan.FAILED.equals(o.export().phase)) {
-        return v; // a pending or running export is told in status.export; the disk is as usable
+      if (o.export() == null || !TransferStatusBuilder.FAILED.equals(o.export().phase)) {
+        return v;
       }
       return new Verdict(v.phase(), v.ready(), v.progressing(), true, v.reason(), v.message(), "ExportFailed",
-          o.export().message);
+          o.export().message, v.progressingReason(), v.progressingMessage());
     }
     // A failed snapshot does not make the disk unusable: Ready stands, Degraded says why.
     return new Verdict(v.phase(), v.ready(), v.progressing(), true, v.reason(), v.message(), "SnapshotFailed",
-        "Snapshots failed: " + String.join("; ", failed));
+        "Snapshots failed: " + String.join("; ", failed), v.progressingReason(), v.progressingMessage());
   }
 
   private static Verdict diskVerdict(DiskObservation o) {
@@ -110,6 +128,17 @@ public final class VirtualDiskStatusBuilder {
     if (pvc.phase() == PvcPhase.ABSENT) {
       return new Verdict(PHASE_PENDING, false, true, false, "CreatingPvc",
           "Creating PersistentVolumeClaim " + pvc.name());
+    }
+    if (pvc.phase() == PvcPhase.PENDING && o.importStatus() != null) {
+      ImportStatus i = o.importStatus();
+      if (TransferStatusBuilder.FAILED.equals(i.phase)) {
+        return new Verdict(PHASE_FAILED, false, false, true, "ImportFailed", "Importing " + i.storeUri + " failed: "
+            + i.message);
+      }
+      if (!TransferStatusBuilder.SUCCEEDED.equals(i.phase)) {
+        return new Verdict(PHASE_PROVISIONING, false, true, false, "Importing", "Importing " + i.storeUri + ": "
+            + i.message);
+      }
     }
     if (pvc.phase() == PvcPhase.PENDING) {
       String why = pvc.lastEvent() != null ? ": " + pvc.lastEvent()

@@ -185,12 +185,48 @@ class VirtualDiskStatusBuilderTest {
 
     var running = new dev.remap.api.disk.VirtualDiskStatus.ExportStatus();
     running.snapshot = "monday";
-    running.phase = "Exporting";
+    running.storeUri = "s3://b/p";
+    running.phase = "Running";
+    running.jobName = "remap-export-x";
+    running.message = "copying: 42 of 100 bytes (42%)";
     DiskObservation busy = new DiskObservation(4, BOUND, true, "remap", new Vm("vm1", VmState.ATTACHED, null),
         "serial1", List.of(), null, running);
     VirtualDiskStatus b = VirtualDiskStatusBuilder.build(busy, List.of(), T0);
     assertThat(condition(b, "Degraded").getStatus()).isEqualTo("False");
-    assertThat(b.export.phase).isEqualTo("Exporting");
+    assertThat(condition(b, "Ready").getReason()).as("the disk is as usable").isEqualTo("Attached");
+    assertThat(condition(b, "Progressing").getStatus()).isEqualTo("True");
+    assertThat(condition(b, "Progressing").getReason()).isEqualTo("Exporting");
+    assertThat(condition(b, "Progressing").getMessage()).contains("monday").contains("s3://b/p").contains("42%");
+    assertThat(b.export.phase).isEqualTo("Running");
+  }
+
+  @Test
+  void anImportingDiskIsProgressingWithItsJobsWordsAndAFailedOneIsDegraded() {
+    Pvc pending = new Pvc("d1", PvcPhase.PENDING, null, null, null);
+    var importing = new dev.remap.api.disk.VirtualDiskStatus.ImportStatus();
+    importing.storeUri = "s3://b/p";
+    importing.phase = "Running";
+    importing.jobName = "remap-import-x";
+    importing.message = "copying: 1 of 4 bytes (25%)";
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(new DiskObservation(2, pending, true, "remap",
+        Vm.notRequested(), "serial1", List.of(), null, null, null, importing), List.of(), T0);
+    assertThat(s.phase).isEqualTo("Provisioning");
+    assertThat(condition(s, "Progressing").getReason()).isEqualTo("Importing");
+    assertThat(condition(s, "Ready").getMessage()).contains("s3://b/p").contains("25%");
+    assertThat(s.importStatus).isSameAs(importing);
+
+    importing.phase = "Failed";
+    importing.message = "there is no export in s3://b/p (no manifest.map) (Job remap-system/remap-import-x; …)";
+    VirtualDiskStatus f = VirtualDiskStatusBuilder.build(new DiskObservation(2, pending, true, "remap",
+        Vm.notRequested(), "serial1", List.of(), null, null, null, importing), List.of(), T0);
+    assertThat(condition(f, "Degraded").getReason()).isEqualTo("ImportFailed");
+    assertThat(condition(f, "Degraded").getMessage()).contains("no manifest.map");
+    assertThat(condition(f, "Progressing").getStatus()).isEqualTo("False");
+
+    importing.phase = "Succeeded";
+    VirtualDiskStatus done = VirtualDiskStatusBuilder.build(new DiskObservation(2, pending, true, "remap",
+        Vm.notRequested(), "serial1", List.of(), null, null, null, importing), List.of(), T0);
+    assertThat(condition(done, "Ready").getReason()).as("then the PVC binds").isEqualTo("WaitingForVolume");
   }
 
   @Test

@@ -35,6 +35,11 @@ final class OperatorProcess implements AutoCloseable {
   }
 
   static OperatorProcess start(Path kubeconfig, String identity) {
+    return start(kubeconfig, identity, Map.of());
+  }
+
+  /** With extra environment (e.g. REMAP_STORE and REMAP_JOB_IMAGE for the transfer Jobs). */
+  static OperatorProcess start(Path kubeconfig, String identity, Map<String, String> extraEnv) {
     String app = System.getProperty("remap.operator.app");
     if (app == null || !Files.isRegularFile(Path.of(app))) {
       throw new IllegalStateException("the packaged operator is missing (" + app + "): run `mvn -pl operator -am package` first");
@@ -51,6 +56,7 @@ final class OperatorProcess implements AutoCloseable {
       env.put("REMAP_OPERATOR_HTTP_HOST", "127.0.0.1");
       env.put("REMAP_OPERATOR_IDENTITY", identity);
       env.put("POD_NAMESPACE", "remap-system");
+      env.putAll(extraEnv);
       return new OperatorProcess(pb.start(), log, port, identity);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
