@@ -39,5 +39,7 @@ version=$(sed -n 's:.*<version>\(.*\)</version>.*:\1:p' pom.xml | head -n1)
   --image="localhost/remap-csi-sidecars:$version" --dry-run=client -o yaml -- /snapshot-controller --leader-election=false |
   sed 's/^\(\s*\)containers:/\1serviceAccountName: snapshot-controller\n\1containers:/' | "${kubectl[@]}" apply -f -
 
-REMAP_E2E_KUBECONFIG=$kubeconfig mvn -B --no-transfer-progress -pl testkit,e2e test \
+# The export step's S3 server runs on this host: kind's pods reach it at the kind network's gateway.
+host=$(docker network inspect kind -f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -m1 '\.')
+REMAP_E2E_KUBECONFIG=$kubeconfig REMAP_E2E_HOST_ADDRESS=$host mvn -B --no-transfer-progress -pl testkit,e2e test \
   -Dtest=ClusterUserPathTest -Dsurefire.failIfNoSpecifiedTests=false

@@ -59,8 +59,8 @@ vm() { # name claim script: a VM stand-in (QEMU booting the test guest on the PV
 import sys
 name, claim, script, version = sys.argv[1:]
 guest = {
-  "write": 'printf "REMAP-DEMO-DATA" | dd of=/dev/vda conv=fsync 2>/dev/null; sync; echo "wrote REMAP-DEMO-DATA at the start of the disk"',
-  "read": 'echo "the disk starts with: $(head -c 15 /dev/vda)"',
+  "write": 'set -e; echo REMAP-DEMO-DATA > /tmp/d; dd if=/tmp/d of=/dev/vda bs=1M conv=fsync status=none; sync; echo "wrote REMAP-DEMO-DATA at the start of the disk"',
+  "read": 'set -e; echo "the disk starts with: $(dd if=/dev/vda bs=15 count=1 status=none)"',
 }[script]
 print(f"""apiVersion: v1
 kind: Pod
@@ -87,7 +87,9 @@ vm vm1 data write
 
 step "a snapshot of the disk: a mapping saved, no data copied"
 run kubectl patch virtualdisk -n vms data --type merge -p '{"spec":{"snapshots":[{"name":"s1"}]}}'
-until [[ "$(kubectl get virtualdisk -n vms data -o jsonpath='{.status.snapshots[0].readyToUse}')" == true ]]; do sleep 1; done
+until [[ "$(kubectl get virtualdisk -n vms data -o jsonpath='{.status.snapshots[?(@.name=="s1")].readyToUse}')" == true ]]; do
+  sleep 1
+done
 run kubectl get volumesnapshot -n vms
 
 step "a clone of the snapshot: copy-on-write, Ready at once"

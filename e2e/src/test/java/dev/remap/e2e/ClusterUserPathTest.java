@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.remap.testkit.LocalCluster;
 import dev.remap.testkit.Proc;
 import dev.remap.testkit.RemapPaths;
+import dev.remap.testkit.S3ServerProcess;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,6 +100,89 @@ class ClusterUserPathTest {
         "--timeout=" + READY.toSeconds() + "s");
     System.out.printf("VirtualDisk apply to Ready (both): %.1f s%n", (System.nanoTime() - start) / 1e9);
     assertThat(kubectl("get", "pvc", "-n", VMS, "data", "-o", "jsonpath={.status.phase}")).isEqualTo("Bound");
+  }
+
+  /**
+   * spec.export runs as a Job on the cluster: the snapshot goes to an S3 server (a process on
+   * this host, reached from the pod at the node's address); an import of it becomes a new disk a
+   * VM boots from and finds the data on.
+   */
+  @Test
+  @Order(7)
+  void anExportJobCopiesASnapshotToS3AndAnImportBringsItBackAsADisk() {
+    assertThat(wrote).as("the VMs wrote their disks").isTrue();
+    try (S3ServerProcess s3 = S3ServerProcess.startOnAllInterfaces()) {
+      s3.createBucket("exports");
+      String endpoint = "http://" + hostAddress() + ":" + s3.port();
+      kubectl("create", "secret", "generic", "s3", "-n", VMS,
+          "--from-literal=accessKeyId=" + S3ServerProcess.ACCESS_KEY,
+          "--from-literal=secretAccessKey=" + S3ServerProcess.SECRET_KEY);
+      String storeUri = "s3://exports/data-s1";
+      kubectl("patch", "virtualdisk", "-n", VMS, "data", "--type", "merge", "-p",
+          "{\"spec\":{\"export\":{\"snapshot\":\"s1\",\"storeUri\":\"" + storeUri + "\",\"endpoint\":\""
+              + endpoint + "\",\"secretRef\":{\"name\":\"s3\"}}}}");
+      awaitOutput("the export of data@s1", "Succeeded 100", "get", "virtualdisk", "-n", VMS, "data", "-o",
+          "jsonpath={.status.export.phase} {.status.export.percent}");
+      write(dir.resolve("imported.yaml"), """
+          apiVersion: remap.dev/v1alpha1
+          kind: VirtualDisk
+          metadata: {name: data-imported, namespace: %s}
+          spec:
+            size: 10Gi
+            volumeMode: Block
+            source:
+              import: {storeUri: "%s", endpoint: "%s", secretRef: {name: s3}}
+          """.formatted(VMS, storeUri, endpoint));
+      kubectl("apply", "-f", dir.resolve("imported.yaml").toString());
+      kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data-imported",
+          "--timeout=" + READY.toSeconds() + "s");
+      assertThat(kubectl("get", "virtualdisk", "-n", VMS, "data-imported", "-o", "jsonpath={.status.import.phase}"))
+          .isEqualTo("Succeeded");
+      VmStandIn.Result imported = runVm("vm-imported", "data-imported", VmStandIn.VolumeMode.Block,
+          VmStandIn.Script.VERIFY);
+      assertThat(imported.patternSha256()).isEqualTo(VmStandIn.expectedPatternSha256());
+      assertThat(imported.fileSha256()).isEqualTo(VmStandIn.expectedFileSha256());
+    }
+  }
+
+  /** Where pods reach a server on this host: the node's address (cluster.env), or kind.sh's. */
+  private String hostAddress() {
+    String given = System.getenv("REMAP_E2E_HOST_ADDRESS");
+    if (given != null) {
+      return given;
+    }
+    try {
+      return Files.readAllLines(dir.resolve("cluster.env")).stream().filter(l -> l.startsWith("NODE_IP="))
+          .map(l -> l.substring("NODE_IP=".length())).findFirst().orElseThrow();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Bad input gets a condition that names what is wrong, and the disk waits for it to be fixed. */
+  @Test
+  @Order(8)
+  void aDiskNamingAMissingStorageClassOrVmSaysSo() {
+    write(dir.resolve("bad.yaml"), """
+        apiVersion: remap.dev/v1alpha1
+        kind: VirtualDisk
+        metadata: {name: no-class, namespace: %1$s}
+        spec: {size: 1Gi, storageClassName: fast-ssd}
+        ---
+        apiVersion: remap.dev/v1alpha1
+        kind: VirtualDisk
+        metadata: {name: no-vm, namespace: %1$s}
+        spec: {size: 1Gi, vm: {name: vm-that-is-not-there}}
+        """.formatted(VMS));
+    kubectl("apply", "-f", dir.resolve("bad.yaml").toString());
+    String ready = "jsonpath={.status.conditions[?(@.type==\"Ready\")].reason}: "
+        + "{.status.conditions[?(@.type==\"Ready\")].message}";
+    awaitOutput("no-class's Ready condition", "StorageClassNotFound: StorageClass fast-ssd does not exist: install "
+        + "Remap's Helm chart or set spec.storageClassName", "get", "virtualdisk", "-n", VMS, "no-class", "-o", ready);
+    // This cluster runs no KubeVirt: the disk is bound, and says what it waits for.
+    awaitOutput("no-vm's Ready condition", "KubeVirtNotInstalled: The disk is bound, but the API server does not "
+        + "serve kubevirt.io/v1 VirtualMachines: install KubeVirt", "get", "virtualdisk", "-n", VMS, "no-vm", "-o", ready);
+    kubectl("delete", "-f", dir.resolve("bad.yaml").toString(), "--wait=true");
   }
 
   /**
@@ -280,6 +364,11 @@ class ClusterUserPathTest {
   @Test
   @Order(9)
   void helmUninstallLeavesNoRemapPod() {
+    // Nothing crash-looped along the way: no container restarted but the node plugin's, which
+    // the restart step replaced on purpose.
+    assertThat(kubectl("get", "pods", "-n", NS, "-o",
+        "jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[*].restartCount}{\"\\n\"}{end}")
+        .lines().filter(l -> !l.matches(".* 0( 0)*")).toList()).isEmpty();
     kubectl("delete", "-n", VMS, "virtualdisk", "--all", "--wait=true", "--timeout=120s");
     kubectlFor(Duration.ofMinutes(3), "wait", "-n", VMS, "--for=delete", "pvc", "--all", "--timeout=150s");
     cluster.helm(Duration.ofMinutes(3), "uninstall", "remap", "-n", NS, "--wait", "--timeout", "150s").requireSuccess();

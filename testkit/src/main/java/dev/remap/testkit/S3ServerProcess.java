@@ -44,12 +44,14 @@ public final class S3ServerProcess implements AutoCloseable {
   private final Path dir;
   private final boolean ownsDir;
   private final int port;
+  private final String bindHost;
   private BackgroundProcess process;
 
-  private S3ServerProcess(Path dir, boolean ownsDir, int port) {
+  private S3ServerProcess(Path dir, boolean ownsDir, int port, String bindHost) {
     this.dir = dir;
     this.ownsDir = ownsDir;
     this.port = port;
+    this.bindHost = bindHost;
   }
 
   /** Starts a server whose data lives in a new temporary folder, deleted by close. */
@@ -68,9 +70,24 @@ public final class S3ServerProcess implements AutoCloseable {
   }
 
   private static S3ServerProcess start(Path dir, boolean ownsDir) {
-    S3ServerProcess server = new S3ServerProcess(dir, ownsDir, Ports.free());
+    S3ServerProcess server = new S3ServerProcess(dir, ownsDir, Ports.free(), "127.0.0.1");
     server.restart();
     return server;
+  }
+
+  /**
+   * Starts a server listening on every interface (data in a new temporary folder, deleted by
+   * close), for clients that are not on this host's loopback: pods of a local cluster reach it at
+   * the node's address and {@link #port()}.
+   */
+  public static S3ServerProcess startOnAllInterfaces() {
+    try {
+      S3ServerProcess server = new S3ServerProcess(Files.createTempDirectory("remap-s3"), true, Ports.free(), "0.0.0.0");
+      server.restart();
+      return server;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create a folder for the S3 server", e);
+    }
   }
 
   public int port() {
@@ -194,7 +211,7 @@ public final class S3ServerProcess implements AutoCloseable {
       Files.createDirectories(dataDir());
       Path properties = dir.resolve("s3proxy.properties");
       String text = String.join("\n",
-          "s3proxy.endpoint=" + endpoint(),
+          "s3proxy.endpoint=http://" + bindHost + ":" + port,
           "s3proxy.authorization=aws-v2-or-v4",
           "s3proxy.identity=" + ACCESS_KEY,
           "s3proxy.credential=" + SECRET_KEY,
