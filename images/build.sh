@@ -68,7 +68,9 @@ main() {
   # with SeaBIOS, which boots the guest's kernel directly. Bookworm has no smaller x86 package
   # (qemu-system-xen is for Xen hosts); the package's qemu-system-x86_64-microvm binary runs only
   # the PCI-less microvm machine, and run.sh gives the guest its script on a PCI virtio disk.
-  VM_PACKAGES=(qemu-system-x86)
+  # fio: the consumer that writes and verifies a disk while the node plugin restarts (the e2e
+  # cluster test runs it in this image; its Ceph and Gluster libraries come along, test-only).
+  VM_PACKAGES=(qemu-system-x86 fio)
   SIDECARS=(csi-provisioner csi-snapshotter snapshot-controller csi-resizer)
   NONROOT=65532
   DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
