@@ -122,6 +122,30 @@ class HelmChartTest {
     assertThat(args(container(moved, "remap-node"))).contains("/data/kubelet/plugins/csi.remap.dev/csi.sock");
   }
 
+  /**
+   * The devices' helpers live in the keeper's pod: the plugin is told its socket, both see the
+   * host's pids and the state folder with Bidirectional propagation, and the keeper is never
+   * restarted by an update or a probe (that would fail the devices).
+   */
+  @Test
+  void theHelperKeeperOutlivesThePluginsRestarts() {
+    List<Map<String, Object>> docs = template();
+    Map<String, Object> node = named(docs, "DaemonSet", "remap-csi-node");
+    Map<String, Object> keeper = named(docs, "DaemonSet", "remap-keeper");
+    Map<String, Object> helper = container(keeper, "keeper");
+    assertThat(args(helper)).containsSequence("--socket", "/var/lib/remap/csi-state/keeper.sock");
+    assertThat(args(container(node, "remap-node"))).containsSequence("--helper-keeper", "/var/lib/remap/csi-state/keeper.sock");
+    for (Map<String, Object> pod : List.of(node, keeper)) {
+      assertThat(at(pod, "spec", "template", "spec", "hostPID")).isEqualTo(true);
+    }
+    assertThat(mount(helper, "/var/lib/remap/csi-state")).containsEntry("mountPropagation", "Bidirectional");
+    assertThat(hostPath(keeper, mount(helper, "/var/lib/remap/csi-state")))
+        .isEqualTo(hostPath(node, mount(container(node, "remap-node"), "/var/lib/remap/csi-state")));
+    assertThat(at(helper, "securityContext", "privileged")).isEqualTo(true);
+    assertThat(at(keeper, "spec", "updateStrategy", "type")).isEqualTo("OnDelete");
+    assertThat(helper).doesNotContainKey("livenessProbe");
+  }
+
   @Test
   @SuppressWarnings("unchecked")
   void theDriverAndItsClassesSayWhatTheDriverDoes() {
@@ -153,7 +177,10 @@ class HelmChartTest {
     assertThat(args(container(named(docs, "DaemonSet", "remap-csi-node"), "remap-node"))).containsSequence("--store", uri);
     assertThat(env(container(named(docs, "Deployment", "remap-operator"), "operator"))).containsEntry("REMAP_STORE", uri);
     assertThat(at(controller, "spec", "template", "spec", "securityContext", "runAsUser")).isEqualTo(65532);
-    for (Map<String, Object> workload : kinds(docs, "Deployment", "DaemonSet")) {
+    // The helper keeper only starts processes for the node plugin: it gets no store credentials at all.
+    assertThat(env(container(named(docs, "DaemonSet", "remap-keeper"), "keeper")))
+        .doesNotContainKeys("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
+    for (Map<String, Object> workload : storeUsers(docs)) {
       Map<String, Object> c = containers(workload).get(0);
       assertThat(envVar(c, "AWS_SECRET_ACCESS_KEY")).as("%s", c.get("name"))
           .isEqualTo(Map.of("name", "AWS_SECRET_ACCESS_KEY", "valueFrom",
@@ -168,7 +195,7 @@ class HelmChartTest {
     Map<String, Object> secret = named(withSecret, "Secret", "remap-s3-credentials");
     assertThat(new String(Base64.getDecoder().decode((String) at(secret, "data", "secretAccessKey")),
         StandardCharsets.UTF_8)).isEqualTo(S3_SECRET);
-    for (Map<String, Object> workload : kinds(withSecret, "Deployment", "DaemonSet")) {
+    for (Map<String, Object> workload : storeUsers(withSecret)) {
       for (Map<String, Object> c : containers(workload)) {
         assertThat(String.join(" ", args(c))).doesNotContainIgnoringCase("secret").doesNotContain("accessKey");
         assertThat(env(c)).doesNotContainKeys("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
@@ -294,6 +321,12 @@ class HelmChartTest {
 
   private static List<Map<String, Object>> kinds(List<Map<String, Object>> docs, String... kinds) {
     return docs.stream().filter(d -> List.of(kinds).contains(d.get("kind"))).toList();
+  }
+
+  /** The workloads that reach the store: every Deployment and DaemonSet but the helper keeper. */
+  private static List<Map<String, Object>> storeUsers(List<Map<String, Object>> docs) {
+    return kinds(docs, "Deployment", "DaemonSet").stream()
+        .filter(w -> !"remap-keeper".equals(at(w, "metadata", "name"))).toList();
   }
 
   private static Map<String, Object> named(List<Map<String, Object>> docs, String kind, String name) {
