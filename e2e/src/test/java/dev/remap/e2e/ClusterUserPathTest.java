@@ -33,10 +33,11 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterUserPathTest {
 
-  private static final String NS = "remap-system";
-  private static final String VMS = "vms";
-  private static final Duration READY = Duration.ofMinutes(4);
+  private static final String NS = ClusterSession.NS;
+  private static final String VMS = ClusterSession.VMS;
+  private static final Duration READY = ClusterSession.READY;
   private LocalCluster cluster;
+  private ClusterSession k;
   private Path dir;
   private boolean wrote;
 
@@ -49,12 +50,13 @@ class ClusterUserPathTest {
     if (kubeconfig != null) {
       // e2e/kind.sh: the same scenario on a kind cluster it made and loaded the images into.
       cluster = LocalCluster.existing(Path.of(kubeconfig), Path.of("/var/lib/kubelet"), dir);
-      return;
+    } else {
+      cluster = LocalCluster.start(dir);
+      try (var archives = Files.list(RemapPaths.root().resolve("build/images"))) {
+        cluster.load(archives.filter(p -> p.toString().endsWith(".oci.tar")).sorted().toArray(Path[]::new));
+      }
     }
-    cluster = LocalCluster.start(dir);
-    try (var archives = Files.list(RemapPaths.root().resolve("build/images"))) {
-      cluster.load(archives.filter(p -> p.toString().endsWith(".oci.tar")).sorted().toArray(Path[]::new));
-    }
+    k = new ClusterSession(cluster, dir);
   }
 
   @AfterAll
@@ -78,7 +80,7 @@ class ClusterUserPathTest {
           "--set", "store.local.path=" + dir.resolve("remap/store")));
     }
     cluster.helm(Duration.ofMinutes(5), install.toArray(String[]::new)).requireSuccess();
-    awaitPodsReady(NS);
+    k.awaitPodsReady(NS);
     System.out.printf("helm install to every pod Ready: %.1f s%n", (System.nanoTime() - start) / 1e9);
     String pods = cluster.kubectl("get", "pods", "-n", NS, "-o", "wide").requireSuccess().output();
     assertThat(pods).contains("remap-operator", "remap-csi-controller", "remap-csi-node", "remap-keeper");
@@ -90,14 +92,14 @@ class ClusterUserPathTest {
   @Test
   @Order(2)
   void virtualDisksFromTheExamplesBecomeReady() {
-    kubectl("create", "namespace", VMS);
+    k.kubectl("create", "namespace", VMS);
     long start = System.nanoTime();
-    kubectl("apply", "-n", VMS, "-f", RemapPaths.root().resolve("examples/virtualdisk.yaml").toString());
-    kubectl("apply", "-n", VMS, "-f", RemapPaths.root().resolve("examples/virtualdisk-fs.yaml").toString());
-    kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data", "virtualdisk/data-fs",
+    k.kubectl("apply", "-n", VMS, "-f", RemapPaths.root().resolve("examples/virtualdisk.yaml").toString());
+    k.kubectl("apply", "-n", VMS, "-f", RemapPaths.root().resolve("examples/virtualdisk-fs.yaml").toString());
+    k.kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data", "virtualdisk/data-fs",
         "--timeout=" + READY.toSeconds() + "s");
     System.out.printf("VirtualDisk apply to Ready (both): %.1f s%n", (System.nanoTime() - start) / 1e9);
-    assertThat(kubectl("get", "pvc", "-n", VMS, "data", "-o", "jsonpath={.status.phase}")).isEqualTo("Bound");
+    assertThat(k.kubectl("get", "pvc", "-n", VMS, "data", "-o", "jsonpath={.status.phase}")).isEqualTo("Bound");
   }
 
   /**
@@ -111,17 +113,17 @@ class ClusterUserPathTest {
     assertThat(wrote).as("the VMs wrote their disks").isTrue();
     try (S3ServerProcess s3 = S3ServerProcess.startOnAllInterfaces()) {
       s3.createBucket("exports");
-      String endpoint = "http://" + hostAddress() + ":" + s3.port();
-      kubectl("create", "secret", "generic", "s3", "-n", VMS,
+      String endpoint = "http://" + k.hostAddress() + ":" + s3.port();
+      k.kubectl("create", "secret", "generic", "s3", "-n", VMS,
           "--from-literal=accessKeyId=" + S3ServerProcess.ACCESS_KEY,
           "--from-literal=secretAccessKey=" + S3ServerProcess.SECRET_KEY);
       String storeUri = "s3://exports/data-s1";
-      kubectl("patch", "virtualdisk", "-n", VMS, "data", "--type", "merge", "-p",
+      k.kubectl("patch", "virtualdisk", "-n", VMS, "data", "--type", "merge", "-p",
           "{\"spec\":{\"export\":{\"snapshot\":\"s1\",\"storeUri\":\"" + storeUri + "\",\"endpoint\":\""
               + endpoint + "\",\"secretRef\":{\"name\":\"s3\"}}}}");
-      awaitOutput("the export of data@s1", "Succeeded 100", "get", "virtualdisk", "-n", VMS, "data", "-o",
+      k.awaitOutput("the export of data@s1", "Succeeded 100", "get", "virtualdisk", "-n", VMS, "data", "-o",
           "jsonpath={.status.export.phase} {.status.export.percent}");
-      write(dir.resolve("imported.yaml"), """
+      k.write(dir.resolve("imported.yaml"), """
           apiVersion: remap.dev/v1alpha1
           kind: VirtualDisk
           metadata: {name: data-imported, namespace: %s}
@@ -131,29 +133,15 @@ class ClusterUserPathTest {
             source:
               import: {storeUri: "%s", endpoint: "%s", secretRef: {name: s3}}
           """.formatted(VMS, storeUri, endpoint));
-      kubectl("apply", "-f", dir.resolve("imported.yaml").toString());
-      kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data-imported",
+      k.kubectl("apply", "-f", dir.resolve("imported.yaml").toString());
+      k.kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data-imported",
           "--timeout=" + READY.toSeconds() + "s");
-      assertThat(kubectl("get", "virtualdisk", "-n", VMS, "data-imported", "-o", "jsonpath={.status.import.phase}"))
+      assertThat(k.kubectl("get", "virtualdisk", "-n", VMS, "data-imported", "-o", "jsonpath={.status.import.phase}"))
           .isEqualTo("Succeeded");
-      VmStandIn.Result imported = runVm("vm-imported", "data-imported", VmStandIn.VolumeMode.Block,
+      VmStandIn.Result imported = k.runVm("vm-imported", "data-imported", VmStandIn.VolumeMode.Block,
           VmStandIn.Script.VERIFY);
       assertThat(imported.patternSha256()).isEqualTo(VmStandIn.expectedPatternSha256());
       assertThat(imported.fileSha256()).isEqualTo(VmStandIn.expectedFileSha256());
-    }
-  }
-
-  /** Where pods reach a server on this host: the node's address (cluster.env), or kind.sh's. */
-  private String hostAddress() {
-    String given = System.getenv("REMAP_E2E_HOST_ADDRESS");
-    if (given != null) {
-      return given;
-    }
-    try {
-      return Files.readAllLines(dir.resolve("cluster.env")).stream().filter(l -> l.startsWith("NODE_IP="))
-          .map(l -> l.substring("NODE_IP=".length())).findFirst().orElseThrow();
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
     }
   }
 
@@ -161,7 +149,7 @@ class ClusterUserPathTest {
   @Test
   @Order(8)
   void aDiskNamingAMissingStorageClassOrVmSaysSo() {
-    write(dir.resolve("bad.yaml"), """
+    k.write(dir.resolve("bad.yaml"), """
         apiVersion: remap.dev/v1alpha1
         kind: VirtualDisk
         metadata: {name: no-class, namespace: %1$s}
@@ -172,15 +160,15 @@ class ClusterUserPathTest {
         metadata: {name: no-vm, namespace: %1$s}
         spec: {size: 1Gi, vm: {name: vm-that-is-not-there}}
         """.formatted(VMS));
-    kubectl("apply", "-f", dir.resolve("bad.yaml").toString());
+    k.kubectl("apply", "-f", dir.resolve("bad.yaml").toString());
     String ready = "jsonpath={.status.conditions[?(@.type==\"Ready\")].reason}: "
         + "{.status.conditions[?(@.type==\"Ready\")].message}";
-    awaitOutput("no-class's Ready condition", "StorageClassNotFound: StorageClass fast-ssd does not exist: install "
+    k.awaitOutput("no-class's Ready condition", "StorageClassNotFound: StorageClass fast-ssd does not exist: install "
         + "Remap's Helm chart or set spec.storageClassName", "get", "virtualdisk", "-n", VMS, "no-class", "-o", ready);
     // This cluster runs no KubeVirt: the disk is bound, and says what it waits for.
-    awaitOutput("no-vm's Ready condition", "KubeVirtNotInstalled: The disk is bound, but the API server does not "
+    k.awaitOutput("no-vm's Ready condition", "KubeVirtNotInstalled: The disk is bound, but the API server does not "
         + "serve kubevirt.io/v1 VirtualMachines: install KubeVirt", "get", "virtualdisk", "-n", VMS, "no-vm", "-o", ready);
-    kubectl("delete", "-f", dir.resolve("bad.yaml").toString(), "--wait=true");
+    k.kubectl("delete", "-f", dir.resolve("bad.yaml").toString(), "--wait=true");
   }
 
   /**
@@ -192,7 +180,7 @@ class ClusterUserPathTest {
   @Order(3)
   void aVmWritesAPatternAndAnExt4FileOnEachDisk() {
     for (String[] disk : DISKS) {
-      VmStandIn.Result result = runVm("vm-write-" + disk[0], disk[0], VmStandIn.VolumeMode.valueOf(disk[1]),
+      VmStandIn.Result result = k.runVm("vm-write-" + disk[0], disk[0], VmStandIn.VolumeMode.valueOf(disk[1]),
           VmStandIn.Script.WRITE);
       assertThat(result.patternSha256()).isEqualTo(VmStandIn.expectedPatternSha256());
       assertThat(result.fileSha256()).isEqualTo(VmStandIn.expectedFileSha256());
@@ -206,7 +194,7 @@ class ClusterUserPathTest {
   void aNewVmReadsEverythingBack() {
     assertThat(wrote).as("the VMs wrote their disks").isTrue();
     for (String[] disk : DISKS) {
-      VmStandIn.Result result = runVm("vm-read-" + disk[0], disk[0], VmStandIn.VolumeMode.valueOf(disk[1]),
+      VmStandIn.Result result = k.runVm("vm-read-" + disk[0], disk[0], VmStandIn.VolumeMode.valueOf(disk[1]),
           VmStandIn.Script.VERIFY);
       assertThat(result.patternSha256()).isEqualTo(VmStandIn.expectedPatternSha256());
       assertThat(result.fileSha256()).isEqualTo(VmStandIn.expectedFileSha256());
@@ -221,17 +209,17 @@ class ClusterUserPathTest {
   @Order(5)
   void aVmOnACloneOfASnapshotSeesExactlyWhatWasSyncedBeforeIt() {
     assertThat(wrote).as("the VMs wrote their disks").isTrue();
-    kubectl("patch", "virtualdisk", "-n", VMS, "data", "--type", "merge", "-p", "{\"spec\":{\"snapshots\":[{\"name\":\"s1\"}]}}");
-    awaitOutput("virtualdisk/data's snapshot s1 ready", "true", "get", "virtualdisk", "-n", VMS, "data",
+    k.kubectl("patch", "virtualdisk", "-n", VMS, "data", "--type", "merge", "-p", "{\"spec\":{\"snapshots\":[{\"name\":\"s1\"}]}}");
+    k.awaitOutput("virtualdisk/data's snapshot s1 ready", "true", "get", "virtualdisk", "-n", VMS, "data",
         "-o", "jsonpath={.status.snapshots[?(@.name==\"s1\")].readyToUse}");
     // Written after the snapshot, over the pattern and the file system: the clone must not see it.
-    String log = runPod("overwriter", "data", null, """
+    String log = k.runPod("overwriter", "data", null, """
         set -e
         head -c 33554432 /dev/urandom | dd of=/dev/xvda bs=1M oflag=direct conv=fsync status=none
         echo "overwritten $(head -c 8388608 /dev/xvda | sha256sum | cut -c1-64)"
         """);
     assertThat(log).contains("overwritten ").doesNotContain(VmStandIn.expectedPatternSha256());
-    write(dir.resolve("clone.yaml"), """
+    k.write(dir.resolve("clone.yaml"), """
         apiVersion: remap.dev/v1alpha1
         kind: VirtualDisk
         metadata: {name: data-clone, namespace: %s}
@@ -241,10 +229,10 @@ class ClusterUserPathTest {
           source:
             snapshot: {virtualDisk: data, name: s1}
         """.formatted(VMS));
-    kubectl("apply", "-f", dir.resolve("clone.yaml").toString());
-    kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data-clone",
+    k.kubectl("apply", "-f", dir.resolve("clone.yaml").toString());
+    k.kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data-clone",
         "--timeout=" + READY.toSeconds() + "s");
-    VmStandIn.Result clone = runVm("vm-clone", "data-clone", VmStandIn.VolumeMode.Block, VmStandIn.Script.VERIFY);
+    VmStandIn.Result clone = k.runVm("vm-clone", "data-clone", VmStandIn.VolumeMode.Block, VmStandIn.Script.VERIFY);
     assertThat(clone.patternSha256()).isEqualTo(VmStandIn.expectedPatternSha256());
     assertThat(clone.fileSha256()).isEqualTo(VmStandIn.expectedFileSha256());
   }
@@ -252,19 +240,6 @@ class ClusterUserPathTest {
   /** The disks of the examples and how KubeVirt would use each. */
   private static final List<String[]> DISKS = List.of(new String[] {"data", "Block"},
       new String[] {"data-fs", "Filesystem"});
-
-  private VmStandIn.Result runVm(String name, String claim, VmStandIn.VolumeMode mode, VmStandIn.Script script) {
-    Path spec = dir.resolve(name + ".yaml");
-    write(spec, VmStandIn.podYaml(name, VMS, VmStandIn.image(version()), claim, mode, script));
-    kubectl("apply", "-f", spec.toString());
-    kubectlFor(READY, "wait", "-n", VMS, "--for=jsonpath={.status.phase}=Succeeded", "pod/" + name,
-        "--timeout=" + READY.toSeconds() + "s");
-    String log = kubectl("logs", "-n", VMS, name);
-    kubectl("delete", "pod", "-n", VMS, name, "--wait=true");
-    VmStandIn.Result result = VmStandIn.parseLog(log);
-    assertThat(result.succeeded()).as("the guest's script on %s:%n%s", claim, log).isTrue();
-    return result;
-  }
 
   /**
    * fio writes the block disk without pause and reads back what it wrote (crc32c) all along, while
@@ -275,31 +250,31 @@ class ClusterUserPathTest {
   @Order(6)
   void fioVerifiesThroughANodePluginRestartAndAHelmUpgrade() throws Exception {
     String name = "fio";
-    applyPod(name, VmStandIn.image(version()), """
+    k.applyPod(name, VmStandIn.image(k.version()), """
             command: [fio, --name=load, --filename=/dev/xvda, --offset=64M, --size=32M, --rw=write, --bs=64k,
                       --direct=1, --ioengine=psync, --time_based, --runtime=%d, --fsync=8, --verify=crc32c,
                       --verify_backlog=16, --verify_fatal=1, --exitall_on_error, --status-interval=1]
             volumeDevices: [{name: block, devicePath: /dev/xvda}]
         """.formatted(FIO_SECONDS), "data", null);
-    kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "pod/" + name, "--timeout=" + READY.toSeconds() + "s");
+    k.kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "pod/" + name, "--timeout=" + READY.toSeconds() + "s");
     long started = System.nanoTime();
     // --status-interval: fio reports its counters every second once it writes.
-    awaitLog(name, "groupid=0");
-    String before = nodePluginPod();
-    kubectl("delete", "pod", "-n", NS, before, "--wait=false");
-    awaitNewNodePlugin(before);
-    String upgraded = nodePluginPod();
+    k.awaitLog(name, "groupid=0");
+    String before = k.nodePluginPod();
+    k.kubectl("delete", "pod", "-n", NS, before, "--wait=false");
+    k.awaitNewNodePlugin(before);
+    String upgraded = k.nodePluginPod();
     cluster.helm(Duration.ofMinutes(5), "upgrade", "remap", RemapPaths.root().resolve("helm/remap").toString(),
         "-n", NS, "--reset-then-reuse-values", "--set", "node.resources.limits.memory=3Gi").requireSuccess();
-    awaitNewNodePlugin(upgraded);
-    assertThat(kubectl("get", "ds", "-n", NS, "remap-csi-node", "-o",
+    k.awaitNewNodePlugin(upgraded);
+    assertThat(k.kubectl("get", "ds", "-n", NS, "remap-csi-node", "-o",
         "jsonpath={.spec.template.spec.containers[0].resources.limits.memory}")).isEqualTo("3Gi");
     assertThat(System.nanoTime() - started).as("both restarts happened while fio ran")
         .isLessThan(Duration.ofSeconds(FIO_SECONDS - 10).toNanos());
-    kubectlFor(READY, "wait", "-n", VMS, "--for=jsonpath={.status.phase}=Succeeded", "pod/" + name,
+    k.kubectlFor(READY, "wait", "-n", VMS, "--for=jsonpath={.status.phase}=Succeeded", "pod/" + name,
         "--timeout=" + READY.toSeconds() + "s");
-    String log = kubectl("logs", "-n", VMS, name);
-    kubectl("delete", "pod", "-n", VMS, name, "--wait=true");
+    String log = k.kubectl("logs", "-n", VMS, name);
+    k.kubectl("delete", "pod", "-n", VMS, name, "--wait=true");
     // Succeeded: fio ends with a failure status on any I/O error or verification mismatch.
     assertThat(log).contains("err= 0").doesNotContain("verify:").doesNotContain("err= 5");
   }
@@ -307,52 +282,21 @@ class ClusterUserPathTest {
   /** Long enough for a plugin restart and a rolling update of the node DaemonSet (about 40 s together here). */
   private static final int FIO_SECONDS = 100;
 
-  private String nodePluginPod() {
-    return kubectl("get", "pods", "-n", NS, "-l", "app.kubernetes.io/component=csi-node", "-o",
-        "jsonpath={.items[0].metadata.name}");
-  }
-
-  private void awaitNewNodePlugin(String old) throws InterruptedException {
-    long deadline = System.nanoTime() + READY.toNanos();
-    while (System.nanoTime() < deadline) {
-      String pods = kubectl("get", "pods", "-n", NS, "-l", "app.kubernetes.io/component=csi-node", "-o",
-          "jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[0].ready}{\"\\n\"}{end}");
-      if (!pods.contains(old) && pods.lines().anyMatch(l -> l.endsWith(" true"))) {
-        return;
-      }
-      Thread.sleep(1000);
-    }
-    throw new AssertionError("no new node plugin pod became Ready after " + old + "\n" + diagnose());
-  }
-
-  private void awaitLog(String pod, String text) throws InterruptedException {
-    long deadline = System.nanoTime() + READY.toNanos();
-    String log = "";
-    while (System.nanoTime() < deadline) {
-      log = kubectl("logs", "-n", VMS, pod);
-      if (log.contains(text) || log.contains("ERROR")) {
-        break;
-      }
-      Thread.sleep(500);
-    }
-    assertThat(log).doesNotContain("ERROR").contains(text);
-  }
-
   @Test
   @Order(9)
   void helmUninstallLeavesNoRemapPod() {
     // Nothing crash-looped along the way: no container restarted but the node plugin's, which
     // the restart step replaced on purpose.
-    assertThat(kubectl("get", "pods", "-n", NS, "-o",
+    assertThat(k.kubectl("get", "pods", "-n", NS, "-o",
         "jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[*].restartCount}{\"\\n\"}{end}")
         .lines().filter(l -> !l.matches(".* 0( 0)*")).toList()).isEmpty();
-    kubectl("delete", "-n", VMS, "virtualdisk", "--all", "--wait=true", "--timeout=120s");
-    kubectlFor(Duration.ofMinutes(3), "wait", "-n", VMS, "--for=delete", "pvc", "--all", "--timeout=150s");
+    k.kubectl("delete", "-n", VMS, "virtualdisk", "--all", "--wait=true", "--timeout=120s");
+    k.kubectlFor(Duration.ofMinutes(3), "wait", "-n", VMS, "--for=delete", "pvc", "--all", "--timeout=150s");
     cluster.helm(Duration.ofMinutes(3), "uninstall", "remap", "-n", NS, "--wait", "--timeout", "150s").requireSuccess();
-    kubectlFor(Duration.ofMinutes(3), "wait", "-n", NS, "--for=delete", "pod", "--all", "--timeout=150s");
-    assertThat(kubectl("get", "pods", "-n", NS, "-o", "name")).isEmpty();
+    k.kubectlFor(Duration.ofMinutes(3), "wait", "-n", NS, "--for=delete", "pod", "--all", "--timeout=150s");
+    assertThat(k.kubectl("get", "pods", "-n", NS, "-o", "name")).isEmpty();
     // Reclaim policy Delete: the disks' PersistentVolumes went with their claims.
-    assertThat(kubectl("get", "pv", "-o", "name")).isEmpty();
+    assertThat(k.kubectl("get", "pv", "-o", "name")).isEmpty();
   }
 
   /**
@@ -366,25 +310,25 @@ class ClusterUserPathTest {
     try (S3ServerProcess s3 = S3ServerProcess.startOnAllInterfaces()) {
       s3.createBucket("remap-volumes");
       cluster.kubectl("create", "namespace", NS); // kept by the uninstall above, or new
-      kubectl("create", "secret", "generic", "remap-s3", "-n", NS,
+      k.kubectl("create", "secret", "generic", "remap-s3", "-n", NS,
           "--from-literal=accessKeyId=" + S3ServerProcess.ACCESS_KEY,
           "--from-literal=secretAccessKey=" + S3ServerProcess.SECRET_KEY);
       List<String> install = new ArrayList<>(List.of("install", "remap", RemapPaths.root().resolve("helm/remap").toString(),
           "-n", NS, "-f", RemapPaths.root().resolve("examples/s3-values.yaml").toString(),
-          "--set", "store.s3.endpoint=http://" + hostAddress() + ":" + s3.port()));
+          "--set", "store.s3.endpoint=http://" + k.hostAddress() + ":" + s3.port()));
       if (cluster.owned()) {
         install.addAll(List.of("--set", "node.kubeletDir=" + cluster.kubeletDir(),
             "--set", "node.dataDir=" + dir.resolve("remap-s3")));
       }
       cluster.helm(Duration.ofMinutes(5), install.toArray(String[]::new)).requireSuccess();
-      awaitPodsReady(NS);
-      assertThat(kubectl("get", "deploy", "-n", NS, "remap-csi-controller", "-o",
+      k.awaitPodsReady(NS);
+      assertThat(k.kubectl("get", "deploy", "-n", NS, "remap-csi-controller", "-o",
           "jsonpath={.spec.template.spec.securityContext.runAsUser}{.spec.template.spec.containers[0].securityContext.runAsUser}"))
           .contains("65532");
-      kubectl("apply", "-n", VMS, "-f", RemapPaths.root().resolve("examples/virtualdisk.yaml").toString());
-      kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data",
+      k.kubectl("apply", "-n", VMS, "-f", RemapPaths.root().resolve("examples/virtualdisk.yaml").toString());
+      k.kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data",
           "--timeout=" + READY.toSeconds() + "s");
-      String log = runPod("s3-writer", "data", null, """
+      String log = k.runPod("s3-writer", "data", null, """
           set -e
           head -c 8388608 /dev/urandom > /tmp/pattern
           dd if=/tmp/pattern of=/dev/xvda bs=1M oflag=direct conv=fsync status=none
@@ -399,140 +343,11 @@ class ClusterUserPathTest {
       } catch (IOException e) {
         throw new java.io.UncheckedIOException(e);
       }
-      kubectl("delete", "-n", VMS, "virtualdisk", "--all", "--wait=true", "--timeout=120s");
+      k.kubectl("delete", "-n", VMS, "virtualdisk", "--all", "--wait=true", "--timeout=120s");
       cluster.helm(Duration.ofMinutes(3), "uninstall", "remap", "-n", NS, "--wait", "--timeout", "150s").requireSuccess();
-      kubectlFor(Duration.ofMinutes(3), "wait", "-n", NS, "--for=delete", "pod", "--all", "--timeout=150s");
+      k.kubectlFor(Duration.ofMinutes(3), "wait", "-n", NS, "--for=delete", "pod", "--all", "--timeout=150s");
     }
   }
 
-  /** Runs a pod with both disks (block at /dev/xvda, filesystem at /data) to completion; its log. */
-  private String runPod(String name, String script) {
-    return runPod(name, "data", "data-fs", script);
-  }
 
-  /** Runs a pod with a block claim at /dev/xvda and, unless null, a filesystem claim at /data; its log. */
-  private String runPod(String name, String blockClaim, String fsClaim, String script) {
-    startPod(name, blockClaim, fsClaim, script);
-    kubectlFor(READY, "wait", "-n", VMS, "--for=jsonpath={.status.phase}=Succeeded", "pod/" + name,
-        "--timeout=" + READY.toSeconds() + "s");
-    String log = kubectl("logs", "-n", VMS, name);
-    kubectl("delete", "pod", "-n", VMS, name, "--wait=true");
-    return log;
-  }
-
-  private void startPod(String name, String blockClaim, String fsClaim, String script) {
-    String indented = script.lines().map(l -> "      " + l).reduce((a, b) -> a + "\n" + b).orElse("");
-    applyPod(name, remapImage(), """
-            command: [/bin/sh, -c]
-            args:
-            - |
-        %s
-            volumeDevices: [{name: block, devicePath: /dev/xvda}]
-        %s
-        """.formatted(indented, fsClaim == null ? "" : "    volumeMounts: [{name: fs, mountPath: /data}]"),
-        blockClaim, fsClaim);
-  }
-
-  /** A pod of one container (what it runs: container, indented as a container's fields) and its claims. */
-  private void applyPod(String name, String image, String container, String blockClaim, String fsClaim) {
-    Path spec = dir.resolve(name + ".yaml");
-    write(spec, """
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: %s, namespace: %s}
-        spec:
-          restartPolicy: Never
-          containers:
-          - name: main
-            image: %s
-            imagePullPolicy: Never
-        %s
-          volumes:
-          - {name: block, persistentVolumeClaim: {claimName: %s}}
-        %s
-        """.formatted(name, VMS, image, container.stripTrailing(), blockClaim,
-        fsClaim == null ? "" : "  - {name: fs, persistentVolumeClaim: {claimName: " + fsClaim + "}}"));
-    kubectl("apply", "-f", spec.toString());
-  }
-
-  private String remapImage() {
-    return "localhost/remap:" + version();
-  }
-
-  /** The images' tag: the chart's appVersion, which is the project's version. */
-  private String version() {
-    return kubectl("get", "deploy", "-n", NS, "remap-operator",
-        "-o", "jsonpath={.spec.template.spec.containers[0].image}").replaceAll(".*:", "");
-  }
-
-  private void awaitPodsReady(String namespace) {
-    // Pods of a DaemonSet and Deployments appear a moment after install returns.
-    kubectlFor(READY, "wait", "-n", namespace, "--for=condition=Available", "deployment", "--all",
-        "--timeout=" + READY.toSeconds() + "s");
-    // The keeper's DaemonSet updates on delete only, which `rollout status` does not follow.
-    for (String daemonSet : List.of("remap-csi-node", "remap-keeper")) {
-      awaitOutput("daemonset/" + daemonSet + " Ready on every node", "1 1", "get", "daemonset", "-n", namespace,
-          daemonSet, "-o", "jsonpath={.status.desiredNumberScheduled} {.status.numberReady}");
-    }
-  }
-
-  private String kubectl(String... args) {
-    return kubectlFor(Duration.ofMinutes(2), args);
-  }
-
-  private String kubectlFor(Duration timeout, String... args) {
-    Proc.Result result = cluster.kubectl(timeout.plusSeconds(30), args);
-    if (result.exitCode() != 0) {
-      throw new AssertionError("kubectl " + String.join(" ", args) + " failed:\n" + result.output() + "\n" + diagnose());
-    }
-    return result.output().strip();
-  }
-
-  /** What a user would look at when something is not Ready: pods, events, the plugin's log. */
-  private String diagnose() {
-    List<String> out = new ArrayList<>();
-    for (String[] args : List.of(
-        new String[] {"get", "pods", "-A", "-o", "wide"},
-        new String[] {"get", "virtualdisks,pvc", "-A"},
-        new String[] {"get", "events", "-A", "--sort-by=.lastTimestamp"},
-        new String[] {"logs", "-n", NS, "daemonset/remap-csi-node", "--tail=40"},
-        new String[] {"logs", "-n", NS, "deploy/remap-csi-controller", "-c", "remap-csi", "--tail=40"})) {
-      Proc.Result r = cluster.kubectl(args);
-      out.add("$ kubectl " + String.join(" ", args) + "\n" + tail(r.output(), 6000));
-    }
-    return String.join("\n", out);
-  }
-
-  /** Polls a kubectl query until it prints exactly what is expected. */
-  private void awaitOutput(String what, String expected, String... query) {
-    long deadline = System.nanoTime() + READY.toNanos();
-    String last = "";
-    while (System.nanoTime() < deadline) {
-      Proc.Result r = cluster.kubectl(query);
-      last = r.output().strip();
-      if (r.exitCode() == 0 && last.equals(expected)) {
-        return;
-      }
-      try {
-        Thread.sleep(500);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted", e);
-      }
-    }
-    throw new AssertionError(what + ": waited " + READY.toSeconds() + " s for '" + expected + "', last saw '" + last
-        + "'\n" + diagnose());
-  }
-
-  private static String tail(String s, int n) {
-    return s.length() <= n ? s : s.substring(s.length() - n);
-  }
-
-  private static void write(Path file, String text) {
-    try {
-      Files.writeString(file, text);
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-  }
 }
