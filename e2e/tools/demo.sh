@@ -114,5 +114,6 @@ vm vm2 data-clone read
 step "helm uninstall (after the disks: their volumes go with them, reclaim policy Delete)"
 run kubectl delete virtualdisks --all -n vms --wait=true
 run helm uninstall remap -n remap-system --wait
+kubectl wait -n remap-system --for=delete pod --all --timeout=120s >/dev/null
 run kubectl get pods -n remap-system
 step "done"
