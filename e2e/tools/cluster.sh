@@ -32,7 +32,8 @@
 #   kubelet/             the kubelet's root directory (--root-dir)
 #   (DIR itself is bind-mounted on itself as a shared mount, for Bidirectional propagation)
 #   cni/net.d, cni/ipam  the bridge network's configuration and address leases
-#   node/                kubelet and kube-proxy configuration and credentials
+#   node/                the kubelet's configuration
+#   {kubelet,scheduler,kube-proxy}.kubeconfig   their credentials (controlplane.sh client)
 #   logs/{containerd,kube-scheduler,kubelet,kube-proxy,snapshot-controller}.log
 #
 # Environment:
@@ -134,34 +135,8 @@ $(tail -n 30 "$DIR/logs/$c.log" 2>/dev/null)"
 
 # --- credentials ---------------------------------------------------------------------------
 
-client_cert() { # name subject -> NODE/name.{crt,key}, signed by the control plane's CA
-  [[ -s "$NODE/$1.crt" ]] && return 0
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$NODE/$1.key" 2>/dev/null
-  printf '[ext]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$NODE/$1.ext"
-  openssl req -new -key "$NODE/$1.key" -subj "$2" -out "$NODE/$1.csr" 2>/dev/null
-  openssl x509 -req -in "$NODE/$1.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
-    -set_serial "0x$(openssl rand -hex 16)" -days 3650 -sha256 -extfile "$NODE/$1.ext" -extensions ext \
-    -out "$NODE/$1.crt" 2>/dev/null
-  rm -f "$NODE/$1.csr" "$NODE/$1.ext"
-}
-
-kubeconfig_for() { # name -> NODE/name.kubeconfig (the apiserver at the node's address)
-  local port
-  port=$(sed -n 's/^APISERVER_PORT=//p' "$DIR/env")
-  cat >"$NODE/$1.kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: remap
-  cluster: {server: "https://$NODE_IP:$port", certificate-authority: "$PKI/ca.crt"}
-users:
-- name: $1
-  user: {client-certificate: "$NODE/$1.crt", client-key: "$NODE/$1.key"}
-contexts:
-- name: remap
-  context: {cluster: remap, user: $1}
-current-context: remap
-EOF
+node_client() { # name subject -> DIR/name.kubeconfig, a client certificate for the node's parts
+  "$HERE/controlplane.sh" client "$DIR" "$1" "$2" >/dev/null
 }
 
 # --- pieces ----------------------------------------------------------------------------------
@@ -275,8 +250,7 @@ shared_dir() {
 
 start_kubelet() {
   pid_of kubelet >/dev/null && return 0
-  client_cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
-  kubeconfig_for kubelet
+  node_client kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
   mkdir -p "$KUBELET_DIR" "$NODE/manifests"
   local healthz
   healthz=$(free_port)
@@ -311,26 +285,24 @@ rotateCertificates: false
 serverTLSBootstrap: false
 EOF
   echo "KUBELET_HEALTHZ_PORT=$healthz" >"$NODE/kubelet.env"
-  launch kubelet "$BIN/kubelet" --config="$NODE/kubelet.yaml" --kubeconfig="$NODE/kubelet.kubeconfig" \
+  launch kubelet "$BIN/kubelet" --config="$NODE/kubelet.yaml" --kubeconfig="$DIR/kubelet.kubeconfig" \
     --root-dir="$KUBELET_DIR" --cert-dir="$NODE/kubelet-pki" --node-ip="$NODE_IP" \
     --hostname-override="$NODE_NAME" --v=1
 }
 
 start_scheduler() {
   pid_of kube-scheduler >/dev/null && return 0
-  client_cert scheduler "/CN=system:kube-scheduler"
-  kubeconfig_for scheduler
-  launch kube-scheduler "$BIN/kube-scheduler" --kubeconfig="$NODE/scheduler.kubeconfig" \
-    --authentication-kubeconfig="$NODE/scheduler.kubeconfig" --authorization-kubeconfig="$NODE/scheduler.kubeconfig" \
+  node_client scheduler "/CN=system:kube-scheduler"
+  launch kube-scheduler "$BIN/kube-scheduler" --kubeconfig="$DIR/scheduler.kubeconfig" \
+    --authentication-kubeconfig="$DIR/scheduler.kubeconfig" --authorization-kubeconfig="$DIR/scheduler.kubeconfig" \
     --bind-address=127.0.0.1 --secure-port="$(free_port)" --leader-elect=false
 }
 
 start_proxy() {
   pid_of kube-proxy >/dev/null && return 0
-  client_cert kube-proxy "/CN=system:kube-proxy"
-  kubeconfig_for kube-proxy
+  node_client kube-proxy "/CN=system:kube-proxy"
   # --conntrack-max-per-core=0: leave the kernel's conntrack table size alone.
-  launch kube-proxy "$BIN/kube-proxy" --kubeconfig="$NODE/kube-proxy.kubeconfig" --proxy-mode=iptables \
+  launch kube-proxy "$BIN/kube-proxy" --kubeconfig="$DIR/kube-proxy.kubeconfig" --proxy-mode=iptables \
     --hostname-override="$NODE_NAME" --cluster-cidr="$POD_CIDR" --conntrack-max-per-core=0 \
     --healthz-bind-address="127.0.0.1:$(free_port)" --metrics-bind-address="127.0.0.1:$(free_port)"
 }

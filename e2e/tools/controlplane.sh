@@ -12,6 +12,7 @@
 #                              [--apiserver-port N] [--controller-manager-port N]
 #                              [--node-ip IP]
 #   controlplane.sh stop   DIR
+#   controlplane.sh client DIR NAME SUBJECT
 #   controlplane.sh status DIR
 #
 # start  Ports not given are picked free on 127.0.0.1 (the previous start's
@@ -28,6 +29,9 @@
 #        The processes outlive the script; stop them with `stop`.
 # stop   SIGTERM, wait (bounded), then SIGKILL. Fine if already stopped.
 #        Keeps DIR (data, certs); `start DIR` again resumes with the same data.
+# client Writes DIR/NAME.kubeconfig for a client certificate with SUBJECT (e.g.
+#        "/O=system:nodes/CN=system:node:n1"), signed by the CA once and kept in pki/;
+#        the server is the node IP given at start, else 127.0.0.1 (cluster.sh: node parts).
 # status Says which processes run and whether /readyz answers; exit 0 only
 #        when all three run and the apiserver is ready.
 #
@@ -301,7 +305,7 @@ extendedKeyUsage=clientAuth" "" front-proxy-ca
 
 b64() { base64 -w0 <"$1"; }
 
-write_kubeconfig() { # file user cert key
+write_kubeconfig() { # file user cert key [server host]
   local tmp=$1.tmp
   cat >"$tmp" <<EOF
 apiVersion: v1
@@ -309,7 +313,7 @@ kind: Config
 clusters:
 - name: remap
   cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
+    server: https://${5:-127.0.0.1}:$APISERVER_PORT
     certificate-authority-data: $(b64 "$PKI/ca.crt")
 users:
 - name: $2
@@ -507,6 +511,16 @@ cmd_stop() {
   stop_all
 }
 
+cmd_client() { # name subject
+  [[ -f "$DIR/env" && -s "$PKI/ca.key" ]] || die "no control plane in $DIR: run start first"
+  load_env_ports
+  local node_ip
+  node_ip=$(sed -n 's/^NODE_IP=//p' "$DIR/env")
+  [[ -s "$PKI/client-$1.crt" ]] || sign_cert "client-$1" "$2" "$LEAF
+extendedKeyUsage=clientAuth"
+  write_kubeconfig "$DIR/$1.kubeconfig" "$1" "$PKI/client-$1.crt" "$PKI/client-$1.key" "${node_ip:-127.0.0.1}"
+}
+
 cmd_status() {
   local c pid n=0
   load_env_ports
@@ -534,6 +548,14 @@ main() {
   CMD=$1
   DIR=$2
   shift 2
+  if [[ "$CMD" == client ]]; then
+    (($# == 2)) || usage
+    [[ "$DIR" == /* ]] || DIR=$PWD/$DIR
+    DIR=${DIR%/}
+    PKI=$DIR/pki
+    cmd_client "$1" "$2"
+    return
+  fi
   [[ "$DIR" == /* ]] || DIR=$PWD/$DIR
   DIR=${DIR%/}
   PKI=$DIR/pki

@@ -45,6 +45,22 @@ final class ClusterSession {
     }
   }
 
+  /**
+   * The chart values that put the node's folders where this cluster keeps its own (under its
+   * folder, removed with it, and its kubelet's root); none for a cluster run elsewhere (kind).
+   */
+  List<String> nodeFolders(String dataDir) {
+    return cluster.owned() ? List.of("--set", "node.kubeletDir=" + cluster.kubeletDir(),
+        "--set", "node.dataDir=" + dir.resolve(dataDir)) : List.of();
+  }
+
+  /** Runs a VM stand-in on the claim and checks it saw the pattern and the file the WRITE script leaves. */
+  void runVmSeeingTheData(String name, String claim, VmStandIn.VolumeMode mode, VmStandIn.Script script) {
+    VmStandIn.Result result = runVm(name, claim, mode, script);
+    assertThat(result.patternSha256()).isEqualTo(VmStandIn.expectedPatternSha256());
+    assertThat(result.fileSha256()).isEqualTo(VmStandIn.expectedFileSha256());
+  }
+
   VmStandIn.Result runVm(String name, String claim, VmStandIn.VolumeMode mode, VmStandIn.Script script) {
     Path spec = dir.resolve(name + ".yaml");
     write(spec, VmStandIn.podYaml(name, VMS, VmStandIn.image(version()), claim, mode, script));

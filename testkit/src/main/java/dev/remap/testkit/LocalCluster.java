@@ -80,17 +80,17 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   public Proc.Result kubectl(Duration timeout, String... args) {
-    List<String> command = new ArrayList<>();
-    command.add(RemapPaths.cachedTool("kubectl").toString());
-    command.add("--kubeconfig=" + kubeconfig());
-    command.addAll(List.of(args));
-    return Proc.run(timeout, Map.of(), command);
+    return tool("kubectl", timeout, args);
   }
 
   /** Runs the helm built by go-tools.sh against the cluster. */
   public Proc.Result helm(Duration timeout, String... args) {
+    return tool("helm", timeout, args);
+  }
+
+  private Proc.Result tool(String name, Duration timeout, String... args) {
     List<String> command = new ArrayList<>();
-    command.add(RemapPaths.cachedTool("helm").toString());
+    command.add(RemapPaths.cachedTool(name).toString());
     command.add("--kubeconfig=" + kubeconfig());
     command.addAll(List.of(args));
     return Proc.run(timeout, Map.of(), command);

@@ -169,8 +169,11 @@ class TransferJobIT {
     operator = startOperator();
     cluster.admin.resources(VirtualDisk.class).inNamespace(NS).withName("restored")
         .edit(d -> { d.getMetadata().setAnnotations(Map.of("touch", "1")); return d; });
-    Thread.sleep(5_000);
-    assertThat(jobsOf(disk)).singleElement().satisfies(j -> assertThat(j.getMetadata().getUid()).isEqualTo(job.getMetadata().getUid()));
+    // Checked all along the window in which the restarted operator reconciles the touched disk:
+    // a second Job fails this at once instead of after a fixed sleep.
+    await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(15)).untilAsserted(() ->
+        assertThat(jobsOf(disk)).singleElement()
+            .satisfies(j -> assertThat(j.getMetadata().getUid()).isEqualTo(job.getMetadata().getUid())));
 
     // The pod's part, for real; the Job controller completes the Job.
     Pod running = awaitPod(job);
