@@ -37,6 +37,7 @@ final class ServeCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
   @Mixin StoreOptions store;
+  @Mixin CleaningOptions cleaning;
 
   @Option(names = "--socket", paramLabel = "PATH", description = "Unix socket to listen on")
   Path socket;
@@ -91,7 +92,7 @@ final class ServeCommand implements Callable<Integer> {
         allowPlainTcp, Sizes.parse(cacheRam), workers, maxConnections);
     Optional<HttpAddress> http = HttpAddress.parse(httpAddress, false);
     ObjectStore opened = store.open();
-    VolumeOptions volumeOptions = store.volumeOptions();
+    VolumeOptions volumeOptions = cleaning.apply(store.volumeOptions());
     VolumeManager volumes = cacheDir == null ? new VolumeManager(opened, volumeOptions)
         : new VolumeManager(opened, volumeOptions, new DiskCache(opened, cacheDir, Sizes.parse(cacheDisk), DISK_CACHE_BLOCK));
     PrometheusMeterRegistry registry = HttpEndpoint.registry();
@@ -114,6 +115,7 @@ final class ServeCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       endpoint.ifPresent(HttpEndpoint::close);
       server.close();
+      volumes.stopCollecting();
       try {
         opened.close();
       } catch (Exception ignored) {

@@ -2,9 +2,12 @@ package dev.remap.cli;
 
 import dev.remap.engine.core.Sizes;
 import dev.remap.engine.store.ObjectStore;
+import dev.remap.engine.volume.SpaceReport;
 import dev.remap.engine.volume.VolumeMeta;
 import dev.remap.engine.volume.VolumeManager;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -23,6 +26,22 @@ final class VolumeCommand {
     return String.format("%-32s %8s  block %4d  chunk %5s  %s%s", m.name(), Sizes.format(m.geometry().size()),
         m.geometry().blockSize(), Sizes.format(m.geometry().chunkSize()), m.created(),
         m.origin() == null ? "" : "  from " + m.origin());
+  }
+
+  /**
+   * A line of {@code volume list}: {@link #describe}'s columns, then what the volume's segments
+   * take in the store and how much of that its data still references, with their ratio, as the
+   * volume's owner last measured them; "-" for a volume never served (or not measured yet).
+   */
+  static String describe(VolumeMeta m, Optional<SpaceReport> space) {
+    Optional<SpaceReport> known = space.filter(SpaceReport::measured);
+    String stored = known.map(r -> TransferProgress.human(r.storedBytes())).orElse("-");
+    String live = known.map(r -> TransferProgress.human(r.liveBytes())).orElse("-");
+    String ratio = known.map(r -> Double.isInfinite(r.amplification()) ? "∞" : r.amplificationText() + "×")
+        .orElse("-");
+    return String.format("%-32s %8s  block %4d  chunk %5s  stored %9s  live %9s  %6s  %s%s", m.name(),
+        Sizes.format(m.geometry().size()), m.geometry().blockSize(), Sizes.format(m.geometry().chunkSize()), stored,
+        live, ratio, m.created(), m.origin() == null ? "" : "  from " + m.origin());
   }
 
   @Command(name = "create", mixinStandardHelpOptions = true, description = "Create an empty volume.")
@@ -44,7 +63,9 @@ final class VolumeCommand {
     }
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true, description = "List the volumes of a store.")
+  @Command(name = "list", mixinStandardHelpOptions = true, description = "List the volumes of a store, with the"
+      + " bytes each one's segments take in it (stored), the bytes of those its data references (live) and their"
+      + " ratio, as the volume's owner last measured them.")
   static final class ListVolumes implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin StoreOptions store;
@@ -53,11 +74,21 @@ final class VolumeCommand {
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
       try (ObjectStore s = store.open()) {
-        for (VolumeMeta meta : store.volumes(s).list()) {
-          out.println(describe(meta));
+        VolumeManager volumes = store.volumes(s);
+        for (VolumeMeta meta : volumes.list()) {
+          out.println(describe(meta, space(volumes, meta.name())));
         }
       }
       return 0;
+    }
+
+    /** The volume's space from its lease; unknown when that cannot be read (deleted meanwhile, damaged). */
+    private static Optional<SpaceReport> space(VolumeManager volumes, String name) {
+      try {
+        return volumes.space(name);
+      } catch (IOException e) {
+        return Optional.empty();
+      }
     }
   }
 

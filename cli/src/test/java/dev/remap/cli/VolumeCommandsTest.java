@@ -2,11 +2,20 @@ package dev.remap.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.remap.engine.core.CleaningPolicy;
+import dev.remap.engine.store.FileObjectStore;
+import dev.remap.engine.store.ObjectStore;
+import dev.remap.engine.volume.Volume;
+import dev.remap.engine.volume.VolumeManager;
+import dev.remap.engine.volume.VolumeOptions;
 import java.io.PrintWriter;
+import java.nio.ByteBuffer;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,6 +64,37 @@ class VolumeCommandsTest {
     assertThat(run("snapshot", "list", "vm1")).as("snapshots outlive their volume").isZero();
     assertThat(out.toString()).contains("vm1@before-upgrade");
     assertThat(run("snapshot", "delete", "vm1", "before-upgrade")).isZero();
+  }
+
+  @Test
+  void listShowsStoredAndLiveBytesOfServedVolumes() throws Exception {
+    assertThat(run("volume", "create", "served", "--size", "64M")).isZero();
+    assertThat(run("volume", "create", "idle", "--size", "64M")).isZero();
+    VolumeOptions.Cleaning cleaning = new VolumeOptions.Cleaning(true, CleaningPolicy.Settings.defaults(),
+        Duration.ofMillis(100), 1L << 30, Duration.ofMillis(100), Duration.ZERO, Duration.ZERO);
+    try (ObjectStore store = FileObjectStore.open(tmp.resolve("store"))) {
+      VolumeManager volumes = new VolumeManager(store, VolumeOptions.defaults(tmp.resolve("server"))
+          .withLease(Duration.ofMillis(300), Duration.ofSeconds(10)).withCleaning(cleaning));
+      try (Volume volume = volumes.open("served")) {
+        ByteBuffer data = ByteBuffer.allocate(3 << 20);
+        Arrays.fill(data.array(), (byte) 1);
+        volume.write(0, data, false);
+        volume.drain(Duration.ofSeconds(30));
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!volumes.space("served").map(r -> r.measured() && r.liveBytes() == 3 << 20).orElse(false)) {
+          assertThat(System.nanoTime()).as("the owner published its measurement in time").isLessThan(deadline);
+          Thread.sleep(50);
+        }
+      }
+      volumes.stopCollecting();
+    }
+
+    assertThat(run("volume", "list")).isZero();
+    List<String> lines = out.toString().lines().toList();
+    assertThat(lines).filteredOn(l -> l.startsWith("served "))
+        .singleElement().asString().containsPattern("stored +3\\.0MiB  live +3\\.0MiB +1\\.0\\d×  ");
+    assertThat(lines).filteredOn(l -> l.startsWith("idle "))
+        .singleElement().asString().as("never served").containsPattern("stored +-  live +- +-  ");
   }
 
   @Test

@@ -2,7 +2,7 @@ package dev.remap.csi;
 
 import dev.remap.csi.controller.ClaimReader;
 import dev.remap.csi.controller.ControllerService;
-import dev.remap.csi.controller.StoreCollector;
+import dev.remap.engine.volume.StoreCollector;
 import dev.remap.csi.http.HttpEndpoint;
 import dev.remap.csi.identity.IdentityService;
 import dev.remap.csi.registration.KubeletRegistration;
@@ -70,6 +70,8 @@ public final class CsiDriver implements AutoCloseable {
       // another node is handed over to this one when it is used here (see docs/CSI.md).
       VolumeManager manager = new VolumeManager(store,
           VolumeOptions.defaults(config.journalDir()).withNode(config.nodeId()));
+      // Closed before the store, after the node's served volumes (added in front later).
+      resources.add(0, manager::stopCollecting);
       Optional<Path> localRoot = uri instanceof StoreUri.File file ? Optional.of(file.root()) : Optional.empty();
       NameLocks locks = new NameLocks();
       // The node's NBD server owns the volumes it serves and offers no way to reach them, so the

@@ -19,6 +19,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
     type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "PVC", jsonPath = ".status.pvcName", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "Serial", jsonPath = ".status.serial", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
+@AdditionalPrinterColumn(name = "Stored", jsonPath = ".status.space.storedBytes", type = AdditionalPrinterColumn.Type.INTEGER,
+    priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class VirtualDisk extends CustomResource<VirtualDiskSpec, VirtualDiskStatus> implements Namespaced {
   public static final String KIND = "VirtualDisk";

@@ -45,6 +45,9 @@ public class VirtualDiskStatus extends StatusBase {
   @JsonPropertyDescription("I/O counters reported by the data plane.")
   public IoSummary io;
 
+  @JsonPropertyDescription("How much of Remap's store the disk takes, as the node serving it last measured it.")
+  public SpaceSummary space;
+
   /** The state of one requested snapshot. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class SnapshotStatus {
@@ -94,6 +97,19 @@ public class VirtualDiskStatus extends StatusBase {
     public Long ramMisses;
     public Long diskHits;
     public Long diskMisses;
+  }
+
+  /** The store's bytes for the disk's data: what it references, what its segments take, what cleaning copied. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class SpaceSummary {
+    @JsonPropertyDescription("Bytes of the disk's data its store segments hold and the disk still references.")
+    public Long liveBytes;
+    @JsonPropertyDescription("Bytes of the disk's segments in the store, dead data included.")
+    public Long storedBytes;
+    @JsonPropertyDescription("storedBytes per liveBytes with two decimals, e.g. \"1.23\" (\"Inf\" when nothing stored is live).")
+    public String amplification;
+    @JsonPropertyDescription("Live bytes the segment cleaner copied out of partly dead segments since the disk was made.")
+    public Long cleanedBytes;
   }
 
   /** Bytes and requests served. */

@@ -1,6 +1,7 @@
 package dev.remap.engine.journal;
 
 import dev.remap.engine.core.Source;
+import dev.remap.engine.store.NoSpaceException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -23,13 +24,19 @@ import java.util.concurrent.locks.ReentrantLock;
  * at {@code fileSize}; a file is deleted once everything in it has reached the store.
  *
  * <p>Durability: {@link #append} puts a record in the page cache; {@link #sync} makes every
- * record appended before it durable (fdatasync of each file written since the last sync). A file
- * is also synced when it is rolled, so a torn record can only be at the end of the last file.
+ * record appended before it durable (fdatasync of each file written since the last sync, in file
+ * order), so whatever follows a torn record was never covered by a completed sync and replay drops
+ * it. An append that fails (a full disk: {@link NoSpaceException}) counts nothing; the bytes it
+ * left are cut off, durably, before anything else is written to that file or after it.
  *
  * <p>Locking: one lock serialises appends, rolls, syncs and retirement; reads are positional and
  * take no lock. Callers must not read a file after retiring it (the volume guarantees that by
- * relocating the mapping before it retires). When the journal holds {@code capacity} bytes,
- * {@link #append} waits for {@link #retire} to free space: back-pressure, never an error.
+ * relocating the mapping before it retires).
+ *
+ * <p>Full: when the journal holds {@code capacity} bytes, {@link #append} waits for
+ * {@link #retire} to free space (back-pressure) unless {@link #refuseWhenFull} gave a reason, when
+ * it throws {@link NoSpaceException} at once. The uploader sets that reason when the store says it
+ * has no space (retiring will not come soon) and clears it after its next successful upload.
  */
 public final class Journal implements AutoCloseable {
 
@@ -50,8 +57,11 @@ public final class Journal implements AutoCloseable {
     long size;
     long lastSeq;
     boolean dirty;
-    /** False after a failed append, when the channel's position may be anywhere. */
-    boolean positioned = true;
+    /**
+     * The file ends at {@code size} and the channel is positioned there. False after a reopen and
+     * after a failed append, which may have left part of a record past size.
+     */
+    boolean atEnd = true;
     boolean retired;
 
     Segment(String name, FileChannel channel, long size) {
@@ -74,6 +84,8 @@ public final class Journal implements AutoCloseable {
   private long scanned;
   private long usedBytes;
   private boolean closed;
+  /** Why a full journal refuses appends instead of waiting; null to wait. */
+  private String refusal;
   /** A file was created since the last sync: the directory entry is not durable yet. */
   private boolean directoryDirty;
 
@@ -114,7 +126,7 @@ public final class Journal implements AutoCloseable {
       }
       FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
       Segment segment = new Segment(path.getFileName().toString(), channel, 0);
-      segment.positioned = false; // a reopened file's channel starts at 0, not at its end
+      segment.atEnd = false; // a reopened file's channel starts at 0, not at its end
       torn = scan(segment, afterSeq, replay);
       files.put(segment.name, segment);
       usedBytes += segment.size;
@@ -171,7 +183,11 @@ public final class Journal implements AutoCloseable {
     return false;
   }
 
-  /** Appends a record; for a write, payload holds exactly length bytes. Blocks while full. */
+  /**
+   * Appends a record; for a write, payload holds exactly length bytes. Blocks while full, unless
+   * {@link #refuseWhenFull} gave a reason. Throws {@link NoSpaceException} when the disk is full
+   * (nothing of the record counts, and the next append writes where this one started).
+   */
   public Appended append(JournalRecord.Type type, long offset, int length, ByteBuffer payload)
       throws IOException, InterruptedException {
     lock.lock();
@@ -182,6 +198,10 @@ public final class Journal implements AutoCloseable {
         throw new IllegalArgumentException("a request of " + length + " bytes is larger than a journal file");
       }
       while (!closed && usedBytes + size > capacity) {
+        if (refusal != null) {
+          throw new NoSpaceException("the journal in " + dir + " is full (" + usedBytes + " of " + capacity
+              + " bytes) and cannot be emptied into the store: " + refusal);
+        }
         space.await();
       }
       if (closed) {
@@ -195,18 +215,23 @@ public final class Journal implements AutoCloseable {
       ByteBuffer[] parts = payload == null ? new ByteBuffer[] {header} : new ByteBuffer[] {header, payload.duplicate()};
       long written = 0;
       // Appends are serialised by the lock and reads are positional, so the channel stays at the
-      // end of the file; it is repositioned (one more system call) only after a failed append.
-      if (!current.positioned) {
-        current.channel.position(position);
-        current.positioned = true;
-      }
+      // end of the file; it is cut and repositioned only after a reopen or a failed append.
       try {
+        if (!current.atEnd) {
+          cutAtSize(current);
+        }
         while (written < size) {
           written += current.channel.write(parts);
         }
       } catch (IOException e) {
-        current.positioned = false;
-        throw e;
+        current.atEnd = false;
+        try {
+          // Now, rather than at the next append: it gives the space back at once.
+          cutAtSize(current);
+        } catch (IOException stillThere) {
+          e.addSuppressed(stillThere);
+        }
+        throw NoSpaceException.convert(e, "journal file " + dir.resolve(current.name));
       }
       current.size += size;
       current.lastSeq = record.seq();
@@ -219,12 +244,33 @@ public final class Journal implements AutoCloseable {
     }
   }
 
+  /**
+   * Cuts off what a failed append left past the last whole record, durably (so that no later file
+   * can hold synced records behind a torn one), and positions the channel at the end.
+   */
+  private static void cutAtSize(Segment segment) throws IOException {
+    if (segment.channel.size() > segment.size) {
+      segment.channel.truncate(segment.size);
+      segment.channel.force(false);
+    }
+    segment.channel.position(segment.size);
+    segment.atEnd = true;
+  }
+
   private void roll(long firstSeq) throws IOException {
     // The previous file stays dirty and the new directory entry unsynced: the next sync makes
     // both durable, off the path of writers that did not ask for durability.
+    if (current != null && !current.atEnd) {
+      cutAtSize(current);
+    }
     String name = String.format("%016x.wal", firstSeq);
-    FileChannel channel = FileChannel.open(dir.resolve(name),
-        StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    FileChannel channel;
+    try {
+      channel = FileChannel.open(dir.resolve(name),
+          StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    } catch (IOException e) {
+      throw NoSpaceException.convert(e, "journal file " + dir.resolve(name));
+    }
     current = new Segment(name, channel, 0);
     files.put(name, current);
     directoryDirty = true;
@@ -333,6 +379,26 @@ public final class Journal implements AutoCloseable {
         usedBytes -= current.size;
         current = null;
       }
+      space.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Sets why a full journal refuses appends: with a reason, {@link #append} throws
+   * {@link NoSpaceException} carrying it instead of waiting, and appends waiting now wake up and
+   * throw it too; with null, appends wait for space again (the default). A journal that is not
+   * full takes appends either way.
+   *
+   * <p>The uploader calls it with the store's error when an upload fails for lack of space (the
+   * journal cannot be emptied until someone frees space, so waiting would hang the client), and
+   * with null after its next successful upload.
+   */
+  public void refuseWhenFull(String reason) {
+    lock.lock();
+    try {
+      refusal = reason;
       space.signalAll();
     } finally {
       lock.unlock();

@@ -1,6 +1,7 @@
 package dev.remap.engine.metrics;
 
 import dev.remap.engine.core.RequestMerger.Kind;
+import dev.remap.engine.volume.VolumeStats;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -22,7 +23,8 @@ import java.util.function.ToLongFunction;
  *   <li>the export's open stack (merges, cache tiers, journal, uploads), read at each scrape from
  *       what {@link #attach} was given. A stack closes with its export's last connection and a new
  *       one opens with the next: {@link #detach} keeps the closed stack's totals, so counters only
- *       grow for as long as the process runs; gauges read 0 while no stack is open.
+ *       grow for as long as the process runs; gauges read 0 while no stack is open (the space
+ *       amplification 1). Space and cleaning figures come from the volume's {@link VolumeStats}.
  * </ul>
  * Meters are never removed: names are those of volumes this process served, a bounded set.
  *
@@ -36,18 +38,53 @@ public final class VolumeMeters {
   /**
    * What an open stack has counted since it opened (counters) and holds now (gauges).
    *
+   * @param bytesUploaded segment bytes written to the store, cleaning included
    * @param storeErrors store requests made for the volume that failed (uploads, reads)
+   * @param space the volume's space and cleaning figures ({@link SpaceFigures#ZERO} for a snapshot)
    */
   public record StackFigures(long merged, long ramHits, long ramMisses, long ramEvictions, long ramUsedBytes,
       long ramCapacityBytes, long diskHits, long diskMisses, long journalBytes, long uploadBacklogBytes,
-      long segmentsUploaded, long bytesUploaded, long storeErrors) {
+      long segmentsUploaded, long bytesUploaded, long storeErrors, SpaceFigures space) {
 
     public static final StackFigures ZERO = new StackFigures(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+    /** Figures of a stack without a volume at its bottom (a snapshot): no space to report. */
+    public StackFigures(long merged, long ramHits, long ramMisses, long ramEvictions, long ramUsedBytes,
+        long ramCapacityBytes, long diskHits, long diskMisses, long journalBytes, long uploadBacklogBytes,
+        long segmentsUploaded, long bytesUploaded, long storeErrors) {
+      this(merged, ramHits, ramMisses, ramEvictions, ramUsedBytes, ramCapacityBytes, diskHits, diskMisses,
+          journalBytes, uploadBacklogBytes, segmentsUploaded, bytesUploaded, storeErrors, SpaceFigures.ZERO);
+    }
 
     StackFigures plus(StackFigures o) {
       return new StackFigures(merged + o.merged, ramHits + o.ramHits, ramMisses + o.ramMisses,
           ramEvictions + o.ramEvictions, 0, 0, diskHits + o.diskHits, diskMisses + o.diskMisses, 0, 0,
-          segmentsUploaded + o.segmentsUploaded, bytesUploaded + o.bytesUploaded, storeErrors + o.storeErrors);
+          segmentsUploaded + o.segmentsUploaded, bytesUploaded + o.bytesUploaded, storeErrors + o.storeErrors,
+          space.plus(o.space));
+    }
+  }
+
+  /**
+   * A volume's space as its cleaner last measured it and its no-space state (gauges), and what
+   * was cleaned and uploaded of client data since it opened (counters).
+   *
+   * @param dataBytesUploaded bytes of client writes that reached segments: the divisor of the
+   *     write amplification (segment bytes written per byte of client data)
+   * @param noSpace whether writes fail for want of space now (local disk or store full)
+   */
+  public record SpaceFigures(long liveBytes, long storedBytes, long dataBytesUploaded, long cleanedBytes,
+      boolean noSpace) {
+
+    public static final SpaceFigures ZERO = new SpaceFigures(0, 0, 0, 0, false);
+
+    public static SpaceFigures of(VolumeStats stats) {
+      return new SpaceFigures(stats.liveBytes(), stats.storedBytes(), stats.dataBytesUploaded(),
+          stats.cleanedBytes(), stats.noSpace() != null);
+    }
+
+    /** Counters add up; gauges are the open stack's alone (0 in what is carried). */
+    SpaceFigures plus(SpaceFigures o) {
+      return new SpaceFigures(0, 0, dataBytesUploaded + o.dataBytesUploaded, cleanedBytes + o.cleanedBytes, false);
     }
   }
 
@@ -92,8 +129,12 @@ public final class VolumeMeters {
     counter(registry, volume, "remap.cache.misses", "Cache misses, by tier.", "disk", StackFigures::diskMisses);
     counter(registry, volume, "remap.segments.uploaded", "Segments written to the store.", null,
         StackFigures::segmentsUploaded);
-    counter(registry, volume, "remap.uploaded.bytes", "Bytes written to the store in segments.", null,
-        StackFigures::bytesUploaded);
+    counter(registry, volume, "remap.uploaded.bytes", "Bytes written to the store in segments, cleaning included.",
+        null, StackFigures::bytesUploaded);
+    counter(registry, volume, "remap.uploaded.data.bytes", "Bytes of client writes that reached store segments.",
+        null, f -> f.space().dataBytesUploaded());
+    counter(registry, volume, "remap.volume.cleaned.bytes",
+        "Live bytes the segment cleaner copied out of partly dead segments.", null, f -> f.space().cleanedBytes());
     counter(registry, volume, "remap.volume.store.errors",
         "Store requests made for the volume that failed (uploads, each retry counted, and reads).", null,
         StackFigures::storeErrors);
@@ -104,6 +145,19 @@ public final class VolumeMeters {
         StackFigures::journalBytes);
     gauge(registry, volume, "remap.upload.backlog.bytes", "Journaled bytes not yet uploaded to the store.", null,
         StackFigures::uploadBacklogBytes);
+    gauge(registry, volume, "remap.volume.live.bytes",
+        "Bytes of the volume's segments its mapping references, as the cleaner last measured them.", null,
+        f -> f.space().liveBytes());
+    gauge(registry, volume, "remap.volume.stored.bytes", "Size of the volume's segments, as last measured.", null,
+        f -> f.space().storedBytes());
+    gauge(registry, volume, "remap.volume.no.space", "1 while the volume's writes fail for want of space, else 0.",
+        null, f -> f.space().noSpace() ? 1 : 0);
+    Gauge.builder("remap.volume.space.amplification", this, VolumeMeters::spaceAmplification)
+        .description("Stored bytes per live byte (1 while nothing is measured).").tag("volume", volume)
+        .register(registry);
+    Gauge.builder("remap.volume.write.amplification", this, VolumeMeters::writeAmplification)
+        .description("Segment bytes written per byte of client data uploaded, since the process started"
+            + " (1 before any upload).").tag("volume", volume).register(registry);
   }
 
   private void counter(MeterRegistry registry, String volume, String name, String help, String tier,
@@ -160,5 +214,18 @@ public final class VolumeMeters {
 
   private synchronized double now(ToLongFunction<StackFigures> field) {
     return stack == null ? 0 : field.applyAsLong(stack.get());
+  }
+
+  /** As {@link VolumeStats#spaceAmplification}, of the open stack. */
+  private synchronized double spaceAmplification() {
+    SpaceFigures space = stack == null ? SpaceFigures.ZERO : stack.get().space();
+    return space.liveBytes() == 0 ? 1.0 : (double) space.storedBytes() / space.liveBytes();
+  }
+
+  /** As {@link VolumeStats#writeAmplification}, over every stack since the process started. */
+  private synchronized double writeAmplification() {
+    StackFigures all = stack == null ? carried : carried.plus(stack.get());
+    long data = all.space().dataBytesUploaded();
+    return data == 0 ? 1.0 : (double) all.bytesUploaded() / data;
   }
 }

@@ -59,7 +59,8 @@ final class ServedExport implements Negotiation.Opened {
     VolumeStats stats = volume.stats();
     return new VolumeMeters.StackFigures(queue.counters().mergedAway(), ram.hits(), ram.misses(), ram.evictions(),
         ram.usedBytes(), ram.capacityBytes(), stats.diskHits(), stats.diskMisses(), stats.journalBytes(),
-        stats.uploadBacklogBytes(), stats.segmentsWritten(), stats.bytesUploaded(), stats.storeErrors());
+        stats.uploadBacklogBytes(), stats.segmentsWritten(), stats.bytesUploaded(), stats.storeErrors(),
+        VolumeMeters.SpaceFigures.of(stats));
   }
 
   @Override

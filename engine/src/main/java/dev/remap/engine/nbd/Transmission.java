@@ -7,6 +7,7 @@ import dev.remap.engine.core.RequestMerger.Kind;
 import dev.remap.engine.nbd.Negotiation.Session;
 import dev.remap.engine.nbd.RequestCodec.Rejection;
 import dev.remap.engine.nbd.RequestCodec.Request;
+import dev.remap.engine.store.NoSpaceException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -251,12 +252,15 @@ final class Transmission {
     return e;
   }
 
-  /** The errno a client gets for a failure of the layers below. */
+  /**
+   * The errno a client gets for a failure of the layers below. A full disk or store is ENOSPC
+   * wherever it sits in the cause chain: QEMU then pauses the VM instead of failing its I/O.
+   */
   static int errno(Throwable cause) {
     if (cause instanceof IllegalArgumentException) {
       return EINVAL;
     }
-    if (cause instanceof GrowthRoom.PastTheEnd) {
+    if (cause instanceof GrowthRoom.PastTheEnd || causedBy(cause, NoSpaceException.class)) {
       return ENOSPC;
     }
     if (cause instanceof OutOfMemoryError) {
@@ -270,6 +274,17 @@ final class Transmission {
       return ESHUTDOWN;
     }
     return EIO;
+  }
+
+  /** Whether e or one of its causes is a type (a bounded walk: a cause chain may loop). */
+  private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+    Throwable t = e;
+    for (int depth = 0; t != null && depth < 32; depth++, t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Waits while this connection holds as much as it may; completions and the socket wake it. */

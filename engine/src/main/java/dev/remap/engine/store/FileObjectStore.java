@@ -41,7 +41,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Temporary files are named ".~&lt;random&gt;.tmp": '~' is not allowed in keys, so they never
  * collide with an object and list never shows them. A crash in the middle of a put can leave one
- * behind; it wastes space and nothing else. Folders are never removed (an empty folder is
+ * behind; it wastes space and nothing else. A put that finds the disk full removes its temporary
+ * file and throws {@link NoSpaceException}. Folders are never removed (an empty folder is
  * harmless, and removing one would race with a concurrent put into it).
  */
 public final class FileObjectStore implements ObjectStore {
@@ -74,15 +75,19 @@ public final class FileObjectStore implements ObjectStore {
   public void put(String key, ByteBuffer data) throws IOException {
     Path target = resolve(key);
     counters.count(Operation.PUT, () -> {
-      Path temp = writeTemp(key, target.getParent(), data);
       try {
-        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        Path temp = writeTemp(key, target.getParent(), data);
+        try {
+          Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+          discard(temp, e);
+          throw Files.isDirectory(target) ? folderConflict(key) : e;
+        }
+        fsyncFolder(target.getParent());
+        return null;
       } catch (IOException e) {
-        Files.deleteIfExists(temp);
-        throw Files.isDirectory(target) ? folderConflict(key) : e;
+        throw noSpaceOr(e, key);
       }
-      fsyncFolder(target.getParent());
-      return null;
     });
     counters.addBytes(Operation.PUT, data.remaining());
   }
@@ -91,20 +96,31 @@ public final class FileObjectStore implements ObjectStore {
   public boolean putIfAbsent(String key, ByteBuffer data) throws IOException {
     Path target = resolve(key);
     boolean created = counters.count(Operation.PUT, () -> {
-      Path temp = writeTemp(key, target.getParent(), data);
       try {
-        // link(2) never replaces: of two racing callers exactly one creates the name.
-        Files.createLink(target, temp);
-      } catch (FileAlreadyExistsException e) {
-        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-          throw folderConflict(key);
+        Path temp = writeTemp(key, target.getParent(), data);
+        boolean linked = false;
+        try {
+          // link(2) never replaces: of two racing callers exactly one creates the name.
+          Files.createLink(target, temp);
+          linked = true;
+        } catch (FileAlreadyExistsException e) {
+          if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            IOException conflict = folderConflict(key);
+            discard(temp, conflict);
+            throw conflict;
+          }
+        } catch (IOException e) {
+          discard(temp, e);
+          throw e;
         }
-        return false;
-      } finally {
         Files.deleteIfExists(temp);
+        if (linked) {
+          fsyncFolder(target.getParent());
+        }
+        return linked;
+      } catch (IOException e) {
+        throw noSpaceOr(e, key);
       }
-      fsyncFolder(target.getParent());
-      return true;
     });
     if (created) {
       counters.addBytes(Operation.PUT, data.remaining());
@@ -319,10 +335,24 @@ public final class FileObjectStore implements ObjectStore {
       }
       channel.force(true);
     } catch (IOException e) {
-      Files.deleteIfExists(temp);
+      discard(temp, e);
       throw e;
     }
     return temp;
+  }
+
+  /** Removes a temporary file after e; a failure to remove it is added to e, not thrown over it. */
+  private static void discard(Path temp, IOException e) {
+    try {
+      Files.deleteIfExists(temp);
+    } catch (IOException notRemoved) {
+      e.addSuppressed(notRemoved);
+    }
+  }
+
+  /** A full disk as {@link NoSpaceException}, naming the object; any other failure unchanged. */
+  private IOException noSpaceOr(IOException e, String key) {
+    return NoSpaceException.convert(e, "object " + key + " in " + describe());
   }
 
   private IOException folderConflict(String key) {

@@ -21,27 +21,33 @@ import java.util.Map;
  * @param instance the owning process's random id (two processes of one node differ)
  * @param ttlMillis how long the owner may go without renewing before others may take over
  * @param usage what the volume has served so far, across owners (published at each renewal)
+ * @param space how much of the store the volume takes, and whether its writes lack space (likewise)
  */
 public record LeaseRecord(String volumeId, String node, String instance, long epoch, long serial,
-    long ttlMillis, long renewedAtMillis, boolean released, Usage usage) {
+    long ttlMillis, long renewedAtMillis, boolean released, Usage usage, SpaceReport space) {
 
   private static final String FORMAT = "remap-lease-1";
 
   public LeaseRecord(String volumeId, String node, String instance, long epoch, long serial, long ttlMillis,
       long renewedAtMillis, boolean released) {
-    this(volumeId, node, instance, epoch, serial, ttlMillis, renewedAtMillis, released, Usage.ZERO);
+    this(volumeId, node, instance, epoch, serial, ttlMillis, renewedAtMillis, released, Usage.ZERO,
+        SpaceReport.UNKNOWN);
   }
 
   public LeaseRecord renewed(long nowMillis) {
-    return new LeaseRecord(volumeId, node, instance, epoch, serial + 1, ttlMillis, nowMillis, false, usage);
+    return new LeaseRecord(volumeId, node, instance, epoch, serial + 1, ttlMillis, nowMillis, false, usage, space);
   }
 
   public LeaseRecord asReleased(long nowMillis) {
-    return new LeaseRecord(volumeId, node, instance, epoch, serial + 1, ttlMillis, nowMillis, true, usage);
+    return new LeaseRecord(volumeId, node, instance, epoch, serial + 1, ttlMillis, nowMillis, true, usage, space);
   }
 
   public LeaseRecord withUsage(Usage now) {
-    return new LeaseRecord(volumeId, node, instance, epoch, serial, ttlMillis, renewedAtMillis, released, now);
+    return new LeaseRecord(volumeId, node, instance, epoch, serial, ttlMillis, renewedAtMillis, released, now, space);
+  }
+
+  public LeaseRecord withSpace(SpaceReport now) {
+    return new LeaseRecord(volumeId, node, instance, epoch, serial, ttlMillis, renewedAtMillis, released, usage, now);
   }
 
   /** Held by somebody (not released) for this volume id. */
@@ -61,6 +67,7 @@ public record LeaseRecord(String volumeId, String node, String instance, long ep
     fields.put("renewedAtMillis", Long.toString(renewedAtMillis));
     fields.put("released", Boolean.toString(released));
     usage.encode(fields);
+    space.encode(fields);
     StringBuilder text = new StringBuilder();
     fields.forEach((k, v) -> text.append(k).append('=').append(v).append('\n'));
     return ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8));
@@ -87,7 +94,7 @@ public record LeaseRecord(String volumeId, String node, String instance, long ep
       return new LeaseRecord(text(fields, "volumeId", what), text(fields, "node", what), text(fields, "instance", what),
           number(fields, "epoch", what), number(fields, "serial", what), number(fields, "ttlMillis", what),
           number(fields, "renewedAtMillis", what), Boolean.parseBoolean(text(fields, "released", what)),
-          Usage.decode(fields));
+          Usage.decode(fields), SpaceReport.decode(fields));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(what + " is damaged: " + e.getMessage());
     }

@@ -61,6 +61,11 @@ final class Ownership implements AutoCloseable {
     default Usage usage() {
       return Usage.ZERO;
     }
+
+    /** The volume's space as this process measures it now (cleanedBytes: since it opened the volume). */
+    default SpaceReport space() {
+      return SpaceReport.UNKNOWN;
+    }
   }
 
   private static final class Held {
@@ -69,15 +74,20 @@ final class Ownership implements AutoCloseable {
     /** The usage the lease carried when this process took it, and the holder's own then. */
     final Usage inherited;
     final Usage holderAtStart;
+    /** Likewise the space report, and the holder's cleaned bytes then. */
+    final SpaceReport inheritedSpace;
+    final long cleanedAtStart;
     volatile LeaseRecord lease;
     volatile long renewedNanos;
 
-    Held(VolumeMeta meta, Holder holder, LeaseRecord lease, Usage inherited) {
+    Held(VolumeMeta meta, Holder holder, LeaseRecord lease, LeaseRecord taken) {
       this.meta = meta;
       this.holder = holder;
       this.lease = lease;
-      this.inherited = inherited;
+      this.inherited = taken.usage();
       this.holderAtStart = holder.usage();
+      this.inheritedSpace = taken.space();
+      this.cleanedAtStart = holderSpace(holder).cleanedBytes();
       this.renewedNanos = System.nanoTime();
     }
 
@@ -85,13 +95,34 @@ final class Ownership implements AutoCloseable {
     Usage usage() {
       return inherited.plus(holder.usage().minus(holderAtStart));
     }
+
+    /**
+     * The volume's space: this process's measurement once it has one (until then the one it
+     * inherited, which says when it was taken), its no-space state, and the bytes cleaned by
+     * every owner.
+     */
+    SpaceReport space() {
+      SpaceReport now = holderSpace(holder);
+      long cleaned = inheritedSpace.cleanedBytes() + Math.max(0, now.cleanedBytes() - cleanedAtStart);
+      return (now.measured() ? now : inheritedSpace.withNoSpace(now.noSpace())).withCleanedBytes(cleaned);
+    }
+
+    /** A holder's report, never an exception: a figure for the status must not cost a renewal. */
+    private static SpaceReport holderSpace(Holder holder) {
+      try {
+        return holder.space();
+      } catch (RuntimeException e) {
+        LOG.log(Level.FINE, "could not read a volume's space: " + e);
+        return SpaceReport.UNKNOWN;
+      }
+    }
   }
 
   private final ObjectStore store;
   private final String node;
   private final String instance = UUID.randomUUID().toString();
-  /** The usage each lease this process just took came with, until {@link #register} takes it on. */
-  private final Map<String, Usage> carried = new ConcurrentHashMap<>();
+  /** Each lease this process just took (for its usage and space), until {@link #register} takes it on. */
+  private final Map<String, LeaseRecord> carried = new ConcurrentHashMap<>();
   private final Duration ttl;
   private final Duration handoverTimeout;
   private final Duration poll;
@@ -149,19 +180,24 @@ final class Ownership implements AutoCloseable {
     if (other.heldFor(meta.id()) && !other.node().equals(node)) {
       return OptionalLong.empty();
     }
-    // Usage goes on with the volume; a deleted namesake's lease has none of this volume's.
-    return replace(meta, other.epoch() + 1, other.volumeId().equals(meta.id()) ? other.usage() : Usage.ZERO);
+    // Usage and space go on with the volume; a deleted namesake's lease has none of this volume's.
+    return replace(meta, other.epoch() + 1, other.volumeId().equals(meta.id()) ? other : null);
   }
 
-  private OptionalLong replace(VolumeMeta meta, long epoch, Usage usage) throws IOException {
-    LeaseRecord mine = lease(meta, epoch).withUsage(usage);
+  /** Takes the lease at epoch, carrying on the usage and space of before (null: none). */
+  private OptionalLong replace(VolumeMeta meta, long epoch, LeaseRecord before) throws IOException {
+    LeaseRecord mine = lease(meta, epoch);
+    if (before != null) {
+      // Nobody writes the volume between two owners: no reason for a shortage goes on.
+      mine = mine.withUsage(before.usage()).withSpace(before.space().withNoSpace(null));
+    }
     store.put(key(meta.name()), mine.encode());
     Optional<LeaseRecord> after = read(meta.name());
     boolean won = after.isPresent() && after.get().instance().equals(instance) && after.get().epoch() == epoch;
     if (!won) {
       return OptionalLong.empty();
     }
-    carried.put(meta.name(), after.get().usage()); // for register, without reading the lease again
+    carried.put(meta.name(), after.get()); // for register, without reading the lease again
     return OptionalLong.of(epoch);
   }
 
@@ -203,7 +239,7 @@ final class Ownership implements AutoCloseable {
         } else if (now - seenAt > 2 * TimeUnit.MILLISECONDS.toNanos(owner.ttlMillis())) {
           LOG.warning(() -> "node " + owner.node() + " stopped renewing its lease of volume " + meta.name()
               + " (epoch " + owner.epoch() + "); taking the volume over");
-          taken = replace(meta, owner.epoch() + 1, owner.usage());
+          taken = replace(meta, owner.epoch() + 1, owner);
           if (taken.isPresent()) {
             return taken.getAsLong();
           }
@@ -229,8 +265,8 @@ final class Ownership implements AutoCloseable {
   synchronized void register(VolumeMeta meta, long epoch, Holder holder) {
     LeaseRecord lease = new LeaseRecord(meta.id(), node, instance, epoch, 0, ttl.toMillis(),
         System.currentTimeMillis(), false);
-    Usage inherited = java.util.Objects.requireNonNullElse(carried.remove(meta.name()), Usage.ZERO);
-    held.put(meta.name(), new Held(meta, holder, lease, inherited));
+    LeaseRecord taken = java.util.Objects.requireNonNullElse(carried.remove(meta.name()), lease);
+    held.put(meta.name(), new Held(meta, holder, lease, taken));
     if (timer == null) {
       timer = Executors.newSingleThreadScheduledExecutor(daemon("remap-lease"));
       handovers = Executors.newCachedThreadPool(daemon("remap-handover"));
@@ -246,7 +282,11 @@ final class Ownership implements AutoCloseable {
       Optional<LeaseRecord> current = read(meta.name());
       if (mine(current, epoch)) {
         LeaseRecord released = current.get().asReleased(System.currentTimeMillis());
-        store.put(key(meta.name()), (h == null ? released : released.withUsage(h.usage())).encode());
+        if (h != null) {
+          // Nobody writes the volume once it is released: no reason for a shortage stays.
+          released = released.withUsage(h.usage()).withSpace(h.space().withNoSpace(null));
+        }
+        store.put(key(meta.name()), released.encode());
       }
     }
   }
@@ -322,7 +362,8 @@ final class Ownership implements AutoCloseable {
         }
         return;
       }
-      LeaseRecord renewed = current.get().renewed(System.currentTimeMillis()).withUsage(h.usage());
+      LeaseRecord renewed = current.get().renewed(System.currentTimeMillis()).withUsage(h.usage())
+          .withSpace(h.space());
       store.put(key(h.meta.name()), renewed.encode());
       h.lease = renewed;
       h.renewedNanos = System.nanoTime();

@@ -18,6 +18,10 @@ public final class StoreLayout {
 
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,252}");
 
+  /** Every snapshot manifest and every checkpoint, of all volumes, live under these. */
+  public static final String SNAPSHOTS = "snapshots/";
+  public static final String CHECKPOINTS = "checkpoints/";
+
   private StoreLayout() {}
 
   /** Returns name if it can name a volume or a snapshot, else explains the rule. */

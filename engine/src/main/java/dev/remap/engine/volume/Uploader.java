@@ -6,6 +6,7 @@ import dev.remap.engine.core.Source;
 import dev.remap.engine.core.Span;
 import dev.remap.engine.journal.Journal;
 import dev.remap.engine.journal.JournalRecord;
+import dev.remap.engine.store.NoSpaceException;
 import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
@@ -37,8 +38,11 @@ final class Uploader {
 
   private static final System.Logger LOG = System.getLogger(Uploader.class.getName());
 
-  /** A range to move from the journal to a segment once the segment is in the store. */
+  /** A range to move (from the journal, or from a segment being cleaned) to a segment once it is in the store. */
   record Move(long offset, long length, Source.Stored from, Source.Stored to) {}
+
+  /** What the thread does next: upload a batch of journaled changes, or a cleaning step. */
+  private record Work(List<Journal.Appended> batch, boolean cleaning) {}
 
   private final Volume volume;
   private final ObjectStore store;
@@ -55,9 +59,15 @@ final class Uploader {
   private long uploadedSeq;
   private int sinceCheckpoint;
   private volatile String lastError;
+  /** Why the store refuses uploads for want of space; null while it takes them. */
+  private volatile String storeFull;
   private final AtomicLong segments = new AtomicLong();
   private final AtomicLong uploaded = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
+  private final AtomicLong dataBytes = new AtomicLong();
+  private SegmentCleaner cleaner;
+  private int uploadsSinceCleaning;
+  private static final int UPLOADS_PER_CLEANING_TURN = 2;
   private Journal journal;
   private Thread thread;
 
@@ -67,6 +77,11 @@ final class Uploader {
     this.options = options;
     this.nextSegment = lastSegment + 1;
     this.uploadedSeq = uploadedSeq;
+  }
+
+  /** Gives the thread a cleaner to run between uploads (before {@link #start}). */
+  void cleanWith(SegmentCleaner segmentCleaner) {
+    this.cleaner = segmentCleaner;
   }
 
   void start(Journal journal) {
@@ -105,12 +120,23 @@ final class Uploader {
     return segments.get();
   }
 
+  /** Segment bytes written to the store, cleaning included. */
   long bytesUploaded() {
     return uploaded.get();
   }
 
+  /** Bytes of the clients' writes that reached segments (what write amplification divides by). */
+  long dataBytesUploaded() {
+    return dataBytes.get();
+  }
+
   String lastError() {
     return lastError;
+  }
+
+  /** Why the store refuses this volume's uploads for want of space, or null. */
+  String storeFull() {
+    return storeFull;
   }
 
   /** Upload attempts that failed (each retry counts). */
@@ -212,49 +238,88 @@ final class Uploader {
   private void run() {
     long backoff = 100;
     while (true) {
-      List<Journal.Appended> batch = nextBatch();
-      if (batch == null) {
+      Work work = nextWork();
+      if (work == null) {
         return;
       }
       if (volume.tenure.fencedReason() != null) {
         // Another owner took the volume: nothing more goes to the store from here.
-        finish(batch, false);
+        finish(work, false);
         awaitStop();
         return;
       }
+      if (work.cleaning()) {
+        try {
+          cleaner.runDue();
+        } catch (IOException | RuntimeException e) {
+          cleaner.failed(e);
+        }
+        finish(work, true);
+        continue;
+      }
       try {
-        upload(batch);
+        upload(work.batch());
         backoff = 100;
         lastError = null;
-        finish(batch, true);
+        if (storeFull != null) {
+          storeFull = null;
+          journal.refuseWhenFull(null);
+        }
+        finish(work, true);
       } catch (IOException | RuntimeException e) {
         lastError = e.getMessage();
         failures.incrementAndGet();
+        if (e instanceof NoSpaceException || NoSpaceException.isNoSpace(e)) {
+          // Unlike an outage, waiting frees nothing here: once the journal is full, writes fail
+          // with ENOSPC at once (the VM pauses on it) instead of hanging; retries go on meanwhile.
+          storeFull = e.getMessage();
+          journal.refuseWhenFull("the store has no space left for volume " + volume.name() + ": " + e.getMessage());
+        }
         LOG.log(Level.WARNING, "upload of volume {0} failed, retrying in {1} ms: {2}", volume.name(), backoff, e.getMessage());
-        finish(batch, false);
+        finish(work, false);
         sleep(backoff);
         backoff = Math.min(backoff * 2, 5000);
       }
     }
   }
 
-  /** Waits for work: enough bytes, or old enough, or someone waiting; null when stopping. */
-  private List<Journal.Appended> nextBatch() {
+  /**
+   * Waits for work: enough bytes, or old enough, or someone waiting; between uploads, a cleaning
+   * step when one is due and nobody waits for a drain. Null when stopping.
+   */
+  private Work nextWork() {
     lock.lock();
     try {
       while (true) {
         if (stopping) {
           return null;
         }
+        long wait = Long.MAX_VALUE;
+        boolean uploadDue = false;
         if (!pending.isEmpty()) {
           long age = System.nanoTime() - oldestNanos;
-          long wait = options.uploadDelay().toNanos() - age;
-          if (urgent || pendingBytes >= options.segmentTarget() || wait <= 0) {
-            break;
+          wait = options.uploadDelay().toNanos() - age;
+          uploadDue = urgent || pendingBytes >= options.segmentTarget() || wait <= 0;
+        }
+        // Uploads of client data go first, but under steady writes one is always due: then the
+        // cleaner gets a turn after every UPLOADS_PER_CLEANING_TURN uploads, or the store would
+        // grow for as long as the writes last (its own pace bounds what a turn costs).
+        if (cleaner != null && !urgent && (!uploadDue || uploadsSinceCleaning >= UPLOADS_PER_CLEANING_TURN)) {
+          long clean = cleaner.nanosUntilDue();
+          if (clean <= 0) {
+            busy = true;
+            uploadsSinceCleaning = 0;
+            return new Work(List.of(), true);
           }
-          changed.awaitNanos(wait);
-        } else {
+          wait = Math.min(wait, clean);
+        }
+        if (uploadDue) {
+          break;
+        }
+        if (wait == Long.MAX_VALUE) {
           changed.await();
+        } else {
+          changed.awaitNanos(wait);
         }
       }
       List<Journal.Appended> batch = new ArrayList<>();
@@ -265,7 +330,8 @@ final class Uploader {
         bytes += next.record().payloadSize();
       }
       busy = true;
-      return batch;
+      uploadsSinceCleaning++;
+      return new Work(batch, false);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return null;
@@ -274,11 +340,11 @@ final class Uploader {
     }
   }
 
-  private void finish(List<Journal.Appended> batch, boolean done) {
+  private void finish(Work work, boolean done) {
     lock.lock();
     try {
       if (done) {
-        for (int i = 0; i < batch.size(); i++) {
+        for (int i = 0; i < work.batch().size(); i++) {
           pendingBytes -= pending.removeFirst().record().payloadSize();
         }
         if (!pending.isEmpty()) {
@@ -329,11 +395,26 @@ final class Uploader {
       journal.read(move.from(), bytes);
       payloads.add(bytes.flip());
     }
-    long seq = nextSegment;
-    String key = StoreLayout.segment(volume.meta().id(), seq);
     long first = batch.get(0).record().seq();
     long last = batch.get(batch.size() - 1).record().seq();
-    ByteBuffer segment = SegmentFormat.encode(seq, first, last, entries, payloads);
+    long payloadBytes = 0;
+    for (Move move : moves) {
+      payloadBytes += move.length();
+    }
+    writeSegment(entries, payloads, moves, first, last);
+    dataBytes.addAndGet(payloadBytes);
+  }
+
+  /**
+   * Writes the next segment, then moves the mapping onto it: the live table where it still points
+   * at each move's source, the stored table by applying the segment. A cleaning step's segment
+   * covers no journal record: it carries the last uploaded number as both bounds.
+   */
+  private void writeSegment(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Move> moves,
+      long firstJournalSeq, long lastJournalSeq) throws IOException {
+    long seq = nextSegment;
+    String key = StoreLayout.segment(volume.meta().id(), seq);
+    ByteBuffer segment = SegmentFormat.encode(seq, firstJournalSeq, lastJournalSeq, entries, payloads);
     if (!store.putIfAbsent(key, segment)) {
       // A segment of this number exists: an earlier attempt of ours whose answer was lost, or
       // another owner's, if this node's lease was taken while it could not renew it.
@@ -352,12 +433,27 @@ final class Uploader {
         placed.add(new Move(move.offset(), move.length(), move.from(), new Source.Stored(key, entry.dataOffset())));
       }
     }
-    volume.commit(key, header, placed, last);
+    volume.commit(key, header, placed, lastJournalSeq);
     nextSegment = seq + 1;
-    uploadedSeq = last;
+    uploadedSeq = lastJournalSeq;
     segments.incrementAndGet();
     uploaded.addAndGet(segment.limit());
     if (++sinceCheckpoint >= options.checkpointEvery()) {
+      checkpoint();
+    }
+  }
+
+  /** A cleaning step's segment (on this thread, see {@link SegmentCleaner}). */
+  void writeCleaned(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Move> moves) throws IOException {
+    if (volume.tenure.fencedReason() != null || !volume.tenure.isOwner()) {
+      throw new IOException("volume " + volume.name() + " is not owned here any more");
+    }
+    writeSegment(entries, payloads, moves, uploadedSeq, uploadedSeq);
+  }
+
+  /** A checkpoint if segments were written since the last one (on this thread). */
+  void checkpointIfBehind() throws IOException {
+    if (sinceCheckpoint > 0) {
       checkpoint();
     }
   }

@@ -8,6 +8,8 @@ import dev.remap.engine.core.Source;
 import dev.remap.engine.core.Span;
 import dev.remap.engine.journal.Journal;
 import dev.remap.engine.journal.JournalRecord;
+import dev.remap.engine.store.NoSpaceException;
+import dev.remap.engine.store.NoSuchObjectException;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -46,6 +48,11 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   final MappingTable live;
   final MappingTable stored;
   final Uploader uploader;
+  private final SegmentCleaner cleaner;
+  /** When a client last changed the volume (System.nanoTime): the cleaner waits for quiet. */
+  private volatile long lastWriteNanos;
+  /** Why the last write failed for want of local space; null once one succeeds again. */
+  private volatile String journalFull;
   private final VolumeLock lock;
   final Tenure tenure;
   private volatile VolumeMeta meta;
@@ -55,7 +62,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   /** @param epoch the lease epoch this process owns the volume under, 0 on standby */
   Volume(ObjectStore store, VolumeReader reader, VolumeMeta meta, MappingTable stored, long lastSegment,
       long lastJournalSeq, VolumeOptions options, VolumeLock lock, Ownership ownership, long epoch,
-      Tenure.Reloader reloader) throws IOException {
+      Tenure.Reloader reloader, Runnable collectSoon) throws IOException {
     this.reader = reader;
     this.lock = lock;
     // Before the uploader starts: its thread asks whether the volume was fenced or is still owned.
@@ -65,6 +72,9 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     this.stored = stored;
     this.live = stored.copy();
     this.uploader = new Uploader(this, store, options, lastSegment, lastJournalSeq);
+    this.cleaner = new SegmentCleaner(new CleanerTarget(collectSoon), store, options.cleaning(),
+        options.segmentTarget());
+    uploader.cleanWith(cleaner);
     List<Journal.Appended> replayed = new ArrayList<>();
     this.journal = Journal.open(lock.dir(), options.journalCapacity(),
         options.journalFileSize(), lastJournalSeq, replayed::add);
@@ -157,6 +167,22 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     }
     tenure.ensureOwner();
     int base = dst.position();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        readOnce(offset, dst, base, length);
+        break;
+      } catch (NoSuchObjectException collected) {
+        // The cleaner moved these bytes to another segment after this read resolved them, and a
+        // collection deleted the old one meanwhile: the mapping now says where they are.
+        if (attempt == 3) {
+          throw collected;
+        }
+      }
+    }
+    dst.position(base + length);
+  }
+
+  private void readOnce(long offset, ByteBuffer dst, int base, int length) throws IOException {
     List<Span> fromStore = new ArrayList<>();
     mapLock.readLock().lock();
     try {
@@ -180,7 +206,6 @@ public final class Volume implements BlockDevice, Ownership.Holder {
       ByteBuffer part = slice(dst, base + (int) (span.offset() - offset), (int) span.length());
       readStore(s, part);
     }
-    dst.position(base + length);
   }
 
   private void readStore(Source.Stored source, ByteBuffer part) throws IOException {
@@ -236,7 +261,15 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   private void change(JournalRecord.Type type, long offset, int length, ByteBuffer payload) throws IOException {
     tenure.lockAsOwner();
     try {
-      Journal.Appended appended = journal.append(type, offset, length, payload);
+      lastWriteNanos = System.nanoTime();
+      Journal.Appended appended;
+      try {
+        appended = journal.append(type, offset, length, payload);
+      } catch (NoSpaceException e) {
+        journalFull = e.getMessage();
+        throw e;
+      }
+      journalFull = null;
       mapLock.writeLock().lock();
       try {
         applyLive(appended);
@@ -338,11 +371,85 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     }
   }
 
+  /**
+   * Why writes fail for want of space now (the journal's disk, or the store, is full), or null.
+   * Reads go on meanwhile; writes resume by themselves once space is freed.
+   */
+  public String noSpace() {
+    String local = journalFull;
+    String store = uploader.storeFull();
+    return local != null ? local : store;
+  }
+
+  /** Published in the volume's lease: the cleaner's last measurement and whether writes lack space. */
+  @Override
+  public SpaceReport space() {
+    boolean measured = cleaner.space() != SegmentCleaner.Space.UNKNOWN; // read first: stats() then has it
+    return SpaceReport.of(stats(), measured, System.currentTimeMillis());
+  }
+
   public VolumeStats stats() {
     TierCounters.Snapshot disk = reader.disk();
+    SegmentCleaner.Space space = cleaner.space();
     return new VolumeStats(journal.usedBytes(), uploader.backlogBytes(), uploader.segmentsWritten(),
         uploader.bytesUploaded(), uploader.failures() + reader.failures(), disk.hits(), disk.misses(),
-        uploader.lastError());
+        uploader.lastError(), space.liveBytes(), space.storedBytes(), uploader.dataBytesUploaded(),
+        cleaner.cleanedBytes(), noSpace());
+  }
+
+  /** The cleaner's view of this volume: see {@link SegmentCleaner.Target}. */
+  private final class CleanerTarget implements SegmentCleaner.Target {
+    private final Runnable collectSoon;
+
+    CleanerTarget(Runnable collectSoon) {
+      this.collectSoon = collectSoon;
+    }
+
+    @Override
+    public String name() {
+      return Volume.this.name();
+    }
+
+    @Override
+    public String volumeId() {
+      return meta.id();
+    }
+
+    @Override
+    public MappingTable storedCopy() {
+      mapLock.readLock().lock();
+      try {
+        return stored.copy();
+      } finally {
+        mapLock.readLock().unlock();
+      }
+    }
+
+    @Override
+    public long lastWriteNanos() {
+      return lastWriteNanos;
+    }
+
+    @Override
+    public void readStore(String key, long offset, ByteBuffer dst) throws IOException {
+      reader.readFully(key, offset, dst);
+    }
+
+    @Override
+    public void writeCleaned(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Uploader.Move> moves)
+        throws IOException {
+      uploader.writeCleaned(entries, payloads, moves);
+    }
+
+    @Override
+    public void checkpointIfBehind() throws IOException {
+      uploader.checkpointIfBehind();
+    }
+
+    @Override
+    public void collectSoon() {
+      collectSoon.run();
+    }
   }
 
   /** Relocates uploaded ranges from the journal to a segment and applies the segment to stored. */

@@ -43,6 +43,8 @@ public final class VolumeManager {
   private final VolumeOptions options;
   private final ObjectReader reader;
   private final Ownership ownership;
+  /** Started with the first volume opened for serving: see {@link StoreCollector}. */
+  private StoreCollector collector;
   /** Readers of single volumes (a node's per-volume disk tier), by volume name. */
   private final java.util.Map<String, ObjectReader> readers = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -154,6 +156,15 @@ public final class VolumeManager {
   }
 
   /**
+   * How much of the store the volume takes and whether its writes lack space, as its owner last
+   * published it in its lease (every few seconds while served); empty before anyone served it.
+   */
+  public Optional<SpaceReport> space(String name) throws IOException {
+    VolumeMeta meta = meta(name);
+    return ownership.read(name).filter(lease -> lease.volumeId().equals(meta.id())).map(LeaseRecord::space);
+  }
+
+  /**
    * Brings the instance of a volume this process serves up to the size in the store, where
    * another process (the CSI controller) may have grown it, and returns the store's metadata.
    */
@@ -210,7 +221,8 @@ public final class VolumeManager {
       epoch = claim(meta, lock);
       Loaded loaded = load(meta);
       Volume volume = new Volume(store, new VolumeReader(readers.getOrDefault(name, reader)), loaded.meta(),
-          loaded.table(), loaded.lastSegment(), loaded.journalSeq(), options, lock, ownership, epoch, this::load);
+          loaded.table(), loaded.lastSegment(), loaded.journalSeq(), options, lock, ownership, epoch, this::load,
+          collector()::requestSoon);
       lock.serving(volume);
       return volume;
     } catch (IOException | RuntimeException e) {
@@ -219,6 +231,25 @@ public final class VolumeManager {
       }
       lock.close();
       throw e;
+    }
+  }
+
+  /**
+   * The store's collector of this process, started at the first open: wherever volumes are
+   * served, what their cleaners empty is deleted without waiting for the CSI controller.
+   */
+  private synchronized StoreCollector collector() {
+    if (collector == null) {
+      VolumeOptions.Cleaning c = options.cleaning();
+      collector = StoreCollector.startServing(store, c.enabled() ? c.collectEvery() : Duration.ZERO, c.collectGrace());
+    }
+    return collector;
+  }
+
+  /** Stops this process's collection (at shutdown, before the store is closed). */
+  public synchronized void stopCollecting() {
+    if (collector != null) {
+      collector.close();
     }
   }
 
@@ -313,9 +344,12 @@ public final class VolumeManager {
     if (store.stat(key).isPresent()) {
       throw new VolumeException("snapshot " + volume.name() + "@" + snapshot + " already exists");
     }
-    byte[] manifest = volume.quiesced(QUIESCE_TIMEOUT,
-        () -> MappingCodec.encode(volume.stored, 0, 0, Journal.KEY_PREFIX));
-    if (!store.putIfAbsent(key, ByteBuffer.wrap(manifest))) {
+    // The manifest is written while writers and the uploader are held off: once they go on, the
+    // cleaner may empty a segment it references and a collection delete that segment, unless the
+    // manifest is already in the store to keep it.
+    boolean written = volume.quiesced(QUIESCE_TIMEOUT, () -> store.putIfAbsent(key,
+        ByteBuffer.wrap(MappingCodec.encode(volume.stored, 0, 0, Journal.KEY_PREFIX))));
+    if (!written) {
       throw new VolumeException("snapshot " + volume.name() + "@" + snapshot + " already exists");
     }
     return new SnapshotInfo(volume.name(), snapshot, volume.size(), Instant.now());

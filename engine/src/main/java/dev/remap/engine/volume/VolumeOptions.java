@@ -23,7 +23,48 @@ public record VolumeOptions(
     int checkpointEvery,
     String nodeId,
     Duration leaseTtl,
-    Duration handoverTimeout) {
+    Duration handoverTimeout,
+    Cleaning cleaning) {
+
+  /**
+   * How the owner of a volume keeps its store near the size of its data ({@link SegmentCleaner}):
+   * which segments to clean ({@code policy}), how often a volume that was written is looked at
+   * ({@code interval}), how many live bytes per second cleaning may copy at most, so that it never
+   * starves the clients' own uploads ({@code bytesPerSecond}), and how long after its last write
+   * a volume counts as quiet and is cleaned down to the policy's target rather than its busy bound.
+   * {@code enabled} false turns cleaning off (the store then grows with every overwrite).
+   * A process serving volumes also collects the store's garbage every {@code collectEvery} (zero:
+   * only when a cleaner emptied segments), sparing objects younger than {@code collectGrace}.
+   */
+  public record Cleaning(boolean enabled, dev.remap.engine.core.CleaningPolicy.Settings policy, Duration interval,
+      long bytesPerSecond, Duration idleAfter, Duration collectEvery, Duration collectGrace) {
+
+    public static final long DEFAULT_RATE = 32L << 20;
+
+    public Cleaning {
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("the cleaning interval must be positive, not " + interval);
+      }
+      if (bytesPerSecond <= 0) {
+        throw new IllegalArgumentException("the cleaning rate must be positive, not " + bytesPerSecond);
+      }
+      if (idleAfter.isNegative()) {
+        throw new IllegalArgumentException("the quiet time before cleaning to target must not be negative");
+      }
+      if (collectEvery.isNegative() || collectGrace.isNegative()) {
+        throw new IllegalArgumentException("the collection interval and grace must not be negative");
+      }
+    }
+
+    public static Cleaning defaults() {
+      return new Cleaning(true, dev.remap.engine.core.CleaningPolicy.Settings.defaults(), Duration.ofSeconds(10),
+          DEFAULT_RATE, Duration.ofSeconds(5), Duration.ofMinutes(10), Duration.ofMinutes(5));
+    }
+
+    public Cleaning off() {
+      return new Cleaning(false, policy, interval, bytesPerSecond, idleAfter, collectEvery, collectGrace);
+    }
+  }
 
   public VolumeOptions {
     if (nodeId == null || !nodeId.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,252}")) {
@@ -41,7 +82,8 @@ public record VolumeOptions(
 
   public static VolumeOptions defaults(Path journalDir) {
     return new VolumeOptions(journalDir, DEFAULT_JOURNAL_CAPACITY, DEFAULT_JOURNAL_FILE_SIZE,
-        DEFAULT_SEGMENT_TARGET, Duration.ofSeconds(2), 64, hostName(), Duration.ofSeconds(15), Duration.ofSeconds(60));
+        DEFAULT_SEGMENT_TARGET, Duration.ofSeconds(2), 64, hostName(), Duration.ofSeconds(15), Duration.ofSeconds(60),
+        Cleaning.defaults());
   }
 
   /** The host name as a node id, or "localhost" when it has none that could be one. */
@@ -60,22 +102,27 @@ public record VolumeOptions(
 
   public VolumeOptions withNode(String node) {
     return new VolumeOptions(journalDir, journalCapacity, journalFileSize, segmentTarget, uploadDelay, checkpointEvery,
-        node, leaseTtl, handoverTimeout);
+        node, leaseTtl, handoverTimeout, cleaning);
   }
 
   public VolumeOptions withLease(Duration ttl, Duration handover) {
     return new VolumeOptions(journalDir, journalCapacity, journalFileSize, segmentTarget, uploadDelay, checkpointEvery,
-        nodeId, ttl, handover);
+        nodeId, ttl, handover, cleaning);
   }
 
   public VolumeOptions withJournal(long capacity, long fileSize) {
     return new VolumeOptions(journalDir, capacity, fileSize, segmentTarget, uploadDelay, checkpointEvery,
-        nodeId, leaseTtl, handoverTimeout);
+        nodeId, leaseTtl, handoverTimeout, cleaning);
   }
 
   public VolumeOptions withSegments(int target, Duration delay, int everyForCheckpoint) {
     return new VolumeOptions(journalDir, journalCapacity, journalFileSize, target, delay, everyForCheckpoint,
-        nodeId, leaseTtl, handoverTimeout);
+        nodeId, leaseTtl, handoverTimeout, cleaning);
+  }
+
+  public VolumeOptions withCleaning(Cleaning newCleaning) {
+    return new VolumeOptions(journalDir, journalCapacity, journalFileSize, segmentTarget, uploadDelay, checkpointEvery,
+        nodeId, leaseTtl, handoverTimeout, newCleaning);
   }
 
   /** The largest single journal record; bigger requests are split. */

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.remap.engine.journal.Journal.Appended;
 import dev.remap.engine.journal.JournalRecord.Type;
+import dev.remap.engine.store.NoSpaceException;
+import dev.remap.engine.store.SmallDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -17,6 +19,8 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -184,5 +188,151 @@ class JournalTest {
     }
     // The store says nothing is uploaded, but the journal starts at record 2.
     assertThatThrownBy(() -> reopen(0)).hasMessageContaining("lacks records 1 to 1");
+  }
+
+  /** Fills a journal of capacity 128 KiB with 4 KiB writes; returns the last seq appended. */
+  private static long fillUp(Journal journal) throws Exception {
+    long last = 0;
+    while (journal.usedBytes() + 4096 + JournalRecord.HEADER <= journal.capacity()) {
+      last = journal.append(Type.WRITE, 0, 4096, bytes(4096, 1)).record().seq();
+    }
+    return last;
+  }
+
+  private static CompletableFuture<Appended> appendAsync(Journal journal, long seed) {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return journal.append(Type.WRITE, 0, 4096, bytes(4096, seed));
+      } catch (Exception e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    });
+  }
+
+  @Test
+  void refuseWhenFullFailsWaitingAppendsAtOnceAndNullMakesThemWaitAgain() throws Exception {
+    long last;
+    try (Journal journal = Journal.open(dir, 128 << 10, 64 << 10, 0, a -> { })) {
+      last = fillUp(journal);
+      CompletableFuture<Appended> waiting = appendAsync(journal, 2);
+      assertThatThrownBy(() -> waiting.get(300, TimeUnit.MILLISECONDS)).isInstanceOf(TimeoutException.class);
+
+      long start = System.nanoTime();
+      journal.refuseWhenFull("no space left on the disk to write object seg/1 in file:///s");
+      assertThatThrownBy(() -> waiting.get(5, TimeUnit.SECONDS)).cause()
+          .isInstanceOf(NoSpaceException.class).hasMessageContaining("is full").hasMessageContaining("seg/1");
+      assertThat(System.nanoTime() - start).as("the waiting append fails promptly").isLessThan(TimeUnit.SECONDS.toNanos(2));
+      assertThatThrownBy(() -> journal.append(Type.WRITE, 0, 4096, bytes(4096, 4))).isInstanceOf(NoSpaceException.class);
+      assertThat(journal.lastSeq()).as("refused appends take no number").isEqualTo(last);
+
+      journal.refuseWhenFull(null);
+      CompletableFuture<Appended> again = appendAsync(journal, 3);
+      assertThatThrownBy(() -> again.get(300, TimeUnit.MILLISECONDS)).isInstanceOf(TimeoutException.class);
+      journal.retire(last);
+      assertThat(again.get(10, TimeUnit.SECONDS).record().seq()).isEqualTo(last + 1);
+    }
+    assertThat(reopen(last)).extracting(a -> a.record().seq()).containsExactly(last + 1);
+  }
+
+  @Test
+  void aRefusingJournalThatIsNotFullStillTakesAppends() throws Exception {
+    try (Journal journal = Journal.open(dir, 128 << 10, 64 << 10, 0, a -> { })) {
+      journal.refuseWhenFull("the store is full");
+      assertThat(journal.append(Type.WRITE, 0, 4096, bytes(4096, 1)).record().seq()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aDiskThatFillsMidAppendKeepsEveryEarlierRecordAndTheNextAppendsReplayCleanly() throws Exception {
+    Assumptions.assumeTrue(SmallDisk.canMount(), "mounting a small filesystem needs root");
+    Path work = Files.createDirectories(dir.resolve("work"));
+    try (SmallDisk disk = SmallDisk.tmpfs(work, 512 << 10, 64)) {
+      Path journalDir = disk.root().resolve("journal");
+      Files.write(disk.root().resolve("room"), new byte[64 << 10]);
+      List<Integer> lengths = new ArrayList<>();
+      Random random = new Random(5);
+      NoSpaceException full = null;
+      try (Journal journal = Journal.open(journalDir, 4 << 20, 96 << 10, 0, a -> { })) {
+        while (full == null && lengths.size() < 1000) {
+          int length = 3000 + random.nextInt(9000); // unaligned: the disk fills inside a record
+          try {
+            journal.append(Type.WRITE, lengths.size() * 16384L, length, bytes(length, lengths.size()));
+            lengths.add(length);
+          } catch (NoSpaceException e) {
+            full = e;
+          }
+        }
+        assertThat(full).as("the disk filled").isNotNull();
+        assertThat(full.getMessage()).contains(journalDir.toString());
+        assertThat(journal.lastSeq()).isEqualTo(lengths.size());
+        long records = lengths.stream().mapToLong(l -> l + JournalRecord.HEADER).sum();
+        assertThat(journal.usedBytes()).isEqualTo(records);
+        assertThat(sizeOf(journalDir)).as("the part of the failed record is cut off").isEqualTo(records);
+
+        Files.delete(disk.root().resolve("room"));
+        // Smaller than the failed record: had its tail stayed, replay would meet it after these.
+        journal.append(Type.TRIM, 0, 4096, null);
+        journal.append(Type.WRITE, 7, 100, bytes(100, -1));
+        journal.sync();
+      }
+      List<Appended> replayed = new ArrayList<>();
+      try (Journal journal = Journal.open(journalDir, 4 << 20, 96 << 10, 0, replayed::add)) {
+        assertThat(replayed).extracting(a -> a.record().seq())
+            .isEqualTo(java.util.stream.LongStream.rangeClosed(1, lengths.size() + 2).boxed().toList());
+        for (int i = 0; i < lengths.size(); i++) {
+          ByteBuffer back = ByteBuffer.allocate(lengths.get(i));
+          journal.read(replayed.get(i).payload(), back);
+          assertThat(back.flip()).as("record %d", i + 1).isEqualTo(bytes(lengths.get(i), i));
+        }
+        assertThat(replayed.get(lengths.size()).record().type()).isEqualTo(Type.TRIM);
+        ByteBuffer last = ByteBuffer.allocate(100);
+        journal.read(replayed.get(lengths.size() + 1).payload(), last);
+        assertThat(last.flip()).isEqualTo(bytes(100, -1));
+      }
+    }
+  }
+
+  @Test
+  void aFileThatCannotBeCreatedFailsTheAppendWithNoSpaceUntilRetireFreesOne() throws Exception {
+    Assumptions.assumeTrue(SmallDisk.canMount(), "mounting a small filesystem needs root");
+    Path work = Files.createDirectories(dir.resolve("work"));
+    // Four inodes: the root, the journal folder and two journal files.
+    try (SmallDisk disk = SmallDisk.tmpfs(work, 1 << 20, 4)) {
+      Path journalDir = disk.root().resolve("journal");
+      try (Journal journal = Journal.open(journalDir, 1 << 20, 64 << 10, 0, a -> { })) {
+        long seq = 0;
+        NoSpaceException full = null;
+        while (full == null && seq < 100) {
+          try {
+            seq = journal.append(Type.WRITE, 0, 16 << 10, bytes(16 << 10, seq)).record().seq();
+          } catch (NoSpaceException e) {
+            full = e;
+          }
+        }
+        assertThat(full).as("the third file could not be created").isNotNull();
+        assertThat(full.getMessage()).contains(journalDir.resolve(String.format("%016x.wal", seq + 1)).toString());
+        journal.retire(3); // the first file's records (three of 16 KiB fit in 64 KiB) are in the store
+        assertThat(journal.append(Type.WRITE, 0, 16 << 10, bytes(16 << 10, seq)).record().seq()).isEqualTo(seq + 1);
+        journal.sync();
+      }
+      assertThat(replayFrom(journalDir, 3)).extracting(a -> a.record().seq())
+          .isEqualTo(java.util.stream.LongStream.rangeClosed(4, 7).boxed().toList());
+    }
+  }
+
+  private static List<Appended> replayFrom(Path journalDir, long afterSeq) throws IOException {
+    List<Appended> replayed = new ArrayList<>();
+    Journal.open(journalDir, 1 << 20, 64 << 10, afterSeq, replayed::add).close();
+    return replayed;
+  }
+
+  private static long sizeOf(Path folder) throws IOException {
+    try (Stream<Path> files = Files.list(folder)) {
+      long total = 0;
+      for (Path file : (Iterable<Path>) files::iterator) {
+        total += Files.size(file);
+      }
+      return total;
+    }
   }
 }

@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -155,6 +157,30 @@ class FileObjectStoreTest extends ObjectStoreContract {
       Files.delete(root);
       assertThatThrownBy(gone::check).isInstanceOfSatisfying(StoreException.class,
           e -> assertThat(e.reason()).isEqualTo(StoreException.Reason.NO_BUCKET)).hasMessageContaining(root.toString());
+    }
+  }
+
+  @Test
+  void aFullDiskFailsPutsWithNoSpaceLeavesNoTemporaryFileAndKeepsEarlierObjects() throws Exception {
+    Assumptions.assumeTrue(SmallDisk.canMount(), "mounting a small filesystem needs root");
+    try (SmallDisk disk = SmallDisk.tmpfs(Files.createDirectories(temp.resolve("work")), 1 << 20, 64);
+        ObjectStore small = FileObjectStore.open(disk.root().resolve("store"))) {
+      small.put("seg/1", ByteBuffer.wrap(new byte[256 << 10]));
+      disk.fill();
+      ByteBuffer big = ByteBuffer.wrap(new byte[512 << 10]);
+      assertThatThrownBy(() -> small.put("seg/2", big)).isInstanceOf(NoSpaceException.class)
+          .hasMessageContaining("seg/2").hasMessageContaining(disk.root().toString())
+          .cause().hasMessageContaining("No space left on device");
+      assertThatThrownBy(() -> small.putIfAbsent("seg/3", big)).isInstanceOf(NoSpaceException.class)
+          .hasMessageContaining("seg/3");
+      try (Stream<Path> files = Files.list(disk.root().resolve("store/seg"))) {
+        assertThat(files.map(f -> f.getFileName().toString())).containsExactly("1");
+      }
+      assertThat(small.get("seg/1")).hasSize(256 << 10);
+
+      disk.free();
+      assertThat(small.putIfAbsent("seg/3", big)).isTrue();
+      assertThat(small.list("seg/")).extracting(ObjectInfo::key).containsExactly("seg/1", "seg/3");
     }
   }
 }

@@ -3,6 +3,7 @@ package dev.remap.operator.disk;
 import dev.remap.api.disk.VirtualDiskStatus.ExportStatus;
 import dev.remap.api.disk.VirtualDiskStatus.ImportStatus;
 import dev.remap.api.disk.VirtualDiskStatus.SnapshotStatus;
+import dev.remap.engine.volume.SpaceReport;
 import dev.remap.engine.volume.Usage;
 import java.util.List;
 
@@ -19,10 +20,19 @@ import java.util.List;
  * @param export the state of spec.export (see ExportPlan and TransferStatusBuilder), or null when none is asked
  * @param usage what the volume has served, as its owners published it in the store, or null
  * @param importStatus the state of spec.source.import (see ImportPlan), or null when the disk imports nothing
+ * @param space the volume's space and whether its writes lack space, as its owner published it in
+ *     the store, or null when unknown (not served yet, or no store configured)
  */
 public record DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
     Vm vm, String serial, List<SnapshotStatus> snapshots, String error, ExportStatus export, Usage usage,
-    ImportStatus importStatus) {
+    ImportStatus importStatus, SpaceReport space) {
+
+  public DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
+      Vm vm, String serial, List<SnapshotStatus> snapshots, String error, ExportStatus export, Usage usage,
+      ImportStatus importStatus) {
+    this(generation, pvc, storageClassExists, storageClassName, vm, serial, snapshots, error, export, usage,
+        importStatus, null);
+  }
 
   public DiskObservation(long generation, Pvc pvc, boolean storageClassExists, String storageClassName,
       Vm vm, String serial, List<SnapshotStatus> snapshots, String error, ExportStatus export, Usage usage) {

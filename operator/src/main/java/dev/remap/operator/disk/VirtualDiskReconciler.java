@@ -15,6 +15,7 @@ import dev.remap.operator.transfer.JobSettings;
 import dev.remap.operator.transfer.PodJobLogs;
 import dev.remap.operator.transfer.RemapStore;
 import dev.remap.operator.transfer.TransferSync;
+import dev.remap.engine.volume.SpaceReport;
 import dev.remap.engine.volume.Usage;
 import dev.remap.operator.kubevirt.KubeVirtClient;
 import dev.remap.operator.status.Conditions;
@@ -74,7 +75,7 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
   private static final Logger LOG = Logger.getLogger(VirtualDiskReconciler.class);
   /** How often to look again while waiting on something that sends no event here (a VM, a class). */
   static final Duration RECHECK = Duration.ofSeconds(10);
-  /** How often a bound disk's status.io and status.cache are read again from the store. */
+  /** How often a bound disk's status.io, status.cache and status.space are read again from the store. */
   static final Duration USAGE_REFRESH = Duration.ofSeconds(30);
   /** How often a running transfer Job's progress is read from its pod's log. */
   static final Duration PROGRESS_POLL = Duration.ofSeconds(3);
@@ -125,7 +126,8 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
     ExportStatus exportStatus = transfers.export(disk, snapshots);
     transfers.deleteStale(wantedJobs(disk));
     DiskObservation observation = new DiskObservation(disk.getMetadata().getGeneration(), pvc, classExists,
-        disk.getSpec().storageClassName, vm, serial, snapshots, null, exportStatus, usage(pvc), importStatus);
+        disk.getSpec().storageClassName, vm, serial, snapshots, null, exportStatus, usage(pvc), importStatus,
+        space(pvc));
     UpdateControl<VirtualDisk> control = patchIfChanged(disk, context,
         VirtualDiskStatusBuilder.build(observation, previous(disk), Instant.now()));
     if (transfers.comeBackSoon()) {
@@ -172,6 +174,18 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
     }
   }
 
+  /** The bound volume's space, from its lease in the store; null when unknown. */
+  private SpaceReport space(Pvc pvc) {
+    if (!remapStore.configured() || pvc.volumeHandle() == null) {
+      return null;
+    }
+    try {
+      return remapStore.volumes().orElseThrow().space(pvc.volumeHandle()).orElse(null);
+    } catch (java.io.IOException | RuntimeException e) {
+      return null; // as for usage: the next refresh tries again
+    }
+  }
+
   @Override
   public ErrorStatusUpdateControl<VirtualDisk> updateErrorStatus(VirtualDisk disk, Context<VirtualDisk> context,
       Exception e) {
@@ -183,13 +197,16 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
         disk.getStatus() == null ? null : disk.getStatus().importStatus);
     VirtualDiskStatus status = VirtualDiskStatusBuilder.build(observation, previous(disk), Instant.now());
     if (disk.getStatus() != null) {
-      // What was observed before the failure is still the best knowledge of the PVC and the VM.
+      // What was observed before the failure is still the best knowledge of the PVC, the VM and the store.
       status.pvcName = disk.getStatus().pvcName;
       status.volumeHandle = disk.getStatus().volumeHandle;
       status.capacity = disk.getStatus().capacity;
       status.attachedTo = disk.getStatus().attachedTo;
       status.io = disk.getStatus().io;
       status.cache = disk.getStatus().cache;
+      status.space = disk.getStatus().space;
+      Conditions.find(disk.getStatus().conditions, ConditionTypes.NO_SPACE).ifPresent(before ->
+          status.conditions.replaceAll(c -> ConditionTypes.NO_SPACE.equals(c.getType()) ? before : c));
     }
     if (!StatusDiff.changed(disk.getStatus(), status)) {
       return ErrorStatusUpdateControl.noStatusUpdate();
@@ -271,6 +288,9 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
   /** One event per condition whose reason changed to something the user should know. */
   private static void recordTransitions(KubernetesClient client, VirtualDisk disk, VirtualDiskStatus status) {
     for (Condition now : status.conditions) {
+      if (ConditionTypes.NO_SPACE.equals(now.getType())) {
+        continue; // Degraded tells it, as a Warning (or already tells what else is wrong)
+      }
       Optional<Condition> before = Conditions.find(previous(disk), now.getType());
       boolean changed = before.map(b -> !Objects.equals(b.getReason(), now.getReason())
           || !Objects.equals(b.getStatus(), now.getStatus())).orElse(true);

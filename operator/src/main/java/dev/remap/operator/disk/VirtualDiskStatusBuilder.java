@@ -1,11 +1,13 @@
 package dev.remap.operator.disk;
 
 import static dev.remap.api.common.ConditionTypes.DEGRADED;
+import static dev.remap.api.common.ConditionTypes.NO_SPACE;
 import static dev.remap.api.common.ConditionTypes.PROGRESSING;
 import static dev.remap.api.common.ConditionTypes.READY;
 
 import dev.remap.api.disk.VirtualDiskStatus;
 import dev.remap.api.disk.VirtualDiskStatus.ImportStatus;
+import dev.remap.engine.volume.SpaceReport;
 import dev.remap.operator.disk.DiskObservation.PvcPhase;
 import dev.remap.operator.status.Conditions;
 import dev.remap.operator.status.Conditions.Desired;
@@ -72,6 +74,7 @@ public final class VirtualDiskStatusBuilder {
       s.cache.ramHits = o.usage().ramHits();
       s.cache.ramMisses = o.usage().ramMisses();
     }
+    s.space = space(o.space());
     String idle = "Nothing to do";
     List<Desired> desired = new ArrayList<>();
     desired.add(new Desired(READY, v.ready(), v.reason(), v.message()));
@@ -79,8 +82,33 @@ public final class VirtualDiskStatusBuilder {
         v.progressing() ? v.progressingMessage() : idle));
     desired.add(new Desired(DEGRADED, v.degraded(), v.degraded() ? v.degradedReason() : "AsExpected",
         v.degraded() ? v.degradedMessage() : "No problem found"));
+    desired.add(noSpace(o.space()));
     s.conditions = Conditions.build(previous, o.generation(), now, desired);
     return s;
+  }
+
+  /** status.space: only once the volume's owner has measured it. */
+  private static VirtualDiskStatus.SpaceSummary space(SpaceReport report) {
+    if (report == null || !report.measured()) {
+      return null;
+    }
+    VirtualDiskStatus.SpaceSummary space = new VirtualDiskStatus.SpaceSummary();
+    space.liveBytes = report.liveBytes();
+    space.storedBytes = report.storedBytes();
+    space.amplification = report.amplificationText();
+    space.cleanedBytes = report.cleanedBytes();
+    return space;
+  }
+
+  private static Desired noSpace(SpaceReport report) {
+    if (report == null) {
+      return new Desired(NO_SPACE, false, "NotReported",
+          "No node serving the disk has reported on its space yet (or the operator has no REMAP_STORE to read it from)");
+    }
+    if (report.noSpace() == null) {
+      return new Desired(NO_SPACE, false, "SpaceAvailable", "The disk's writes are not short of space");
+    }
+    return new Desired(NO_SPACE, true, "NoSpace", report.noSpace());
   }
 
   static Verdict verdict(DiskObservation o) {
@@ -94,6 +122,12 @@ public final class VirtualDiskStatusBuilder {
       // The disk is as usable while its snapshot is copied; Progressing says a Job is at work.
       v = v.copying("Exporting", "Exporting snapshot " + o.export().snapshot + " to " + o.export().storeUri + ": "
           + o.export().message);
+    }
+    if (o.space() != null && o.space().noSpace() != null) {
+      // Reads go on and writes resume once space is freed: Ready stands, Degraded says why.
+      return new Verdict(v.phase(), v.ready(), v.progressing(), true, v.reason(), v.message(), "NoSpace",
+          "Writes to the disk fail for want of space: " + o.space().noSpace(), v.progressingReason(),
+          v.progressingMessage());
     }
     if (failed.isEmpty()) {
       if (o.export() == null || !TransferStatusBuilder.FAILED.equals(o.export().phase)) {

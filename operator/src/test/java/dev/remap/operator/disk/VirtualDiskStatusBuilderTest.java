@@ -3,6 +3,7 @@ package dev.remap.operator.disk;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.remap.api.disk.VirtualDiskStatus;
+import dev.remap.engine.volume.SpaceReport;
 import dev.remap.operator.disk.DiskObservation.Pvc;
 import dev.remap.operator.disk.DiskObservation.PvcPhase;
 import dev.remap.operator.disk.DiskObservation.Vm;
@@ -244,5 +245,75 @@ class VirtualDiskStatusBuilderTest {
     DiskObservation unknown = new DiskObservation(4, BOUND, true, "remap", new Vm("vm1", VmState.ATTACHED, null),
         "serial1", List.of(), null);
     assertThat(VirtualDiskStatusBuilder.build(unknown, List.of(), T0).io).isNull();
+  }
+
+  static DiskObservation withSpace(SpaceReport space, List<VirtualDiskStatus.SnapshotStatus> snapshots) {
+    return new DiskObservation(4, BOUND, true, "remap", new Vm("vm1", VmState.ATTACHED, null), "serial1", snapshots,
+        null, null, null, null, space);
+  }
+
+  @Test
+  void theOwnersMeasurementIsTheSpaceSummary() {
+    SpaceReport measured = new SpaceReport(4L << 30, 5_000_000_000L, 123_456, null, 1_700_000_000_000L);
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(withSpace(measured, List.of()), List.of(), T0);
+    assertThat(s.space.liveBytes).isEqualTo(4L << 30);
+    assertThat(s.space.storedBytes).isEqualTo(5_000_000_000L);
+    assertThat(s.space.amplification).isEqualTo("1.16");
+    assertThat(s.space.cleanedBytes).isEqualTo(123_456);
+    assertThat(condition(s, "NoSpace").getStatus()).isEqualTo("False");
+    assertThat(condition(s, "NoSpace").getReason()).isEqualTo("SpaceAvailable");
+    assertConditions(s, "True", "False", "False", "Attached");
+
+    VirtualDiskStatus garbageOnly = VirtualDiskStatusBuilder.build(
+        withSpace(new SpaceReport(0, 1 << 20, 0, null, 1), List.of()), List.of(), T0);
+    assertThat(garbageOnly.space.amplification).isEqualTo("Inf");
+
+    VirtualDiskStatus notMeasured = VirtualDiskStatusBuilder.build(withSpace(SpaceReport.UNKNOWN, List.of()),
+        List.of(), T0);
+    assertThat(notMeasured.space).as("a lease without a measurement").isNull();
+    assertThat(condition(notMeasured, "NoSpace").getStatus()).isEqualTo("False");
+  }
+
+  @Test
+  void withoutAReportNoSpaceIsFalseAndSaysNothingWasReported() {
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(withSpace(null, List.of()), List.of(), T0);
+    assertThat(s.space).isNull();
+    assertThat(condition(s, "NoSpace").getStatus()).isEqualTo("False");
+    assertThat(condition(s, "NoSpace").getReason()).isEqualTo("NotReported");
+    assertThat(condition(s, "NoSpace").getObservedGeneration()).isEqualTo(4L);
+    assertThat(s.conditions).extracting(Condition::getType)
+        .containsExactly("Ready", "Progressing", "Degraded", "NoSpace");
+  }
+
+  @Test
+  void writesShortOfSpaceSayNoSpaceAndDegradeTheDiskWhichStaysReady() {
+    String reason = "the store is full: PUT segments/vol-1/000042 returned 507 Insufficient Storage";
+    SpaceReport full = new SpaceReport(1 << 20, 1 << 20, 0, reason, 1);
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(withSpace(full, List.of()), List.of(), T0);
+    assertThat(condition(s, "NoSpace").getStatus()).isEqualTo("True");
+    assertThat(condition(s, "NoSpace").getReason()).isEqualTo("NoSpace");
+    assertThat(condition(s, "NoSpace").getMessage()).isEqualTo(reason);
+    assertConditions(s, "True", "False", "True", "Attached");
+    assertThat(condition(s, "Degraded").getReason()).isEqualTo("NoSpace");
+    assertThat(condition(s, "Degraded").getMessage()).contains("fail for want of space", reason);
+    assertThat(s.phase).isEqualTo("Attached");
+
+    // Space freed: both go back, each with a new transition time.
+    VirtualDiskStatus freed = VirtualDiskStatusBuilder.build(withSpace(full.withNoSpace(null), List.of()),
+        s.conditions, T1);
+    assertThat(condition(freed, "NoSpace").getStatus()).isEqualTo("False");
+    assertThat(condition(freed, "NoSpace").getLastTransitionTime()).isEqualTo(T1.toString());
+    assertThat(condition(freed, "Degraded").getStatus()).isEqualTo("False");
+  }
+
+  @Test
+  void noSpaceGoesBeforeAFailedSnapshotInDegraded() {
+    var bad = new VirtualDiskStatus.SnapshotStatus();
+    bad.name = "tuesday";
+    bad.error = "store unreachable";
+    VirtualDiskStatus s = VirtualDiskStatusBuilder.build(
+        withSpace(new SpaceReport(1, 1, 0, "local disk full", 1), List.of(bad)), List.of(), T0);
+    assertThat(condition(s, "Degraded").getReason()).isEqualTo("NoSpace");
+    assertThat(condition(s, "NoSpace").getMessage()).isEqualTo("local disk full");
   }
 }

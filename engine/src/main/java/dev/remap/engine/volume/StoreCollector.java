@@ -1,7 +1,6 @@
-package dev.remap.csi.controller;
+package dev.remap.engine.volume;
 
 import dev.remap.engine.store.ObjectStore;
-import dev.remap.engine.volume.GarbageCollector;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
@@ -11,12 +10,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
- * The controller's periodic garbage collection of the store. DeleteVolume removes a volume's
- * metadata and checkpoints at once, but its data segments, the data later writes overwrote and
- * the copies of interrupted imports are freed only by a collection; without this, a cluster's
- * store would only ever grow. The engine's collector is safe while volumes are served and
- * several runs may overlap (a second controller replica), so this needs no coordination. A run
- * that fails is logged and the next one tries again.
+ * Periodic garbage collection of a store, in every process that serves volumes (and in the CSI
+ * controller). Deleting a volume removes its metadata and checkpoints at once, but its data
+ * segments, the segments the cleaner emptied and the copies of interrupted imports are freed only
+ * by a collection; without this, a store would only ever grow. {@link GarbageCollector} is safe
+ * while volumes are served and several runs may overlap (other nodes, a second controller
+ * replica), so this needs no coordination. Besides the interval, a volume's cleaner asks for a
+ * run as soon as it has emptied segments ({@link #requestSoon}); requests within a few seconds
+ * make one run. A run that fails is logged and the next one tries again.
  */
 public final class StoreCollector implements AutoCloseable {
 
@@ -27,6 +28,9 @@ public final class StoreCollector implements AutoCloseable {
   private final ObjectStore store;
   private final Duration grace;
   private final ScheduledExecutorService timer;
+  private final java.util.concurrent.atomic.AtomicBoolean requested = new java.util.concurrent.atomic.AtomicBoolean();
+  /** Requests this close together make one run. */
+  private static final Duration REQUEST_DELAY = Duration.ofSeconds(3);
 
   private StoreCollector(ObjectStore store, Duration grace) {
     this.store = store;
@@ -41,7 +45,7 @@ public final class StoreCollector implements AutoCloseable {
   /** Starts collecting every interval; empty (and said so) when the interval is zero. */
   public static Optional<StoreCollector> start(ObjectStore store, Duration interval, Duration grace) {
     if (interval.isZero()) {
-      LOG.info("store garbage collection: off (--gc-interval 0); run ./remap gc to free deleted volumes' data");
+      LOG.info("store garbage collection: off (interval 0); run ./remap gc to free deleted volumes' data");
       return Optional.empty();
     }
     StoreCollector collector = new StoreCollector(store, grace);
@@ -51,7 +55,32 @@ public final class StoreCollector implements AutoCloseable {
     return Optional.of(collector);
   }
 
+  /** Runs a collection within a few seconds (a cleaner emptied segments). */
+  public void requestSoon() {
+    if (requested.compareAndSet(false, true)) {
+      try {
+        timer.schedule(this::runOnce, REQUEST_DELAY.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        requested.set(false);
+      }
+    }
+  }
+
+  /**
+   * The collector of a process that serves volumes: runs every interval (none when zero) and
+   * whenever a cleaner asks.
+   */
+  public static StoreCollector startServing(ObjectStore store, Duration interval, Duration grace) {
+    StoreCollector collector = new StoreCollector(store, grace);
+    if (!interval.isZero()) {
+      collector.timer.scheduleWithFixedDelay(collector::runOnce, interval.toMillis(), interval.toMillis(),
+          TimeUnit.MILLISECONDS);
+    }
+    return collector;
+  }
+
   void runOnce() {
+    requested.set(false);
     try {
       GarbageCollector.Report report = new GarbageCollector(store, grace).run();
       if (report.deleted() > 0) {

@@ -1,0 +1,290 @@
+package dev.remap.engine.volume;
+
+import dev.remap.engine.core.ChunkRef;
+import dev.remap.engine.core.CleaningPolicy;
+import dev.remap.engine.core.MappingTable;
+import dev.remap.engine.core.SegmentFormat;
+import dev.remap.engine.core.Source;
+import dev.remap.engine.core.Span;
+import dev.remap.engine.store.ObjectInfo;
+import dev.remap.engine.store.ObjectStore;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Keeps a volume's store near the size of its data. Overwrites and trims leave the volume's
+ * older segments partly dead; from time to time the cleaner measures, from the stored mapping
+ * alone (no segment is read for it), how much of each segment the volume still references,
+ * asks {@link CleaningPolicy} which segments to empty, and copies their live bytes into new
+ * segments, one segment's worth per step, paced to {@code bytesPerSecond}. Garbage collection
+ * then deletes the emptied segments once a checkpoint no longer references them.
+ *
+ * <p>Safety. Every step runs on the volume's uploader thread, the only thread that writes
+ * segments or changes the stored mapping, so the mapping a step reads is still the stored one
+ * when its segment is committed. A cleaned segment is an ordinary segment: it gets the next
+ * number, is written under the same ownership fence as an upload, and replaying it after a crash
+ * maps its ranges to the copied bytes, which equal what they replace; changes journaled but not
+ * uploaded yet replay after it, so a newer write is never undone. The live mapping is moved only
+ * where it still points at the victim ({@link MappingTable#relocate}). Until a checkpoint after
+ * the copy exists, the newest checkpoint still references the victim, so garbage collection keeps
+ * it; a SIGKILL at any moment therefore leaves either the old or the new reference, each to bytes
+ * that exist. Segments something else references ({@link SharedSegments}) are never chosen.
+ *
+ * <p>Threads: {@link #nanosUntilDue} is asked under the uploader's lock and reads only volatile
+ * fields; everything else runs on the uploader thread.
+ */
+final class SegmentCleaner {
+
+  private static final System.Logger LOG = System.getLogger(SegmentCleaner.class.getName());
+
+  /** What the cleaner needs of its volume and its uploader. */
+  interface Target {
+    String name();
+
+    String volumeId();
+
+    /** A copy of the stored mapping, taken under the volume's map lock. */
+    MappingTable storedCopy();
+
+    /** When the volume was last written (System.nanoTime), 0 if never since open. */
+    long lastWriteNanos();
+
+    void readStore(String key, long offset, ByteBuffer dst) throws IOException;
+
+    /** Writes a segment of copied data and moves the mapping onto it. */
+    void writeCleaned(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Uploader.Move> moves)
+        throws IOException;
+
+    /** Writes a checkpoint if segments were written since the last one. */
+    void checkpointIfBehind() throws IOException;
+
+    /** The emptied segments can be collected now. */
+    void collectSoon();
+  }
+
+  /** The volume's space as last measured. */
+  record Space(long liveBytes, long storedBytes, int segments, int pinnedSegments) {
+    static final Space UNKNOWN = new Space(0, 0, 0, 0);
+
+    double amplification() {
+      return liveBytes == 0 ? (storedBytes == 0 ? 1.0 : Double.POSITIVE_INFINITY) : (double) storedBytes / liveBytes;
+    }
+  }
+
+  private record Range(long volumeOffset, long length, long objectOffset) {}
+
+  private final Target target;
+  private final ObjectStore store;
+  private final VolumeOptions.Cleaning settings;
+  private final int stepBytes;
+  private final SharedSegments shared;
+  private final ArrayDeque<CleaningPolicy.Segment> victims = new ArrayDeque<>();
+  private final AtomicLong cleanedBytes = new AtomicLong();
+  private final AtomicLong cleanedSegments = new AtomicLong();
+  private volatile long nextStepNanos;
+  private volatile long nextEvaluationNanos;
+  private volatile boolean settled;
+  private volatile long evaluatedAt;
+  private volatile boolean collectAfterPlan;
+  private volatile Space space = Space.UNKNOWN;
+
+  SegmentCleaner(Target target, ObjectStore store, VolumeOptions.Cleaning settings, int stepBytes) {
+    this.target = target;
+    this.store = store;
+    this.settings = settings;
+    this.stepBytes = stepBytes;
+    this.shared = new SharedSegments(store, target.volumeId());
+    this.nextEvaluationNanos = System.nanoTime() + settings.interval().toNanos();
+  }
+
+  /** Nanoseconds until the cleaner has work (0 or less: now); Long.MAX_VALUE when none is foreseen. */
+  long nanosUntilDue() {
+    if (!settings.enabled()) {
+      return Long.MAX_VALUE;
+    }
+    long now = System.nanoTime();
+    if (hasVictims()) {
+      return nextStepNanos - now;
+    }
+    if (settled && target.lastWriteNanos() <= evaluatedAt) {
+      return Long.MAX_VALUE;
+    }
+    return nextEvaluationNanos - now;
+  }
+
+  private boolean hasVictims() {
+    synchronized (victims) {
+      return !victims.isEmpty();
+    }
+  }
+
+  /** Does what is due: one cleaning step, or a new measurement and plan. */
+  void runDue() throws IOException {
+    if (hasVictims()) {
+      step();
+    } else {
+      evaluate();
+    }
+  }
+
+  /** Bytes of live data the cleaner copied since the volume was opened. */
+  long cleanedBytes() {
+    return cleanedBytes.get();
+  }
+
+  long cleanedSegments() {
+    return cleanedSegments.get();
+  }
+
+  Space space() {
+    return space;
+  }
+
+  /** Measures the volume's segments and plans what to clean. */
+  void evaluate() throws IOException {
+    long started = System.nanoTime();
+    boolean busy = target.lastWriteNanos() != 0
+        && started - target.lastWriteNanos() < settings.idleAfter().toNanos();
+    evaluatedAt = started;
+    nextEvaluationNanos = started + settings.interval().toNanos();
+    String prefix = StoreLayout.segmentPrefix(target.volumeId());
+    List<ObjectInfo> listed = store.list(prefix);
+    Map<String, Long> live = liveBytes(target.storedCopy(), prefix);
+    Set<String> pinned = shared.pinned();
+    List<CleaningPolicy.Segment> segments = new ArrayList<>(listed.size());
+    int pinnedCount = 0;
+    for (ObjectInfo info : listed) {
+      boolean isPinned = pinned.contains(info.key());
+      pinnedCount += isPinned ? 1 : 0;
+      long size = Math.max(info.size(), 0);
+      segments.add(new CleaningPolicy.Segment(info.key(), StoreLayout.seqOf(info.key()), size,
+          Math.min(live.getOrDefault(info.key(), 0L), size), isPinned));
+    }
+    CleaningPolicy.Plan plan = CleaningPolicy.plan(segments, busy, settings.policy());
+    space = new Space(plan.liveBytes(), plan.storedBytes(), segments.size(), pinnedCount);
+    synchronized (victims) {
+      victims.clear();
+      victims.addAll(plan.victims());
+    }
+    settled = !busy && plan.isEmpty();
+    if (!plan.isEmpty()) {
+      LOG.log(Level.INFO, "volume {0}: space amplification {1} ({2} stored for {3} live): cleaning {4} segments, "
+          + "copying {5} bytes", target.name(), String.format("%.2f", plan.amplificationBefore()), plan.storedBytes(),
+          plan.liveBytes(), plan.victims().size(), plan.copyBytes());
+      collectAfterPlan = true;
+      nextStepNanos = System.nanoTime();
+    } else if (!plan.dead().isEmpty() || collectAfterPlan) {
+      finishPlan();
+    }
+  }
+
+  /** Copies the live bytes of the next victims (about one segment's worth) into a new segment. */
+  void step() throws IOException {
+    List<CleaningPolicy.Segment> chosen = new ArrayList<>();
+    long bytes = 0;
+    long read = 0;
+    synchronized (victims) {
+      // About one segment of copies per step, and at most four segments read into memory for it.
+      while (!victims.isEmpty() && (chosen.isEmpty()
+          || (bytes + victims.peek().liveBytes() <= stepBytes && read + victims.peek().size() <= 4L * stepBytes))) {
+        CleaningPolicy.Segment next = victims.poll();
+        chosen.add(next);
+        bytes += next.liveBytes();
+        read += next.size();
+      }
+    }
+    Set<String> keys = new HashSet<>();
+    chosen.forEach(s -> keys.add(s.key()));
+    Map<String, List<Range>> ranges = rangesIn(target.storedCopy(), keys);
+    List<Range> all = new ArrayList<>();
+    List<ByteBuffer> payloads = new ArrayList<>();
+    List<Uploader.Move> moves = new ArrayList<>();
+    for (Map.Entry<String, List<Range>> victim : ranges.entrySet()) {
+      List<Range> inVictim = victim.getValue();
+      inVictim.sort(Comparator.comparingLong(Range::objectOffset));
+      // One read per victim, of the span its live parts occupy: on S3 one GET, not one per part.
+      long from = inVictim.get(0).objectOffset();
+      long to = inVictim.get(inVictim.size() - 1).objectOffset() + inVictim.get(inVictim.size() - 1).length();
+      ByteBuffer whole = ByteBuffer.allocate(Math.toIntExact(to - from));
+      target.readStore(victim.getKey(), from, whole);
+      for (Range r : inVictim) {
+        ByteBuffer part = whole.duplicate();
+        part.limit(Math.toIntExact(r.objectOffset() - from + r.length())).position(Math.toIntExact(r.objectOffset() - from));
+        all.add(r);
+        payloads.add(part.slice());
+        moves.add(new Uploader.Move(r.volumeOffset(), r.length(), new Source.Stored(victim.getKey(), r.objectOffset()), null));
+      }
+    }
+    long copied = 0;
+    if (!all.isEmpty()) {
+      List<SegmentFormat.Entry> entries = new ArrayList<>(all.size());
+      for (Range r : all) {
+        entries.add(new SegmentFormat.Entry(SegmentFormat.Kind.DATA, r.volumeOffset(), r.length(), 0));
+        copied += r.length();
+      }
+      target.writeCleaned(entries, payloads, moves);
+    }
+    cleanedBytes.addAndGet(copied);
+    cleanedSegments.addAndGet(chosen.size());
+    nextStepNanos = System.nanoTime() + (long) (copied * 1e9 / settings.bytesPerSecond());
+    if (!hasVictims()) {
+      finishPlan();
+    }
+  }
+
+  /** Makes the emptied segments collectable: a checkpoint that no longer references them. */
+  private void finishPlan() throws IOException {
+    target.checkpointIfBehind();
+    target.collectSoon();
+    collectAfterPlan = false;
+  }
+
+  /** A failed step or measurement: the plan is dropped and measured again at the next interval. */
+  void failed(Exception e) {
+    synchronized (victims) {
+      victims.clear();
+    }
+    settled = false;
+    LOG.log(Level.WARNING, "cleaning volume {0} failed, measured again in {1}: {2}", target.name(),
+        settings.interval(), e.toString());
+  }
+
+  /** Live bytes of each of the volume's own segments, from the stored mapping. */
+  static Map<String, Long> liveBytes(MappingTable table, String ownPrefix) {
+    Map<String, Long> live = new HashMap<>();
+    for (long i = 0; i < table.geometry().chunkCount(); i++) {
+      ChunkRef chunk = table.chunk(i);
+      for (Span span : chunk.spans()) {
+        if (span.source() instanceof Source.Stored stored && stored.key().startsWith(ownPrefix)) {
+          live.merge(stored.key(), span.length(), Long::sum);
+        }
+      }
+    }
+    return live;
+  }
+
+  /** Where the table maps into the given objects, by object. */
+  private static Map<String, List<Range>> rangesIn(MappingTable table, Set<String> keys) {
+    Map<String, List<Range>> out = new HashMap<>();
+    for (long i = 0; i < table.geometry().chunkCount(); i++) {
+      long base = table.geometry().chunkStart(i);
+      for (Span span : table.chunk(i).spans()) {
+        if (span.source() instanceof Source.Stored stored && keys.contains(stored.key())) {
+          out.computeIfAbsent(stored.key(), k -> new ArrayList<>())
+              .add(new Range(base + span.offset(), span.length(), stored.offset()));
+        }
+      }
+    }
+    return out;
+  }
+}
