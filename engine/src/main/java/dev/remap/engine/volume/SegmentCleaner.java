@@ -53,6 +53,9 @@ final class SegmentCleaner {
 
     String volumeId();
 
+    /** Does this process own the volume now (a standby neither measures nor cleans)? */
+    boolean owned();
+
     /** A copy of the stored mapping, taken under the volume's map lock. */
     MappingTable storedCopy();
 
@@ -109,7 +112,7 @@ final class SegmentCleaner {
 
   /** Nanoseconds until the cleaner has work (0 or less: now); Long.MAX_VALUE when none is foreseen. */
   long nanosUntilDue() {
-    if (!settings.enabled()) {
+    if (!settings.enabled() || !target.owned()) {
       return Long.MAX_VALUE;
     }
     long now = System.nanoTime();
@@ -247,6 +250,18 @@ final class SegmentCleaner {
     target.checkpointIfBehind();
     target.collectSoon();
     collectAfterPlan = false;
+  }
+
+  /**
+   * The volume was taken back from another owner: what was planned before may be cleaned already
+   * (by that owner) and is measured again after an interval.
+   */
+  void restart() {
+    synchronized (victims) {
+      victims.clear();
+    }
+    settled = false;
+    nextEvaluationNanos = System.nanoTime() + settings.interval().toNanos();
   }
 
   /** A failed step or measurement: the plan is dropped and measured again at the next interval. */

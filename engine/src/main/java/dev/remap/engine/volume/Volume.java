@@ -119,6 +119,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
       meta = loaded.meta();
       journal.continueAfter(loaded.journalSeq());
       uploader.continueFrom(loaded.lastSegment(), loaded.journalSeq());
+      cleaner.restart();
     } finally {
       mapLock.writeLock().unlock();
     }
@@ -413,6 +414,11 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     @Override
     public String volumeId() {
       return meta.id();
+    }
+
+    @Override
+    public boolean owned() {
+      return tenure.isOwner();
     }
 
     @Override

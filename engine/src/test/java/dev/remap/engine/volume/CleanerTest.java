@@ -34,16 +34,20 @@ class CleanerTest {
   @BeforeEach
   void open() throws Exception {
     store = FileObjectStore.open(tmp.resolve("store"));
+    volumes = new VolumeManager(store, options(tmp.resolve("journal")));
+  }
+
+  /** Cleaning at test speed: measured every 200 ms, quiet after 300 ms, collected on request only. */
+  private static VolumeOptions options(Path journal) {
     CleaningPolicy.Settings policy = new CleaningPolicy.Settings(1.2, 1.6, 0.05, 256 << 10, 64L << 20, 0.95,
         CleaningPolicy.Order.COST_BENEFIT);
     VolumeOptions.Cleaning cleaning = new VolumeOptions.Cleaning(true, policy, Duration.ofMillis(200), 1L << 30,
         Duration.ofMillis(300), Duration.ZERO, Duration.ZERO);
     // A journal smaller than the volume, so that steady writes keep uploads due all along.
-    VolumeOptions options = VolumeOptions.defaults(tmp.resolve("journal"))
+    return VolumeOptions.defaults(journal)
         .withJournal(4 << 20, 1 << 20)
         .withSegments(512 << 10, Duration.ofMillis(20), 4)
         .withCleaning(cleaning);
-    volumes = new VolumeManager(store, options);
   }
 
   @AfterEach
@@ -96,6 +100,42 @@ class CleanerTest {
       assertThat((double) segmentBytes(volume.meta().id()) / SIZE)
           .as("store per live byte after %d MiB written, cleaning while busy", written >> 20).isLessThan(3.0);
       verify(volume, model);
+    }
+  }
+
+  @Test
+  void cleaningOnTwoNodesThatHandTheVolumeBackAndForthKeepsEveryByte() throws Exception {
+    volumes.create("disk", SIZE, BLOCK, 64 << 10);
+    // A second node on the same store: each write on the node that does not own the volume
+    // takes it over (the owner drains, checkpoints and hands over), in the middle of cleaning.
+    VolumeManager first = new VolumeManager(store, options(tmp.resolve("journal-a")).withNode("node-a")
+        .withLease(Duration.ofSeconds(2), Duration.ofSeconds(30)));
+    VolumeManager other = new VolumeManager(store, options(tmp.resolve("journal-b")).withNode("node-b")
+        .withLease(Duration.ofSeconds(2), Duration.ofSeconds(30)));
+    byte[][] model = new byte[BLOCKS][];
+    Random random = new Random(6);
+    long cleaned = 0;
+    try (Volume a = first.open("disk"); Volume b = other.open("disk")) {
+      fill(a, model, random);
+      for (int round = 0; round < 6; round++) {
+        Volume writer = round % 2 == 0 ? b : a;
+        for (int i = 0; i < BLOCKS; i++) {
+          write(writer, model, random.nextInt(BLOCKS), random);
+        }
+        // Quiet for a moment: the owner measures and cleans until the next round takes it away.
+        Thread.sleep(700);
+        cleaned += writer.stats().cleanedBytes();
+        verify(round % 2 == 0 ? a : b, model);
+      }
+      assertThat(cleaned + a.stats().cleanedBytes() + b.stats().cleanedBytes())
+          .as("both nodes cleaned while they owned the volume").isPositive();
+    } finally {
+      first.stopCollecting();
+      other.stopCollecting();
+    }
+    new GarbageCollector(store, Duration.ZERO).run();
+    try (Volume reopened = volumes.open("disk")) {
+      verify(reopened, model);
     }
   }
 
