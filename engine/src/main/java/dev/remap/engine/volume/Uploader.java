@@ -94,12 +94,15 @@ final class Uploader {
   void enqueue(Journal.Appended appended) {
     lock.lock();
     try {
-      if (pending.isEmpty()) {
+      boolean first = pending.isEmpty();
+      if (first) {
         oldestNanos = System.nanoTime();
       }
       pending.add(appended);
       pendingBytes += appended.record().payloadSize();
-      if (pendingBytes >= options.segmentTarget()) {
+      // The first change starts the upload delay's clock: a thread waiting with nothing pending
+      // must learn of it, or a few small writes or trims would wait for 8 MiB more or a drain.
+      if (first || pendingBytes >= options.segmentTarget()) {
         changed.signalAll();
       }
     } finally {

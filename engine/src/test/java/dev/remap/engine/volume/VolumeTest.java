@@ -49,6 +49,20 @@ class VolumeTest extends BlockDeviceContract {
   }
 
   @Test
+  void aLoneSmallWriteReachesTheStoreAfterTheUploadDelayWithoutAFlush() throws Exception {
+    // Idle uploader, one 4 KiB write and nothing after it: the upload delay (20 ms here) must
+    // still send it, or a VM that writes a little and idles keeps it in the journal indefinitely.
+    device.write(0, ByteBuffer.wrap(random(4096, 1)), false);
+    device.trim(1 << 20, 1 << 20, false);
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (volume().stats().segmentsWritten() == 0 || volume().stats().uploadBacklogBytes() > 0
+        || volume().stats().journalBytes() > 0) {
+      assertThat(System.nanoTime()).as("uploaded within 10 s").isLessThan(deadline);
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
   void writesReachTheStoreInLargeSegmentsAndTheJournalEmpties() throws Exception {
     for (int i = 0; i < 512; i++) {
       device.write((long) ((i * 37) % 2048) * 4096, ByteBuffer.wrap(random(4096, i)), false);
