@@ -18,6 +18,11 @@ import picocli.CommandLine.Option;
 final class CsiCommand implements Callable<Integer> {
 
   @Mixin StoreOptions store;
+  /**
+   * How the volumes this process serves are cleaned, and its own collection of the store's garbage
+   * (--collect-every, --collect-grace), apart from the controller's hourly one (--gc-interval, --gc-grace).
+   */
+  @Mixin CleaningOptions cleaning;
 
   @Option(names = "--mode", paramLabel = "MODE", defaultValue = "all",
       description = "controller, node or all (default ${DEFAULT-VALUE})")
@@ -84,7 +89,8 @@ final class CsiCommand implements Callable<Integer> {
     Path socket = DriverConfig.socketOf(endpoint);
     DriverConfig config = new DriverConfig(parsed, socket, store.nodeId, store.store, journal, state,
         kubeconfig == null ? null : kubeconfig.toAbsolutePath(), gcDuration("--gc-interval", gcInterval),
-        gcDuration("--gc-grace", gcGrace), registrationDir == null ? null : registrationDir.toAbsolutePath(),
+        gcDuration("--gc-grace", gcGrace), cleaning.cleaning(),
+        registrationDir == null ? null : registrationDir.toAbsolutePath(),
         kubeletEndpoint == null ? null : DriverConfig.socketOf("--kubelet-csi-endpoint", kubeletEndpoint),
         (httpAddress == null ? HttpAddress.parse(DEFAULT_HTTP, true) : HttpAddress.parse(httpAddress, false))
             .orElse(null), helperKeeper == null ? null : helperKeeper.toAbsolutePath());

@@ -69,7 +69,7 @@ public final class CsiDriver implements AutoCloseable {
       // The node id also names this process in the store's volume leases: a volume staged on
       // another node is handed over to this one when it is used here (see docs/CSI.md).
       VolumeManager manager = new VolumeManager(store,
-          VolumeOptions.defaults(config.journalDir()).withNode(config.nodeId()));
+          VolumeOptions.defaults(config.journalDir()).withNode(config.nodeId()).withCleaning(config.cleaning()));
       // Closed before the store, after the node's served volumes (added in front later).
       resources.add(0, manager::stopCollecting);
       Optional<Path> localRoot = uri instanceof StoreUri.File file ? Optional.of(file.root()) : Optional.empty();

@@ -1,6 +1,7 @@
 package dev.remap.csi;
 
 import dev.remap.csi.http.HttpAddress;
+import dev.remap.engine.volume.VolumeOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -17,14 +18,19 @@ import java.util.Objects;
  * @param kubeconfig the API server to read PVC annotations from; null: $KUBECONFIG, in-cluster or none
  * @param gcInterval how often the controller collects the store's garbage; zero: never
  * @param gcGrace how old an unreferenced object must be to be collected
+ * @param cleaning how the volumes this process serves are cleaned, and how often this process
+ *     collects the store's garbage besides the controller's {@code gcInterval} (the node's
+ *     --cleaning, --space-target, ..., --collect-every, --collect-grace)
  * @param registrationDir the kubelet's plugin registry folder as mounted here, where the node plugin
  *     registers itself (registration/KubeletRegistration); null: no registration
  * @param kubeletEndpoint the CSI socket's path as the kubelet sees it on the host; null: {@code socket}
  * @param http where /healthz and /metrics listen; null: nowhere
+ * @param helperKeeper the socket of the helper keeper that starts the devices' helpers; null: this
+ *     process starts them as its children
  */
 public record DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
-    Path kubeconfig, Duration gcInterval, Duration gcGrace, Path registrationDir, Path kubeletEndpoint,
-    HttpAddress http, Path helperKeeper) {
+    Path kubeconfig, Duration gcInterval, Duration gcGrace, VolumeOptions.Cleaning cleaning, Path registrationDir,
+    Path kubeletEndpoint, HttpAddress http, Path helperKeeper) {
 
   /** The driver name: GetPluginInfo's name, the provisioner of the StorageClass. */
   public static final String DRIVER_NAME = "csi.remap.dev";
@@ -68,6 +74,7 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
     if (gcInterval.isNegative() || gcGrace.isNegative()) {
       throw new IllegalArgumentException("--gc-interval and --gc-grace must not be negative");
     }
+    Objects.requireNonNull(cleaning, "cleaning");
     if (registrationDir != null && !mode.node()) {
       throw new IllegalArgumentException("--kubelet-registration-dir registers the node plugin: it needs --mode node "
           + "or all, not " + mode.name().toLowerCase(java.util.Locale.ROOT));
@@ -82,10 +89,11 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
     }
   }
 
-  /** The driver without the kubelet registration and the HTTP endpoint (tests, tools). */
+  /** The driver with the default cleaning, without the kubelet registration and the HTTP endpoint (tests, tools). */
   public DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
       Path kubeconfig, Duration gcInterval, Duration gcGrace) {
-    this(mode, socket, nodeId, store, journalDir, stateDir, kubeconfig, gcInterval, gcGrace, null, null, null, null);
+    this(mode, socket, nodeId, store, journalDir, stateDir, kubeconfig, gcInterval, gcGrace,
+        VolumeOptions.Cleaning.defaults(), null, null, null, null);
   }
 
   /** The path of the CSI socket as the kubelet reaches it: what registration tells the kubelet. */

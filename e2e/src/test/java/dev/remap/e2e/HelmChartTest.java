@@ -32,7 +32,8 @@ import org.yaml.snakeyaml.Yaml;
  * The Helm chart helm/remap, through the real helm binary (e2e/tools/go-tools.sh): it lints
  * strictly, and what `helm template` renders is what a user would check — local images with the
  * chart's tag, a privileged node plugin with Bidirectional propagation on the kubelet dir, S3
- * credentials only through secretKeyRef, bad values refused naming the field — and it has not
+ * credentials only through secretKeyRef, the node plugin's cleaning flags from node.cleaning, bad
+ * values refused naming the field — and it has not
  * drifted from operator/rbac.yaml or crds/. One test installs it (dry run) on the local control plane.
  */
 @ExtendWith(ControlPlaneExtension.class)
@@ -146,6 +147,29 @@ class HelmChartTest {
     assertThat(helper).doesNotContainKey("livenessProbe");
   }
 
+  /**
+   * node.cleaning reaches the node plugin as the flags of `remap csi` (CleaningOptions), and only
+   * the node plugin: the controller keeps its own --gc-interval/--gc-grace.
+   */
+  @Test
+  void theNodePluginsCleaningIsSetByValues() {
+    List<Map<String, Object>> docs = template();
+    assertThat(args(container(named(docs, "DaemonSet", "remap-csi-node"), "remap-node")))
+        .containsSequence("--cleaning", "on").containsSequence("--space-target", "1.2")
+        .containsSequence("--space-busy", "1.6").containsSequence("--cleaning-rate", "32M")
+        .containsSequence("--collect-every", "10m").containsSequence("--collect-grace", "5m");
+    assertThat(args(container(named(docs, "Deployment", "remap-csi-controller"), "remap-csi")))
+        .containsSequence("--gc-grace", "1h").doesNotContain("--collect-grace", "--cleaning");
+
+    List<String> changed = args(container(named(template("--set", "node.cleaning.enabled=false",
+        "--set", "node.cleaning.spaceBusy=2", "--set-string", "node.cleaning.spaceTarget=1.5",
+        "--set", "node.cleaning.rate=8M", "--set", "node.cleaning.collectEvery=0s"), "DaemonSet", "remap-csi-node"),
+        "remap-node"));
+    assertThat(changed).containsSequence("--cleaning", "off").containsSequence("--space-target", "1.5")
+        .containsSequence("--space-busy", "2").containsSequence("--cleaning-rate", "8M")
+        .containsSequence("--collect-every", "0s").containsSequence("--collect-grace", "5m");
+  }
+
   @Test
   @SuppressWarnings("unchecked")
   void theDriverAndItsClassesSayWhatTheDriverDoes() {
@@ -213,6 +237,11 @@ class HelmChartTest {
     assertRefused("store/s3/bucket", "--set", "store.type=s3", "--set", "store.s3.region=eu-west-1");
     assertRefused("endpoint", "--set", "store.type=s3", "--set", "store.s3.bucket=remap-volumes");
     assertRefused("blockSizee", "--set", "storageClass.parameters.blockSizee=4096");
+    assertRefused("node/cleaning/spaceTarget", "--set-string", "node.cleaning.spaceTarget=0.9");
+    assertRefused("node/cleaning/spaceBusy", "--set", "node.cleaning.spaceBusy=0");
+    assertRefused("node/cleaning/rate", "--set", "node.cleaning.rate=fast");
+    assertRefused("node/cleaning/collectEvery", "--set", "node.cleaning.collectEvery=10min");
+    assertRefused("node/cleaning/enabled", "--set-string", "node.cleaning.enabled=on");
   }
 
   @Test

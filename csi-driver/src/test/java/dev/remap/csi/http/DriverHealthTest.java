@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.remap.csi.CsiDriver;
 import dev.remap.csi.DriverConfig;
+import dev.remap.engine.volume.VolumeOptions;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,8 +24,8 @@ class DriverHealthTest {
   private CsiDriver start(DriverConfig.Mode mode) throws Exception {
     Files.createDirectories(tmp.resolve("store"));
     return CsiDriver.start(new DriverConfig(mode, tmp.resolve("csi.sock"), "node-a", "file://" + tmp.resolve("store"),
-        tmp.resolve("journal"), tmp.resolve("state"), null, Duration.ZERO, Duration.ZERO, null, null,
-        HttpAddress.parse("127.0.0.1:0", false).orElseThrow(), null), "test");
+        tmp.resolve("journal"), tmp.resolve("state"), null, Duration.ZERO, Duration.ZERO,
+        VolumeOptions.Cleaning.defaults(), null, null, HttpAddress.parse("127.0.0.1:0", false).orElseThrow(), null), "test");
   }
 
   @Test

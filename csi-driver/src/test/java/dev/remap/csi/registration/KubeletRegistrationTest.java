@@ -11,6 +11,7 @@ import dev.remap.csi.registration.spec.PluginRegistration.InfoRequest;
 import dev.remap.csi.registration.spec.PluginRegistration.PluginInfo;
 import dev.remap.csi.registration.spec.PluginRegistration.RegistrationStatus;
 import dev.remap.csi.registration.spec.RegistrationGrpc;
+import dev.remap.engine.volume.VolumeOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
@@ -55,8 +56,8 @@ class KubeletRegistrationTest {
     Files.createDirectories(tmp.resolve("store"));
     return CsiDriver.start(new DriverConfig(DriverConfig.Mode.NODE, tmp.resolve("csi/csi.sock"), "node-a",
         "file://" + tmp.resolve("store"), tmp.resolve("journal"), tmp.resolve("state"), null, Duration.ZERO,
-        Duration.ZERO, registrationDir, kubeletEndpoint, HttpAddress.parse("127.0.0.1:0", false).orElseThrow(), null),
-        "test");
+        Duration.ZERO, VolumeOptions.Cleaning.defaults(), registrationDir, kubeletEndpoint,
+        HttpAddress.parse("127.0.0.1:0", false).orElseThrow(), null), "test");
   }
 
   private RegistrationGrpc.RegistrationBlockingStub kubelet(Path socket) {
@@ -120,7 +121,8 @@ class KubeletRegistrationTest {
         .hasMessageContaining("--kubelet-registration-dir");
     assertThat(tmp.resolve("csi/csi.sock")).doesNotExist();
     assertThatThrownBy(() -> new DriverConfig(DriverConfig.Mode.CONTROLLER, tmp.resolve("csi.sock"), "n1",
-        "file:///x", tmp, tmp, null, Duration.ZERO, Duration.ZERO, tmp, null, null, null))
+        "file:///x", tmp, tmp, null, Duration.ZERO, Duration.ZERO, VolumeOptions.Cleaning.defaults(), tmp, null, null,
+        null))
         .hasMessageContaining("--kubelet-registration-dir").hasMessageContaining("--mode node");
   }
 }
