@@ -32,7 +32,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * the same (replay after a crash then rebuilds the same state); {@code mapLock} guards both
  * tables. Readers hold the read lock while they read journal bytes, and the uploader relocates
  * and retires journal files under the write lock, so a reader never reads a retired file. Store
- * objects are immutable, so store reads happen outside the lock.
+ * objects are immutable, so store reads happen outside the lock; a segment the cleaner emptied
+ * may be collected under a read that resolved it just before, which then resolves again. The
+ * {@link SegmentCleaner} runs on the uploader's thread and takes the map lock as the uploader
+ * does (read to copy {@code stored}, write to commit), never while holding the uploader's lock.
  *
  * <p>Ownership: a volume open in several processes (nodes) is owned by one of them at a time
  * ({@link Ownership}); the others are on standby until their first request. Which of the two
@@ -72,7 +75,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     this.stored = stored;
     this.live = stored.copy();
     this.uploader = new Uploader(this, store, options, lastSegment, lastJournalSeq);
-    this.cleaner = new SegmentCleaner(new CleanerTarget(collectSoon), store, options.cleaning(),
+    this.cleaner = new SegmentCleaner(new VolumeCleanerTarget(this, reader, collectSoon), store, options.cleaning(),
         options.segmentTarget());
     uploader.cleanWith(cleaner);
     List<Journal.Appended> replayed = new ArrayList<>();
@@ -372,6 +375,11 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     }
   }
 
+  /** When a client last changed the volume (System.nanoTime), 0 if never since open. */
+  long lastWriteNanos() {
+    return lastWriteNanos;
+  }
+
   /**
    * Why writes fail for want of space now (the journal's disk, or the store, is full), or null.
    * Reads go on meanwhile; writes resume by themselves once space is freed.
@@ -396,66 +404,6 @@ public final class Volume implements BlockDevice, Ownership.Holder {
         uploader.bytesUploaded(), uploader.failures() + reader.failures(), disk.hits(), disk.misses(),
         uploader.lastError(), space.liveBytes(), space.storedBytes(), uploader.dataBytesUploaded(),
         cleaner.cleanedBytes(), noSpace());
-  }
-
-  /** The cleaner's view of this volume: see {@link SegmentCleaner.Target}. */
-  private final class CleanerTarget implements SegmentCleaner.Target {
-    private final Runnable collectSoon;
-
-    CleanerTarget(Runnable collectSoon) {
-      this.collectSoon = collectSoon;
-    }
-
-    @Override
-    public String name() {
-      return Volume.this.name();
-    }
-
-    @Override
-    public String volumeId() {
-      return meta.id();
-    }
-
-    @Override
-    public boolean owned() {
-      return tenure.isOwner();
-    }
-
-    @Override
-    public MappingTable storedCopy() {
-      mapLock.readLock().lock();
-      try {
-        return stored.copy();
-      } finally {
-        mapLock.readLock().unlock();
-      }
-    }
-
-    @Override
-    public long lastWriteNanos() {
-      return lastWriteNanos;
-    }
-
-    @Override
-    public void readStore(String key, long offset, ByteBuffer dst) throws IOException {
-      reader.readFully(key, offset, dst);
-    }
-
-    @Override
-    public void writeCleaned(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Uploader.Move> moves)
-        throws IOException {
-      uploader.writeCleaned(entries, payloads, moves);
-    }
-
-    @Override
-    public void checkpointIfBehind() throws IOException {
-      uploader.checkpointIfBehind();
-    }
-
-    @Override
-    public void collectSoon() {
-      collectSoon.run();
-    }
   }
 
   /** Relocates uploaded ranges from the journal to a segment and applies the segment to stored. */
