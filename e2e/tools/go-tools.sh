@@ -3,7 +3,7 @@
 # cache folder that later runs (and other checkouts) reuse:
 #
 #   $REMAP_CACHE/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kube-proxy,kubectl,
-#                     kubelet,etcd,etcdctl,csi-sanity,helm}
+#                     kubelet,etcd,etcdctl,csi-sanity,helm,powercut}
 #   $REMAP_CACHE/kubeapitest/k8s/<k8s version>-<os>-<arch>/{etcd,kube-apiserver,kubectl}
 #       symlinks in the layout fabric8's kube-api-test looks for
 #       (point its kube-api-test dir at $REMAP_CACHE/kubeapitest, offline mode)
@@ -15,6 +15,8 @@
 # Versions: Kubernetes and etcd come from the wrapper modules in
 # e2e/tools/go/{kubernetes,etcd}/go.mod; csi-sanity and helm from
 # CSI_SANITY_VERSION / HELM_VERSION below (overridable from the environment).
+# powercut (the power-cut FUSE filesystem of the engine's PowerCutTest) is the
+# project's own module in e2e/tools/powercut, keyed by its sources.
 # A tool is rebuilt only when its binary is missing or its stamp (version,
 # wrapper go.mod/go.sum hash, build flags) differs, so a warm run builds
 # nothing and takes well under a second.
@@ -238,6 +240,25 @@ main() {
     mv -f "$TMP/gobin/helm" "$BIN/helm"
     write_stamp helm "$helm_key"
     report helm "$HELM_VERSION" "built in $((SECONDS - start))s"
+  fi
+
+  # --- powercut: the project's own FUSE filesystem (e2e/tools/powercut) ----------
+
+  # Keyed by its sources, so an edit rebuilds it; cold, it adds about 10 s (go-fuse
+  # and x/sys compiled, downloads included), warm nothing.
+  POWERCUT_SRC=$HERE/powercut
+  powercut_key="recipe=$RECIPE sources=$(hash_files "$POWERCUT_SRC"/go.mod "$POWERCUT_SRC"/go.sum "$POWERCUT_SRC"/*.go)"
+  if stamp_ok powercut "$powercut_key"; then
+    report powercut local cached
+  else
+    need_go powercut
+    log "building powercut from $POWERCUT_SRC"
+    start=$SECONDS
+    ( cd "$POWERCUT_SRC" && go build "${GO_BUILD_FLAGS[@]}" -mod=readonly -ldflags "-s -w" -o "$TMP/powercut" . ) ||
+      die "building powercut failed (module: $POWERCUT_SRC)"
+    mv -f "$TMP/powercut" "$BIN/powercut"
+    write_stamp powercut "$powercut_key"
+    report powercut local "built in $((SECONDS - start))s"
   fi
 
   # --- kube-api-test layout -----------------------------------------------------

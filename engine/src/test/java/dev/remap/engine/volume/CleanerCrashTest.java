@@ -19,11 +19,11 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -44,9 +44,10 @@ class CleanerCrashTest {
 
   private static final int KILLS = 36;
 
-  @TempDir Path tmp;
+  /** Which blocks each round writes, computed once per round (shared with {@link PowerCutTest}). */
+  private static final Map<Integer, BitSet> ROUND_SETS = new ConcurrentHashMap<>();
 
-  private final Map<Integer, BitSet> roundSets = new HashMap<>();
+  @TempDir Path tmp;
 
   @Test
   void flushedWritesSurviveSigkillWhileCleaningAndCollecting() throws Exception {
@@ -58,7 +59,7 @@ class CleanerCrashTest {
           .create(VOLUME, (long) BLOCKS * BLOCK, BLOCK, CleanerCrashWriter.CHUNK);
       segments = StoreLayout.segmentPrefix(meta.id());
     }
-    String classPath = privateClassPath();
+    String classPath = privateClassPath(tmp);
     Random random = new Random(7);
     // floor[i]: the newest flushed round that wrote block i (0: none); newestStarted bounds what may show.
     int[] floor = new int[BLOCKS];
@@ -126,7 +127,7 @@ class CleanerCrashTest {
    * A block must be whole, hold its own index, and a round that wrote it no older than its last
    * flushed write (an unflushed later round is fine: the kill may come after the journal write).
    */
-  private int[] verify(Path store, Path journal, int[] floor, int newestStarted, String when) throws Exception {
+  static int[] verify(Path store, Path journal, int[] floor, int newestStarted, String when) throws Exception {
     int[] rounds = new int[BLOCKS];
     List<String> problems = new ArrayList<>();
     try (ObjectStore s = FileObjectStore.open(store)) {
@@ -166,7 +167,7 @@ class CleanerCrashTest {
    * minute, and a rebuild meanwhile (an IDE, another build in the same tree) must not take the
    * compiled classes from under one of them.
    */
-  private String privateClassPath() throws IOException {
+  static String privateClassPath(Path tmp) throws IOException {
     List<String> entries = new ArrayList<>();
     for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
       Path path = Path.of(entry);
@@ -187,7 +188,7 @@ class CleanerCrashTest {
   }
 
   /** A collection with no grace; returns how many of the volume's segments it deleted. */
-  private static int collect(Path store, String prefix) throws Exception {
+  static int collect(Path store, String prefix) throws Exception {
     try (ObjectStore s = FileObjectStore.open(store)) {
       Set<String> before = CleanerCrashWriter.keys(s, prefix);
       new GarbageCollector(s, Duration.ZERO).run();
@@ -196,11 +197,11 @@ class CleanerCrashTest {
     }
   }
 
-  private BitSet roundSet(int round) {
-    return roundSets.computeIfAbsent(round, CleanerCrashWriter::setOf);
+  private static BitSet roundSet(int round) {
+    return ROUND_SETS.computeIfAbsent(round, CleanerCrashWriter::setOf);
   }
 
-  private static int max(int[] values) {
+  static int max(int[] values) {
     int max = 0;
     for (int v : values) {
       max = Math.max(max, v);
@@ -209,7 +210,7 @@ class CleanerCrashTest {
   }
 
   /** A running {@link CleanerCrashWriter} and what it said so far. */
-  private static final class Child {
+  static final class Child {
     final Process process;
     final Thread reader;
     final AtomicInteger flushed = new AtomicInteger();
