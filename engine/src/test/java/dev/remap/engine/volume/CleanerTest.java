@@ -28,13 +28,18 @@ class CleanerTest {
   private static final int BLOCKS = (int) (SIZE / BLOCK);
 
   @TempDir Path tmp;
-  private ObjectStore store;
+  protected ObjectStore store;
   private VolumeManager volumes;
 
   @BeforeEach
   void open() throws Exception {
-    store = FileObjectStore.open(tmp.resolve("store"));
+    store = openStore();
     volumes = new VolumeManager(store, options(tmp.resolve("journal")));
+  }
+
+  /** The store the volumes live in: a file store here, a real S3 server in {@link CleanerS3Test}. */
+  protected ObjectStore openStore() throws Exception {
+    return FileObjectStore.open(tmp.resolve("store"));
   }
 
   /** Cleaning at test speed: measured every 200 ms, quiet after 300 ms, collected on request only. */
