@@ -2,7 +2,8 @@
 # Installs the real parts Remap's tests use, idempotently, and prints what there is and where:
 #   - Debian packages (NBD clients and servers, QEMU, FUSE, filesystem tools, the node's container
 #     runtime and CNI plugins, the image builders, ...);
-#   - Go tools built from source into the cache (control plane, etcd, csi-sanity, helm, CSI sidecars);
+#   - Go tools built from source into the cache (control plane, etcd, csi-sanity, helm, CSI sidecars,
+#     and the project's own power-cut filesystem, e2e/tools/powercut);
 #   - the QEMU test guest (packaged cloud kernel + busybox initramfs).
 # The cache is $REMAP_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/remap); later runs reuse it.
 set -euo pipefail

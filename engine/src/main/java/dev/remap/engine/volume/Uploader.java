@@ -373,6 +373,13 @@ final class Uploader {
     // overwritten meanwhile is uploaded needlessly and then left alone by the relocation.
     volume.mapLock.readLock().lock();
     try {
+      // Before the store gets ahead of the journal, the journal holds everything mapped so far
+      // durably. Otherwise a power cut could leave a segment that skipped a flushed write
+      // (replaced by a newer, unflushed one the cut then drops), or a store whose journal
+      // numbers run past what the journal kept, which the next open would number on from and
+      // the replay after it cut off as torn (found by PowerCutTest and JournalPowerCutTest).
+      // Under the read lock: no change can be mapped between this sync and the decisions below.
+      journal.sync();
       for (Journal.Appended appended : batch) {
         JournalRecord r = appended.record();
         if (r.type() != JournalRecord.Type.WRITE) {

@@ -37,7 +37,14 @@ final class VolumeLock implements AutoCloseable {
 
   static VolumeLock acquire(Path journalRoot, VolumeMeta meta) throws IOException {
     Path dir = journalRoot.resolve(meta.id());
-    Files.createDirectories(dir);
+    if (!Files.isDirectory(dir)) {
+      Files.createDirectories(dir);
+      // The folder's own name must survive a power cut, not only the files in it.
+      forceDirectory(dir.getParent());
+      if (dir.getParent().getParent() != null) {
+        forceDirectory(dir.getParent().getParent());
+      }
+    }
     FileChannel channel = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     FileLock lock;
     try {
@@ -89,6 +96,15 @@ final class VolumeLock implements AutoCloseable {
     }
     Files.move(tmp, dir.resolve("owner-epoch"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    // The rename is durable only once the folder is: otherwise a power cut could bring back the
+    // old epoch, and the next open would set aside a journal written under the new one.
+    forceDirectory(dir);
+  }
+
+  private static void forceDirectory(Path directory) throws IOException {
+    try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+      channel.force(true);
+    }
   }
 
   /** Does the journal folder hold journal files (changes possibly not in the store)? */
