@@ -37,9 +37,10 @@ class CsiStoreCollectionTest {
       assertThat(before).as("both volumes' 8 MiB are in the store").isGreaterThanOrEqualTo(16 * MIB);
 
       csi.controller.deleteVolume(Csi.DeleteVolumeRequest.newBuilder().setVolumeId(gone).build());
-      // Fails with the controller's output if its collections do not free the 8 MiB in time.
-      csi.driver.awaitReady(Duration.ofSeconds(60), () -> bytesUnder(store.resolve("segments")) <= before - 8 * MIB);
-      assertThat(csi.driver.output()).contains("store garbage collection: deleted");
+      // Fails with the controller's output if its collections do not free the 8 MiB in time. The
+      // files go during the collection's delete and its log line follows it: wait for both.
+      csi.driver.awaitReady(Duration.ofSeconds(60), () -> bytesUnder(store.resolve("segments")) <= before - 8 * MIB
+          && csi.driver.output().contains("store garbage collection: deleted"));
 
       String read = RemapServe.qemuIo("file://" + store, dir, "writer", kept, false, "read -P 0x22 0 8M", "read -P 0 8M 8M");
       assertThat(read).doesNotContain("Pattern verification failed").contains("read 8388608/8388608");
