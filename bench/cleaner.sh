@@ -185,7 +185,7 @@ if wants overwrite; then
   stored=$(segments_bytes "$work/ow-store/segments")
   release ow; stop_serve
   space=$(ratio "$stored" "$live") wa=$(ratio "$uploaded" "$client")
-  what="1 GiB volume filled, 8 GiB of 4 KiB random overwrites (fio nbd QD32), quiet until settled,"
+  what="1 GiB volume filled, ${OW_WRITES:-8G} of 4 KiB random overwrites (fio nbd QD32), quiet until settled,"
   row "$what \`remap gc --grace 0s\`: segments/ bytes per live byte" \
     "$space ($(mib "$stored") for $(mib "$live"))" "≤ 1.3" "$(meets "$space" le 1.3)"
   row "same: segment bytes the server wrote (cleaning included) per byte the client wrote" \
@@ -342,7 +342,7 @@ if wants busy; then
   back=$((SECONDS - t1))
   quiet=$(settle busy); final=$(seg_sum)
   release busy; stop_serve
-  what="while fio writes 8 GiB of 4 KiB random overwrites to a filled 1 GiB volume ($t_write s; --collect-grace 0s):"
+  what="while fio writes ${OW_WRITES:-8G} of 4 KiB random overwrites to a filled 1 GiB volume ($t_write s; --collect-grace 0s):"
   row "$what peak segments/ bytes per live byte, sampled every 4 s" \
     "$(ratio "$peak" "$GiB") ($(mib "$peak")); over 1.6 in $over of $samples samples; under 1.2 again $back s after the writes" \
     "(the busy bound: 1.6)" ""
