@@ -1,10 +1,6 @@
 package dev.remap.engine.volume;
 
 import dev.remap.engine.core.MappingCodec;
-import dev.remap.engine.core.Source;
-import dev.remap.engine.core.Span;
-import dev.remap.engine.core.ChunkRef;
-import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.store.NoSuchObjectException;
 import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.store.ObjectStore;
@@ -71,13 +67,9 @@ final class SharedSegments {
     }
     Set<String> own = new HashSet<>();
     try {
-      MappingTable table = MappingCodec.decode(ByteBuffer.wrap(store.get(key)), key).table();
-      for (long i = 0; i < table.geometry().chunkCount(); i++) {
-        ChunkRef chunk = table.chunk(i);
-        for (Span span : chunk.spans()) {
-          if (span.source() instanceof Source.Stored stored && stored.key().startsWith(ownPrefix)) {
-            own.add(stored.key());
-          }
+      for (String referenced : MappingCodec.decode(ByteBuffer.wrap(store.get(key)), key).table().referencedKeys()) {
+        if (referenced.startsWith(ownPrefix)) {
+          own.add(referenced);
         }
       }
     } catch (NoSuchObjectException deletedMeanwhile) {
