@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
  * Keeps a volume's store near the size of its data. Overwrites and trims leave the volume's
@@ -59,6 +60,9 @@ final class SegmentCleaner {
     /** A copy of the stored mapping, taken under the volume's map lock. */
     MappingTable storedCopy();
 
+    /** Applies query to the stored mapping under the volume's map lock (it must not keep the table). */
+    <T> T queryStored(Function<MappingTable, T> query);
+
     /** When the volume was last written (System.nanoTime), 0 if never since open. */
     long lastWriteNanos();
 
@@ -84,7 +88,7 @@ final class SegmentCleaner {
     }
   }
 
-  private record Range(long volumeOffset, long length, long objectOffset) {}
+  record Range(long volumeOffset, long length, long objectOffset) {}
 
   private final Target target;
   private final ObjectStore store;
@@ -92,6 +96,12 @@ final class SegmentCleaner {
   private final int stepBytes;
   private final SharedSegments shared;
   private final ArrayDeque<CleaningPolicy.Segment> victims = new ArrayDeque<>();
+  /**
+   * Where the stored mapping pointed into each victim when the plan was made; a step keeps only
+   * what still does. Filled and consumed on the uploader thread; restart and failure drop it from
+   * other threads. A stale plan is harmless: every range is checked against the stored mapping.
+   */
+  private volatile Map<String, List<Range>> planned = Map.of();
   private final AtomicLong cleanedBytes = new AtomicLong();
   private final AtomicLong cleanedSegments = new AtomicLong();
   private volatile long nextStepNanos;
@@ -162,7 +172,8 @@ final class SegmentCleaner {
     nextEvaluationNanos = started + settings.interval().toNanos();
     String prefix = StoreLayout.segmentPrefix(target.volumeId());
     List<ObjectInfo> listed = store.list(prefix);
-    Map<String, Long> live = liveBytes(target.storedCopy(), prefix);
+    MappingTable table = target.storedCopy();
+    Map<String, Long> live = liveBytes(table, prefix);
     Set<String> pinned = shared.pinned();
     List<CleaningPolicy.Segment> segments = new ArrayList<>(listed.size());
     int pinnedCount = 0;
@@ -175,6 +186,10 @@ final class SegmentCleaner {
     }
     CleaningPolicy.Plan plan = CleaningPolicy.plan(segments, busy, settings.policy());
     space = new Space(plan.liveBytes(), plan.storedBytes(), segments.size(), pinnedCount);
+    Set<String> victimKeys = new HashSet<>();
+    plan.victims().forEach(v -> victimKeys.add(v.key()));
+    // Walking the whole mapping once per plan, not once per step: a step only checks its ranges.
+    planned = victimKeys.isEmpty() ? Map.of() : rangesIn(table, victimKeys);
     synchronized (victims) {
       victims.clear();
       victims.addAll(plan.victims());
@@ -206,9 +221,17 @@ final class SegmentCleaner {
         read += next.size();
       }
     }
-    Set<String> keys = new HashSet<>();
-    chosen.forEach(s -> keys.add(s.key()));
-    Map<String, List<Range>> ranges = rangesIn(target.storedCopy(), keys);
+    Map<String, List<Range>> wanted = new HashMap<>();
+    Map<String, List<Range>> plan = planned;
+    for (CleaningPolicy.Segment s : chosen) {
+      List<Range> inVictim = plan.get(s.key());
+      if (inVictim != null) {
+        wanted.put(s.key(), inVictim);
+      }
+    }
+    // Uploads since the plan may have moved some ranges off the victim: copying those would undo
+    // the newer write when the cleaned segment is replayed after it.
+    Map<String, List<Range>> ranges = target.queryStored(stored -> stillMapped(stored, wanted));
     List<Range> all = new ArrayList<>();
     List<ByteBuffer> payloads = new ArrayList<>();
     List<Uploader.Move> moves = new ArrayList<>();
@@ -260,6 +283,7 @@ final class SegmentCleaner {
     synchronized (victims) {
       victims.clear();
     }
+    planned = Map.of();
     settled = false;
     nextEvaluationNanos = System.nanoTime() + settings.interval().toNanos();
   }
@@ -269,6 +293,7 @@ final class SegmentCleaner {
     synchronized (victims) {
       victims.clear();
     }
+    planned = Map.of();
     settled = false;
     LOG.log(Level.WARNING, "cleaning volume {0} failed, measured again in {1}: {2}", target.name(),
         settings.interval(), e.toString());
@@ -288,8 +313,29 @@ final class SegmentCleaner {
     return live;
   }
 
+  /** The parts of the given ranges that table still maps to the same bytes of the same object. */
+  static Map<String, List<Range>> stillMapped(MappingTable table, Map<String, List<Range>> ranges) {
+    Map<String, List<Range>> out = new HashMap<>();
+    ranges.forEach((key, list) -> {
+      List<Range> kept = new ArrayList<>();
+      for (Range r : list) {
+        for (Span span : table.resolve(r.volumeOffset(), r.length())) {
+          long objectOffset = r.objectOffset() + (span.offset() - r.volumeOffset());
+          if (span.source() instanceof Source.Stored stored && stored.key().equals(key)
+              && stored.offset() == objectOffset) {
+            kept.add(new Range(span.offset(), span.length(), objectOffset));
+          }
+        }
+      }
+      if (!kept.isEmpty()) {
+        out.put(key, kept);
+      }
+    });
+    return out;
+  }
+
   /** Where the table maps into the given objects, by object. */
-  private static Map<String, List<Range>> rangesIn(MappingTable table, Set<String> keys) {
+  static Map<String, List<Range>> rangesIn(MappingTable table, Set<String> keys) {
     Map<String, List<Range>> out = new HashMap<>();
     for (long i = 0; i < table.geometry().chunkCount(); i++) {
       long base = table.geometry().chunkStart(i);

@@ -5,6 +5,7 @@ import dev.remap.engine.core.SegmentFormat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * What a volume's {@link SegmentCleaner} sees of it: the stored mapping under the map lock, its
@@ -42,6 +43,16 @@ final class VolumeCleanerTarget implements SegmentCleaner.Target {
     volume.mapLock.readLock().lock();
     try {
       return volume.stored.copy();
+    } finally {
+      volume.mapLock.readLock().unlock();
+    }
+  }
+
+  @Override
+  public <T> T queryStored(Function<MappingTable, T> query) {
+    volume.mapLock.readLock().lock();
+    try {
+      return query.apply(volume.stored);
     } finally {
       volume.mapLock.readLock().unlock();
     }
