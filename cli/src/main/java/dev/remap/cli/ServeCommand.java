@@ -5,6 +5,8 @@ import dev.remap.csi.http.HttpEndpoint;
 import dev.remap.engine.cache.DiskCache;
 import dev.remap.engine.core.Sizes;
 import dev.remap.engine.metrics.EngineMetrics;
+import dev.remap.engine.export.StackSpec;
+import dev.remap.engine.export.VolumeExports;
 import dev.remap.engine.nbd.NbdServer;
 import dev.remap.engine.nbd.TlsFiles;
 import dev.remap.engine.store.ObjectStore;
@@ -100,7 +102,7 @@ final class ServeCommand implements Callable<Integer> {
     NbdServer server;
     Optional<HttpEndpoint> endpoint;
     try {
-      server = NbdServer.start(volumes, options, Map.of(), metrics);
+      server = NbdServer.start(new VolumeExports(volumes), options, StackSpec.Chooser.DEFAULTS, metrics);
       try {
         endpoint = http.isEmpty() ? Optional.empty() : HttpEndpoint.start(http.get(), registry, server::problem);
       } catch (Exception e) {

@@ -9,6 +9,8 @@ import dev.remap.csi.node.NodeService;
 import dev.remap.csi.node.NodeStartup;
 import dev.remap.csi.server.NameLocks;
 import dev.remap.engine.metrics.EngineMetrics;
+import dev.remap.engine.export.StackSpec;
+import dev.remap.engine.export.VolumeExports;
 import dev.remap.engine.nbd.NbdServer;
 import io.micrometer.core.instrument.Gauge;
 import dev.remap.engine.volume.VolumeManager;
@@ -18,9 +20,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.io.UncheckedIOException;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import dev.remap.csi.node.CacheSizes;
 import dev.remap.engine.cache.DiskCache;
@@ -53,23 +55,17 @@ final class NodeWiring implements AutoCloseable {
     // Devices of volumes staged by a previous run reconnect as soon as the socket is there: their
     // RAM cache sizes must be in place before it is.
     NodeStartup startup = NodeStartup.load(config.stateDir());
-    DiskTiers diskTiers = new DiskTiers(manager, config.stateDir().resolve("disk-cache"));
-    Map<String, Long> ramSizes = new HashMap<>();
-    for (Map.Entry<String, CacheSizes> staged : startup.cacheSizes().entrySet()) {
-      diskTiers.apply(staged.getKey(), staged.getValue());
-      staged.getValue().ram().ifPresent(bytes -> ramSizes.put(staged.getKey(), bytes));
-    }
+    VolumeStacks stacks = new VolumeStacks(manager, config.stateDir().resolve("disk-cache"));
+    startup.cacheSizes().forEach(stacks::apply);
     // Growth room: the devices' exports advertise the largest size their volume may reach, so a
     // device grows without reconnecting (LoopAttacher, NodeExpandVolume).
-    NbdServer nbd = NbdServer.start(manager, NbdServer.Options.unix(socket).withGrowthRoom(), ramSizes, metrics);
+    NbdServer nbd = NbdServer.start(new VolumeExports(manager), NbdServer.Options.unix(socket).withGrowthRoom(),
+        stacks, metrics);
     try {
       AttachMethod method = attachMethod();
       HelperLauncher helpers = helpers(config);
       NodeHost host = new NodeHost(socket, method, config.stateDir().resolve("devices"), manager, config.journalDir(),
-          (volume, sizes) -> {
-            nbd.ramCacheFor(volume, sizes.ram());
-            diskTiers.apply(volume, sizes);
-          }, helpers);
+          stacks::apply, helpers);
       NodeService service = startup.start(config.nodeId(), manager, locks, host);
       Gauge.builder("remap.staged.volumes", service, NodeService::stagedVolumes)
           .description("Volumes staged on this node.").strongReference(true).register(metrics.registry());
@@ -116,35 +112,51 @@ final class NodeWiring implements AutoCloseable {
   }
 
   /**
-   * Each staged volume's own local-disk tier, of the size its class asked for, in a folder of its
-   * own (kept across restarts: store objects never change, so the blocks stay valid); taken away,
-   * with its folder to give the space back, when the volume leaves the node. One cache per
-   * folder: asking again with the same size keeps the one in use.
+   * The stack of each staged volume's export, as its class asked: its RAM tier size and its own
+   * local-disk tier, in a folder of its own (kept across restarts: store objects never change, so
+   * the blocks stay valid; taken away with its folder, to give the space back, when the volume
+   * leaves the node). The NBD server asks for a volume's stack when its export opens (its device
+   * attaches), so sizes given before that are the ones it gets. One disk tier per folder: asking
+   * again with the same size keeps the one in use.
    */
-  private static final class DiskTiers {
+  private static final class VolumeStacks implements StackSpec.Chooser {
+    private record DiskTier(DiskCache cache, long bytes) {}
+
     private final VolumeManager manager;
     private final Path root;
-    private final Map<String, Long> sizes = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, CacheSizes> wanted = new ConcurrentHashMap<>();
+    private final Map<String, DiskTier> disks = new ConcurrentHashMap<>();
 
-    DiskTiers(VolumeManager manager, Path root) {
+    VolumeStacks(VolumeManager manager, Path root) {
       this.manager = manager;
       this.root = root;
     }
 
-    synchronized void apply(String volume, CacheSizes wanted) {
+    @Override
+    public StackSpec choose(String export, StackSpec defaults) {
+      CacheSizes sizes = wanted.get(export);
+      if (sizes == null) {
+        return defaults;
+      }
+      StackSpec spec = sizes.ram().isPresent() ? defaults.withRamCache(sizes.ram().getAsLong()) : defaults;
+      DiskTier disk = disks.get(export);
+      return disk == null ? spec : spec.withDiskTier(Optional.of(disk.cache()));
+    }
+
+    synchronized void apply(String volume, CacheSizes sizes) {
+      wanted.put(volume, sizes);
       Path dir = root.resolve(volume);
-      long bytes = wanted.disk().orElse(0);
-      if (sizes.getOrDefault(volume, 0L) == bytes) {
+      long bytes = sizes.disk().orElse(0);
+      DiskTier current = disks.get(volume);
+      if ((current == null ? 0 : current.bytes()) == bytes) {
         return;
       }
       try {
         if (bytes > 0) {
-          manager.readerFor(volume, Optional.of(new DiskCache(manager.store(), dir, bytes, DISK_CACHE_BLOCK)));
-          sizes.put(volume, bytes);
+          disks.put(volume, new DiskTier(new DiskCache(manager.store(), dir, bytes, DISK_CACHE_BLOCK), bytes));
           return;
         }
-        manager.readerFor(volume, Optional.empty());
-        sizes.remove(volume);
+        disks.remove(volume);
         if (Files.isDirectory(dir)) {
           try (Stream<Path> files = Files.walk(dir)) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {

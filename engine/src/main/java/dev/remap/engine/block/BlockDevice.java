@@ -26,6 +26,14 @@ public interface BlockDevice extends AutoCloseable {
 
   boolean isReadOnly();
 
+  /**
+   * What this device can do. The default fits a fixed-size device: read-only, or writable with
+   * trim, zeroes and FUA; a device that can do less, or grow, says so.
+   */
+  default Capabilities capabilities() {
+    return isReadOnly() ? Capabilities.readOnly(size()) : Capabilities.writable(size());
+  }
+
   /** Fills dst's remaining bytes with the device's bytes from offset. Holes read as zeros. */
   void read(long offset, ByteBuffer dst) throws IOException;
 

@@ -33,6 +33,11 @@ public abstract class ForwardingBlockDevice implements BlockDevice {
   }
 
   @Override
+  public Capabilities capabilities() {
+    return next.capabilities();
+  }
+
+  @Override
   public void read(long offset, ByteBuffer dst) throws IOException {
     next.read(offset, dst);
   }

@@ -56,11 +56,38 @@ public final class VolumeMeters {
           journalBytes, uploadBacklogBytes, segmentsUploaded, bytesUploaded, storeErrors, SpaceFigures.ZERO);
     }
 
+    /** A stack's figures: its queue's merges, its RAM tier (null: none) and its bottom device's. */
+    public static StackFigures of(long merged, dev.remap.engine.cache.TierCounters.Snapshot ram, BaseFigures base) {
+      long hits = ram == null ? 0 : ram.hits();
+      long misses = ram == null ? 0 : ram.misses();
+      long evictions = ram == null ? 0 : ram.evictions();
+      long used = ram == null ? 0 : ram.usedBytes();
+      long capacity = ram == null ? 0 : ram.capacityBytes();
+      return new StackFigures(merged, hits, misses, evictions, used, capacity, base.diskHits(), base.diskMisses(),
+          base.journalBytes(), base.uploadBacklogBytes(), base.segmentsUploaded(), base.bytesUploaded(),
+          base.storeErrors(), base.space());
+    }
+
     StackFigures plus(StackFigures o) {
       return new StackFigures(merged + o.merged, ramHits + o.ramHits, ramMisses + o.ramMisses,
           ramEvictions + o.ramEvictions, 0, 0, diskHits + o.diskHits, diskMisses + o.diskMisses, 0, 0,
           segmentsUploaded + o.segmentsUploaded, bytesUploaded + o.bytesUploaded, storeErrors + o.storeErrors,
           space.plus(o.space));
+    }
+  }
+
+  /**
+   * What the device at the bottom of a stack counted: a volume's disk tier, journal, uploads and
+   * space; {@link #NONE} for a device that has none of them (a snapshot).
+   */
+  public record BaseFigures(long diskHits, long diskMisses, long journalBytes, long uploadBacklogBytes,
+      long segmentsUploaded, long bytesUploaded, long storeErrors, SpaceFigures space) {
+
+    public static final BaseFigures NONE = new BaseFigures(0, 0, 0, 0, 0, 0, 0, SpaceFigures.ZERO);
+
+    public static BaseFigures of(VolumeStats stats) {
+      return new BaseFigures(stats.diskHits(), stats.diskMisses(), stats.journalBytes(), stats.uploadBacklogBytes(),
+          stats.segmentsWritten(), stats.bytesUploaded(), stats.storeErrors(), SpaceFigures.of(stats));
     }
   }
 

@@ -1,7 +1,10 @@
 package dev.remap.engine.nbd;
 
 import dev.remap.engine.metrics.EngineMetrics;
-import dev.remap.engine.volume.VolumeManager;
+import dev.remap.engine.export.ExportSource;
+import dev.remap.engine.export.ExportStack;
+import dev.remap.engine.export.StackSpec;
+import dev.remap.engine.export.VolumeExports;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
@@ -25,8 +28,10 @@ import java.util.logging.Logger;
 import javax.net.ssl.SSLContext;
 
 /**
- * Serves every volume of a store over NBD, on a Unix socket and/or TCP: a volume as the export
- * of its name (read-write), a snapshot as {@code VOLUME@SNAPSHOT} (read-only).
+ * Serves the exports of an {@link ExportSource} over NBD, on a Unix socket and/or TCP (for a
+ * store's volumes, {@link VolumeExports}: a volume as the export of its name, read-write, a
+ * snapshot as {@code VOLUME@SNAPSHOT}, read-only). The server speaks only to the stack
+ * ({@link ExportStack}) each export is served through.
  *
  * <p>One accept thread per listener and one reader thread per connection; requests run on each
  * export's transfer workers. {@link #close()} is the graceful stop (SIGTERM): no new
@@ -84,6 +89,11 @@ public final class NbdServer implements AutoCloseable {
       return new Options(socket, null, null, false, DEFAULT_RAM_CACHE, DEFAULT_WORKERS, DEFAULT_MAX_CONNECTIONS);
     }
 
+    /** The stack every export gets unless the server's chooser says otherwise. */
+    public StackSpec stackDefaults() {
+      return new StackSpec(ramCacheBytes, RAM_PAGE, workers, QUEUE_CAPACITY, MAX_MERGED, growthRoom, Optional.empty());
+    }
+
     /** The same options with {@code growthRoom} on. */
     public Options withGrowthRoom() {
       return new Options(socket, tcp, tls, plainTcpAnywhere, ramCacheBytes, workers, maxConnections, true);
@@ -98,6 +108,10 @@ public final class NbdServer implements AutoCloseable {
    * through a cache smaller than the disk (the normal case) were three times slower.
    */
   private static final int RAM_PAGE = 4096;
+  /** Requests an export's queue holds before a connection's reader waits. */
+  private static final int QUEUE_CAPACITY = 1024;
+  /** The largest request adjacent ones are merged into. */
+  private static final int MAX_MERGED = 1 << 20;
 
   private final Options options;
   private final ExportRegistry registry;
@@ -109,33 +123,25 @@ public final class NbdServer implements AutoCloseable {
   private volatile InetSocketAddress tcpAddress;
   private volatile boolean closed;
 
-  private NbdServer(VolumeManager volumes, Options options, EngineMetrics metrics) {
+  private NbdServer(ExportSource exports, Options options, StackSpec.Chooser stacks, EngineMetrics metrics) {
     this.options = options;
-    this.registry = new ExportRegistry(volumes,
-        new ExportRegistry.Settings(options.ramCacheBytes(), RAM_PAGE, options.workers(), 1024, 1 << 20,
-            options.growthRoom()), metrics);
+    this.registry = new ExportRegistry(exports, options.stackDefaults(), stacks, metrics);
     this.tls = options.tls() == null ? null : TlsTransport.upgrade(options.tls());
   }
 
-  /** Binds the listeners and starts accepting. */
-  public static NbdServer start(VolumeManager volumes, Options options) throws IOException {
-    return start(volumes, options, Map.of());
+  /** Binds the listeners and starts accepting; every export gets the options' stack. */
+  public static NbdServer start(ExportSource exports, Options options) throws IOException {
+    return start(exports, options, StackSpec.Chooser.DEFAULTS, EngineMetrics.none());
   }
 
   /**
-   * Binds the listeners and starts accepting, with RAM cache sizes for single exports already in
-   * place (see {@link #ramCacheFor}), so that a client reconnecting at once gets them too.
+   * Binds the listeners and starts accepting. Each export's stack is chosen by stacks when the
+   * export opens (its first connection), from {@link Options#stackDefaults}; each export's
+   * figures are recorded in metrics ({@link EngineMetrics#volume}).
    */
-  public static NbdServer start(VolumeManager volumes, Options options, Map<String, Long> ramCacheByExport)
-      throws IOException {
-    return start(volumes, options, ramCacheByExport, EngineMetrics.none());
-  }
-
-  /** The same, recording each export's figures in metrics ({@link EngineMetrics#volume}). */
-  public static NbdServer start(VolumeManager volumes, Options options, Map<String, Long> ramCacheByExport,
+  public static NbdServer start(ExportSource exports, Options options, StackSpec.Chooser stacks,
       EngineMetrics metrics) throws IOException {
-    NbdServer server = new NbdServer(volumes, options, metrics);
-    ramCacheByExport.forEach((export, bytes) -> server.ramCacheFor(export, java.util.OptionalLong.of(bytes)));
+    NbdServer server = new NbdServer(exports, options, stacks, metrics);
     try {
       if (options.socket() != null) {
         server.listen(bindUnix(options.socket()), false);
@@ -159,20 +165,11 @@ public final class NbdServer implements AutoCloseable {
   }
 
   /**
-   * Gives the export of one volume its own RAM cache size (0: none) instead of
-   * {@link Options#ramCacheBytes}, or the default again when empty. Takes effect when the
-   * export's stack is next opened, i.e. at its first connection; set it before attaching.
-   */
-  public void ramCacheFor(String export, java.util.OptionalLong bytes) {
-    registry.ramCacheFor(export, bytes);
-  }
-
-  /**
    * The RAM tier of an export that is open now (some client is connected): its size and
    * hit/miss counters. Empty when the export is not open or has no RAM cache.
    */
   public Optional<dev.remap.engine.cache.TierCounters.Snapshot> ramCache(String export) {
-    return registry.openNow(export).flatMap(ServedExport::ramCounters);
+    return registry.openNow(export).flatMap(e -> e.stack().ramCounters());
   }
 
   /** The bound TCP address (its port when 0 was asked for), or null. */

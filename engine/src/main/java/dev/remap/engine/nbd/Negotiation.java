@@ -237,11 +237,21 @@ final class Negotiation<E extends Negotiation.Opened> {
    * volume's one journal, which holds every write any connection has had acknowledged.
    */
   int transmissionFlags(ExportInfo info) {
-    int flags = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH | TFLAG_SEND_FUA | TFLAG_CAN_MULTI_CONN;
-    if (info.readOnly()) {
+    // What the device declared it can do, nothing guessed: FUA only where a write can be made
+    // durable alone, trim and zeroes only where they do something.
+    var can = info.capabilities();
+    int flags = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH | TFLAG_CAN_MULTI_CONN;
+    if (can.readOnly()) {
       flags |= TFLAG_READ_ONLY;
-    } else {
-      flags |= TFLAG_SEND_TRIM | TFLAG_SEND_WRITE_ZEROES | TFLAG_SEND_FAST_ZERO;
+    }
+    if (can.fua()) {
+      flags |= TFLAG_SEND_FUA;
+    }
+    if (can.trim()) {
+      flags |= TFLAG_SEND_TRIM;
+    }
+    if (can.zeroes()) {
+      flags |= TFLAG_SEND_WRITE_ZEROES | TFLAG_SEND_FAST_ZERO;
     }
     if (structured) {
       flags |= TFLAG_SEND_DF;

@@ -157,21 +157,21 @@ final class Transmission {
     long start = System.nanoTime();
     inflight.incrementAndGet();
     inflightBytes.addAndGet(bytes);
-    var queue = export.queue();
+    var stack = export.stack();
     switch (r.type()) {
       case CMD_READ -> {
         ByteBuffer data = ByteBuffer.allocate((int) r.length());
-        if (export.tryRead(r.offset(), data.duplicate())) {
+        if (stack.tryRead(r.offset(), data.duplicate())) {
           complete(r, bytes, start, null, data);
         } else {
-          queue.submitRead(r.offset(), data).whenComplete((v, e) -> complete(r, bytes, start, e, data));
+          stack.submitRead(r.offset(), data).whenComplete((v, e) -> complete(r, bytes, start, e, data));
         }
       }
-      case CMD_WRITE -> after(r, bytes, start, queue.submitWrite(r.offset(), payload, r.fua()));
-      case CMD_FLUSH -> after(r, bytes, start, queue.submitFlush());
-      case CMD_TRIM -> after(r, bytes, start, queue.submitDiscard(r.offset(), r.length(), false, r.fua()));
+      case CMD_WRITE -> after(r, bytes, start, stack.submitWrite(r.offset(), payload, r.fua()));
+      case CMD_FLUSH -> after(r, bytes, start, stack.submitFlush());
+      case CMD_TRIM -> after(r, bytes, start, stack.submitDiscard(r.offset(), r.length(), false, r.fua()));
       case CMD_WRITE_ZEROES ->
-          after(r, bytes, start, queue.submitDiscard(r.offset(), r.length(), r.has(CMD_FLAG_NO_HOLE), r.fua()));
+          after(r, bytes, start, stack.submitDiscard(r.offset(), r.length(), r.has(CMD_FLAG_NO_HOLE), r.fua()));
       case CMD_BLOCK_STATUS -> blockStatus(r, start);
       default -> throw new IllegalStateException("unchecked command " + r.type());
     }
@@ -195,7 +195,7 @@ final class Transmission {
       long end = r.offset() + r.length();
       while (at < end && extents.size() <= wanted) {
         long window = Math.min(end - at, STATUS_WINDOW);
-        extents.addAll(export.extents(at, window));
+        extents.addAll(export.stack().extents(at, window));
         at += window;
       }
       wire.send(RequestCodec.blockStatus(r.handle(), r.offset(), r.length(), extents, r.has(CMD_FLAG_REQ_ONE)));
@@ -260,7 +260,7 @@ final class Transmission {
     if (cause instanceof IllegalArgumentException) {
       return EINVAL;
     }
-    if (cause instanceof GrowthRoom.PastTheEnd || causedBy(cause, NoSpaceException.class)) {
+    if (cause instanceof dev.remap.engine.export.GrowthRoom.PastTheEnd || causedBy(cause, NoSpaceException.class)) {
       return ENOSPC;
     }
     if (cause instanceof OutOfMemoryError) {

@@ -163,6 +163,17 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   }
 
   @Override
+  public dev.remap.engine.block.Capabilities capabilities() {
+    return capabilitiesOf(meta.geometry());
+  }
+
+  /** A volume's: writable, and growable to its geometry's largest size (resize works while it is open). */
+  public static dev.remap.engine.block.Capabilities capabilitiesOf(dev.remap.engine.core.Geometry geometry) {
+    return dev.remap.engine.block.Capabilities.writable(geometry.size())
+        .growingTo(Math.max(geometry.size(), geometry.maxSize()));
+  }
+
+  @Override
   public void read(long offset, ByteBuffer dst) throws IOException {
     int length = dst.remaining();
     checkRange(offset, length);

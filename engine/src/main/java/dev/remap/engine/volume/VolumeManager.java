@@ -45,8 +45,6 @@ public final class VolumeManager {
   private final Ownership ownership;
   /** Started with the first volume opened for serving: see {@link StoreCollector}. */
   private StoreCollector collector;
-  /** Readers of single volumes (a node's per-volume disk tier), by volume name. */
-  private final java.util.Map<String, ObjectReader> readers = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** Volumes that read store objects directly (no disk cache). */
   public VolumeManager(ObjectStore store, VolumeOptions options) {
@@ -78,19 +76,6 @@ public final class VolumeManager {
 
   Ownership ownership() {
     return ownership;
-  }
-
-  /**
-   * Gives one volume its own reader of store objects (its own disk cache tier), or the manager's
-   * again when empty. It applies from the next time the volume is opened.
-   */
-  public void readerFor(String name, Optional<ObjectReader> own) {
-    StoreLayout.requireName("volume", name);
-    if (own.isPresent()) {
-      readers.put(name, own.get());
-    } else {
-      readers.remove(name);
-    }
   }
 
   public VolumeMeta create(String name, long size, int blockSize, int chunkSize) throws IOException {
@@ -214,13 +199,21 @@ public final class VolumeManager {
    * its first request (see {@link Volume}).
    */
   public Volume open(String name) throws IOException {
+    return open(name, Optional.empty());
+  }
+
+  /**
+   * The same, with the volume's store reads going through its own reader (its local-disk tier)
+   * instead of the manager's.
+   */
+  public Volume open(String name, Optional<ObjectReader> ownReader) throws IOException {
     VolumeMeta meta = meta(name);
     VolumeLock lock = VolumeLock.acquire(options.journalDir(), meta);
     long epoch = 0;
     try {
       epoch = claim(meta, lock);
       Loaded loaded = load(meta);
-      Volume volume = new Volume(store, new VolumeReader(readers.getOrDefault(name, reader)), loaded.meta(),
+      Volume volume = new Volume(store, new VolumeReader(ownReader.orElse(reader)), loaded.meta(),
           loaded.table(), loaded.lastSegment(), loaded.journalSeq(), options, lock, ownership, epoch, this::load,
           collector()::requestSoon);
       lock.serving(volume);

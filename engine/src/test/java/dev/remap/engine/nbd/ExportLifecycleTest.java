@@ -4,6 +4,7 @@ import static dev.remap.engine.nbd.NbdProtocol.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.remap.engine.export.StackSpec;
 import dev.remap.engine.nbd.RawClient.OptionReply;
 import dev.remap.engine.nbd.RawClient.Reply;
 import dev.remap.engine.store.FileObjectStore;
@@ -17,6 +18,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -100,10 +103,14 @@ class ExportLifecycleTest {
 
   @Test
   void anExportCanHaveItsOwnRamCacheSizeFromItsNextOpening() throws Exception {
-    try (ServedStore served = ServedStore.start(tmp).volume("small", SIZE).volume("none", SIZE)
+    // What a node does with a volume class's cache size: the spec is chosen when the export opens.
+    Map<String, Long> ramSizes = new ConcurrentHashMap<>();
+    StackSpec.Chooser stacks = (name, defaults) ->
+        ramSizes.containsKey(name) ? defaults.withRamCache(ramSizes.get(name)) : defaults;
+    try (ServedStore served = ServedStore.start(tmp, stacks).volume("small", SIZE).volume("none", SIZE)
         .volume("usual", SIZE)) {
-      served.server.ramCacheFor("small", java.util.OptionalLong.of(1 << 20));
-      served.server.ramCacheFor("none", java.util.OptionalLong.of(0));
+      ramSizes.put("small", 1L << 20);
+      ramSizes.put("none", 0L);
       for (String export : List.of("small", "none", "usual")) {
         try (RawClient c = new RawClient(served.socket).hello()) {
           c.go(export);
@@ -122,7 +129,7 @@ class ExportLifecycleTest {
         awaitNoConnections(served);
         assertThat(served.server.ramCache(export)).as("closed with its last connection").isEmpty();
       }
-      served.server.ramCacheFor("small", java.util.OptionalLong.empty());
+      ramSizes.remove("small");
       try (RawClient c = new RawClient(served.socket).hello()) {
         c.go("small");
         assertThat(served.server.ramCache("small")).get().extracting(r -> r.capacityBytes()).isEqualTo(64L << 20);

@@ -18,6 +18,12 @@ final class MemoryCatalog implements Negotiation.Catalog<MemoryCatalog.Open> {
     return this;
   }
 
+  /** An export whose device declared exactly these capabilities. */
+  MemoryCatalog add(String name, long size, dev.remap.engine.block.Capabilities capabilities) {
+    exports.put(name, new ExportInfo(name, size, capabilities, 4096));
+    return this;
+  }
+
   static MemoryCatalog standard() {
     return new MemoryCatalog().add("vm1", 1L << 30, false).add("vm1@s1", 1L << 30, true).add("", 4096, false);
   }

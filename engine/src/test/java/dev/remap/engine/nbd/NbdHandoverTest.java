@@ -34,8 +34,8 @@ class NbdHandoverTest {
       VolumeManager a = manager(store, tmp, "node-a");
       VolumeManager b = manager(store, tmp, "node-b");
       a.create("vm", 16L << 20, 4096, 64 << 10);
-      try (NbdServer serverA = NbdServer.start(a, NbdServer.Options.unix(tmp.resolve("a.sock")));
-           NbdServer serverB = NbdServer.start(b, NbdServer.Options.unix(tmp.resolve("b.sock")));
+      try (NbdServer serverA = NbdServer.start(new dev.remap.engine.export.VolumeExports(a), NbdServer.Options.unix(tmp.resolve("a.sock")));
+           NbdServer serverB = NbdServer.start(new dev.remap.engine.export.VolumeExports(b), NbdServer.Options.unix(tmp.resolve("b.sock")));
            RawClient onA = new RawClient(tmp.resolve("a.sock")).hello();
            RawClient onB = new RawClient(tmp.resolve("b.sock")).hello()) {
         onA.go("vm");

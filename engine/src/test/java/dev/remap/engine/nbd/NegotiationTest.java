@@ -77,6 +77,22 @@ class NegotiationTest {
   }
 
   @Test
+  void onlyWhatTheDeviceDeclaredIsAdvertised() throws Exception {
+    // A writable device that can neither trim, zero cheaply nor make one write durable alone
+    // (a memory pool would be one): clients must not be offered those commands.
+    var catalog = new MemoryCatalog().add("pool", 1L << 20,
+        new dev.remap.engine.block.Capabilities(false, false, false, false, 1L << 20));
+    Negotiation<MemoryCatalog.Open> n = new Negotiation<>(catalog, false, () -> false);
+    ByteBuffer export = parse(handle(n, OPT_INFO, RawClient.exportQuery("pool")).replies()).get(1).data();
+    export.getShort();
+    export.getLong();
+    int flags = Short.toUnsignedInt(export.getShort());
+    assertThat(flags & TFLAG_READ_ONLY).isZero();
+    assertThat(flags & TFLAG_SEND_FLUSH).as("flush is always offered").isNotZero();
+    assertThat(flags & (TFLAG_SEND_TRIM | TFLAG_SEND_WRITE_ZEROES | TFLAG_SEND_FAST_ZERO | TFLAG_SEND_FUA)).isZero();
+  }
+
+  @Test
   void listMetaContextsAndContextsChosenForAnotherExport() throws Exception {
     List<Rep> list = parse(handle(plain, OPT_LIST, new byte[0]).replies());
     assertThat(list).extracting(Rep::type).containsExactly(REP_SERVER, REP_SERVER, REP_SERVER, REP_ACK);

@@ -1,5 +1,8 @@
 package dev.remap.engine.nbd;
 
+import dev.remap.engine.export.StackSpec;
+import dev.remap.engine.export.VolumeExports;
+import dev.remap.engine.metrics.EngineMetrics;
 import dev.remap.engine.store.FileObjectStore;
 import dev.remap.engine.store.ObjectStore;
 import dev.remap.engine.volume.VolumeManager;
@@ -20,12 +23,16 @@ final class ServedStore implements AutoCloseable {
   final NbdServer server;
 
   private ServedStore(Path dir, NbdServer.Options options) throws IOException {
+    this(dir, options, StackSpec.Chooser.DEFAULTS);
+  }
+
+  private ServedStore(Path dir, NbdServer.Options options, StackSpec.Chooser stacks) throws IOException {
     this.dir = dir;
     this.store = FileObjectStore.open(dir.resolve("store"));
     this.volumes = new VolumeManager(store, VolumeOptions.defaults(dir.resolve("journal"))
         .withSegments(VolumeOptions.DEFAULT_SEGMENT_TARGET, Duration.ofMillis(200), 16));
     this.socket = options.socket();
-    this.server = NbdServer.start(volumes, options);
+    this.server = NbdServer.start(new VolumeExports(volumes), options, stacks, EngineMetrics.none());
   }
 
   static ServedStore start(Path dir) throws IOException {
@@ -39,6 +46,12 @@ final class ServedStore implements AutoCloseable {
 
   static ServedStore start(Path dir, NbdServer.Options options) throws IOException {
     return new ServedStore(dir, options);
+  }
+
+  /** The usual test server, whose exports' stacks are chosen by stacks at each opening. */
+  static ServedStore start(Path dir, StackSpec.Chooser stacks) throws IOException {
+    return new ServedStore(dir, new NbdServer.Options(dir.resolve("nbd.sock"),
+        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null, false, 64L << 20, 3, 64), stacks);
   }
 
   ServedStore volume(String name, long size) throws IOException {

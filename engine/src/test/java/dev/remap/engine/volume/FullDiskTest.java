@@ -147,7 +147,7 @@ class FullDiskTest {
     VolumeManager volumes = new VolumeManager(store, options);
     volumes.create("vm", SIZE, 4096, 1 << 20);
     // No RAM cache: every read goes to the journal or the store.
-    server = NbdServer.start(volumes, new NbdServer.Options(tmp.resolve("nbd.sock"), null, null, false, 0, 2, 16));
+    server = NbdServer.start(new dev.remap.engine.export.VolumeExports(volumes), new NbdServer.Options(tmp.resolve("nbd.sock"), null, null, false, 0, 2, 16));
     holdExportOpen();
   }
 

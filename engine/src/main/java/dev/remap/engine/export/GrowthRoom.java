@@ -1,4 +1,4 @@
-package dev.remap.engine.nbd;
+package dev.remap.engine.export;
 
 import dev.remap.engine.block.BlockDevice;
 import dev.remap.engine.block.ForwardingBlockDevice;
@@ -20,10 +20,10 @@ import java.util.List;
  * nothing, for the same reason; writes fail with {@link PastTheEnd} (ENOSPC to the client). The
  * end is read from the volume at every request, so growth shows at once.
  */
-final class GrowthRoom extends ForwardingBlockDevice {
+public final class GrowthRoom extends ForwardingBlockDevice {
 
   /** A write past the volume's current end, inside the room an export advertises. */
-  static final class PastTheEnd extends IOException {
+  public static final class PastTheEnd extends IOException {
     PastTheEnd(String message) {
       super(message);
     }
