@@ -75,8 +75,9 @@ usage() {
   sed -n '/^# Usage:/,/^# start /p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
-die() { echo "cluster.sh: ERROR: $*" >&2; exit 1; }
-log() { echo "cluster.sh: $*" >&2; }
+# die and log (messages prefixed with this script's name)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 set_paths() {
   PKI=$DIR/pki

@@ -63,8 +63,9 @@ SERVICE_CIDR=10.0.0.0/24
 SERVICE_IP=10.0.0.1
 COMPONENTS=(etcd kube-apiserver kube-controller-manager)
 
-die() { echo "controlplane.sh: ERROR: $*" >&2; exit 1; }
-log() { echo "controlplane.sh: $*" >&2; }
+# die and log (messages prefixed with this script's name)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 usage() {
   sed -n '/^# Usage:/,/^# Needs:/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2

@@ -30,13 +30,17 @@
 # naming the tool when a build fails.
 set -euo pipefail
 
-# The whole script is one function, read in full before it runs, so editing
-# this file (or a checkout) while a long build runs cannot derail that run.
+# The whole script is one function, read in full before it runs, and lib.sh
+# (die/log, stamps, the cache lock, the go.mod parser; shared with sidecars.sh)
+# is sourced first and read in full too, so editing these files (or a checkout)
+# while a long build runs cannot derail that run.
 main() {
   CSI_SANITY_VERSION=${CSI_SANITY_VERSION:-v5.6.0}
   HELM_VERSION=${HELM_VERSION:-v3.22.0}
 
   HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  # shellcheck source-path=SCRIPTDIR source=lib.sh
+  source "$HERE/lib.sh"
   REMAP_CACHE=${REMAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/remap}
   BIN=$REMAP_CACHE/bin
   STAMPS=$REMAP_CACHE/stamps
@@ -45,9 +49,6 @@ main() {
     echo "$BIN"
     exit 0
   fi
-
-  die() { echo "go-tools.sh: ERROR: $*" >&2; exit 1; }
-  log() { echo "go-tools.sh: $*" >&2; }
 
   # Bumped by hand when the way the binaries are built changes in a way the
   # flags below do not show, to force a rebuild.
@@ -62,49 +63,16 @@ main() {
   K8S_WRAPPER=$HERE/go/kubernetes
   ETCD_WRAPPER=$HERE/go/etcd
 
-  mod_version() { # go.mod module -> version from its require lines
-    awk -v m="$2" '($1 == m && $2 ~ /^v/) || ($1 == "require" && $2 == m) {
-        v = ($1 == "require") ? $3 : $2; print v; exit }' "$1"
-  }
-
-  KUBE_VERSION=$(mod_version "$K8S_WRAPPER/go.mod" k8s.io/kubernetes)
-  ETCD_VERSION=$(mod_version "$ETCD_WRAPPER/go.mod" go.etcd.io/etcd/server/v3)
+  KUBE_VERSION=$(gomod_version require "$K8S_WRAPPER/go.mod" k8s.io/kubernetes)
+  ETCD_VERSION=$(gomod_version require "$ETCD_WRAPPER/go.mod" go.etcd.io/etcd/server/v3)
   [[ "$KUBE_VERSION" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] ||
     die "cannot read a release version of k8s.io/kubernetes from $K8S_WRAPPER/go.mod (got '$KUBE_VERSION')"
   KUBE_MINOR=${BASH_REMATCH[1]}
   [[ "$ETCD_VERSION" =~ ^v3\.[0-9]+\.[0-9]+$ ]] ||
     die "cannot read a release version of go.etcd.io/etcd/server/v3 from $ETCD_WRAPPER/go.mod (got '$ETCD_VERSION')"
 
-  hash_files() { cat "$@" | sha256sum | cut -c1-16; }
-
-  # --- stamps -----------------------------------------------------------------
-
-  stamp_ok() { # tool key -> 0 when $BIN/tool exists and was built from key
-    [[ -x "$BIN/$1" && -f "$STAMPS/$1.stamp" && "$(cat "$STAMPS/$1.stamp")" == "$2" ]]
-  }
-  write_stamp() { printf '%s\n' "$2" > "$STAMPS/$1.stamp.tmp" && mv -f "$STAMPS/$1.stamp.tmp" "$STAMPS/$1.stamp"; }
-
-  report() { printf '%-24s %-9s %-50s %s\n' "$1" "$2" "$BIN/$1" "$3"; }
-
-  need_go() {
-    command -v go >/dev/null 2>&1 || die "the Go toolchain (go) is not on PATH; it is needed to build $1"
-  }
-
-  TMP=""
-  cleanup() { [[ -z "$TMP" ]] || rm -rf "$TMP"; }
-  trap cleanup EXIT
-
-  mkdir -p "$BIN" "$STAMPS"
-
-  # One build at a time per cache folder (parallel make targets, two checkouts).
-  exec 9>"$REMAP_CACHE/.go-tools.lock"
-  if command -v flock >/dev/null 2>&1; then
-    flock -n 9 || { log "waiting for another go-tools.sh run on $REMAP_CACHE"; flock 9; }
-  fi
-
-  # Leftovers of runs that were killed (we hold the lock, so none is in use).
-  rm -rf "$REMAP_CACHE"/.build.*
-  TMP=$(mktemp -d "$REMAP_CACHE/.build.XXXXXX")
+  # Lock $REMAP_CACHE/.go-tools.lock; builds go to TMP, a $REMAP_CACHE/.build.* folder.
+  take_cache .go-tools.lock .build
 
   # --- Kubernetes: apiserver, controller-manager, scheduler, kubectl, kubelet ---
 
@@ -146,9 +114,9 @@ main() {
       write_stamp "$b" "$KUBE_KEY"
     done
     took="built in $((SECONDS - start))s"
-    for b in "${KUBE_BINS[@]}"; do report "$b" "$KUBE_VERSION" "$took"; done
+    for b in "${KUBE_BINS[@]}"; do report "$b" "$KUBE_VERSION" "$BIN/$b" "$took"; done
   else
-    for b in "${KUBE_BINS[@]}"; do report "$b" "$KUBE_VERSION" cached; done
+    for b in "${KUBE_BINS[@]}"; do report "$b" "$KUBE_VERSION" "$BIN/$b" cached; done
   fi
 
   # --- etcd, etcdctl -------------------------------------------------------------
@@ -175,11 +143,11 @@ main() {
     write_stamp etcd "$ETCD_KEY"
     write_stamp etcdctl "$ETCD_KEY"
     took="built in $((SECONDS - start))s"
-    report etcd "$ETCD_VERSION" "$took"
-    report etcdctl "$ETCD_VERSION" "$took"
+    report etcd "$ETCD_VERSION" "$BIN/etcd" "$took"
+    report etcdctl "$ETCD_VERSION" "$BIN/etcdctl" "$took"
   else
-    report etcd "$ETCD_VERSION" cached
-    report etcdctl "$ETCD_VERSION" cached
+    report etcd "$ETCD_VERSION" "$BIN/etcd" cached
+    report etcdctl "$ETCD_VERSION" "$BIN/etcdctl" cached
   fi
 
   # --- go install tools ---------------------------------------------------------
@@ -188,7 +156,7 @@ main() {
     local name=$1 pkg=$2 version=$3 ldflags=$4 start key
     key="recipe=$RECIPE version=$version pkg=$pkg ldflags=$(sha256sum <<<"$ldflags" | cut -c1-16)"
     if stamp_ok "$name" "$key"; then
-      report "$name" "$version" cached
+      report "$name" "$version" "$BIN/$name" cached
       return
     fi
     need_go "$name"
@@ -200,7 +168,7 @@ main() {
     [[ -x "$TMP/gobin/$name" ]] || die "go install $pkg@$version did not produce $name"
     mv -f "$TMP/gobin/$name" "$BIN/$name"
     write_stamp "$name" "$key"
-    report "$name" "$version" "built in $((SECONDS - start))s"
+    report "$name" "$version" "$BIN/$name" "built in $((SECONDS - start))s"
   }
 
   go_install csi-sanity github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity "$CSI_SANITY_VERSION" \
@@ -221,7 +189,7 @@ main() {
   }
   helm_key="recipe=$RECIPE version=$HELM_VERSION pkg=helm.sh/helm/v3/cmd/helm ldflags=$(helm_ldflags | sha256sum | cut -c1-16)"
   if stamp_ok helm "$helm_key"; then
-    report helm "$HELM_VERSION" cached
+    report helm "$HELM_VERSION" "$BIN/helm" cached
   else
     need_go helm
     local dl helm_mod
@@ -229,7 +197,7 @@ main() {
       die "cannot download helm.sh/helm/v3@$HELM_VERSION: $(sed -n 's/^[[:space:]]*"Error": //p' <<<"$dl")"
     helm_mod=$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p' <<<"$dl")
     [[ -f "$helm_mod" ]] || die "cannot download helm.sh/helm/v3@$HELM_VERSION"
-    client_go=$(mod_version "$helm_mod" k8s.io/client-go)
+    client_go=$(gomod_version require "$helm_mod" k8s.io/client-go)
     [[ "$client_go" =~ ^v0\.([0-9]+)\. ]] || die "cannot read k8s.io/client-go's version from $helm_mod"
     start=$SECONDS
     log "building helm $HELM_VERSION from source"
@@ -239,7 +207,7 @@ main() {
     [[ -x "$TMP/gobin/helm" ]] || die "go install did not produce helm"
     mv -f "$TMP/gobin/helm" "$BIN/helm"
     write_stamp helm "$helm_key"
-    report helm "$HELM_VERSION" "built in $((SECONDS - start))s"
+    report helm "$HELM_VERSION" "$BIN/helm" "built in $((SECONDS - start))s"
   fi
 
   # --- powercut: the project's own FUSE filesystem (e2e/tools/powercut) ----------
@@ -249,7 +217,7 @@ main() {
   POWERCUT_SRC=$HERE/powercut
   powercut_key="recipe=$RECIPE sources=$(hash_files "$POWERCUT_SRC"/go.mod "$POWERCUT_SRC"/go.sum "$POWERCUT_SRC"/*.go)"
   if stamp_ok powercut "$powercut_key"; then
-    report powercut local cached
+    report powercut local "$BIN/powercut" cached
   else
     need_go powercut
     log "building powercut from $POWERCUT_SRC"
@@ -258,7 +226,7 @@ main() {
       die "building powercut failed (module: $POWERCUT_SRC)"
     mv -f "$TMP/powercut" "$BIN/powercut"
     write_stamp powercut "$powercut_key"
-    report powercut local "built in $((SECONDS - start))s"
+    report powercut local "$BIN/powercut" "built in $((SECONDS - start))s"
   fi
 
   # --- kube-api-test layout -----------------------------------------------------

@@ -25,8 +25,12 @@
 # Needs: go (1.26+) and, when cold, the Go module proxy. Cold: several minutes per sidecar.
 set -euo pipefail
 
+# One function, read in full before it runs; lib.sh (die/log, stamps, the cache lock, the
+# go.mod parser; shared with go-tools.sh) is sourced first and read in full too.
 main() {
   HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  # shellcheck source-path=SCRIPTDIR source=lib.sh
+  source "$HERE/lib.sh"
   REMAP_CACHE=${REMAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/remap}
   BIN=$REMAP_CACHE/bin
   STAMPS=$REMAP_CACHE/stamps
@@ -35,39 +39,22 @@ main() {
   GO_BUILD_FLAGS=(-trimpath -buildvcs=false)
   export CGO_ENABLED=0 GOWORK=off
 
-  die() { echo "sidecars.sh: ERROR: $*" >&2; exit 1; }
-  log() { echo "sidecars.sh: $*" >&2; }
-  command -v go >/dev/null 2>&1 || die "the Go toolchain (go) is not on PATH; it is needed to build the CSI sidecars"
+  need_go "the CSI sidecars"
 
-  hash_files() { cat "$@" | sha256sum | cut -c1-16; }
-  stamp_ok() { [[ -e "$1" && -f "$STAMPS/$2.stamp" && "$(cat "$STAMPS/$2.stamp")" == "$3" ]]; }
-  write_stamp() { printf '%s\n' "$2" > "$STAMPS/$1.stamp.tmp" && mv -f "$STAMPS/$1.stamp.tmp" "$STAMPS/$1.stamp"; }
-  report() { printf '%-24s %-9s %-50s %s\n' "$1" "$2" "$3" "$4"; }
-  required() { # wrapper module: the version go.mod requires, in a one-line require or a block
-    awk -v m="$2" '$1 == "require" && $2 == m { print $3; exit }
-      /^require \(/ { block = 1; next } /^\)/ { block = 0 } block && $1 == m { print $2; exit }' "$1/go.mod"
-  }
-
-  mkdir -p "$BIN" "$STAMPS"
-  exec 9>"$REMAP_CACHE/.sidecars.lock"
-  if command -v flock >/dev/null 2>&1; then
-    flock -n 9 || { log "waiting for another sidecars.sh run on $REMAP_CACHE"; flock 9; }
-  fi
-  rm -rf "$REMAP_CACHE"/.sidecars-build.*
-  TMP=$(mktemp -d "$REMAP_CACHE/.sidecars-build.XXXXXX")
-  trap 'rm -rf "$TMP"' EXIT
+  # Lock $REMAP_CACHE/.sidecars.lock; builds go to TMP, a $REMAP_CACHE/.sidecars-build.* folder.
+  take_cache .sidecars.lock .sidecars-build
 
   build() { # wrapper(under go/) module-path binary=package...
     local wrapper=$HERE/go/$1 module=$2 pair version key start b
     shift 2
-    version=$(required "$wrapper" "$module")
+    version=$(gomod_version require "$wrapper/go.mod" "$module")
     [[ -n "$version" ]] || die "no require line for $module in $wrapper/go.mod"
     key="recipe=$RECIPE version=$version wrapper=$(hash_files "$wrapper/go.mod" "$wrapper/go.sum")"
     local missing=0 pkgs=() names=()
     for pair in "$@"; do
       names+=("${pair%%=*}")
       pkgs+=("${pair#*=}")
-      stamp_ok "$BIN/${pair%%=*}" "${pair%%=*}" "$key" || missing=1
+      stamp_ok "${pair%%=*}" "$key" || missing=1
     done
     if ((missing)); then
       log "building ${names[*]} $version from source (output of go follows)"
@@ -98,8 +85,8 @@ main() {
     virt-api=kubevirt.io/kubevirt/cmd/virt-api \
     kubevirt-crds=remap.invalid/e2e/tools/kubevirt/kubevirt-crds
   local kv_key kv_dir=$REMAP_CACHE/kubevirt-crds
-  kv_key="recipe=$RECIPE version=$(required "$HERE/go/kubevirt" kubevirt.io/kubevirt) binary=$(hash_files "$BIN/kubevirt-crds")"
-  if ! stamp_ok "$kv_dir/kubevirt.yaml" kubevirt-crds.yaml "$kv_key"; then
+  kv_key="recipe=$RECIPE version=$(gomod_version require "$HERE/go/kubevirt/go.mod" kubevirt.io/kubevirt) binary=$(hash_files "$BIN/kubevirt-crds")"
+  if ! stamp_ok kubevirt-crds.yaml "$kv_key" "$kv_dir/kubevirt.yaml"; then
     mkdir -p "$kv_dir"
     "$BIN/kubevirt-crds" >"$kv_dir/kubevirt.yaml.tmp" || die "kubevirt-crds failed"
     mv -f "$kv_dir/kubevirt.yaml.tmp" "$kv_dir/kubevirt.yaml"
@@ -111,9 +98,9 @@ main() {
 
   # The snapshot CRDs ship in the client module of the same release.
   local wrapper=$HERE/go/sidecars/snapshotter dir crds=$REMAP_CACHE/snapshot-crds version key
-  version=$(awk '$1 == "replace" && $2 == "github.com/kubernetes-csi/external-snapshotter/client/v8" { print $5 }' "$wrapper/go.mod")
+  version=$(gomod_version replace "$wrapper/go.mod" github.com/kubernetes-csi/external-snapshotter/client/v8)
   key="recipe=$CRD_RECIPE version=$version"
-  if ! stamp_ok "$crds" snapshot-crds "$key"; then
+  if ! stamp_ok snapshot-crds "$key" "$crds"; then
     dir=$(cd "$wrapper" && go list -mod=readonly -m -f '{{.Dir}}' github.com/kubernetes-csi/external-snapshotter/client/v8)
     rm -rf "$crds" && mkdir -p "$crds"
     cp "$dir"/config/crd/snapshot.storage.k8s.io_*.yaml "$dir"/config/crd/groupsnapshot.storage.k8s.io_*.yaml "$crds/"
