@@ -74,9 +74,6 @@ public final class CsiDriver implements AutoCloseable {
       resources.add(0, manager::stopCollecting);
       Optional<Path> localRoot = uri instanceof StoreUri.File file ? Optional.of(file.root()) : Optional.empty();
       NameLocks locks = new NameLocks();
-      // The node's NBD server owns the volumes it serves and offers no way to reach them, so the
-      // controller opens volumes itself; one staged here is refused by the engine's lock.
-      ServedVolumes served = ServedVolumes.NONE;
       List<BindableService> services = new ArrayList<>();
       services.add(new IdentityService(config.mode().controller(), version, store));
       Optional<NodeWiring> node = Optional.empty();
@@ -89,7 +86,7 @@ public final class CsiDriver implements AutoCloseable {
         Optional<ClaimReader> claims = ClaimReader.fromEnvironment(Optional.ofNullable(config.kubeconfig()));
         LOG.info(() -> claims.isPresent() ? "per-disk parameters: read from PVC annotations"
             : "per-disk parameters: no Kubernetes API configured, the StorageClass parameters apply");
-        services.add(new ControllerService(manager, served, locks, config.store(), localRoot,
+        services.add(new ControllerService(manager, locks, config.store(), localRoot,
             localRoot.map(root -> config.nodeId()), claims.orElse(ClaimReader.NONE)));
         // Closed before the store (resources close in order).
         StoreCollector.start(store, config.gcInterval(), config.gcGrace()).ifPresent(c -> resources.add(0, c));

@@ -1,7 +1,6 @@
 package dev.remap.csi.controller;
 
 import com.google.protobuf.Int64Value;
-import dev.remap.csi.ServedVolumes;
 import dev.remap.csi.server.NameLocks;
 import dev.remap.csi.server.Rpc;
 import dev.remap.csi.spec.ControllerGrpc;
@@ -40,10 +39,9 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
    * @param localRoot the folder of a file store (its free space is the capacity), empty for S3
    * @param localNode the node a file store lives on (its volumes' topology), empty for S3
    */
-  public ControllerService(VolumeManager manager, ServedVolumes served,
-      NameLocks locks, String storeUri, Optional<Path> localRoot, Optional<String> localNode, ClaimReader claims) {
+  public ControllerService(VolumeManager manager, NameLocks locks, String storeUri, Optional<Path> localRoot, Optional<String> localNode, ClaimReader claims) {
     this.claims = claims;
-    this.volumes = new VolumeCatalog(manager, served, localNode);
+    this.volumes = new VolumeCatalog(manager, localNode);
     this.snapshots = new SnapshotCatalog(manager);
     this.locks = locks;
     this.storeUri = storeUri;

@@ -1,10 +1,8 @@
 package dev.remap.csi.controller;
 
 import dev.remap.csi.DriverConfig;
-import dev.remap.csi.ServedVolumes;
 import dev.remap.csi.server.Rpc;
 import dev.remap.csi.spec.Csi;
-import dev.remap.engine.volume.Volume;
 import dev.remap.engine.volume.VolumeManager;
 import dev.remap.engine.volume.VolumeMeta;
 import io.grpc.Status;
@@ -25,12 +23,10 @@ import java.util.stream.Stream;
 final class VolumeCatalog {
 
   private final VolumeManager manager;
-  private final ServedVolumes served;
   private final Optional<Csi.Topology> topology;
 
-  VolumeCatalog(VolumeManager manager, ServedVolumes served, Optional<String> localNode) {
+  VolumeCatalog(VolumeManager manager, Optional<String> localNode) {
     this.manager = manager;
-    this.served = served;
     this.topology = localNode.map(node -> Csi.Topology.newBuilder()
         .putSegments(DriverConfig.TOPOLOGY_NODE_KEY, node).build());
   }
@@ -125,20 +121,18 @@ final class VolumeCatalog {
     }
   }
 
-  /** Snapshots a volume, through the served volume when this process serves it (it holds the lock). */
+  /** Snapshots a volume (through the instance this process serves, if it serves it: it holds the lock). */
   VolumeManager.SnapshotInfo snapshot(String volume, String snapshot) throws IOException {
-    Optional<Volume> open = served.served(volume);
-    return open.isPresent() ? manager.snapshot(open.get(), snapshot) : manager.snapshot(volume, snapshot);
+    return manager.snapshot(volume, snapshot);
   }
 
-  /** Grows a volume, through the served volume when this process serves it. */
+  /** Grows a volume (through the instance this process serves, if it serves it). */
   VolumeMeta grow(String volume, long size) throws IOException {
-    Optional<Volume> open = served.served(volume);
-    return open.isPresent() ? manager.resize(open.get(), size) : manager.resize(volume, size);
+    return manager.resize(volume, size);
   }
 
   void delete(String volume) throws IOException {
-    if (served.served(volume).isPresent()) {
+    if (manager.served(volume).isPresent()) {
       throw Rpc.failedPrecondition("volume " + volume + " is staged on this node: unstage it before deleting it");
     }
     manager.delete(volume);

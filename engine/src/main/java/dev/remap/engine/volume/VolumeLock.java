@@ -8,8 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
-import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -18,16 +16,11 @@ import java.util.stream.Stream;
  */
 final class VolumeLock implements AutoCloseable {
 
-  /**
-   * The volumes this process serves, by lock folder. A second open in the same process cannot
-   * take the OS lock (the JVM holds it already), but operations that only need the volume —
-   * a snapshot, a resize — use the served instance from here instead of failing.
-   */
-  private static final ConcurrentHashMap<Path, Volume> SERVED = new ConcurrentHashMap<>();
-
   private final Path dir;
   private final FileChannel channel;
   private final FileLock lock;
+  /** Run once when the lock is released (the manager forgets the volume it served). */
+  private volatile Runnable onRelease = () -> { };
 
   private VolumeLock(Path dir, FileChannel channel, FileLock lock) {
     this.dir = dir;
@@ -64,12 +57,9 @@ final class VolumeLock implements AutoCloseable {
     return dir;
   }
 
-  void serving(Volume volume) {
-    SERVED.put(dir, volume);
-  }
-
-  static Optional<Volume> served(Path journalRoot, VolumeMeta meta) {
-    return Optional.ofNullable(SERVED.get(journalRoot.resolve(meta.id())));
+  /** Runs action when this lock is released. */
+  void onRelease(Runnable action) {
+    onRelease = action;
   }
 
   /** The lease epoch under which this node last owned the volume (0: never). */
@@ -143,7 +133,7 @@ final class VolumeLock implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    SERVED.remove(dir);
+    onRelease.run();
     try {
       lock.release();
     } finally {

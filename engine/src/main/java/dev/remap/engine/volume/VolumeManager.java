@@ -45,6 +45,12 @@ public final class VolumeManager {
   private final Ownership ownership;
   /** Started with the first volume opened for serving: see {@link StoreCollector}. */
   private StoreCollector collector;
+  /**
+   * The volumes this manager has open for serving, by volume id, until they close. A second open
+   * cannot take the node lock (the process holds it already), but operations that only need the
+   * volume (a snapshot, a resize) use the served instance instead of failing.
+   */
+  private final java.util.Map<String, Volume> served = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** Volumes that read store objects directly (no disk cache). */
   public VolumeManager(ObjectStore store, VolumeOptions options) {
@@ -111,6 +117,15 @@ public final class VolumeManager {
     }
   }
 
+  /** The instance of the volume this manager has open for serving, if it has one. */
+  public Optional<Volume> served(String name) throws IOException {
+    return served(meta(name));
+  }
+
+  private Optional<Volume> served(VolumeMeta meta) {
+    return Optional.ofNullable(served.get(meta.id()));
+  }
+
   public Optional<VolumeMeta> find(String name) throws IOException {
     try {
       return Optional.of(meta(name));
@@ -122,9 +137,9 @@ public final class VolumeManager {
   /** Grows a volume: the served instance if this process serves it, else only its metadata. */
   public VolumeMeta resize(String name, long newSize) throws IOException {
     VolumeMeta meta = meta(name);
-    Optional<Volume> served = VolumeLock.served(options.journalDir(), meta);
-    if (served.isPresent()) {
-      return resize(served.get(), newSize);
+    Optional<Volume> open = served(meta);
+    if (open.isPresent()) {
+      return resize(open.get(), newSize);
     }
     VolumeMeta grown = meta.withSize(newSize);
     store.put(StoreLayout.meta(name), grown.encode());
@@ -155,9 +170,9 @@ public final class VolumeManager {
    */
   public VolumeMeta refreshSize(String name) throws IOException {
     VolumeMeta meta = meta(name);
-    Optional<Volume> served = VolumeLock.served(options.journalDir(), meta);
-    if (served.isPresent() && served.get().size() < meta.geometry().size()) {
-      served.get().grow(meta);
+    Optional<Volume> open = served(meta);
+    if (open.isPresent() && open.get().size() < meta.geometry().size()) {
+      open.get().grow(meta);
     }
     return meta;
   }
@@ -216,7 +231,8 @@ public final class VolumeManager {
       Volume volume = new Volume(store, new VolumeReader(ownReader.orElse(reader)), loaded.meta(),
           loaded.table(), loaded.lastSegment(), loaded.journalSeq(), options, lock, ownership, epoch, this::load,
           collector()::requestSoon);
-      lock.serving(volume);
+      served.put(meta.id(), volume);
+      lock.onRelease(() -> served.remove(meta.id(), volume));
       return volume;
     } catch (IOException | RuntimeException e) {
       if (epoch > 0) {
@@ -350,9 +366,9 @@ public final class VolumeManager {
 
   /** Takes a snapshot by name: of the served instance if this process serves it, else opening it for the moment. */
   public SnapshotInfo snapshot(String name, String snapshot) throws IOException {
-    Optional<Volume> served = VolumeLock.served(options.journalDir(), meta(name));
-    if (served.isPresent()) {
-      return snapshot(served.get(), snapshot);
+    Optional<Volume> open = served(meta(name));
+    if (open.isPresent()) {
+      return snapshot(open.get(), snapshot);
     }
     try (Volume volume = open(name)) {
       return snapshot(volume, snapshot);
