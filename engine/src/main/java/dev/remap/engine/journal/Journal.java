@@ -205,7 +205,7 @@ public final class Journal implements AutoCloseable {
         space.await();
       }
       if (closed) {
-        throw new IOException("the journal in " + dir + " is closed");
+        throw dev.remap.engine.block.DeviceException.closed("the journal in " + dir + " is closed");
       }
       if (current == null || current.size + size > fileSize) {
         roll(record.seq());

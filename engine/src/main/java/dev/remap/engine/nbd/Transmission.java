@@ -3,6 +3,7 @@ package dev.remap.engine.nbd;
 import static dev.remap.engine.nbd.NbdProtocol.*;
 
 import dev.remap.engine.block.BlockDevice.Extent;
+import dev.remap.engine.block.DeviceException;
 import dev.remap.engine.core.RequestMerger.Kind;
 import dev.remap.engine.nbd.Negotiation.Session;
 import dev.remap.engine.nbd.RequestCodec.Rejection;
@@ -266,25 +267,30 @@ final class Transmission {
     if (cause instanceof OutOfMemoryError) {
       return ENOMEM;
     }
-    String message = String.valueOf(cause.getMessage());
-    if (message.contains("read-only")) {
-      return EPERM;
-    }
-    if (message.contains("closed")) {
-      return ESHUTDOWN;
+    DeviceException refused = causeOf(cause, DeviceException.class);
+    if (refused != null) {
+      return switch (refused.kind()) {
+        case READ_ONLY -> EPERM;
+        case CLOSED -> ESHUTDOWN;
+      };
     }
     return EIO;
   }
 
-  /** Whether e or one of its causes is a type (a bounded walk: a cause chain may loop). */
-  private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+  /** The first of e and its causes that is a type, or null (a bounded walk: a cause chain may loop). */
+  private static <T extends Throwable> T causeOf(Throwable e, Class<T> type) {
     Throwable t = e;
     for (int depth = 0; t != null && depth < 32; depth++, t = t.getCause()) {
       if (type.isInstance(t)) {
-        return true;
+        return type.cast(t);
       }
     }
-    return false;
+    return null;
+  }
+
+  /** Whether e or one of its causes is a type (a bounded walk: a cause chain may loop). */
+  private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+    return causeOf(e, type) != null;
   }
 
   /** Waits while this connection holds as much as it may; completions and the socket wake it. */

@@ -87,7 +87,7 @@ public final class RequestQueue extends ForwardingBlockDevice {
   private CompletableFuture<Void> submit(Kind kind, long offset, long length, ByteBuffer buffer, boolean fua) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     if (closed) {
-      done.completeExceptionally(new IOException("the request queue is closed"));
+      done.completeExceptionally(dev.remap.engine.block.DeviceException.closed("the request queue is closed"));
       return done;
     }
     if (kind != Kind.FLUSH && (offset < 0 || length < 0 || offset + length > size())) {

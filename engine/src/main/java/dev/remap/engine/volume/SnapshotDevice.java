@@ -103,7 +103,7 @@ public final class SnapshotDevice implements BlockDevice {
   }
 
   private IOException readOnly() {
-    return new VolumeException("snapshot " + name + " is read-only");
+    return dev.remap.engine.block.DeviceException.readOnly("snapshot " + name + " is read-only");
   }
 
   private void check(long offset, long length) {

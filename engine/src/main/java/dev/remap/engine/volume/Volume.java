@@ -456,7 +456,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
 
   void checkOpen() throws IOException {
     if (closed) {
-      throw new IOException("volume " + name() + " is closed");
+      throw dev.remap.engine.block.DeviceException.closed("volume " + name() + " is closed");
     }
     if (tenure.fencedReason() != null) {
       throw new IOException(tenure.fencedReason());

@@ -2,6 +2,7 @@ package dev.remap.engine.nbd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.remap.engine.block.DeviceException;
 import dev.remap.engine.store.NoSpaceException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,6 +17,18 @@ class ErrnoTest {
     assertThat(Transmission.errno(full)).isEqualTo(NbdProtocol.ENOSPC);
     assertThat(Transmission.errno(new UncheckedIOException(new IOException("upload failed", full))))
         .isEqualTo(NbdProtocol.ENOSPC);
+  }
+
+  @Test
+  void refusalsCarryTheirErrnoWhateverTheirMessage() {
+    assertThat(Transmission.errno(DeviceException.readOnly("snapshot vm1@s1 is read-only")))
+        .isEqualTo(NbdProtocol.EPERM);
+    assertThat(Transmission.errno(new java.util.concurrent.CompletionException(
+        DeviceException.closed("the request queue is closed")))).isEqualTo(NbdProtocol.ESHUTDOWN);
+    assertThat(Transmission.errno(new DeviceException(DeviceException.Kind.CLOSED, "going away")))
+        .as("the kind decides, not the words").isEqualTo(NbdProtocol.ESHUTDOWN);
+    assertThat(Transmission.errno(new IOException("the store closed the connection")))
+        .as("an I/O error that mentions 'closed' is still an I/O error").isEqualTo(NbdProtocol.EIO);
   }
 
   @Test
