@@ -168,7 +168,7 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
       return null;
     }
     try {
-      return remapStore.volumes().orElseThrow().usage(pvc.volumeHandle()).orElse(null);
+      return remapStore.catalog().orElseThrow().usage(pvc.volumeHandle()).orElse(null);
     } catch (java.io.IOException | RuntimeException e) {
       return null; // the status keeps reporting everything else; the next refresh tries again
     }
@@ -180,7 +180,7 @@ public class VirtualDiskReconciler implements Reconciler<VirtualDisk>, Cleaner<V
       return null;
     }
     try {
-      return remapStore.volumes().orElseThrow().space(pvc.volumeHandle()).orElse(null);
+      return remapStore.catalog().orElseThrow().space(pvc.volumeHandle()).orElse(null);
     } catch (java.io.IOException | RuntimeException e) {
       return null; // as for usage: the next refresh tries again
     }

@@ -1,29 +1,25 @@
 package dev.remap.operator.transfer;
 
-import dev.remap.engine.store.ObjectStore;
-import dev.remap.engine.store.ObjectStores;
-import dev.remap.engine.volume.VolumeManager;
-import dev.remap.engine.volume.VolumeOptions;
+import dev.remap.engine.catalog.StoreCatalog;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.util.Optional;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
- * Remap's own store as the operator reads it (for exports): the URI the CSI controller is given
- * with --store, here from REMAP_STORE, with S3 credentials from the usual AWS environment. Opened
- * on first use; absent when not configured, and the features that need it say so in the status.
- * The operator only reads snapshots through it: it never opens a volume, so it takes no lease.
+ * Remap's own store as the operator reads it: the URI the CSI controller is given with --store,
+ * here from REMAP_STORE, with S3 credentials from the usual AWS environment. Opened on first use;
+ * absent when not configured, and the features that need it say so in the status. The operator
+ * reads it through the engine's read-only catalog only (each volume's usage and space, from its
+ * lease): it takes no lease and cannot write (docs/ARCHITECTURE.md, module map).
  */
 @ApplicationScoped
 public class RemapStore {
 
   private final Optional<String> uri;
-  private ObjectStore store;
-  private VolumeManager volumes;
+  private StoreCatalog catalog;
 
   public RemapStore(@ConfigProperty(name = "remap.operator.store") Optional<String> uri) {
     this.uri = uri.filter(u -> !u.isBlank());
@@ -33,28 +29,26 @@ public class RemapStore {
     return uri.isPresent();
   }
 
-  /** The store's volumes; empty when REMAP_STORE is not set. */
-  public synchronized Optional<VolumeManager> volumes() {
+  /** The store's catalog; empty when REMAP_STORE is not set. */
+  public synchronized Optional<StoreCatalog> catalog() {
     if (uri.isEmpty()) {
       return Optional.empty();
     }
-    if (volumes == null) {
+    if (catalog == null) {
       try {
-        store = ObjectStores.open(uri.get());
-        // A journal folder is part of every manager; reading snapshots never writes to it.
-        volumes = new VolumeManager(store, VolumeOptions.defaults(Files.createTempDirectory("remap-operator-")));
+        catalog = StoreCatalog.open(uri.get());
       } catch (IOException e) {
         throw new UncheckedIOException("cannot open Remap's store " + uri.get() + ": " + e.getMessage(), e);
       }
     }
-    return Optional.of(volumes);
+    return Optional.of(catalog);
   }
 
   @PreDestroy
   synchronized void close() {
-    if (store != null) {
+    if (catalog != null) {
       try {
-        store.close();
+        catalog.close();
       } catch (Exception e) {
         // shutting down
       }
