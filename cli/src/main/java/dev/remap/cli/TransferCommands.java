@@ -5,6 +5,7 @@ import dev.remap.engine.core.Sizes;
 import dev.remap.engine.store.ObjectStore;
 import dev.remap.engine.volume.GarbageCollector;
 import dev.remap.engine.volume.SnapshotTransfer;
+import dev.remap.engine.volume.StoreLayout;
 import dev.remap.engine.volume.VolumeManager;
 import dev.remap.engine.volume.VolumeMeta;
 import java.io.IOException;
@@ -96,7 +97,7 @@ final class TransferCommands {
             throw new IllegalStateException("the export in " + source.describe() + " is " + table.geometry().size()
                 + " bytes, more than --size " + size + ": give at least that size");
           }
-          VolumeManager volumes = new VolumeManager(new CountingStore(s, "imports/", progress::add), store.volumeOptions());
+          VolumeManager volumes = new VolumeManager(new CountingStore(s, StoreLayout.IMPORTS, progress::add), store.volumeOptions());
           Optional<VolumeMeta> existing = volumes.find(name);
           boolean again = existing.isPresent();
           if (again && !("import:" + source.describe()).equals(existing.get().origin())) {

@@ -26,7 +26,7 @@ import java.util.TreeSet;
  */
 final class SnapshotCatalog {
 
-  private static final String PREFIX = "snapshots/";
+  private static final String PREFIX = StoreLayout.SNAPSHOTS;
 
   private final VolumeManager manager;
 

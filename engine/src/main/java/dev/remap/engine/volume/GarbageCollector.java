@@ -35,8 +35,6 @@ public final class GarbageCollector {
   /** What a run did. */
   public record Report(int examined, int deleted, long deletedBytes, int kept) {}
 
-  private static final List<String> DATA_SPACES = List.of("segments/", "imports/", "checkpoints/");
-
   private final ObjectStore store;
   private final Duration grace;
 
@@ -48,21 +46,22 @@ public final class GarbageCollector {
   public Report run() throws IOException {
     // Read the data objects first: anything created after this listing is not a candidate.
     List<ObjectInfo> candidates = new ArrayList<>();
-    for (String space : DATA_SPACES) {
+    for (String space : StoreLayout.DATA_SPACES) {
       candidates.addAll(store.list(space));
     }
     Set<String> roots = roots();
     Instant cutoff = Instant.now().minus(grace);
     Map<String, Instant> importActivity = new HashMap<>();
     for (ObjectInfo info : candidates) {
-      if (info.key().startsWith("imports/")) {
-        importActivity.merge(importOf(info.key()), info.lastModified(), (a, b) -> a.isAfter(b) ? a : b);
+      if (StoreLayout.isImport(info.key())) {
+        importActivity.merge(StoreLayout.importOf(info.key()), info.lastModified(), (a, b) -> a.isAfter(b) ? a : b);
       }
     }
     List<String> garbage = new ArrayList<>();
     long bytes = 0;
     for (ObjectInfo info : candidates) {
-      Instant newest = info.key().startsWith("imports/") ? importActivity.get(importOf(info.key())) : info.lastModified();
+      Instant newest = StoreLayout.isImport(info.key())
+          ? importActivity.get(StoreLayout.importOf(info.key())) : info.lastModified();
       if (!roots.contains(info.key()) && newest.isBefore(cutoff)) {
         garbage.add(info.key());
         bytes += info.size();
@@ -72,16 +71,10 @@ public final class GarbageCollector {
     return new Report(candidates.size(), garbage.size(), bytes, candidates.size() - garbage.size());
   }
 
-  /** imports/ID/N.seg -> imports/ID/ */
-  private static String importOf(String key) {
-    int slash = key.indexOf('/', "imports/".length());
-    return slash < 0 ? key : key.substring(0, slash + 1);
-  }
-
   private Set<String> roots() throws IOException {
     Set<String> roots = new HashSet<>();
     Map<String, List<ObjectInfo>> checkpointsById = new HashMap<>();
-    for (ObjectInfo info : store.list("checkpoints/")) {
+    for (ObjectInfo info : store.list(StoreLayout.CHECKPOINTS)) {
       String id = info.key().split("/")[1];
       checkpointsById.computeIfAbsent(id, k -> new ArrayList<>()).add(info);
     }
@@ -117,7 +110,7 @@ public final class GarbageCollector {
         }
       }
     }
-    for (ObjectInfo snapshot : store.list("snapshots/")) {
+    for (ObjectInfo snapshot : store.list(StoreLayout.SNAPSHOTS)) {
       try {
         roots.addAll(MappingCodec.decode(ByteBuffer.wrap(store.get(snapshot.key())), snapshot.key())
             .table().referencedKeys());

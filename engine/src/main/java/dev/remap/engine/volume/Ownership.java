@@ -140,11 +140,11 @@ final class Ownership implements AutoCloseable {
   }
 
   static String key(String volume) {
-    return "leases/" + volume + ".lease";
+    return StoreLayout.lease(volume);
   }
 
   static String requestPrefix(String volume) {
-    return "requests/" + volume + "/";
+    return StoreLayout.requestPrefix(volume);
   }
 
   String node() {
@@ -376,12 +376,12 @@ final class Ownership implements AutoCloseable {
 
   private void answerRequests() {
     try {
-      for (ObjectInfo info : store.list("requests/")) {
+      for (ObjectInfo info : store.list(StoreLayout.REQUESTS)) {
         String key = info.key();
         if (!key.endsWith(".release")) {
           continue;
         }
-        String volume = key.substring("requests/".length(), key.indexOf('/', "requests/".length()));
+        String volume = StoreLayout.volumeOfRequest(key);
         Held h = held.get(volume);
         if (h == null || !handling.add(key)) {
           continue;

@@ -64,7 +64,7 @@ public final class SnapshotTransfer {
     }
     MappingTable table = decoded.table();
     String id = UUID.randomUUID().toString();
-    copyObjects(from, table, store, "imports/" + id + "/");
+    copyObjects(from, table, store, StoreLayout.importPrefix(id));
     store.put(StoreLayout.checkpoint(id, 0), ByteBuffer.wrap(MappingCodec.encode(table, 0, 0, Journal.KEY_PREFIX)));
     VolumeMeta meta = new VolumeMeta(id, name, table.geometry(), Instant.now(), "import:" + from.describe());
     if (!store.putIfAbsent(StoreLayout.meta(name), meta.encode())) {

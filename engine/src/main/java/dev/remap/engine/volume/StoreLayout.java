@@ -10,7 +10,12 @@ import java.util.regex.Pattern;
  * segments/ID/SEQ.seg            data segments, SEQ 16 hex digits from 1
  * checkpoints/ID/SEQ.map         mapping after segment SEQ (only the newest is needed)
  * snapshots/NAME/SNAPSHOT.map    snapshot manifests (mapping tables that only reference segments)
+ * imports/ID/N.seg               segments an import copied in, referenced by the new volume's checkpoint
+ * leases/NAME.lease              who owns a volume now, and its published usage and space (replaced)
+ * requests/NAME/EPOCH.release    a process asking the owner of epoch EPOCH to hand the volume over
  * </pre>
+ * In a mapping, {@code journal/FILE} names bytes still in the owner's local journal, never an
+ * object: checkpoints and manifests are written without them.
  * ID is the volume's immutable id, so a volume deleted and created again under the same name
  * never mixes its objects with the old one's; snapshots are named by the volume name users see.
  */
@@ -21,6 +26,12 @@ public final class StoreLayout {
   /** Every snapshot manifest and every checkpoint, of all volumes, live under these. */
   public static final String SNAPSHOTS = "snapshots/";
   public static final String CHECKPOINTS = "checkpoints/";
+  public static final String SEGMENTS = "segments/";
+  public static final String IMPORTS = "imports/";
+  public static final String LEASES = "leases/";
+  public static final String REQUESTS = "requests/";
+  /** Data objects garbage collection considers: whatever no mapping references goes. */
+  public static final java.util.List<String> DATA_SPACES = java.util.List.of(SEGMENTS, IMPORTS, CHECKPOINTS);
 
   private StoreLayout() {}
 
@@ -46,7 +57,7 @@ public final class StoreLayout {
   }
 
   public static String segmentPrefix(String id) {
-    return "segments/" + id + "/";
+    return SEGMENTS + id + "/";
   }
 
   public static String checkpoint(String id, long seq) {
@@ -54,7 +65,7 @@ public final class StoreLayout {
   }
 
   public static String checkpointPrefix(String id) {
-    return "checkpoints/" + id + "/";
+    return CHECKPOINTS + id + "/";
   }
 
   public static String snapshot(String volume, String snapshot) {
@@ -62,7 +73,40 @@ public final class StoreLayout {
   }
 
   public static String snapshotPrefix(String volume) {
-    return "snapshots/" + volume + "/";
+    return SNAPSHOTS + volume + "/";
+  }
+
+  /** The folder of one import's segments. */
+  public static String importPrefix(String id) {
+    return IMPORTS + id + "/";
+  }
+
+  /** imports/ID/N.seg gives imports/ID/ (its import), any other key itself. */
+  public static String importOf(String key) {
+    int slash = key.indexOf('/', IMPORTS.length());
+    return slash < 0 ? key : key.substring(0, slash + 1);
+  }
+
+  public static boolean isImport(String key) {
+    return key.startsWith(IMPORTS);
+  }
+
+  public static String lease(String volume) {
+    return LEASES + volume + ".lease";
+  }
+
+  public static String requestPrefix(String volume) {
+    return REQUESTS + volume + "/";
+  }
+
+  /** The volume a handover request is for: requests/NAME/EPOCH.release gives NAME. */
+  public static String volumeOfRequest(String key) {
+    return key.substring(REQUESTS.length(), key.indexOf('/', REQUESTS.length()));
+  }
+
+  /** The volume and snapshot of a manifest key, snapshots/NAME/SNAPSHOT.map, as "NAME/SNAPSHOT". */
+  public static String snapshotPath(String key) {
+    return key.substring(SNAPSHOTS.length(), key.length() - ".map".length());
   }
 
   /** The sequence number in a segment or checkpoint key. */

@@ -428,7 +428,7 @@ public final class VolumeManager {
     try {
       return MappingCodec.decode(ByteBuffer.wrap(store.get(key)), key);
     } catch (NoSuchObjectException e) {
-      String file = key.substring("snapshots/".length(), key.length() - ".map".length());
+      String file = StoreLayout.snapshotPath(key);
       throw new VolumeException("snapshot " + file.replace('/', '@') + " does not exist");
     }
   }
