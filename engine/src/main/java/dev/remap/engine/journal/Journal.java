@@ -80,6 +80,8 @@ public final class Journal implements AutoCloseable {
   private final Condition space = lock.newCondition();
   private final TreeMap<String, Segment> files = new TreeMap<>();
   private Segment current;
+  /** Taken out by retireLater, waiting for deleteRetired. */
+  private final List<Segment> retiredFiles = new ArrayList<>();
   private long lastSeq;
   private long scanned;
   private long usedBytes;
@@ -356,6 +358,17 @@ public final class Journal implements AutoCloseable {
 
   /** Deletes the files whose records all have seq ≤ uptoSeq (they are in the store now). */
   public void retire(long uptoSeq) throws IOException {
+    retireLater(uptoSeq);
+    deleteRetired();
+  }
+
+  /**
+   * Takes the files whose records all have seq ≤ uptoSeq out of the journal: their locations no
+   * longer read, and {@link #deleteRetired} deletes them. Cheap (no file system call), so that
+   * the volume can do it under its map lock, in the same step as the mapping leaves them, and
+   * unlink the files after letting go of the lock. Their space counts as used until then.
+   */
+  public void retireLater(long uptoSeq) throws IOException {
     lock.lock();
     try {
       Iterator<Map.Entry<String, Segment>> it = files.entrySet().iterator();
@@ -366,22 +379,50 @@ public final class Journal implements AutoCloseable {
         }
         it.remove();
         segment.retired = true;
-        segment.channel.close();
-        Files.deleteIfExists(dir.resolve(segment.name));
-        usedBytes -= segment.size;
+        retiredFiles.add(segment);
       }
       if (current != null && current.lastSeq <= uptoSeq && current.size > 0 && files.size() == 1) {
         // Everything is uploaded: start afresh rather than keep an old file forever.
         files.remove(current.name);
         current.retired = true;
-        current.channel.close();
-        Files.deleteIfExists(dir.resolve(current.name));
-        usedBytes -= current.size;
+        retiredFiles.add(current);
         current = null;
       }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Closes and deletes the files {@link #retireLater} took out, and gives their space back. */
+  public void deleteRetired() throws IOException {
+    List<Segment> gone;
+    lock.lock();
+    try {
+      gone = new ArrayList<>(retiredFiles);
+      retiredFiles.clear();
+    } finally {
+      lock.unlock();
+    }
+    IOException failed = null;
+    long freed = 0;
+    for (Segment segment : gone) {
+      try {
+        segment.channel.close();
+        Files.deleteIfExists(dir.resolve(segment.name));
+      } catch (IOException e) {
+        failed = failed == null ? e : failed; // the other files still go
+      }
+      freed += segment.size;
+    }
+    lock.lock();
+    try {
+      usedBytes -= freed;
       space.signalAll();
     } finally {
       lock.unlock();
+    }
+    if (failed != null) {
+      throw failed;
     }
   }
 
@@ -446,6 +487,7 @@ public final class Journal implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    deleteRetired();
     lock.lock();
     try {
       if (closed) {

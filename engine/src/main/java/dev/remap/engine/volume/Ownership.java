@@ -277,17 +277,25 @@ final class Ownership implements AutoCloseable {
   /** Gives the lease up: marked released, so the next owner takes it at once. */
   void release(VolumeMeta meta, long epoch) throws IOException {
     Held h = held.remove(meta.name());
-    Object guard = h == null ? new Object() : h;
-    synchronized (guard) { // not while a renewal of it is between its read and its write
-      Optional<LeaseRecord> current = read(meta.name());
-      if (mine(current, epoch)) {
-        LeaseRecord released = current.get().asReleased(System.currentTimeMillis());
-        if (h != null) {
-          // Nobody writes the volume once it is released: no reason for a shortage stays.
-          released = released.withUsage(h.usage()).withSpace(h.space().withNoSpace(null));
-        }
-        store.put(key(meta.name()), released.encode());
+    if (h == null) {
+      // Not renewed here (never registered, or abandoned): no renewal can race with this write.
+      writeReleased(meta, epoch, null);
+      return;
+    }
+    synchronized (h) { // not while a renewal of it is between its read and its write
+      writeReleased(meta, epoch, h);
+    }
+  }
+
+  private void writeReleased(VolumeMeta meta, long epoch, Held h) throws IOException {
+    Optional<LeaseRecord> current = read(meta.name());
+    if (mine(current, epoch)) {
+      LeaseRecord released = current.get().asReleased(System.currentTimeMillis());
+      if (h != null) {
+        // Nobody writes the volume once it is released: no reason for a shortage stays.
+        released = released.withUsage(h.usage()).withSpace(h.space().withNoSpace(null));
       }
+      store.put(key(meta.name()), released.encode());
     }
   }
 

@@ -145,7 +145,7 @@ final class Tenure {
         return;
       }
       volume.uploader.drain(HANDOVER_DRAIN);
-      volume.uploader.checkpointNow();
+      volume.uploader.checkpointNow(HANDOVER_DRAIN);
       owner = false;
       ownership.release(volume.meta(), epoch);
     } finally {

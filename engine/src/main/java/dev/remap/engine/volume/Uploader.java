@@ -41,8 +41,10 @@ final class Uploader {
   /** A range to move (from the journal, or from a segment being cleaned) to a segment once it is in the store. */
   record Move(long offset, long length, Source.Stored from, Source.Stored to) {}
 
-  /** What the thread does next: upload a batch of journaled changes, or a cleaning step. */
-  private record Work(List<Journal.Appended> batch, boolean cleaning) {}
+  /** What the thread does next: upload a batch of journaled changes, a cleaning step, or a checkpoint. */
+  private record Work(List<Journal.Appended> batch, Kind kind) {}
+
+  private enum Kind { UPLOAD, CLEAN, CHECKPOINT }
 
   private final Volume volume;
   private final ObjectStore store;
@@ -67,6 +69,11 @@ final class Uploader {
   private final AtomicLong dataBytes = new AtomicLong();
   private SegmentCleaner cleaner;
   private int uploadsSinceCleaning;
+  /** Checkpoints asked for by {@link #checkpointNow} (guarded by lock), and the last one written. */
+  private long checkpointsAsked;
+  private long checkpointTaken;
+  private long checkpointsDone;
+  private IOException checkpointFailure;
   private static final int UPLOADS_PER_CLEANING_TURN = 2;
   private Journal journal;
   private Thread thread;
@@ -191,13 +198,35 @@ final class Uploader {
     }
   }
 
-  /** Writes a checkpoint now if segments were written since the last one (after a drain). */
-  void checkpointNow() throws IOException {
+  /**
+   * Writes a checkpoint now if segments were written since the last one (after a drain). The
+   * upload thread writes it, as it writes everything else of the volume's: this thread only asks
+   * and waits, so it never takes the map lock while holding {@code lock} (package-info's order).
+   */
+  void checkpointNow(Duration timeout) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
     lock.lock();
     try {
-      if (sinceCheckpoint > 0 && pending.isEmpty() && !busy) {
-        checkpoint();
+      long ticket = ++checkpointsAsked;
+      changed.signalAll();
+      while (checkpointsDone < ticket) {
+        if (stopping || volume.tenure.fencedReason() != null) {
+          return; // nothing of this owner's goes to the store any more
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new IOException("volume " + volume.name() + ": no checkpoint within " + timeout
+              + (lastError == null ? "" : " (" + lastError + ")"));
+        }
+        changed.awaitNanos(left);
       }
+      if (checkpointFailure != null) {
+        throw new IOException("volume " + volume.name() + ": checkpoint failed: " + checkpointFailure.getMessage(),
+            checkpointFailure);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while checkpointing volume " + volume.name(), e);
     } finally {
       lock.unlock();
     }
@@ -251,12 +280,23 @@ final class Uploader {
         awaitStop();
         return;
       }
-      if (work.cleaning()) {
+      if (work.kind() == Kind.CLEAN) {
         try {
           cleaner.runDue();
         } catch (IOException | RuntimeException e) {
           cleaner.failed(e);
         }
+        finish(work, true);
+        continue;
+      }
+      if (work.kind() == Kind.CHECKPOINT) {
+        IOException failed = null;
+        try {
+          checkpointIfBehind();
+        } catch (IOException e) {
+          failed = e;
+        }
+        checkpointed(failed);
         finish(work, true);
         continue;
       }
@@ -297,6 +337,12 @@ final class Uploader {
         if (stopping) {
           return null;
         }
+        if (checkpointTaken < checkpointsAsked && pending.isEmpty()) {
+          // Asked for after a drain: before cleaning, which would only delay the handover.
+          checkpointTaken = checkpointsAsked;
+          busy = true;
+          return new Work(List.of(), Kind.CHECKPOINT);
+        }
         long wait = Long.MAX_VALUE;
         boolean uploadDue = false;
         if (!pending.isEmpty()) {
@@ -312,7 +358,7 @@ final class Uploader {
           if (clean <= 0) {
             busy = true;
             uploadsSinceCleaning = 0;
-            return new Work(List.of(), true);
+            return new Work(List.of(), Kind.CLEAN);
           }
           wait = Math.min(wait, clean);
         }
@@ -334,10 +380,22 @@ final class Uploader {
       }
       busy = true;
       uploadsSinceCleaning++;
-      return new Work(batch, false);
+      return new Work(batch, Kind.UPLOAD);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return null;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The checkpoint taken in nextWork is written (or failed): its askers go on. */
+  private void checkpointed(IOException failed) {
+    lock.lock();
+    try {
+      checkpointsDone = checkpointTaken;
+      checkpointFailure = failed;
+      changed.signalAll();
     } finally {
       lock.unlock();
     }

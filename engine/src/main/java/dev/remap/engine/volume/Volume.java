@@ -28,14 +28,15 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * {@code stored} is exactly what replaying the store's segments gives (it never points into the
  * journal) and is what checkpoints and snapshots persist.
  *
- * <p>Locking: {@code writeOrder} serialises changes so that journal order and mapping order are
- * the same (replay after a crash then rebuilds the same state); {@code mapLock} guards both
- * tables. Readers hold the read lock while they read journal bytes, and the uploader relocates
- * and retires journal files under the write lock, so a reader never reads a retired file. Store
- * objects are immutable, so store reads happen outside the lock; a segment the cleaner emptied
- * may be collected under a read that resolved it just before, which then resolves again. The
- * {@link SegmentCleaner} runs on the uploader's thread and takes the map lock as the uploader
- * does (read to copy {@code stored}, write to commit), never while holding the uploader's lock.
+ * <p>Locking (the order of every lock of the package is in package-info.java): {@code writeOrder}
+ * serialises changes so that journal order and mapping order are the same (replay after a crash
+ * then rebuilds the same state); {@code mapLock} guards both tables. Readers hold the read lock
+ * while they read journal bytes, and the uploader relocates and takes journal files out of the
+ * journal under the write lock, so a reader never reads a retired file; the files are unlinked
+ * after the lock is let go. Store objects are immutable, so store reads happen outside the lock;
+ * a segment the cleaner emptied may be collected under a read that resolved it just before,
+ * which then resolves again. The {@link SegmentCleaner} runs on the uploader's thread and takes
+ * the map lock as the uploader does (read to copy {@code stored}, write to commit).
  *
  * <p>Ownership: a volume open in several processes (nodes) is owned by one of them at a time
  * ({@link Ownership}); the others are on standby until their first request. Which of the two
@@ -426,10 +427,12 @@ public final class Volume implements BlockDevice, Ownership.Holder {
         live.relocate(move.offset(), move.length(), move.from(), move.to());
       }
       SegmentFormat.apply(header, segmentKey, stored);
-      journal.retire(uptoSeq);
+      journal.retireLater(uptoSeq);
     } finally {
       mapLock.writeLock().unlock();
     }
+    // Unlinked outside the map lock: readers and writers never wait for the file system here.
+    journal.deleteRetired();
   }
 
   /**

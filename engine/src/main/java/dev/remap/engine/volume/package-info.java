@@ -1,0 +1,34 @@
+/**
+ * Volumes: the journal-backed, log-structured block devices the engine serves, their ownership
+ * across processes, their upload, cleaning and garbage collection.
+ *
+ * <h2>Lock order</h2>
+ * Every path that holds more than one of these locks takes them in this order, and never the
+ * other way round; a lock may be skipped, not reversed:
+ * <ol>
+ *   <li>{@code Tenure.ownerLock}: one acquisition of the volume from another owner at a time
+ *       (held while the state is reloaded, so it comes before everything the reload takes);</li>
+ *   <li>{@code Volume.writeOrder}: one change (or handover, resize, quiesced action) at a time,
+ *       so that journal order and mapping order are the same;</li>
+ *   <li>{@code Volume.mapLock} (read or write): the {@code live} and {@code stored} tables;</li>
+ *   <li>{@code Uploader.lock}: the upload queue and its flags; a thread holding it only waits on
+ *       its condition or returns, it never takes the map lock (so {@code Uploader.checkpointNow}
+ *       asks the upload thread to write the checkpoint instead of writing it under the lock);</li>
+ *   <li>the journal's own lock (inside {@code Journal}), and the monitors of {@code Ownership}
+ *       and its {@code Held} leases: leaves, under which no lock of this list is taken.</li>
+ * </ol>
+ * Paths as they are: a write takes writeOrder, appends to the journal (its lock, let go), then
+ * the map's write lock, then the uploader's lock to enqueue. A reload after taking the volume
+ * back holds ownerLock, then the map's write lock, then the uploader's lock
+ * ({@code continueFrom}). A handover holds writeOrder, drains (uploader's lock, waiting) and asks
+ * for a checkpoint. The upload thread takes the map lock (read: decide what to pack, copy
+ * {@code stored}; write: commit a segment) holding nothing else, and the journal's lock under
+ * it; journal files are unlinked after the map lock is let go.
+ *
+ * <h2>Threads</h2>
+ * The upload thread of a volume is the only one that writes its segments and checkpoints and
+ * changes {@code stored}; the cleaner runs on it between uploads. Clients' threads change
+ * {@code live} and the journal. The lease timer of {@code Ownership} renews leases and answers
+ * handover requests, on its own threads.
+ */
+package dev.remap.engine.volume;
