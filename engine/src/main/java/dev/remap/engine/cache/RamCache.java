@@ -20,7 +20,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Locking: {@code lock} guards the page map and the eviction policy and is held only for
  * copies, never for I/O. A read that misses records each page's write generation before it
  * reads {@code next}, and keeps the page only if no write touched it meanwhile, so a slow miss
- * can never re-insert data that a concurrent write replaced.
+ * can never re-insert data that a concurrent write replaced. A change marks its pages before it
+ * goes to {@code next} and again once it is there, before it drops them: a miss that read the
+ * old bytes while the change was on its way (after the first mark) sees the second one.
  */
 public final class RamCache extends ForwardingBlockDevice {
 
@@ -208,6 +210,7 @@ public final class RamCache extends ForwardingBlockDevice {
     if (length <= 0) {
       return;
     }
+    bump(offset, length);
     lock.lock();
     try {
       long first = offset / pageSize;

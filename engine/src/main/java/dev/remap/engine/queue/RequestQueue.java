@@ -43,6 +43,8 @@ public final class RequestQueue extends ForwardingBlockDevice {
   private final AtomicLongArray bytes = new AtomicLongArray(Kind.values().length);
   private final AtomicLongArray mergedAway = new AtomicLongArray(1);
   private volatile boolean closed;
+  /** Set once the workers are gone: whatever is in the array then is refused, not left waiting. */
+  private volatile boolean stopped;
 
   public RequestQueue(BlockDevice next, String name, int workerCount, int capacity, int maxMerged) {
     super(next);
@@ -96,7 +98,13 @@ public final class RequestQueue extends ForwardingBlockDevice {
       return done;
     }
     try {
-      array.put(new Pending(kind, offset, length, buffer, fua, done));
+      Pending pending = new Pending(kind, offset, length, buffer, fua, done);
+      array.put(pending);
+      // A close between the check above and the put may have let the workers go already: then
+      // nobody would run it. Whichever of this and close's sweep takes it out refuses it.
+      if (stopped && array.remove(pending)) {
+        refuse(pending);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       done.completeExceptionally(new InterruptedIOException("interrupted while the request array was full"));
@@ -218,7 +226,10 @@ public final class RequestQueue extends ForwardingBlockDevice {
   }
 
 
-  /** Lets queued requests finish, stops the workers, then closes next. */
+  /**
+   * Lets queued requests finish, stops the workers, then closes next. A request submitted while
+   * it closes is either run or refused as closed, never left waiting.
+   */
   @Override
   public void close() throws IOException {
     closed = true;
@@ -229,7 +240,16 @@ public final class RequestQueue extends ForwardingBlockDevice {
         Thread.currentThread().interrupt();
       }
     }
+    stopped = true;
+    List<Pending> left = new ArrayList<>();
+    array.drainTo(left);
+    left.forEach(RequestQueue::refuse);
     next.close();
+  }
+
+  private static void refuse(Pending pending) {
+    pending.done().completeExceptionally(
+        dev.remap.engine.block.DeviceException.closed("the request queue is closed"));
   }
 
   private static void await(CompletableFuture<Void> done) throws IOException {
