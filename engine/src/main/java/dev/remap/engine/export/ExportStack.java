@@ -106,6 +106,11 @@ public final class ExportStack implements BlockDevice {
     return queue.submitFlush();
   }
 
+  /** What went through the stack's queue (RAM hits answered by {@link #tryRead} do not). */
+  public RequestQueue.Counters requestCounters() {
+    return queue.counters();
+  }
+
   /** The RAM tier's counters, if this stack has one. */
   public Optional<TierCounters.Snapshot> ramCounters() {
     return cache == null ? Optional.empty() : Optional.of(cache.counters());

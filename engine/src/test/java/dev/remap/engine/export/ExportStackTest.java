@@ -1,11 +1,10 @@
-package dev.remap.engine.cache;
+package dev.remap.engine.export;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.remap.engine.block.BlockDevice;
 import dev.remap.engine.block.BlockDeviceContract;
-import dev.remap.engine.block.ForwardingBlockDevice;
-import dev.remap.engine.queue.RequestQueue;
+import dev.remap.engine.nbd.NbdServer;
 import dev.remap.engine.store.FileObjectStore;
 import dev.remap.engine.store.ObjectStore;
 import dev.remap.engine.volume.VolumeManager;
@@ -22,8 +21,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The full data path — RAM cache, request queue with workers, volume — passes the contract. */
-class LayeredStackTest extends BlockDeviceContract {
+/**
+ * The stack the NBD server serves a volume through, built the way it builds it (the seam, the
+ * server's own stack settings with a small RAM tier), passes the contract.
+ */
+class ExportStackTest extends BlockDeviceContract {
+
+  /** The server's defaults, with a RAM tier small enough to evict in these tests. */
+  private static final StackSpec SPEC =
+      NbdServer.Options.unix(Path.of("unused.sock")).stackDefaults().withRamCache(1 << 20);
 
   @TempDir Path tmp;
   private ObjectStore store;
@@ -39,7 +45,7 @@ class LayeredStackTest extends BlockDeviceContract {
   }
 
   private BlockDevice stack() throws Exception {
-    return new RamCache(new RequestQueue(volumes.open("disk"), "disk", 3, 256, 1 << 20), 1 << 20, 64 << 10);
+    return ExportStack.build("disk", new VolumeExports(volumes).open("disk", SPEC).orElseThrow(), SPEC);
   }
 
   @Override
@@ -55,20 +61,21 @@ class LayeredStackTest extends BlockDeviceContract {
 
   @Test
   void repeatedReadsAreAnsweredFromRamAndWritesAreSeenAtOnce() throws Exception {
-    RamCache cache = (RamCache) device;
+    ExportStack stack = (ExportStack) device;
     device.write(0, ByteBuffer.wrap(random(128 << 10, 1)), false);
     read(0, 128 << 10);
-    long hits = cache.counters().hits();
+    long hits = stack.ramCounters().orElseThrow().hits();
     assertThat(read(4096, 8192)).isEqualTo(Arrays.copyOfRange(random(128 << 10, 1), 4096, 4096 + 8192));
-    assertThat(cache.counters().hits()).isEqualTo(hits + 1);
+    assertThat(stack.ramCounters().orElseThrow().hits()).isEqualTo(hits + 1);
     device.write(4096, ByteBuffer.wrap(random(4096, 2)), false);
     assertThat(read(4096, 4096)).isEqualTo(random(4096, 2));
-    assertThat(cache.counters().usedBytes()).isLessThanOrEqualTo(1 << 20);
+    assertThat(stack.ramCounters().orElseThrow().usedBytes()).isLessThanOrEqualTo(1 << 20);
   }
 
   @Test
   void concurrentClientsOnDisjointRangesSeeTheirOwnData() throws Exception {
-    RequestQueue queue = new RequestQueue(new RamCacheBypass(device), "parallel", 4, 64, 1 << 20);
+    // Through the asynchronous submits a connection uses, many requests in flight at once.
+    ExportStack queue = (ExportStack) device;
     int clients = 8;
     int region = (int) (SIZE / clients);
     List<CompletableFuture<byte[]>> done = new ArrayList<>();
@@ -93,18 +100,6 @@ class LayeredStackTest extends BlockDeviceContract {
     for (CompletableFuture<byte[]> f : done) {
       assertThat(f.get()).as("a client's region reads back as it wrote it").isNotNull();
     }
-    assertThat(queue.counters().requests()[0]).isEqualTo(clients);
-  }
-
-  /** Lets a second queue sit on the same stack without closing it twice. */
-  private static final class RamCacheBypass extends ForwardingBlockDevice {
-    RamCacheBypass(BlockDevice next) {
-      super(next);
-    }
-
-    @Override
-    public void close() {
-      // The test's own stack closes the device.
-    }
+    assertThat(queue.requestCounters().requests()[0]).as("every final read went through the queue").isEqualTo(clients);
   }
 }
