@@ -5,7 +5,6 @@ import dev.remap.engine.core.MappingCodec;
 import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.core.Source;
 import dev.remap.engine.core.Span;
-import dev.remap.engine.journal.Journal;
 import dev.remap.engine.store.NoSuchObjectException;
 import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.store.ObjectStore;
@@ -83,7 +82,7 @@ final class ExportManifests {
     for (String key : new TreeSet<>(table.referencedKeys())) {
       renamed.put(key, "objects/" + renamed.size() + ".seg");
     }
-    if (!Arrays.equals(written, MappingCodec.encode(rewrite(table, renamed), 0, 0, Journal.KEY_PREFIX))) {
+    if (!Arrays.equals(written, MappingCodec.encode(rewrite(table, renamed), 0, 0))) {
       return false;
     }
     Map<String, Long> originals = sizes(source, renamed.keySet());

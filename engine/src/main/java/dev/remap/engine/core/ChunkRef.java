@@ -128,15 +128,13 @@ public final class ChunkRef {
    * {@code to} instead. Parts overwritten since are left alone: a newer write wins over the
    * upload of an older one. Returns this when nothing moved.
    */
-  public ChunkRef relocate(long offset, long length, Source.Stored from, Source.Stored to) {
+  public ChunkRef relocate(long offset, long length, Source from, Source.Stored to) {
     checkRange(offset, length);
     ChunkRef result = this;
     long end = offset + length;
     for (int i = firstEndingAfter(offset); i < spans.length && spans[i].offset() < end; i++) {
       Span part = spans[i].clip(offset, end);
-      if (part.source() instanceof Source.Stored stored
-          && stored.key().equals(from.key())
-          && stored.offset() == from.offset() + (part.offset() - offset)) {
+      if (part.source().equals(from.advance(part.offset() - offset))) {
         result = result.put(part.offset(), part.length(), to.advance(part.offset() - offset));
       }
     }
@@ -194,9 +192,7 @@ public final class ChunkRef {
     if (previous.source() instanceof Source.Zero && next.source() instanceof Source.Zero) {
       return true;
     }
-    return previous.source() instanceof Source.Stored a
-        && next.source() instanceof Source.Stored b
-        && b.continues(a, previous.length());
+    return Source.continuous(previous.source(), previous.length(), next.source());
   }
 
   private static Span joined(Span previous, Span next) {

@@ -39,7 +39,11 @@ public final class MappingCodec {
 
   private MappingCodec() {}
 
-  public static byte[] encode(MappingTable table, long segmentSeq, long journalSeq, String localPrefix) {
+  /**
+   * The table as persisted. It must reference the store only: a range still in a local journal
+   * ({@link Source.Journaled}) is refused, since no other process could read it.
+   */
+  public static byte[] encode(MappingTable table, long segmentSeq, long journalSeq) {
     Geometry g = table.geometry();
     Map<String, Integer> keys = new HashMap<>();
     List<String> keyList = new ArrayList<>();
@@ -50,10 +54,10 @@ public final class MappingCodec {
         nonEmpty++;
       }
       for (Span span : chunk.spans()) {
+        if (span.source() instanceof Source.Journaled j) {
+          throw new IllegalStateException("chunk " + i + " still maps to the local " + j);
+        }
         if (span.source() instanceof Source.Stored s) {
-          if (s.key().startsWith(localPrefix)) {
-            throw new IllegalStateException("chunk " + i + " still maps to local " + s.key());
-          }
           keys.computeIfAbsent(s.key(), k -> {
             keyList.add(k);
             return keyList.size() - 1;

@@ -50,10 +50,10 @@ public final class MappingTable {
   }
 
   /** Moves what still maps to from (byte for byte) to to; see {@link ChunkRef#relocate}. */
-  public void relocate(long offset, long length, Source.Stored from, Source.Stored to) {
+  public void relocate(long offset, long length, Source from, Source.Stored to) {
     forEachChunk(offset, length, (index, chunkOffset, partLength, delta) ->
         chunks[index] = chunks[index].relocate(
-            chunkOffset, partLength, (Source.Stored) from.advance(delta), (Source.Stored) to.advance(delta)));
+            chunkOffset, partLength, from.advance(delta), (Source.Stored) to.advance(delta)));
   }
 
   /** Spans in volume offsets covering [offset, offset+length) exactly, holes included. */
@@ -118,8 +118,8 @@ public final class MappingTable {
     if (previous.end() != next.offset()) {
       return false;
     }
-    if (previous.source() instanceof Source.Stored a) {
-      return next.source() instanceof Source.Stored b && b.continues(a, previous.length());
+    if (previous.source() instanceof Source.Stored || previous.source() instanceof Source.Journaled) {
+      return Source.continuous(previous.source(), previous.length(), next.source());
     }
     return previous.source() == next.source();
   }

@@ -40,10 +40,8 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class Journal implements AutoCloseable {
 
-  public static final String KEY_PREFIX = "journal/";
-
   /** What an append produced: its sequence number and, for writes, where the payload lives. */
-  public record Appended(JournalRecord record, Source.Stored payload) {}
+  public record Appended(JournalRecord record, Source.Journaled payload) {}
 
   /** Receives the records found at open, in sequence order. */
   @FunctionalInterface
@@ -342,16 +340,16 @@ public final class Journal implements AutoCloseable {
   }
 
   /** Reads payload bytes of a write from where {@link Appended#payload()} said they are. */
-  public void read(Source.Stored location, ByteBuffer dst) throws IOException {
+  public void read(Source.Journaled location, ByteBuffer dst) throws IOException {
     Segment segment;
     lock.lock();
     try {
-      segment = files.get(location.key().substring(KEY_PREFIX.length()));
+      segment = files.get(location.file());
     } finally {
       lock.unlock();
     }
     if (segment == null) {
-      throw new IOException("journal file " + location.key() + " was already retired");
+      throw new IOException("journal file " + location.file() + " in " + dir + " was already retired");
     }
     readFully(segment.channel, dst, location.offset());
   }
@@ -509,9 +507,9 @@ public final class Journal implements AutoCloseable {
     }
   }
 
-  private static Source.Stored location(Segment segment, long position, JournalRecord record) {
+  private static Source.Journaled location(Segment segment, long position, JournalRecord record) {
     return record.type() == JournalRecord.Type.WRITE
-        ? new Source.Stored(KEY_PREFIX + segment.name, position + JournalRecord.HEADER)
+        ? new Source.Journaled(segment.name, position + JournalRecord.HEADER)
         : null;
   }
 

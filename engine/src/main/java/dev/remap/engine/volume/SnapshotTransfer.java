@@ -5,7 +5,6 @@ import dev.remap.engine.core.MappingCodec;
 import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.core.Source;
 import dev.remap.engine.core.Span;
-import dev.remap.engine.journal.Journal;
 import dev.remap.engine.store.NoSuchObjectException;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
@@ -42,7 +41,7 @@ public final class SnapshotTransfer {
     MappingTable table = decoded.table();
     long bytes = copyObjects(source.store(), table, target, "objects/");
     // The manifest last: an interrupted export has no manifest and cannot be imported half-done.
-    byte[] manifest = MappingCodec.encode(table, 0, 0, Journal.KEY_PREFIX);
+    byte[] manifest = MappingCodec.encode(table, 0, 0);
     if (!target.putIfAbsent(MANIFEST, ByteBuffer.wrap(manifest))) {
       throw new VolumeException("an export already exists in " + target.describe());
     }
@@ -65,7 +64,7 @@ public final class SnapshotTransfer {
     MappingTable table = decoded.table();
     String id = UUID.randomUUID().toString();
     copyObjects(from, table, store, StoreLayout.importPrefix(id));
-    store.put(StoreLayout.checkpoint(id, 0), ByteBuffer.wrap(MappingCodec.encode(table, 0, 0, Journal.KEY_PREFIX)));
+    store.put(StoreLayout.checkpoint(id, 0), ByteBuffer.wrap(MappingCodec.encode(table, 0, 0)));
     VolumeMeta meta = new VolumeMeta(id, name, table.geometry(), Instant.now(), "import:" + from.describe());
     if (!store.putIfAbsent(StoreLayout.meta(name), meta.encode())) {
       throw new VolumeException("volume " + name + " already exists in " + store.describe());

@@ -39,7 +39,7 @@ final class Uploader {
   private static final System.Logger LOG = System.getLogger(Uploader.class.getName());
 
   /** A range to move (from the journal, or from a segment being cleaned) to a segment once it is in the store. */
-  record Move(long offset, long length, Source.Stored from, Source.Stored to) {}
+  record Move(long offset, long length, Source from, Source.Stored to) {}
 
   /** What the thread does next: upload a batch of journaled changes, a cleaning step, or a checkpoint. */
   private record Work(List<Journal.Appended> batch, Kind kind) {}
@@ -450,7 +450,7 @@ final class Uploader {
           Source expected = appended.payload().advance(span.offset() - r.offset());
           if (span.source().equals(expected)) {
             entries.add(new SegmentFormat.Entry(SegmentFormat.Kind.DATA, span.offset(), span.length(), 0));
-            moves.add(new Move(span.offset(), span.length(), (Source.Stored) expected, null));
+            moves.add(new Move(span.offset(), span.length(), expected, null));
           }
         }
       }
@@ -460,7 +460,7 @@ final class Uploader {
     List<ByteBuffer> payloads = new ArrayList<>(moves.size());
     for (Move move : moves) {
       ByteBuffer bytes = ByteBuffer.allocate((int) move.length());
-      journal.read(move.from(), bytes);
+      journal.read((Source.Journaled) move.from(), bytes); // an upload's moves come from the journal
       payloads.add(bytes.flip());
     }
     long first = batch.get(0).record().seq();
@@ -532,7 +532,7 @@ final class Uploader {
     long seq = nextSegment - 1;
     volume.mapLock.readLock().lock();
     try {
-      encoded = MappingCodec.encode(volume.stored, seq, uploadedSeq, Journal.KEY_PREFIX);
+      encoded = MappingCodec.encode(volume.stored, seq, uploadedSeq);
     } finally {
       volume.mapLock.readLock().unlock();
     }

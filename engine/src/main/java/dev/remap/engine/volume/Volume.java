@@ -204,12 +204,10 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     try {
       for (Span span : live.resolve(offset, length)) {
         ByteBuffer part = slice(dst, base + (int) (span.offset() - offset), (int) span.length());
-        if (span.source() instanceof Source.Stored s) {
-          if (s.key().startsWith(Journal.KEY_PREFIX)) {
-            journal.read(s, part);
-          } else {
-            fromStore.add(span);
-          }
+        if (span.source() instanceof Source.Journaled j) {
+          journal.read(j, part);
+        } else if (span.source() instanceof Source.Stored) {
+          fromStore.add(span);
         } else {
           zero(part);
         }

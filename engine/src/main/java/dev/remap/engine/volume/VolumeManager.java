@@ -357,7 +357,7 @@ public final class VolumeManager {
     // cleaner may empty a segment it references and a collection delete that segment, unless the
     // manifest is already in the store to keep it.
     boolean written = volume.quiesced(QUIESCE_TIMEOUT, () -> store.putIfAbsent(key,
-        ByteBuffer.wrap(MappingCodec.encode(volume.stored, 0, 0, Journal.KEY_PREFIX))));
+        ByteBuffer.wrap(MappingCodec.encode(volume.stored, 0, 0))));
     if (!written) {
       throw new VolumeException("snapshot " + volume.name() + "@" + snapshot + " already exists");
     }
@@ -416,7 +416,7 @@ public final class VolumeManager {
     // The checkpoint first: until the metadata exists nobody sees the clone, and a failure
     // leaves only an unreferenced checkpoint that garbage collection removes.
     store.put(StoreLayout.checkpoint(meta.id(), 0),
-        ByteBuffer.wrap(MappingCodec.encode(source.table(), 0, 0, Journal.KEY_PREFIX)));
+        ByteBuffer.wrap(MappingCodec.encode(source.table(), 0, 0)));
     if (!store.putIfAbsent(StoreLayout.meta(newName), meta.encode())) {
       store.delete(StoreLayout.checkpoint(meta.id(), 0));
       throw new VolumeException("volume " + newName + " already exists in " + store.describe());

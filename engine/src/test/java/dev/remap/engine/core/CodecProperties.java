@@ -30,7 +30,7 @@ class CodecProperties {
       };
       table.put(offset, length, source);
     }
-    byte[] encoded = MappingCodec.encode(table, 17, 42, "journal/");
+    byte[] encoded = MappingCodec.encode(table, 17, 42);
     MappingCodec.Decoded decoded = MappingCodec.decode(ByteBuffer.wrap(encoded), "test");
     assertThat(decoded.segmentSeq()).isEqualTo(17);
     assertThat(decoded.journalSeq()).isEqualTo(42);
@@ -52,8 +52,8 @@ class CodecProperties {
   @Test
   void aTableThatPointsIntoTheJournalIsNotPersisted() {
     MappingTable table = new MappingTable(new Geometry(CHUNK, 512, CHUNK));
-    table.put(0, 512, new Source.Stored("journal/0001.wal", 32));
-    assertThatThrownBy(() -> MappingCodec.encode(table, 0, 0, "journal/")).hasMessageContaining("journal/0001.wal");
+    table.put(0, 512, new Source.Journaled("0001.wal", 32));
+    assertThatThrownBy(() -> MappingCodec.encode(table, 0, 0)).hasMessageContaining("0001.wal");
   }
 
   @Property(tries = 100)

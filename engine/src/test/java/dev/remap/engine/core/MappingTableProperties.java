@@ -58,7 +58,12 @@ class MappingTableProperties {
     }
   }
 
-  record Written(String key, long objectOffset, long volumeOffset, int length) {}
+  /** A write's bytes in object key (a journal file when journaled, as writes are until uploaded). */
+  record Written(String key, long objectOffset, long volumeOffset, int length, boolean journaled) {
+    Source source(long delta) {
+      return journaled ? new Source.Journaled(key, objectOffset + delta) : new Source.Stored(key, objectOffset + delta);
+    }
+  }
 
   @Property(tries = 300)
   void resolvesLikeAByteArray(@ForAll("ops") List<Op> ops, @ForAll @IntRange(min = 1, max = 5) int chunks,
@@ -83,10 +88,11 @@ class MappingTableProperties {
           random.nextBytes(object);
           String key = "o" + objects.size();
           objects.put(key, object);
-          table.put(offset, length, new Source.Stored(key, padding));
+          Written w = new Written(key, padding, offset, length, random.nextBoolean());
+          table.put(offset, length, w.source(0));
           System.arraycopy(object, padding, model.bytes, offset, length);
           Arrays.fill(model.state, offset, offset + length, DATA);
-          written.add(new Written(key, padding, offset, length));
+          written.add(w);
         }
         case TRIM -> {
           table.put(offset, length, Source.Hole.INSTANCE);
@@ -112,8 +118,7 @@ class MappingTableProperties {
           System.arraycopy(objects.get(w.key()), (int) w.objectOffset() + from, copy, padding, len);
           String key = "u" + objects.size();
           objects.put(key, copy);
-          table.relocate(w.volumeOffset() + from, len,
-              new Source.Stored(w.key(), w.objectOffset() + from), new Source.Stored(key, padding));
+          table.relocate(w.volumeOffset() + from, len, w.source(from), new Source.Stored(key, padding));
         }
         case SNAPSHOT -> {
           snapshots.add(table.copy());
@@ -149,12 +154,16 @@ class MappingTableProperties {
       if (span.source() instanceof Source.Stored stored) {
         System.arraycopy(objects.get(stored.key()), (int) stored.offset(), read, from, to - from);
         Arrays.fill(state, from, to, DATA);
+      } else if (span.source() instanceof Source.Journaled journaled) {
+        System.arraycopy(objects.get(journaled.file()), (int) journaled.offset(), read, from, to - from);
+        Arrays.fill(state, from, to, DATA);
       } else {
         Arrays.fill(state, from, to, span.source() == Source.Zero.INSTANCE ? ZERO : HOLE);
       }
-      if (previous != null && previous.source() instanceof Source.Stored a
-          && span.source() instanceof Source.Stored b) {
-        assertThat(b.continues(a, previous.length())).as("neighbours that continue are joined").isFalse();
+      if (previous != null && (previous.source() instanceof Source.Stored
+          || previous.source() instanceof Source.Journaled)) {
+        assertThat(Source.continuous(previous.source(), previous.length(), span.source()))
+            .as("neighbours that continue are joined").isFalse();
       } else if (previous != null) {
         assertThat(previous.source()).as("equal neighbours are joined").isNotSameAs(span.source());
       }
