@@ -14,8 +14,8 @@ import java.util.regex.Pattern;
  * leases/NAME.lease              who owns a volume now, and its published usage and space (replaced)
  * requests/NAME/EPOCH.release    a process asking the owner of epoch EPOCH to hand the volume over
  * </pre>
- * In a mapping, {@code journal/FILE} names bytes still in the owner's local journal, never an
- * object: checkpoints and manifests are written without them.
+ * Bytes still in the owner's local journal are {@code Source.Journaled} in its live mapping, never
+ * a key: checkpoints and manifests are written without them.
  * ID is the volume's immutable id, so a volume deleted and created again under the same name
  * never mixes its objects with the old one's; snapshots are named by the volume name users see.
  */
