@@ -1,23 +1,15 @@
 package dev.remap.engine.volume;
 
-import dev.remap.engine.store.NoSuchObjectException;
-import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -44,6 +36,14 @@ import java.util.logging.Logger;
  *
  * <p>Costs on S3: a renewal is a GET and a PUT per owned volume every ttl/3; the request poll is
  * one LIST per process every poll interval while it owns anything.
+ *
+ * <p>This class is the way in, and the taking side: reading a lease, taking it, asking its owner
+ * for it ({@link #acquire}). Once a volume is registered, {@link LeaseKeeper} keeps its lease:
+ * renews it, answers the requests for it, releases it. Both read and write leases through one
+ * {@link LeaseIo}, which knows this process's identity in them.
+ *
+ * <p>Locking: none here; {@code carried} is a concurrent map, and the monitors are the keeper's
+ * (leaves, see there). {@link #acquire} sleeps and calls the store holding no lock of this class.
  */
 final class Ownership implements AutoCloseable {
 
@@ -54,7 +54,7 @@ final class Ownership implements AutoCloseable {
     /** Moves everything to the store and releases the lease (via {@link #release}). */
     void handOver() throws IOException;
 
-    /** Another process took the lease: stop changing the volume. */
+    /** Another process took the lease: stop changing the volume (called under a lease's leaf monitor: lock nothing). */
     void lost(String why);
 
     /** What this process has served of the volume so far (cumulative over its life). */
@@ -68,75 +68,21 @@ final class Ownership implements AutoCloseable {
     }
   }
 
-  private static final class Held {
-    final VolumeMeta meta;
-    final Holder holder;
-    /** The usage the lease carried when this process took it, and the holder's own then. */
-    final Usage inherited;
-    final Usage holderAtStart;
-    /** Likewise the space report, and the holder's cleaned bytes then. */
-    final SpaceReport inheritedSpace;
-    final long cleanedAtStart;
-    volatile LeaseRecord lease;
-    volatile long renewedNanos;
-
-    Held(VolumeMeta meta, Holder holder, LeaseRecord lease, LeaseRecord taken) {
-      this.meta = meta;
-      this.holder = holder;
-      this.lease = lease;
-      this.inherited = taken.usage();
-      this.holderAtStart = holder.usage();
-      this.inheritedSpace = taken.space();
-      this.cleanedAtStart = holderSpace(holder).cleanedBytes();
-      this.renewedNanos = System.nanoTime();
-    }
-
-    /** The volume's usage so far: what was inherited plus what this process served since. */
-    Usage usage() {
-      return inherited.plus(holder.usage().minus(holderAtStart));
-    }
-
-    /**
-     * The volume's space: this process's measurement once it has one (until then the one it
-     * inherited, which says when it was taken), its no-space state, and the bytes cleaned by
-     * every owner.
-     */
-    SpaceReport space() {
-      SpaceReport now = holderSpace(holder);
-      long cleaned = inheritedSpace.cleanedBytes() + Math.max(0, now.cleanedBytes() - cleanedAtStart);
-      return (now.measured() ? now : inheritedSpace.withNoSpace(now.noSpace())).withCleanedBytes(cleaned);
-    }
-
-    /** A holder's report, never an exception: a figure for the status must not cost a renewal. */
-    private static SpaceReport holderSpace(Holder holder) {
-      try {
-        return holder.space();
-      } catch (RuntimeException e) {
-        LOG.log(Level.FINE, "could not read a volume's space: " + e);
-        return SpaceReport.UNKNOWN;
-      }
-    }
-  }
-
   private final ObjectStore store;
-  private final String node;
-  private final String instance = UUID.randomUUID().toString();
+  private final LeaseIo leases;
+  private final LeaseKeeper keeper;
   /** Each lease this process just took (for its usage and space), until {@link #register} takes it on. */
   private final Map<String, LeaseRecord> carried = new ConcurrentHashMap<>();
-  private final Duration ttl;
   private final Duration handoverTimeout;
   private final Duration poll;
-  private final Map<String, Held> held = new ConcurrentHashMap<>();
-  private final Set<String> handling = ConcurrentHashMap.newKeySet();
-  private ScheduledExecutorService timer;
-  private ExecutorService handovers;
 
   Ownership(ObjectStore store, VolumeOptions options) {
+    Duration ttl = options.leaseTtl();
     this.store = store;
-    this.node = options.nodeId();
-    this.ttl = options.leaseTtl();
+    this.leases = new LeaseIo(store, options.nodeId(), ttl);
     this.handoverTimeout = options.handoverTimeout();
     this.poll = Duration.ofMillis(Math.max(100, Math.min(1000, ttl.toMillis() / 10)));
+    this.keeper = new LeaseKeeper(store, leases, ttl, poll);
   }
 
   static String key(String volume) {
@@ -148,17 +94,11 @@ final class Ownership implements AutoCloseable {
   }
 
   String node() {
-    return node;
+    return leases.node();
   }
 
   Optional<LeaseRecord> read(String volume) throws IOException {
-    try {
-      return Optional.of(LeaseRecord.decode(store.get(key(volume)), "the lease of volume " + volume));
-    } catch (NoSuchObjectException e) {
-      return Optional.empty();
-    } catch (IllegalArgumentException damaged) {
-      throw new VolumeException(damaged.getMessage() + "; delete " + key(volume) + " from the store to reset it");
-    }
+    return leases.read(volume);
   }
 
   /**
@@ -173,11 +113,11 @@ final class Ownership implements AutoCloseable {
   private OptionalLong tryTake(VolumeMeta meta, Optional<LeaseRecord> current) throws IOException {
     if (current.isEmpty()) {
       carried.remove(meta.name());
-      LeaseRecord mine = lease(meta, 1);
-      return store.putIfAbsent(key(meta.name()), mine.encode()) ? OptionalLong.of(1) : OptionalLong.empty();
+      LeaseRecord mine = leases.fresh(meta, 1);
+      return leases.create(meta.name(), mine) ? OptionalLong.of(1) : OptionalLong.empty();
     }
     LeaseRecord other = current.get();
-    if (other.heldFor(meta.id()) && !other.node().equals(node)) {
+    if (other.heldFor(meta.id()) && !other.node().equals(node())) {
       return OptionalLong.empty();
     }
     // Usage and space go on with the volume; a deleted namesake's lease has none of this volume's.
@@ -186,23 +126,18 @@ final class Ownership implements AutoCloseable {
 
   /** Takes the lease at epoch, carrying on the usage and space of before (null: none). */
   private OptionalLong replace(VolumeMeta meta, long epoch, LeaseRecord before) throws IOException {
-    LeaseRecord mine = lease(meta, epoch);
+    LeaseRecord mine = leases.fresh(meta, epoch);
     if (before != null) {
       // Nobody writes the volume between two owners: no reason for a shortage goes on.
       mine = mine.withUsage(before.usage()).withSpace(before.space().withNoSpace(null));
     }
-    store.put(key(meta.name()), mine.encode());
+    leases.write(meta.name(), mine);
     Optional<LeaseRecord> after = read(meta.name());
-    boolean won = after.isPresent() && after.get().instance().equals(instance) && after.get().epoch() == epoch;
-    if (!won) {
+    if (!leases.mine(after, epoch)) {
       return OptionalLong.empty();
     }
     carried.put(meta.name(), after.get()); // for register, without reading the lease again
     return OptionalLong.of(epoch);
-  }
-
-  private LeaseRecord lease(VolumeMeta meta, long epoch) {
-    return new LeaseRecord(meta.id(), node, instance, epoch, 0, ttl.toMillis(), System.currentTimeMillis(), false);
   }
 
   /**
@@ -223,14 +158,13 @@ final class Ownership implements AutoCloseable {
         if (taken.isPresent()) {
           return taken.getAsLong();
         }
-        if (current.isEmpty() || !current.get().heldFor(meta.id()) || current.get().node().equals(node)) {
+        if (current.isEmpty() || !current.get().heldFor(meta.id()) || current.get().node().equals(node())) {
           continue; // it was free (or a dead predecessor's) and another process won it: look again
         }
         LeaseRecord owner = current.get();
         if (request == null) {
           request = requestPrefix(meta.name()) + UUID.randomUUID() + ".release";
-          String body = "from=" + node + "\nepoch=" + owner.epoch() + "\n";
-          store.put(request, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)));
+          store.put(request, LeaseKeeper.requestBody(node(), owner.epoch()));
         }
         long now = System.nanoTime();
         if (owner.serial() != seenSerial) {
@@ -262,189 +196,43 @@ final class Ownership implements AutoCloseable {
   }
 
   /** The process now owns meta at epoch: renew its lease and answer requests for it. */
-  synchronized void register(VolumeMeta meta, long epoch, Holder holder) {
-    LeaseRecord lease = new LeaseRecord(meta.id(), node, instance, epoch, 0, ttl.toMillis(),
-        System.currentTimeMillis(), false);
-    LeaseRecord taken = java.util.Objects.requireNonNullElse(carried.remove(meta.name()), lease);
-    held.put(meta.name(), new Held(meta, holder, lease, taken));
-    if (timer == null) {
-      timer = Executors.newSingleThreadScheduledExecutor(daemon("remap-lease"));
-      handovers = Executors.newCachedThreadPool(daemon("remap-handover"));
-      timer.scheduleWithFixedDelay(this::tick, poll.toMillis(), poll.toMillis(), TimeUnit.MILLISECONDS);
-    }
+  void register(VolumeMeta meta, long epoch, Holder holder) {
+    LeaseRecord lease = leases.fresh(meta, epoch);
+    LeaseRecord taken = Objects.requireNonNullElse(carried.remove(meta.name()), lease);
+    keeper.keep(meta, holder, lease, taken);
   }
 
   /** Gives the lease up: marked released, so the next owner takes it at once. */
   void release(VolumeMeta meta, long epoch) throws IOException {
-    Held h = held.remove(meta.name());
-    if (h == null) {
-      // Not renewed here (never registered, or abandoned): no renewal can race with this write.
-      writeReleased(meta, epoch, null);
-      return;
-    }
-    synchronized (h) { // not while a renewal of it is between its read and its write
-      writeReleased(meta, epoch, h);
-    }
-  }
-
-  private void writeReleased(VolumeMeta meta, long epoch, Held h) throws IOException {
-    Optional<LeaseRecord> current = read(meta.name());
-    if (mine(current, epoch)) {
-      LeaseRecord released = current.get().asReleased(System.currentTimeMillis());
-      if (h != null) {
-        // Nobody writes the volume once it is released: no reason for a shortage stays.
-        released = released.withUsage(h.usage()).withSpace(h.space().withNoSpace(null));
-      }
-      store.put(key(meta.name()), released.encode());
-    }
+    keeper.release(meta, epoch);
   }
 
   /** Stops renewing without releasing (the journal still holds changes the store lacks). */
   void abandon(VolumeMeta meta) {
-    held.remove(meta.name());
+    keeper.abandon(meta);
   }
 
   /** Is the lease still this process's at epoch (checked against the store)? */
   boolean owns(VolumeMeta meta, long epoch) throws IOException {
     Optional<LeaseRecord> current = read(meta.name());
-    return mine(current, epoch) && !current.get().released();
-  }
-
-  private boolean mine(Optional<LeaseRecord> lease, long epoch) {
-    return lease.isPresent() && lease.get().instance().equals(instance) && lease.get().epoch() == epoch;
+    return leases.mine(current, epoch) && !current.get().released();
   }
 
   /** Another node owns the volume and renewed within twice its ttl (by this clock; for refusals only). */
   Optional<LeaseRecord> ownedElsewhere(VolumeMeta meta) throws IOException {
     Optional<LeaseRecord> current = read(meta.name());
-    return current.filter(l -> l.heldFor(meta.id()) && !l.instance().equals(instance) && !l.node().equals(node)
-        && System.currentTimeMillis() - l.renewedAtMillis() < 2 * l.ttlMillis());
+    return current.filter(l -> l.heldFor(meta.id()) && !l.instance().equals(leases.instance())
+        && !l.node().equals(node()) && System.currentTimeMillis() - l.renewedAtMillis() < 2 * l.ttlMillis());
   }
 
   /** Removes a deleted volume's lease. */
   void forget(String volume) throws IOException {
-    store.delete(key(volume));
-  }
-
-  private void tick() {
-    long now = System.nanoTime();
-    for (Held h : held.values()) {
-      if (now - h.renewedNanos >= ttl.toNanos() / 3) {
-        renew(h);
-      }
-    }
-    if (!held.isEmpty()) {
-      answerRequests();
-    } else {
-      stopIfIdle();
-    }
-  }
-
-  /** Owning nothing, the process needs no timer (many short-lived managers must not leave threads). */
-  private synchronized void stopIfIdle() {
-    if (held.isEmpty() && timer != null) {
-      timer.shutdown();
-      handovers.shutdown();
-      timer = null;
-      handovers = null;
-    }
-  }
-
-  private void renew(Held h) {
-    synchronized (h) {
-      if (held.get(h.meta.name()) == h) {
-        renewHeld(h);
-      }
-    }
-  }
-
-  private void renewHeld(Held h) {
-    try {
-      Optional<LeaseRecord> current = read(h.meta.name());
-      LeaseRecord mine = h.lease;
-      if (!mine(current, mine.epoch())) {
-        if (held.remove(h.meta.name(), h)) {
-          String by = current.map(l -> "node " + l.node() + " (epoch " + l.epoch() + ")").orElse("nobody");
-          h.holder.lost("volume " + h.meta.name() + " was taken over by " + by
-              + " after this node did not renew its lease in time");
-        }
-        return;
-      }
-      LeaseRecord renewed = current.get().renewed(System.currentTimeMillis()).withUsage(h.usage())
-          .withSpace(h.space());
-      store.put(key(h.meta.name()), renewed.encode());
-      h.lease = renewed;
-      h.renewedNanos = System.nanoTime();
-    } catch (IOException | RuntimeException e) {
-      // Keep serving: others take over only after two ttl without a renewal, and a stale owner's
-      // uploads cannot overwrite theirs (segments are put-if-absent).
-      LOG.log(Level.WARNING, "renewing the lease of volume " + h.meta.name() + " failed: " + e.getMessage());
-    }
-  }
-
-  private void answerRequests() {
-    try {
-      for (ObjectInfo info : store.list(StoreLayout.REQUESTS)) {
-        String key = info.key();
-        if (!key.endsWith(".release")) {
-          continue;
-        }
-        String volume = StoreLayout.volumeOfRequest(key);
-        Held h = held.get(volume);
-        if (h == null || !handling.add(key)) {
-          continue;
-        }
-        if (requestedEpoch(key) < h.lease.epoch()) {
-          // Asked of an earlier owner by a process that has given up since: nobody waits for it.
-          store.delete(key);
-          handling.remove(key);
-          continue;
-        }
-        handovers.execute(() -> {
-          try {
-            LOG.info(() -> "handing volume " + volume + " over (" + key + ")");
-            h.holder.handOver();
-          } catch (IOException | RuntimeException e) {
-            LOG.log(Level.WARNING, "could not hand volume " + volume + " over: " + e.getMessage());
-          } finally {
-            handling.remove(key);
-          }
-        });
-      }
-    } catch (IOException | RuntimeException e) {
-      LOG.log(Level.FINE, "listing handover requests failed: " + e.getMessage());
-    }
-  }
-
-  private long requestedEpoch(String key) throws IOException {
-    try {
-      for (String line : new String(store.get(key), StandardCharsets.UTF_8).split("\n")) {
-        if (line.startsWith("epoch=")) {
-          return Long.parseLong(line.substring("epoch=".length()));
-        }
-      }
-    } catch (NoSuchObjectException | NumberFormatException e) {
-      return -1;
-    }
-    return -1;
+    leases.delete(volume);
   }
 
   @Override
-  public synchronized void close() {
-    if (timer != null) {
-      timer.shutdownNow();
-      handovers.shutdownNow();
-      timer = null;
-      handovers = null;
-    }
-  }
-
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
+  public void close() {
+    keeper.close();
   }
 
   private static void sleep(long millis) throws IOException {
