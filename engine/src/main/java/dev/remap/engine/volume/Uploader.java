@@ -1,13 +1,9 @@
 package dev.remap.engine.volume;
 
-import dev.remap.engine.core.MappingCodec;
 import dev.remap.engine.core.SegmentFormat;
 import dev.remap.engine.core.Source;
-import dev.remap.engine.core.Span;
 import dev.remap.engine.journal.Journal;
-import dev.remap.engine.journal.JournalRecord;
 import dev.remap.engine.store.NoSpaceException;
-import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -31,8 +27,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>A store failure is retried with backoff, forever: the changes stay in the durable journal,
  * writers go on until the journal is full and then wait. Nothing acknowledged is dropped.
  *
- * <p>Locking: {@code lock} guards the pending queue and the flags; the mapping is read and
- * changed under the volume's mapLock (never while holding {@code lock}).
+ * <p>It sees its volume only through {@link UploadHost}: the host packs a batch (under its map
+ * lock) and commits a written segment; {@link SegmentWriter} writes segments and checkpoints.
+ *
+ * <p>Locking: {@code lock} guards the pending queue, the flags and the checkpoint requests; a
+ * thread holding it never calls the host (package-info.java has the package's lock order).
  */
 final class Uploader {
 
@@ -46,8 +45,8 @@ final class Uploader {
 
   private enum Kind { UPLOAD, CLEAN, CHECKPOINT }
 
-  private final Volume volume;
-  private final ObjectStore store;
+  private final UploadHost host;
+  private final SegmentWriter writer;
   private final VolumeOptions options;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
@@ -57,14 +56,9 @@ final class Uploader {
   private boolean urgent;
   private boolean busy;
   private boolean stopping;
-  private long nextSegment;
-  private long uploadedSeq;
-  private int sinceCheckpoint;
   private volatile String lastError;
   /** Why the store refuses uploads for want of space; null while it takes them. */
   private volatile String storeFull;
-  private final AtomicLong segments = new AtomicLong();
-  private final AtomicLong uploaded = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong dataBytes = new AtomicLong();
   private SegmentCleaner cleaner;
@@ -78,12 +72,10 @@ final class Uploader {
   private Journal journal;
   private Thread thread;
 
-  Uploader(Volume volume, ObjectStore store, VolumeOptions options, long lastSegment, long uploadedSeq) {
-    this.volume = volume;
-    this.store = store;
+  Uploader(UploadHost host, ObjectStore store, VolumeOptions options, long lastSegment, long uploadedSeq) {
+    this.host = host;
     this.options = options;
-    this.nextSegment = lastSegment + 1;
-    this.uploadedSeq = uploadedSeq;
+    this.writer = new SegmentWriter(host, store, options.checkpointEvery(), lastSegment, uploadedSeq);
   }
 
   /** Gives the thread a cleaner to run between uploads (before {@link #start}). */
@@ -93,7 +85,7 @@ final class Uploader {
 
   void start(Journal journal) {
     this.journal = journal;
-    thread = new Thread(this::run, "remap-upload-" + volume.name());
+    thread = new Thread(this::run, "remap-upload-" + host.name());
     thread.setDaemon(true);
     thread.start();
   }
@@ -127,12 +119,12 @@ final class Uploader {
   }
 
   long segmentsWritten() {
-    return segments.get();
+    return writer.segmentsWritten();
   }
 
   /** Segment bytes written to the store, cleaning included. */
   long bytesUploaded() {
-    return uploaded.get();
+    return writer.bytesUploaded();
   }
 
   /** Bytes of the clients' writes that reached segments (what write amplification divides by). */
@@ -162,19 +154,19 @@ final class Uploader {
       urgent = true;
       changed.signalAll();
       while (!pending.isEmpty() || busy) {
-        if (volume.tenure.fencedReason() != null) {
-          throw new IOException(volume.tenure.fencedReason());
+        if (host.fencedReason() != null) {
+          throw new IOException(host.fencedReason());
         }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
-          throw new IOException("volume " + volume.name() + ": " + pendingBytes
+          throw new IOException("volume " + host.name() + ": " + pendingBytes
               + " bytes are not uploaded yet" + (lastError == null ? "" : " (" + lastError + ")"));
         }
         changed.awaitNanos(left);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IOException("interrupted while uploading volume " + volume.name(), e);
+      throw new IOException("interrupted while uploading volume " + host.name(), e);
     } finally {
       lock.unlock();
     }
@@ -188,11 +180,9 @@ final class Uploader {
     lock.lock();
     try {
       if (!pending.isEmpty() || busy) {
-        throw new IllegalStateException("volume " + volume.name() + " has changes not uploaded yet");
+        throw new IllegalStateException("volume " + host.name() + " has changes not uploaded yet");
       }
-      nextSegment = lastSegment + 1;
-      uploadedSeq = storedJournalSeq;
-      sinceCheckpoint = 0;
+      writer.continueFrom(lastSegment, storedJournalSeq);
     } finally {
       lock.unlock();
     }
@@ -210,23 +200,23 @@ final class Uploader {
       long ticket = ++checkpointsAsked;
       changed.signalAll();
       while (checkpointsDone < ticket) {
-        if (stopping || volume.tenure.fencedReason() != null) {
+        if (stopping || host.fencedReason() != null) {
           return; // nothing of this owner's goes to the store any more
         }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
-          throw new IOException("volume " + volume.name() + ": no checkpoint within " + timeout
+          throw new IOException("volume " + host.name() + ": no checkpoint within " + timeout
               + (lastError == null ? "" : " (" + lastError + ")"));
         }
         changed.awaitNanos(left);
       }
       if (checkpointFailure != null) {
-        throw new IOException("volume " + volume.name() + ": checkpoint failed: " + checkpointFailure.getMessage(),
+        throw new IOException("volume " + host.name() + ": checkpoint failed: " + checkpointFailure.getMessage(),
             checkpointFailure);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IOException("interrupted while checkpointing volume " + volume.name(), e);
+      throw new IOException("interrupted while checkpointing volume " + host.name(), e);
     } finally {
       lock.unlock();
     }
@@ -257,11 +247,11 @@ final class Uploader {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    if (drained && sinceCheckpoint > 0) {
+    if (drained) {
       try {
-        checkpoint();
+        writer.checkpointIfBehind();
       } catch (IOException e) {
-        LOG.log(Level.WARNING, "no checkpoint at close of {0}: {1}", volume.name(), e.getMessage());
+        LOG.log(Level.WARNING, "no checkpoint at close of {0}: {1}", host.name(), e.getMessage());
       }
     }
     return drained;
@@ -274,7 +264,7 @@ final class Uploader {
       if (work == null) {
         return;
       }
-      if (volume.tenure.fencedReason() != null) {
+      if (host.fencedReason() != null) {
         // Another owner took the volume: nothing more goes to the store from here.
         finish(work, false);
         awaitStop();
@@ -316,9 +306,9 @@ final class Uploader {
           // Unlike an outage, waiting frees nothing here: once the journal is full, writes fail
           // with ENOSPC at once (the VM pauses on it) instead of hanging; retries go on meanwhile.
           storeFull = e.getMessage();
-          journal.refuseWhenFull("the store has no space left for volume " + volume.name() + ": " + e.getMessage());
+          journal.refuseWhenFull("the store has no space left for volume " + host.name() + ": " + e.getMessage());
         }
-        LOG.log(Level.WARNING, "upload of volume {0} failed, retrying in {1} ms: {2}", volume.name(), backoff, e.getMessage());
+        LOG.log(Level.WARNING, "upload of volume {0} failed, retrying in {1} ms: {2}", host.name(), backoff, e.getMessage());
         finish(work, false);
         sleep(backoff);
         backoff = Math.min(backoff * 2, 5000);
@@ -423,129 +413,30 @@ final class Uploader {
   }
 
   private void upload(List<Journal.Appended> batch) throws IOException {
-    List<SegmentFormat.Entry> entries = new ArrayList<>();
-    List<Move> moves = new ArrayList<>();
-    // Under the map lock only decide what to upload; the journal is read after letting go of
-    // it, so that writers (who need the lock to map their writes) never wait for that I/O.
-    // Only this thread retires journal files, so the locations stay readable; a part
-    // overwritten meanwhile is uploaded needlessly and then left alone by the relocation.
-    volume.mapLock.readLock().lock();
-    try {
-      // Before the store gets ahead of the journal, the journal holds everything mapped so far
-      // durably. Otherwise a power cut could leave a segment that skipped a flushed write
-      // (replaced by a newer, unflushed one the cut then drops), or a store whose journal
-      // numbers run past what the journal kept, which the next open would number on from and
-      // the replay after it cut off as torn (found by PowerCutTest and JournalPowerCutTest).
-      // Under the read lock: no change can be mapped between this sync and the decisions below.
-      journal.sync();
-      for (Journal.Appended appended : batch) {
-        JournalRecord r = appended.record();
-        if (r.type() != JournalRecord.Type.WRITE) {
-          SegmentFormat.Kind kind = r.type() == JournalRecord.Type.ZERO ? SegmentFormat.Kind.ZERO : SegmentFormat.Kind.TRIM;
-          entries.add(new SegmentFormat.Entry(kind, r.offset(), r.length(), 0));
-          continue;
-        }
-        // Only the parts no later change has replaced: the rest would be overwritten anyway.
-        for (Span span : volume.live.resolve(r.offset(), r.length())) {
-          Source expected = appended.payload().advance(span.offset() - r.offset());
-          if (span.source().equals(expected)) {
-            entries.add(new SegmentFormat.Entry(SegmentFormat.Kind.DATA, span.offset(), span.length(), 0));
-            moves.add(new Move(span.offset(), span.length(), expected, null));
-          }
-        }
-      }
-    } finally {
-      volume.mapLock.readLock().unlock();
-    }
+    UploadHost.Packing packing = host.pack(journal, batch);
+    List<Move> moves = packing.moves();
     List<ByteBuffer> payloads = new ArrayList<>(moves.size());
+    long payloadBytes = 0;
     for (Move move : moves) {
       ByteBuffer bytes = ByteBuffer.allocate((int) move.length());
       journal.read((Source.Journaled) move.from(), bytes); // an upload's moves come from the journal
       payloads.add(bytes.flip());
+      payloadBytes += move.length();
     }
     long first = batch.get(0).record().seq();
     long last = batch.get(batch.size() - 1).record().seq();
-    long payloadBytes = 0;
-    for (Move move : moves) {
-      payloadBytes += move.length();
-    }
-    writeSegment(entries, payloads, moves, first, last);
+    writer.write(packing.entries(), payloads, moves, first, last);
     dataBytes.addAndGet(payloadBytes);
-  }
-
-  /**
-   * Writes the next segment, then moves the mapping onto it: the live table where it still points
-   * at each move's source, the stored table by applying the segment. A cleaning step's segment
-   * covers no journal record: it carries the last uploaded number as both bounds.
-   */
-  private void writeSegment(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Move> moves,
-      long firstJournalSeq, long lastJournalSeq) throws IOException {
-    long seq = nextSegment;
-    String key = StoreLayout.segment(volume.meta().id(), seq);
-    ByteBuffer segment = SegmentFormat.encode(seq, firstJournalSeq, lastJournalSeq, entries, payloads);
-    if (!store.putIfAbsent(key, segment)) {
-      // A segment of this number exists: an earlier attempt of ours whose answer was lost, or
-      // another owner's, if this node's lease was taken while it could not renew it.
-      if (!volume.tenure.stillOwned()) {
-        volume.tenure.lost("volume " + volume.name() + " has a segment " + key + " written by another owner");
-        throw new IOException("segment " + key + " belongs to another owner of volume " + volume.name());
-      }
-      store.put(key, segment);
-    }
-    SegmentFormat.Header header = SegmentFormat.parse(segment, key);
-    List<Move> placed = new ArrayList<>(moves.size());
-    int m = 0;
-    for (SegmentFormat.Entry entry : header.entries()) {
-      if (entry.kind() == SegmentFormat.Kind.DATA) {
-        Move move = moves.get(m++);
-        placed.add(new Move(move.offset(), move.length(), move.from(), new Source.Stored(key, entry.dataOffset())));
-      }
-    }
-    volume.commit(key, header, placed, lastJournalSeq);
-    nextSegment = seq + 1;
-    uploadedSeq = lastJournalSeq;
-    segments.incrementAndGet();
-    uploaded.addAndGet(segment.limit());
-    if (++sinceCheckpoint >= options.checkpointEvery()) {
-      checkpoint();
-    }
   }
 
   /** A cleaning step's segment (on this thread, see {@link SegmentCleaner}). */
   void writeCleaned(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Move> moves) throws IOException {
-    if (volume.tenure.fencedReason() != null || !volume.tenure.isOwner()) {
-      throw new IOException("volume " + volume.name() + " is not owned here any more");
-    }
-    writeSegment(entries, payloads, moves, uploadedSeq, uploadedSeq);
+    writer.writeCleaned(entries, payloads, moves);
   }
 
   /** A checkpoint if segments were written since the last one (on this thread). */
   void checkpointIfBehind() throws IOException {
-    if (sinceCheckpoint > 0) {
-      checkpoint();
-    }
-  }
-
-  /** Persists the stored table so that opening the volume need not replay every segment. */
-  private void checkpoint() throws IOException {
-    byte[] encoded;
-    long seq = nextSegment - 1;
-    volume.mapLock.readLock().lock();
-    try {
-      encoded = MappingCodec.encode(volume.stored, seq, uploadedSeq);
-    } finally {
-      volume.mapLock.readLock().unlock();
-    }
-    String prefix = StoreLayout.checkpointPrefix(volume.meta().id());
-    store.put(StoreLayout.checkpoint(volume.meta().id(), seq), ByteBuffer.wrap(encoded));
-    sinceCheckpoint = 0;
-    List<String> older = new ArrayList<>();
-    for (ObjectInfo info : store.list(prefix)) {
-      if (StoreLayout.seqOf(info.key()) < seq) {
-        older.add(info.key());
-      }
-    }
-    store.deleteAll(older);
+    writer.checkpointIfBehind();
   }
 
   private void awaitStop() {

@@ -75,7 +75,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     this.options = options;
     this.stored = stored;
     this.live = stored.copy();
-    this.uploader = new Uploader(this, store, options, lastSegment, lastJournalSeq);
+    this.uploader = new Uploader(new VolumeUploadHost(this), store, options, lastSegment, lastJournalSeq);
     this.cleaner = new SegmentCleaner(new VolumeCleanerTarget(this, reader, collectSoon), store, options.cleaning(),
         options.segmentTarget());
     uploader.cleanWith(cleaner);

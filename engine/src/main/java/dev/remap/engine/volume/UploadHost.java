@@ -1,0 +1,45 @@
+package dev.remap.engine.volume;
+
+import dev.remap.engine.core.SegmentFormat;
+import dev.remap.engine.journal.Journal;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * What a volume's {@link Uploader} and {@link SegmentWriter} need of it, and nothing more: they
+ * are given what to pack and hand back what they committed (the log-worker shape), and never
+ * touch the volume's tables or locks themselves. {@link VolumeUploadHost} is the volume's.
+ */
+interface UploadHost {
+
+  /** What to put in the next segment: its entries, and for each DATA entry where its bytes are now. */
+  record Packing(List<SegmentFormat.Entry> entries, List<Uploader.Move> moves) {}
+
+  String name();
+
+  String volumeId();
+
+  /** Why this process may no longer write the volume's segments (another owner took it), or null. */
+  String fencedReason();
+
+  /** Does this process own the volume now? */
+  boolean owned();
+
+  /** Is the lease still this process's (asked of the store)? */
+  boolean stillOwned() throws IOException;
+
+  /** Another owner wrote the volume: this process stops serving it. */
+  void lost(String why);
+
+  /**
+   * Syncs the journal and, under the map lock, decides what of batch to upload: the parts no
+   * later change has replaced (the rest would be overwritten anyway), trims and zeroes as they are.
+   */
+  Packing pack(Journal journal, List<Journal.Appended> batch) throws IOException;
+
+  /** Moves the mapping onto a segment now in the store (see {@link Volume#commit}). */
+  void commit(String key, SegmentFormat.Header header, List<Uploader.Move> moves, long uptoSeq) throws IOException;
+
+  /** The stored table encoded as the checkpoint after segment segmentSeq and journal record journalSeq. */
+  byte[] checkpoint(long segmentSeq, long journalSeq);
+}
