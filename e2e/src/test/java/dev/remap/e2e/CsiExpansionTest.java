@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.remap.csi.spec.Csi;
 import dev.remap.csi.spec.Csi.VolumeCapability.AccessMode.Mode;
+import dev.remap.testkit.Await;
 import dev.remap.testkit.Proc;
 import dev.remap.testkit.S3ServerProcess;
 import io.grpc.Status;
@@ -47,6 +48,8 @@ class CsiExpansionTest {
         try (CsiClient node = CsiClient.start(dir.resolve("node"), "node", store, "node-a", credentials)) {
           node.stageAndPublish("vm", staging, target, blockCap);
           writeAt(dir, target, 0, 40);
+          Path device = BlockDevices.sysfs(target);
+          long writtenBefore = BlockDevices.bytesWritten(device);
           // fio writes the first 32 MiB over and over with direct I/O, fsyncs, and verifies what it
           // wrote all along: an I/O error or a mismatch while the device grows ends it with a failure.
           Process fio = new ProcessBuilder("fio", "--name=load", "--filename=" + target, "--rw=randwrite",
@@ -54,8 +57,11 @@ class CsiExpansionTest {
               "--fsync=8", "--verify=crc32c", "--verify_backlog=16", "--verify_fatal=1", "--exitall_on_error")
               .redirectErrorStream(true).redirectOutput(dir.resolve("fio.log").toFile()).start();
           try {
-            Thread.sleep(2000);
-            assertThat(fio.isAlive()).as("fio runs while the volume grows").isTrue();
+            // The growth comes once fio is under way (4 MiB of its writes on the device).
+            Await.until("fio under way", QUICK, () -> {
+              assertThat(fio.isAlive()).as("fio runs when the volume grows").isTrue();
+              return BlockDevices.bytesWritten(device) - writtenBefore >= 4 << 20;
+            });
             Csi.ControllerExpandVolumeResponse grown = controller.controller.controllerExpandVolume(
                 Csi.ControllerExpandVolumeRequest.newBuilder().setVolumeId("vm")
                     .setCapacityRange(Csi.CapacityRange.newBuilder().setRequiredBytes(128 * MIB)).build());

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.remap.csi.spec.Csi;
 import dev.remap.csi.spec.Csi.VolumeCapability.AccessMode.Mode;
+import dev.remap.testkit.Await;
 import dev.remap.testkit.Proc;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +20,9 @@ import java.util.Random;
  * <p>A block and an ext4 volume are staged and published by `./remap csi --mode all`, which
  * chooses the kernel NBD client: the loop device the pod gets sits on a /dev/nbdN. Data written
  * through both survives online growth, a SIGKILL of the plugin with a write waiting on the
- * device, unpublish and unstage (which disconnect the NBD devices) and a fresh process.
+ * device, unpublish and unstage (which disconnect the NBD devices) and a fresh process. That the
+ * write really waited is checked, not assumed: it is seen in flight on the NBD device while no
+ * plugin runs, and dd has not exited when the next plugin is started.
  */
 final class KernelNbdScenario {
 
@@ -80,15 +83,25 @@ final class KernelNbdScenario {
     step("grown online");
 
     // The plugin dies; a write issued meanwhile waits on the device and lands once it is back.
+    Path nbd = nbdUnder(blockTarget);
     first.driver.kill();
     first.close();
     Process waiting = new ProcessBuilder("dd", "if=" + dir.resolve("p1"), "of=" + blockTarget, "bs=1M", "seek=8",
         "count=1", "oflag=direct", "conv=fsync,notrunc").redirectErrorStream(true).start();
-    Thread.sleep(2000);
+    // The proof that it waited, not failed or finished: the NBD device holds it in flight while no
+    // plugin runs, and dd has not exited when the next plugin is started.
+    awaitWriteInFlight(waiting, nbd);
+    // Held past a few of nbdkit's once-a-second reconnect attempts, each of which finds no server.
+    Thread.sleep(3000);
+    assertThat(BlockDevices.inFlightWrites(nbd)).as("%s holds the write after 3 s without a plugin", nbd)
+        .isPositive();
+    assertThat(waiting.isAlive()).as("dd still waits when the next plugin starts").isTrue();
+    step("write held on the device without a plugin");
     CsiClient second = CsiClient.start(dir);
     step("driver restarted");
-    assertThat(waiting.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+    assertThat(waiting.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)).as("the write completes").isTrue();
     assertThat(waiting.exitValue()).as(new String(waiting.getInputStream().readAllBytes())).isZero();
+    assertThat(BlockDevices.inFlightWrites(nbd)).isZero();
     assertThat(readAt(dir, blockTarget, 4)).isEqualTo(patterns[0]);
     assertThat(readAt(dir, blockTarget, 8)).isEqualTo(patterns[1]);
     assertThat(Files.readAllBytes(fsTarget.resolve("disk.img"))).isEqualTo(patterns[1]);
@@ -128,6 +141,24 @@ final class KernelNbdScenario {
       }
     }
     return n;
+  }
+
+  /** The sysfs folder of the NBD device that the loop device published at target sits on. */
+  private static Path nbdUnder(Path target) {
+    Path backing = BlockDevices.loopBacking(BlockDevices.sysfs(target));
+    assertThat(backing.toString()).as("the block volume's loop device is on an NBD device").startsWith("/dev/nbd");
+    return Path.of("/sys/block").resolve(backing.getFileName());
+  }
+
+  /** Waits until the device holds a write of dd's; fails at once if dd ends first. */
+  private static void awaitWriteInFlight(Process dd, Path nbd) {
+    Await.until("a write of dd's held on " + nbd, QUICK, () -> {
+      if (!dd.isAlive()) {
+        throw new AssertionError("dd ended (status " + dd.exitValue() + ") while no plugin was running: "
+            + new String(dd.getInputStream().readAllBytes()));
+      }
+      return BlockDevices.inFlightWrites(nbd) > 0;
+    });
   }
 
   private static String sh(String command) {
