@@ -146,6 +146,11 @@ final class Ownership implements AutoCloseable {
    *
    * @throws VolumeException naming the owner when it does not hand over within the timeout
    */
+  /** This process's instance id, as its leases carry it. */
+  String instance() {
+    return leases.instance();
+  }
+
   long acquire(VolumeMeta meta) throws IOException {
     long deadline = System.nanoTime() + handoverTimeout.toNanos();
     String request = null;

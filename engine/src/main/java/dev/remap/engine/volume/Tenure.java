@@ -100,6 +100,7 @@ final class Tenure {
         return;
       }
       volume.checkOpen();
+      lock.claiming(ownership.instance());
       long taken = ownership.acquire(volume.meta());
       try {
         lock.ownerEpoch(taken);

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -62,6 +63,23 @@ final class VolumeLock implements AutoCloseable {
     onRelease = action;
   }
 
+  /**
+   * Records, durably and before a lease is taken for this journal, which process instance takes
+   * it. A process killed after the store has its new lease but before {@link #ownerEpoch(long)}
+   * recorded the epoch here leaves a lease newer than the journal's epoch; this record tells the
+   * next open that the newer lease was taken for this very journal (nothing was journaled or
+   * uploaded under it), so the journal still applies and is not set aside.
+   */
+  void claiming(String instance) throws IOException {
+    writeDurably("claim", instance);
+  }
+
+  /** The instance that last went to take a lease for this journal, or empty. */
+  Optional<String> claimant() throws IOException {
+    Path file = dir.resolve("claim");
+    return Files.exists(file) ? Optional.of(Files.readString(file).trim()) : Optional.empty();
+  }
+
   /** The lease epoch under which this node last owned the volume (0: never). */
   long ownerEpoch() throws IOException {
     Path file = dir.resolve("owner-epoch");
@@ -78,13 +96,18 @@ final class VolumeLock implements AutoCloseable {
 
   /** Records the epoch before anything is journaled under it (write, fsync, rename). */
   void ownerEpoch(long epoch) throws IOException {
-    Path tmp = dir.resolve("owner-epoch.tmp");
+    writeDurably("owner-epoch", Long.toString(epoch));
+  }
+
+  /** Replaces a small file of the folder whole: write, fsync, rename, fsync the folder. */
+  private void writeDurably(String name, String text) throws IOException {
+    Path tmp = dir.resolve(name + ".tmp");
     try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
-      out.write(java.nio.ByteBuffer.wrap((epoch + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+      out.write(java.nio.ByteBuffer.wrap((text + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
       out.force(true);
     }
-    Files.move(tmp, dir.resolve("owner-epoch"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+    Files.move(tmp, dir.resolve(name), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     // The rename is durable only once the folder is: otherwise a power cut could bring back the
     // old epoch, and the next open would set aside a journal written under the new one.

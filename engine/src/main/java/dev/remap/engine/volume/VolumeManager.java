@@ -271,17 +271,22 @@ public final class VolumeManager {
     if (lock.hasJournal()) {
       Optional<LeaseRecord> lease = ownership.read(meta.name());
       long mine = lock.ownerEpoch();
-      if (lease.isPresent() && lease.get().volumeId().equals(meta.id()) && lease.get().epoch() > mine) {
+      // A newer lease taken for this journal by a predecessor killed before it recorded the
+      // epoch is ours: nothing was journaled or uploaded under it (see VolumeLock#claiming).
+      boolean ownNewer = lease.isPresent() && lock.claimant().filter(lease.get().instance()::equals).isPresent();
+      if (lease.isPresent() && lease.get().volumeId().equals(meta.id()) && lease.get().epoch() > mine && !ownNewer) {
         java.nio.file.Path kept = lock.orphanJournal();
         LOG.warning(() -> "volume " + meta.name() + " was owned by node " + lease.get().node() + " (epoch "
             + lease.get().epoch() + ") after this node (epoch " + mine + ") stopped: the changes left in its "
             + "journal do not apply any more and were moved to " + kept);
       } else {
+        lock.claiming(ownership.instance());
         long epoch = ownership.acquire(meta);
         lock.ownerEpoch(epoch);
         return epoch;
       }
     }
+    lock.claiming(ownership.instance());
     java.util.OptionalLong taken = ownership.tryTake(meta);
     if (taken.isPresent()) {
       lock.ownerEpoch(taken.getAsLong());

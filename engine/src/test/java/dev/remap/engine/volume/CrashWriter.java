@@ -6,12 +6,27 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * The child process of {@link CrashTest}: writes rounds of stamped blocks to a volume and prints
- * "FLUSHED g" after the flush that ends round g returned, until it is killed.
+ * The child process of {@link CrashTest}: opens the volume (printing "OPENING" before and
+ * "OPENED ms" after, so that the test can kill it inside the open and its journal replay), then
+ * writes rounds of stamped blocks and prints "FLUSHED g" after the flush that ends round g
+ * returned, until it is killed.
  */
 public final class CrashWriter {
 
   static final int BLOCK = 4096;
+
+  /**
+   * The options of every open of the test's volume, the writer's and the checker's: a replay
+   * must read the journal with the file size and sequence bounds it was written with. Journal
+   * files are small (256 KiB) so that a kill often leaves several to replay, one of them partly
+   * written; segments are small and a checkpoint comes every 4 of them so that opening also
+   * replays segment headers after a checkpoint.
+   */
+  static VolumeOptions options(Path journal) {
+    return VolumeOptions.defaults(journal)
+        .withJournal(8 << 20, 256 << 10)
+        .withSegments(128 << 10, Duration.ofMillis(10), 4);
+  }
 
   /**
    * Whether round writes block index: a quarter of the blocks each round, a different quarter
@@ -39,11 +54,13 @@ public final class CrashWriter {
     Path journal = Path.of(args[1]);
     int blocks = Integer.parseInt(args[2]);
     int firstRound = Integer.parseInt(args[3]);
-    VolumeOptions options = VolumeOptions.defaults(journal)
-        .withJournal(8 << 20, 1 << 20)
-        .withSegments(128 << 10, Duration.ofMillis(10), 4);
-    VolumeManager volumes = new VolumeManager(FileObjectStore.open(store), options);
+    VolumeManager volumes = new VolumeManager(FileObjectStore.open(store), options(journal));
+    System.out.println("OPENING");
+    System.out.flush();
+    long start = System.nanoTime();
     try (Volume volume = volumes.open("crash")) {
+      System.out.println("OPENED " + (System.nanoTime() - start) / 1_000_000);
+      System.out.flush();
       for (int round = firstRound; ; round++) {
         for (int i = 0; i < blocks; i++) {
           // Scatter the order so that segments mix old and new rounds.
