@@ -4,9 +4,7 @@ import dev.remap.engine.core.Source;
 import dev.remap.engine.store.NoSpaceException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -25,13 +23,16 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Durability: {@link #append} puts a record in the page cache; {@link #sync} makes every
  * record appended before it durable (fdatasync of each file written since the last sync, in file
- * order), so whatever follows a torn record was never covered by a completed sync and replay drops
- * it. An append that fails (a full disk: {@link NoSpaceException}) counts nothing; the bytes it
- * left are cut off, durably, before anything else is written to that file or after it.
+ * order), so whatever follows a torn record was never covered by a completed sync and replay
+ * ({@code JournalRecovery}, at open) drops it. An append that fails (a full disk:
+ * {@link NoSpaceException}) counts nothing; the bytes it left are cut off, durably, before anything
+ * else is written to that file or after it ({@code JournalFile} keeps each file's state).
  *
- * <p>Locking: one lock serialises appends, rolls, syncs and retirement; reads are positional and
- * take no lock. Callers must not read a file after retiring it (the volume guarantees that by
- * relocating the mapping before it retires).
+ * <p>Locking: one lock serialises appends, rolls, syncs and retirement, and guards every file's
+ * state; reads are positional and take no lock. Callers must not read a file after retiring it
+ * (the volume guarantees that by relocating the mapping before it retires). Both of the journal's
+ * locks are leaves of the volume package's lock order: under them it takes no other lock and
+ * calls only its files.
  *
  * <p>Full: when the journal holds {@code capacity} bytes, {@link #append} waits for
  * {@link #retire} to free space (back-pressure) unless {@link #refuseWhenFull} gave a reason, when
@@ -49,26 +50,6 @@ public final class Journal implements AutoCloseable {
     void accept(Appended appended) throws IOException;
   }
 
-  private static final class Segment {
-    final String name;
-    final FileChannel channel;
-    long size;
-    long lastSeq;
-    boolean dirty;
-    /**
-     * The file ends at {@code size} and the channel is positioned there. False after a reopen and
-     * after a failed append, which may have left part of a record past size.
-     */
-    boolean atEnd = true;
-    boolean retired;
-
-    Segment(String name, FileChannel channel, long size) {
-      this.name = name;
-      this.channel = channel;
-      this.size = size;
-    }
-  }
-
   private final Path dir;
   private final long capacity;
   private final long fileSize;
@@ -76,12 +57,11 @@ public final class Journal implements AutoCloseable {
   /** Serialises syncs, so a sync returns only after every earlier append is durable. */
   private final ReentrantLock syncLock = new ReentrantLock();
   private final Condition space = lock.newCondition();
-  private final TreeMap<String, Segment> files = new TreeMap<>();
-  private Segment current;
+  private final TreeMap<String, JournalFile> files = new TreeMap<>();
+  private JournalFile current;
   /** Taken out by retireLater, waiting for deleteRetired. */
-  private final List<Segment> retiredFiles = new ArrayList<>();
+  private final List<JournalFile> retiredFiles = new ArrayList<>();
   private long lastSeq;
-  private long scanned;
   private long usedBytes;
   private boolean closed;
   /** Why a full journal refuses appends instead of waiting; null to wait. */
@@ -89,10 +69,18 @@ public final class Journal implements AutoCloseable {
   /** A file was created since the last sync: the directory entry is not durable yet. */
   private boolean directoryDirty;
 
-  private Journal(Path dir, long capacity, long fileSize) {
+  private Journal(Path dir, long capacity, long fileSize, JournalRecovery.Recovered recovered) {
     this.dir = dir;
     this.capacity = capacity;
     this.fileSize = fileSize;
+    for (JournalFile file : recovered.files()) {
+      files.put(file.name(), file);
+    }
+    if (!files.isEmpty()) {
+      current = files.lastEntry().getValue();
+    }
+    lastSeq = recovered.lastSeq();
+    usedBytes = recovered.usedBytes();
   }
 
   /**
@@ -104,83 +92,7 @@ public final class Journal implements AutoCloseable {
       throw new IllegalArgumentException("journal capacity must be at least one file of " + fileSize + " bytes");
     }
     Files.createDirectories(dir);
-    Journal journal = new Journal(dir, capacity, fileSize);
-    journal.load(afterSeq, replay);
-    return journal;
-  }
-
-  private void load(long afterSeq, Replay replay) throws IOException {
-    List<Path> paths = new ArrayList<>();
-    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, "*.wal")) {
-      stream.forEach(paths::add);
-    }
-    paths.sort(null);
-    lastSeq = afterSeq;
-    boolean torn = false;
-    for (Path path : paths) {
-      if (torn) {
-        // Everything after a torn record was written later and no completed sync covered it
-        // (a sync forces every file in order): drop it.
-        Files.delete(path);
-        continue;
-      }
-      FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-      Segment segment = new Segment(path.getFileName().toString(), channel, 0);
-      segment.atEnd = false; // a reopened file's channel starts at 0, not at its end
-      torn = scan(segment, afterSeq, replay);
-      files.put(segment.name, segment);
-      usedBytes += segment.size;
-    }
-    if (!files.isEmpty()) {
-      current = files.lastEntry().getValue();
-    }
-  }
-
-  /** Reads the records of one file; returns true when it ended in a torn record (now cut off). */
-  private boolean scan(Segment segment, long afterSeq, Replay replay) throws IOException {
-    long position = 0;
-    long end = segment.channel.size();
-    ByteBuffer header = ByteBuffer.allocate(JournalRecord.HEADER);
-    while (position + JournalRecord.HEADER <= end) {
-      header.clear();
-      readFully(segment.channel, header, position);
-      var parsed = JournalRecord.parse(header.flip());
-      if (parsed.isEmpty()) {
-        break;
-      }
-      JournalRecord record = parsed.get().record();
-      boolean inOrder = scanned == 0 || record.seq() == scanned + 1;
-      if (!inOrder || position + record.encodedSize() > end) {
-        break;
-      }
-      ByteBuffer payload = null;
-      if (record.payloadSize() > 0) {
-        payload = ByteBuffer.allocate(record.payloadSize());
-        readFully(segment.channel, payload, position + JournalRecord.HEADER);
-        payload.flip();
-      }
-      if (!parsed.get().verify(payload)) {
-        break;
-      }
-      if (record.seq() > afterSeq) {
-        if (record.seq() != lastSeq + 1) {
-          throw new IOException("the journal in " + dir + " lacks records " + (lastSeq + 1) + " to "
-              + (record.seq() - 1) + ": it does not belong to this volume's state in the store");
-        }
-        lastSeq = record.seq();
-        replay.accept(new Appended(record, location(segment, position, record)));
-      }
-      scanned = record.seq();
-      segment.lastSeq = record.seq();
-      position += record.encodedSize();
-    }
-    segment.size = position;
-    if (position < end) {
-      segment.channel.truncate(position);
-      segment.channel.force(false);
-      return true;
-    }
-    return false;
+    return new Journal(dir, capacity, fileSize, JournalRecovery.recover(dir, afterSeq, replay));
   }
 
   /**
@@ -207,72 +119,28 @@ public final class Journal implements AutoCloseable {
       if (closed) {
         throw dev.remap.engine.block.DeviceException.closed("the journal in " + dir + " is closed");
       }
-      if (current == null || current.size + size > fileSize) {
+      if (current == null || current.size() + size > fileSize) {
         roll(record.seq());
       }
-      long position = current.size;
       ByteBuffer header = record.header(payload);
       ByteBuffer[] parts = payload == null ? new ByteBuffer[] {header} : new ByteBuffer[] {header, payload.duplicate()};
-      long written = 0;
-      // Appends are serialised by the lock and reads are positional, so the channel stays at the
-      // end of the file; it is cut and repositioned only after a reopen or a failed append.
-      try {
-        if (!current.atEnd) {
-          cutAtSize(current);
-        }
-        while (written < size) {
-          written += current.channel.write(parts);
-        }
-      } catch (IOException e) {
-        current.atEnd = false;
-        try {
-          // Now, rather than at the next append: it gives the space back at once.
-          cutAtSize(current);
-        } catch (IOException stillThere) {
-          e.addSuppressed(stillThere);
-        }
-        throw NoSpaceException.convert(e, "journal file " + dir.resolve(current.name));
-      }
-      current.size += size;
-      current.lastSeq = record.seq();
-      current.dirty = true;
+      long position = current.append(parts, size, record.seq());
       usedBytes += size;
       lastSeq = record.seq();
-      return new Appended(record, location(current, position, record));
+      return new Appended(record, current.locate(position, record));
     } finally {
       lock.unlock();
     }
   }
 
-  /**
-   * Cuts off what a failed append left past the last whole record, durably (so that no later file
-   * can hold synced records behind a torn one), and positions the channel at the end.
-   */
-  private static void cutAtSize(Segment segment) throws IOException {
-    if (segment.channel.size() > segment.size) {
-      segment.channel.truncate(segment.size);
-      segment.channel.force(false);
-    }
-    segment.channel.position(segment.size);
-    segment.atEnd = true;
-  }
-
   private void roll(long firstSeq) throws IOException {
     // The previous file stays dirty and the new directory entry unsynced: the next sync makes
     // both durable, off the path of writers that did not ask for durability.
-    if (current != null && !current.atEnd) {
-      cutAtSize(current);
+    if (current != null) {
+      current.endAtSize();
     }
-    String name = String.format("%016x.wal", firstSeq);
-    FileChannel channel;
-    try {
-      channel = FileChannel.open(dir.resolve(name),
-          StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    } catch (IOException e) {
-      throw NoSpaceException.convert(e, "journal file " + dir.resolve(name));
-    }
-    current = new Segment(name, channel, 0);
-    files.put(name, current);
+    current = JournalFile.create(dir, firstSeq);
+    files.put(current.name(), current);
     directoryDirty = true;
   }
 
@@ -284,14 +152,13 @@ public final class Journal implements AutoCloseable {
   public void sync() throws IOException {
     syncLock.lock();
     try {
-      List<Segment> dirty = new ArrayList<>();
+      List<JournalFile> dirty = new ArrayList<>();
       boolean directory;
       lock.lock();
       try {
-        for (Segment segment : files.values()) {
-          if (segment.dirty) {
-            segment.dirty = false;
-            dirty.add(segment);
+        for (JournalFile file : files.values()) {
+          if (file.takeDirty()) {
+            dirty.add(file);
           }
         }
         directory = directoryDirty;
@@ -300,8 +167,8 @@ public final class Journal implements AutoCloseable {
         lock.unlock();
       }
       try {
-        for (Segment segment : dirty) {
-          force(segment);
+        for (JournalFile file : dirty) {
+          file.force();
         }
         if (directory) {
           forceDirectory();
@@ -309,7 +176,7 @@ public final class Journal implements AutoCloseable {
       } catch (IOException e) {
         lock.lock();
         try {
-          dirty.forEach(segment -> segment.dirty = true);
+          dirty.forEach(JournalFile::markDirty);
           directoryDirty |= directory;
         } finally {
           lock.unlock();
@@ -328,30 +195,19 @@ public final class Journal implements AutoCloseable {
     }
   }
 
-  private static void force(Segment segment) throws IOException {
-    try {
-      segment.channel.force(false);
-    } catch (ClosedChannelException e) {
-      if (!segment.retired) {
-        throw e;
-      }
-      // Retired meanwhile: its records are in the store, nothing to make durable here.
-    }
-  }
-
   /** Reads payload bytes of a write from where {@link Appended#payload()} said they are. */
   public void read(Source.Journaled location, ByteBuffer dst) throws IOException {
-    Segment segment;
+    JournalFile file;
     lock.lock();
     try {
-      segment = files.get(location.file());
+      file = files.get(location.file());
     } finally {
       lock.unlock();
     }
-    if (segment == null) {
+    if (file == null) {
       throw new IOException("journal file " + location.file() + " in " + dir + " was already retired");
     }
-    readFully(segment.channel, dst, location.offset());
+    file.read(dst, location.offset());
   }
 
   /** Deletes the files whose records all have seq ≤ uptoSeq (they are in the store now). */
@@ -369,20 +225,20 @@ public final class Journal implements AutoCloseable {
   public void retireLater(long uptoSeq) throws IOException {
     lock.lock();
     try {
-      Iterator<Map.Entry<String, Segment>> it = files.entrySet().iterator();
+      Iterator<Map.Entry<String, JournalFile>> it = files.entrySet().iterator();
       while (it.hasNext()) {
-        Segment segment = it.next().getValue();
-        if (segment == current || segment.lastSeq > uptoSeq) {
+        JournalFile file = it.next().getValue();
+        if (file == current || file.lastSeq() > uptoSeq) {
           break;
         }
         it.remove();
-        segment.retired = true;
-        retiredFiles.add(segment);
+        file.retire();
+        retiredFiles.add(file);
       }
-      if (current != null && current.lastSeq <= uptoSeq && current.size > 0 && files.size() == 1) {
+      if (current != null && current.lastSeq() <= uptoSeq && current.size() > 0 && files.size() == 1) {
         // Everything is uploaded: start afresh rather than keep an old file forever.
-        files.remove(current.name);
-        current.retired = true;
+        files.remove(current.name());
+        current.retire();
         retiredFiles.add(current);
         current = null;
       }
@@ -393,7 +249,7 @@ public final class Journal implements AutoCloseable {
 
   /** Closes and deletes the files {@link #retireLater} took out, and gives their space back. */
   public void deleteRetired() throws IOException {
-    List<Segment> gone;
+    List<JournalFile> gone;
     lock.lock();
     try {
       gone = new ArrayList<>(retiredFiles);
@@ -403,14 +259,13 @@ public final class Journal implements AutoCloseable {
     }
     IOException failed = null;
     long freed = 0;
-    for (Segment segment : gone) {
+    for (JournalFile file : gone) {
       try {
-        segment.channel.close();
-        Files.deleteIfExists(dir.resolve(segment.name));
+        file.delete();
       } catch (IOException e) {
         failed = failed == null ? e : failed; // the other files still go
       }
-      freed += segment.size;
+      freed += file.size();
     }
     lock.lock();
     try {
@@ -493,34 +348,14 @@ public final class Journal implements AutoCloseable {
       }
       closed = true;
       space.signalAll();
-      for (Segment segment : files.values()) {
-        if (segment.dirty) {
-          segment.channel.force(false);
-        }
-        segment.channel.close();
+      for (JournalFile file : files.values()) {
+        file.close();
       }
       if (directoryDirty) {
         forceDirectory();
       }
     } finally {
       lock.unlock();
-    }
-  }
-
-  private static Source.Journaled location(Segment segment, long position, JournalRecord record) {
-    return record.type() == JournalRecord.Type.WRITE
-        ? new Source.Journaled(segment.name, position + JournalRecord.HEADER)
-        : null;
-  }
-
-  private static void readFully(FileChannel channel, ByteBuffer dst, long position) throws IOException {
-    long at = position;
-    while (dst.hasRemaining()) {
-      int n = channel.read(dst, at);
-      if (n < 0) {
-        throw new IOException("unexpected end of journal file at " + at);
-      }
-      at += n;
     }
   }
 }

@@ -1,0 +1,116 @@
+package dev.remap.engine.journal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The journal's recovery at open: scans its files in sequence order, hands every intact record
+ * newer than what the store has to the replay, and cuts off a torn tail together with every file
+ * after it.
+ *
+ * <p>Durability: a sync forces every file in order, so whatever follows a torn record was never
+ * covered by a completed sync; dropping it loses nothing that was acknowledged as durable. The cut
+ * is made durable before the journal takes an append.
+ *
+ * <p>Locking: none; it runs inside {@link Journal#open}, before any other thread can see the
+ * journal, and calls the replay holding no lock.
+ */
+final class JournalRecovery {
+
+  /** What recovery found: the files in sequence order, the last sequence number, their bytes. */
+  record Recovered(List<JournalFile> files, long lastSeq, long usedBytes) {}
+
+  private final Path dir;
+  private final long afterSeq;
+  private final Journal.Replay replay;
+  /** The last sequence number handed to the replay, or the store's (afterSeq) before any. */
+  private long lastSeq;
+  /** The last sequence number read, replayed or not: the next record must follow it. */
+  private long scanned;
+
+  private JournalRecovery(Path dir, long afterSeq, Journal.Replay replay) {
+    this.dir = dir;
+    this.afterSeq = afterSeq;
+    this.replay = replay;
+    this.lastSeq = afterSeq;
+  }
+
+  /** Recovers the journal in dir, replaying every intact record with seq > afterSeq in order. */
+  static Recovered recover(Path dir, long afterSeq, Journal.Replay replay) throws IOException {
+    return new JournalRecovery(dir, afterSeq, replay).run();
+  }
+
+  private Recovered run() throws IOException {
+    List<Path> paths = new ArrayList<>();
+    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, JournalFile.GLOB)) {
+      stream.forEach(paths::add);
+    }
+    paths.sort(null);
+    List<JournalFile> files = new ArrayList<>();
+    long usedBytes = 0;
+    boolean torn = false;
+    for (Path path : paths) {
+      if (torn) {
+        // Everything after a torn record was written later and no completed sync covered it
+        // (a sync forces every file in order): drop it.
+        Files.delete(path);
+        continue;
+      }
+      JournalFile file = JournalFile.reopen(path);
+      torn = scan(file);
+      files.add(file);
+      usedBytes += file.size();
+    }
+    return new Recovered(files, lastSeq, usedBytes);
+  }
+
+  /** Reads the records of one file; returns true when it ended in a torn record (now cut off). */
+  private boolean scan(JournalFile file) throws IOException {
+    long position = 0;
+    long end = file.length();
+    ByteBuffer header = ByteBuffer.allocate(JournalRecord.HEADER);
+    while (position + JournalRecord.HEADER <= end) {
+      header.clear();
+      file.read(header, position);
+      var parsed = JournalRecord.parse(header.flip());
+      if (parsed.isEmpty()) {
+        break;
+      }
+      JournalRecord record = parsed.get().record();
+      boolean inOrder = scanned == 0 || record.seq() == scanned + 1;
+      if (!inOrder || position + record.encodedSize() > end) {
+        break;
+      }
+      ByteBuffer payload = null;
+      if (record.payloadSize() > 0) {
+        payload = ByteBuffer.allocate(record.payloadSize());
+        file.read(payload, position + JournalRecord.HEADER);
+        payload.flip();
+      }
+      if (!parsed.get().verify(payload)) {
+        break;
+      }
+      if (record.seq() > afterSeq) {
+        if (record.seq() != lastSeq + 1) {
+          throw new IOException("the journal in " + dir + " lacks records " + (lastSeq + 1) + " to "
+              + (record.seq() - 1) + ": it does not belong to this volume's state in the store");
+        }
+        lastSeq = record.seq();
+        replay.accept(new Journal.Appended(record, file.locate(position, record)));
+      }
+      scanned = record.seq();
+      file.recovered(record.seq(), record.encodedSize());
+      position += record.encodedSize();
+    }
+    if (position < end) {
+      file.cutTornTail();
+      return true;
+    }
+    return false;
+  }
+}
