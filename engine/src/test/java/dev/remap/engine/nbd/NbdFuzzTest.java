@@ -18,15 +18,28 @@ import java.util.List;
  * server runs. Every input must end in replies that are well-formed and consistent, never in an
  * exception, and allocations stay bounded by the protocol limits.
  *
- * <p>{@code mvn test} runs the seed corpus under src/test/resources/dev/remap/engine/nbd/
- * NbdFuzzTestInputs/ (a regression run of a few milliseconds). A real fuzzing run, e.g. ten
- * minutes per target:
+ * <p>{@code mvn test} replays the corpus under src/test/resources/dev/remap/engine/nbd/
+ * NbdFuzzTestInputs/TARGET/ (a regression run of a few seconds): the named inputs are
+ * hand-made, the hashed ones are what a long run found (2026-12-05: 5 minutes per target, no
+ * crash), cut by libFuzzer's merge to one input per code edge they add. A long run, one target
+ * at a time, from the repository root:
  * <pre>
- *   JAZZER_FUZZ=1 mvn -o -pl engine test -Dtest=NbdFuzzTest#optionPhase \
- *       -Djazzer.max_duration=10m
+ *   JAZZER_FUZZ=1 mvn -o -pl engine -am test -Dsurefire.failIfNoSpecifiedTests=false \
+ *       -Dtest=NbdFuzzTest#optionPhase -Djazzer.max_duration=30m
  * </pre>
- * New interesting inputs go to .cifuzz-corpus/ and crashes to
- * src/test/resources/.../NbdFuzzTestInputs/; copy the interesting ones into the seed corpus.
+ * It starts from that corpus, puts the inputs it finds in engine/.cifuzz-corpus/ (not committed)
+ * and a crashing input in NbdFuzzTestInputs/TARGET/. To keep the new inputs that add coverage,
+ * merge them into the corpus, from engine/ (the classpath from {@code mvn -o -q
+ * dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/cp}):
+ * <pre>
+ *   java -cp target/classes:target/test-classes:$(cat /tmp/cp) \
+ *       com.code_intelligence.jazzer.Jazzer --target_class=dev.remap.engine.nbd.NbdFuzzTest \
+ *       --target_method=optionPhase -merge=1 -use_counters=0 \
+ *       src/test/resources/dev/remap/engine/nbd/NbdFuzzTestInputs/optionPhase \
+ *       .cifuzz-corpus/dev.remap.engine.nbd.NbdFuzzTest/optionPhase
+ * </pre>
+ * ({@code -use_counters=0}: an input is kept for a new edge, not for a new hit count of a known
+ * one, which would keep hundreds.)
  */
 class NbdFuzzTest {
 
