@@ -14,7 +14,7 @@
  *   <li>{@code Uploader.lock}: the upload queue and its flags; a thread holding it only waits on
  *       its condition or returns, it never takes the map lock (so {@code Uploader.checkpointNow}
  *       asks the upload thread to write the checkpoint instead of writing it under the lock);</li>
- *   <li>the journal's own lock (inside {@code Journal}), and the monitors of {@code Ownership}
+ *   <li>the journal's own lock (inside {@code Journal}), and the monitors of {@code LeaseKeeper}
  *       and its {@code Held} leases: leaves, under which no lock of this list is taken.</li>
  * </ol>
  * Paths as they are: a write takes writeOrder, appends to the journal (its lock, let go), then
@@ -28,7 +28,7 @@
  * <h2>Threads</h2>
  * The upload thread of a volume is the only one that writes its segments and checkpoints and
  * changes {@code stored}; the cleaner runs on it between uploads. Clients' threads change
- * {@code live} and the journal. The lease timer of {@code Ownership} renews leases and answers
+ * {@code live} and the journal. The lease timer of {@code LeaseKeeper} renews leases and answers
  * handover requests, on its own threads.
  */
 package dev.remap.engine.volume;
