@@ -5,11 +5,9 @@ import dev.remap.engine.cache.TierCounters;
 import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.core.SegmentFormat;
 import dev.remap.engine.core.Source;
-import dev.remap.engine.core.Span;
 import dev.remap.engine.journal.Journal;
 import dev.remap.engine.journal.JournalRecord;
 import dev.remap.engine.store.NoSpaceException;
-import dev.remap.engine.store.NoSuchObjectException;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -30,13 +28,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Locking (the order of every lock of the package is in package-info.java): {@code writeOrder}
  * serialises changes so that journal order and mapping order are the same (replay after a crash
- * then rebuilds the same state); {@code mapLock} guards both tables. Readers hold the read lock
- * while they read journal bytes, and the uploader relocates and takes journal files out of the
- * journal under the write lock, so a reader never reads a retired file; the files are unlinked
- * after the lock is let go. Store objects are immutable, so store reads happen outside the lock;
- * a segment the cleaner emptied may be collected under a read that resolved it just before,
- * which then resolves again. The {@link SegmentCleaner} runs on the uploader's thread and takes
- * the map lock as the uploader does (read to copy {@code stored}, write to commit).
+ * then rebuilds the same state); {@code mapLock} guards both tables. Readers ({@link VolumeReads})
+ * hold the read lock while they read journal bytes, and the uploader relocates and takes journal
+ * files out of the journal under the write lock, so a reader never reads a retired file; the files
+ * are unlinked after the lock is let go. Store objects are immutable, so store reads happen outside
+ * the lock; a segment the cleaner emptied may be collected under a read that resolved it just
+ * before, which then resolves again. The {@link SegmentCleaner} runs on the uploader's thread and
+ * takes the map lock as the uploader does (read to copy {@code stored}, write to commit).
  *
  * <p>Ownership: a volume open in several processes (nodes) is owned by one of them at a time
  * ({@link Ownership}); the others are on standby until their first request. Which of the two
@@ -46,6 +44,8 @@ public final class Volume implements BlockDevice, Ownership.Holder {
 
   private final VolumeReader reader;
   private final Journal journal;
+  /** The read path over {@code live}, the journal and the store reader, under {@code mapLock}. */
+  private final VolumeReads reads;
   private final VolumeOptions options;
   final ReentrantLock writeOrder = new ReentrantLock();
   final ReentrantReadWriteLock mapLock = new ReentrantReadWriteLock();
@@ -82,6 +82,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     List<Journal.Appended> replayed = new ArrayList<>();
     this.journal = Journal.open(lock.dir(), options.journalCapacity(),
         options.journalFileSize(), lastJournalSeq, replayed::add);
+    this.reads = new VolumeReads(mapLock, live, journal, reader);
     for (Journal.Appended appended : replayed) {
       applyLive(appended);
       uploader.enqueue(appended);
@@ -176,54 +177,12 @@ public final class Volume implements BlockDevice, Ownership.Holder {
 
   @Override
   public void read(long offset, ByteBuffer dst) throws IOException {
-    int length = dst.remaining();
-    checkRange(offset, length);
-    if (length == 0) {
+    checkRange(offset, dst.remaining());
+    if (!dst.hasRemaining()) {
       return;
     }
     tenure.ensureOwner();
-    int base = dst.position();
-    for (int attempt = 1; ; attempt++) {
-      try {
-        readOnce(offset, dst, base, length);
-        break;
-      } catch (NoSuchObjectException collected) {
-        // The cleaner moved these bytes to another segment after this read resolved them, and a
-        // collection deleted the old one meanwhile: the mapping now says where they are.
-        if (attempt == 3) {
-          throw collected;
-        }
-      }
-    }
-    dst.position(base + length);
-  }
-
-  private void readOnce(long offset, ByteBuffer dst, int base, int length) throws IOException {
-    List<Span> fromStore = new ArrayList<>();
-    mapLock.readLock().lock();
-    try {
-      for (Span span : live.resolve(offset, length)) {
-        ByteBuffer part = slice(dst, base + (int) (span.offset() - offset), (int) span.length());
-        if (span.source() instanceof Source.Journaled j) {
-          journal.read(j, part);
-        } else if (span.source() instanceof Source.Stored) {
-          fromStore.add(span);
-        } else {
-          zero(part);
-        }
-      }
-    } finally {
-      mapLock.readLock().unlock();
-    }
-    for (Span span : fromStore) {
-      Source.Stored s = (Source.Stored) span.source();
-      ByteBuffer part = slice(dst, base + (int) (span.offset() - offset), (int) span.length());
-      readStore(s, part);
-    }
-  }
-
-  private void readStore(Source.Stored source, ByteBuffer part) throws IOException {
-    reader.readFully(source.key(), source.offset(), part);
+    reads.read(offset, dst);
   }
 
   @Override
@@ -323,23 +282,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   public List<Extent> extents(long offset, long length) throws IOException {
     checkRange(offset, length);
     tenure.ensureOwner();
-    List<Extent> out = new ArrayList<>();
-    mapLock.readLock().lock();
-    try {
-      for (Span span : live.resolve(offset, length)) {
-        boolean hole = span.source() instanceof Source.Hole;
-        boolean zero = hole || span.source() instanceof Source.Zero;
-        Extent last = out.isEmpty() ? null : out.get(out.size() - 1);
-        if (last != null && last.hole() == hole && last.zero() == zero) {
-          out.set(out.size() - 1, new Extent(last.offset(), last.length() + span.length(), hole, zero));
-        } else {
-          out.add(new Extent(span.offset(), span.length(), hole, zero));
-        }
-      }
-    } finally {
-      mapLock.readLock().unlock();
-    }
-    return out;
+    return reads.extents(offset, length);
   }
 
   /**
@@ -468,20 +411,6 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     if (offset < 0 || length < 0 || offset + length > size()) {
       throw new IllegalArgumentException("range offset=" + offset + " length=" + length
           + " is outside volume " + name() + " of size " + size());
-    }
-  }
-
-  private static ByteBuffer slice(ByteBuffer dst, int position, int length) {
-    ByteBuffer part = dst.duplicate();
-    part.limit(position + length).position(position);
-    return part.slice();
-  }
-
-  private static final byte[] ZEROS = new byte[64 << 10];
-
-  private static void zero(ByteBuffer part) {
-    while (part.hasRemaining()) {
-      part.put(ZEROS, 0, Math.min(ZEROS.length, part.remaining()));
     }
   }
 }
