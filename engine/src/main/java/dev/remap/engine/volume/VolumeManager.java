@@ -19,10 +19,10 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * The volumes of one store: create, list, open, grow, delete, snapshot and clone. Every
- * operation either completes or leaves nothing behind that a user would see: the metadata
- * object is written last on create (and first removed on delete), so a half-made volume is
- * never listed.
+ * The volumes of one store: create, list, open, grow, delete, snapshot and clone (the last two
+ * done by {@link VolumeSnapshots}). Every operation either completes or leaves nothing behind
+ * that a user would see: the metadata object is written last on create (and first removed on
+ * delete), so a half-made volume is never listed.
  *
  * <p>A volume is served by one process at a time; {@link #open} takes a lock next to its journal
  * so a second process on the same node gets a clear error instead of a corrupted volume.
@@ -35,14 +35,13 @@ public final class VolumeManager {
   /** A snapshot as listed. */
   public record SnapshotInfo(String volume, String name, long size, Instant created) {}
 
-  private static final Duration QUIESCE_TIMEOUT = Duration.ofMinutes(5);
-
   private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(VolumeManager.class.getName());
 
   private final ObjectStore store;
   private final VolumeOptions options;
   private final ObjectReader reader;
   private final Ownership ownership;
+  private final VolumeSnapshots snapshots;
   /** Started with the first volume opened for serving: see {@link StoreCollector}. */
   private StoreCollector collector;
   /**
@@ -63,6 +62,7 @@ public final class VolumeManager {
     this.options = options;
     this.reader = reader;
     this.ownership = new Ownership(store, options);
+    this.snapshots = new VolumeSnapshots(store, reader);
   }
 
   private static void readFully(ObjectStore store, String key, long offset, ByteBuffer dst) throws IOException {
@@ -353,88 +353,40 @@ public final class VolumeManager {
    * reaches the store, then the mapping is saved. No data is copied.
    */
   public SnapshotInfo snapshot(Volume volume, String snapshot) throws IOException {
-    StoreLayout.requireName("snapshot", snapshot);
-    String key = StoreLayout.snapshot(volume.name(), snapshot);
-    if (store.stat(key).isPresent()) {
-      throw new VolumeException("snapshot " + volume.name() + "@" + snapshot + " already exists");
-    }
-    // The manifest is written while writers and the uploader are held off: once they go on, the
-    // cleaner may empty a segment it references and a collection delete that segment, unless the
-    // manifest is already in the store to keep it.
-    boolean written = volume.quiesced(QUIESCE_TIMEOUT, () -> store.putIfAbsent(key,
-        ByteBuffer.wrap(MappingCodec.encode(volume.stored, 0, 0))));
-    if (!written) {
-      throw new VolumeException("snapshot " + volume.name() + "@" + snapshot + " already exists");
-    }
-    return new SnapshotInfo(volume.name(), snapshot, volume.size(), Instant.now());
+    return snapshots.take(volume, snapshot);
   }
 
   /** Takes a snapshot by name: of the served instance if this process serves it, else opening it for the moment. */
   public SnapshotInfo snapshot(String name, String snapshot) throws IOException {
     Optional<Volume> open = served(meta(name));
     if (open.isPresent()) {
-      return snapshot(open.get(), snapshot);
+      return snapshots.take(open.get(), snapshot);
     }
     try (Volume volume = open(name)) {
-      return snapshot(volume, snapshot);
+      return snapshots.take(volume, snapshot);
     }
   }
 
   /** Opens volume@snapshot read-only (no lock needed: nothing about it ever changes). */
   public SnapshotDevice openSnapshot(String volume, String snapshot) throws IOException {
-    String key = StoreLayout.snapshot(StoreLayout.requireName("volume", volume),
-        StoreLayout.requireName("snapshot", snapshot));
-    return new SnapshotDevice(volume + "@" + snapshot, readSnapshot(key).table(), reader);
+    return snapshots.open(volume, snapshot);
   }
 
   public List<SnapshotInfo> snapshots(String volume) throws IOException {
-    StoreLayout.requireName("volume", volume);
-    List<SnapshotInfo> out = new ArrayList<>();
-    for (ObjectInfo info : store.list(StoreLayout.snapshotPrefix(volume))) {
-      MappingTable table = readSnapshot(info.key()).table();
-      out.add(new SnapshotInfo(volume, StoreLayout.nameOf(info.key(), ".map"), table.geometry().size(),
-          info.lastModified()));
-    }
-    return out;
+    return snapshots.list(volume);
   }
 
   public void deleteSnapshot(String volume, String snapshot) throws IOException {
-    String key = StoreLayout.snapshot(StoreLayout.requireName("volume", volume),
-        StoreLayout.requireName("snapshot", snapshot));
-    if (store.stat(key).isEmpty()) {
-      throw new VolumeException("snapshot " + volume + "@" + snapshot + " does not exist");
-    }
-    store.delete(key);
+    snapshots.delete(volume, snapshot);
   }
 
   /** A new volume whose mapping starts as the snapshot's: copy-on-write, nothing copied. */
   public VolumeMeta clone(String volume, String snapshot, String newName) throws IOException {
-    StoreLayout.requireName("volume", newName);
-    String key = StoreLayout.snapshot(StoreLayout.requireName("volume", volume),
-        StoreLayout.requireName("snapshot", snapshot));
-    MappingCodec.Decoded source = readSnapshot(key);
-    Geometry g = source.table().geometry();
-    VolumeMeta meta = new VolumeMeta(UUID.randomUUID().toString(), newName, g, Instant.now(), volume + "@" + snapshot);
-    if (store.stat(StoreLayout.meta(newName)).isPresent()) {
-      throw new VolumeException("volume " + newName + " already exists in " + store.describe());
-    }
-    // The checkpoint first: until the metadata exists nobody sees the clone, and a failure
-    // leaves only an unreferenced checkpoint that garbage collection removes.
-    store.put(StoreLayout.checkpoint(meta.id(), 0),
-        ByteBuffer.wrap(MappingCodec.encode(source.table(), 0, 0)));
-    if (!store.putIfAbsent(StoreLayout.meta(newName), meta.encode())) {
-      store.delete(StoreLayout.checkpoint(meta.id(), 0));
-      throw new VolumeException("volume " + newName + " already exists in " + store.describe());
-    }
-    return meta;
+    return snapshots.clone(volume, snapshot, newName);
   }
 
+  /** The snapshot manifest stored under key (for {@link SnapshotTransfer#export}). */
   MappingCodec.Decoded readSnapshot(String key) throws IOException {
-    try {
-      return MappingCodec.decode(ByteBuffer.wrap(store.get(key)), key);
-    } catch (NoSuchObjectException e) {
-      String file = StoreLayout.snapshotPath(key);
-      throw new VolumeException("snapshot " + file.replace('/', '@') + " does not exist");
-    }
+    return snapshots.read(key);
   }
 }
