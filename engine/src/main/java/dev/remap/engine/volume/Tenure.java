@@ -28,9 +28,35 @@ final class Tenure {
     VolumeManager.Loaded load(VolumeMeta meta) throws IOException;
   }
 
+  /**
+   * What a tenure needs of its volume, and nothing more: the holder its lease is registered
+   * with, the write order a handover holds, and the steps of a handover and of a reload.
+   * {@link VolumeTenureHost} is the volume's.
+   */
+  interface Host {
+    VolumeMeta meta();
+
+    /** The holder ownership calls back (handover requests, a lost lease, the published figures). */
+    Ownership.Holder holder();
+
+    /** Serialises changes and handovers (the volume's writeOrder, second in the lock order). */
+    ReentrantLock writeOrder();
+
+    boolean closed();
+
+    /** Fails if the volume was closed. */
+    void checkOpen() throws IOException;
+
+    /** Puts what another owner left in the store in place of the volume's state. */
+    void reload(VolumeManager.Loaded loaded) throws IOException;
+
+    /** Uploads everything journaled, then writes a checkpoint, each within timeout. */
+    void drainAndCheckpoint(Duration timeout) throws IOException;
+  }
+
   private static final Duration HANDOVER_DRAIN = Duration.ofMinutes(5);
 
-  private final Volume volume;
+  private final Host volume;
   private final Ownership ownership;
   private final VolumeLock lock;
   private final Reloader reloader;
@@ -44,11 +70,11 @@ final class Tenure {
   private volatile long epoch;
 
   /**
-   * @param volume the holder registered with ownership, whose meta names the lease
+   * @param volume the volume, whose holder is registered with ownership and whose meta names the lease
    * @param epoch the lease epoch taken at open, 0 on standby. Known before the uploader starts:
    *     replaying the journal at open may already ask {@link #stillOwned}.
    */
-  Tenure(Volume volume, Ownership ownership, VolumeLock lock, Reloader reloader, long epoch) {
+  Tenure(Host volume, Ownership ownership, VolumeLock lock, Reloader reloader, long epoch) {
     this.volume = volume;
     this.ownership = ownership;
     this.lock = lock;
@@ -60,7 +86,7 @@ final class Tenure {
   /** Once the volume is open: an owner's lease is renewed from now on. */
   void begin() {
     if (owner) {
-      ownership.register(volume.meta(), epoch, volume);
+      ownership.register(volume.meta(), epoch, volume.holder());
     }
   }
 
@@ -112,7 +138,7 @@ final class Tenure {
         throw e;
       }
       epoch = taken;
-      ownership.register(volume.meta(), taken, volume);
+      ownership.register(volume.meta(), taken, volume.holder());
       owner = true;
     } finally {
       ownerLock.unlock();
@@ -126,11 +152,11 @@ final class Tenure {
   void lockAsOwner() throws IOException {
     while (true) {
       ensureOwner();
-      volume.writeOrder.lock();
+      volume.writeOrder().lock();
       if (owner) {
         return;
       }
-      volume.writeOrder.unlock();
+      volume.writeOrder().unlock();
     }
   }
 
@@ -140,17 +166,16 @@ final class Tenure {
    * meanwhile, on writeOrder, and then ask for it back.
    */
   void handOver() throws IOException {
-    volume.writeOrder.lock();
+    volume.writeOrder().lock();
     try {
-      if (!owner || volume.closed) {
+      if (!owner || volume.closed()) {
         return;
       }
-      volume.uploader.drain(HANDOVER_DRAIN);
-      volume.uploader.checkpointNow(HANDOVER_DRAIN);
+      volume.drainAndCheckpoint(HANDOVER_DRAIN);
       owner = false;
       ownership.release(volume.meta(), epoch);
     } finally {
-      volume.writeOrder.unlock();
+      volume.writeOrder().unlock();
     }
   }
 

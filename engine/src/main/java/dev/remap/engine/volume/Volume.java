@@ -70,7 +70,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     this.reader = reader;
     this.lock = lock;
     // Before the uploader starts: its thread asks whether the volume was fenced or is still owned.
-    this.tenure = new Tenure(this, ownership, lock, reloader, epoch);
+    this.tenure = new Tenure(new VolumeTenureHost(this), ownership, lock, reloader, epoch);
     this.meta = meta;
     this.options = options;
     this.stored = stored;
