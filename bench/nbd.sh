@@ -3,7 +3,8 @@
 # same machine, same run, same export size, with the shared fio runner (../shared/bench/run.sh,
 # or $REMAP_BENCH_RUN).
 #
-#   bench/nbd.sh [--no-build] [--profile] [run.sh options: --runtime 15 --reps 3 --jobs "1 2 3 4 5" ...]
+#   bench/nbd.sh [--no-build] [--profile] [--compare REV]
+#                [run.sh options: --runtime 15 --reps 3 --jobs "1 2 3 4 5" ...]
 #
 # Targets, each a 2 GiB volume of a file store holding the same data the anchors hold (64 MiB of
 # random bytes at the start, the rest never written):
@@ -14,17 +15,25 @@
 #                                      (segments) before it started
 # A log-structured store grows with every write: `remap gc --grace 20s` runs every 15 s meanwhile
 # (as it would on a node), and the volumes are deleted at the end.
+# --compare REV also serves the same volumes with git revision REV of this repository, exported
+#   (git archive) to /tmp/remap-bench-old.<commit> and built there with its own launcher (kept and
+#   reused by later runs; --no-build does not skip it), each build with its own store:
+#   remap-old-warm-unix, remap-old-warm-tcp and remap-old-cold-unix, in the same run as the
+#   targets above, so old and new are measured in the same repetitions, in shuffled order. After
+#   the runner's tables it prints new/old per job and repetition (median [min-max]), also kept
+#   in the results folder as new-vs-old.md. The two warm servers take 10 GiB of heap from the start.
 # --profile records a JFR profile of each server, kept in /tmp/remap-nbd-profile.*.
-# Needs: a JDK, Maven (offline), fio, nbdkit, qemu-nbd, nbdcopy, python3.
+# Needs: a JDK, Maven (offline), fio, nbdkit, qemu-nbd, nbdcopy, python3 (and git for --compare).
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 RUN=${REMAP_BENCH_RUN:-$root/../shared/bench/run.sh}
-BUILD=1 PROFILE=0 ARGS=()
+BUILD=1 PROFILE=0 COMPARE="" ARGS=()
 while (($#)); do
   case $1 in
     --no-build) BUILD=0; shift ;;
     --profile) PROFILE=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --compare) COMPARE=${2:?"bench/nbd.sh: --compare needs a git revision"}; shift 2 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) ARGS+=("$1"); shift ;;
   esac
 done
@@ -33,9 +42,28 @@ done
 if ((BUILD)); then
   (cd "$root" && mvn -B -q -o install -DskipTests -pl engine,csi-driver,cli)
 fi
+old=""
+if [ -n "$COMPARE" ]; then
+  rev=$(git -C "$root" rev-parse --verify -q "$COMPARE^{commit}") ||
+    { echo "bench/nbd.sh: --compare $COMPARE is not a commit of $root" >&2; exit 2; }
+  old=/tmp/remap-bench-old.$rev oldname="$COMPARE ($rev)"
+  [ "$COMPARE" != "$rev" ] || oldname=$rev
+  # A commit never changes, so its build is reused; the stamp is written only by a build that
+  # finished, so an interrupted one is redone. `package`, not `install`: the old jars must not
+  # replace the working tree's in the local Maven repository.
+  if [ ! -f "$old/.built" ]; then
+    echo "bench/nbd.sh: building $COMPARE ($rev) in $old" >&2
+    rm -rf "$old"; mkdir -p "$old"
+    git -C "$root" archive "$rev" | tar -x -C "$old"
+    (cd "$old" && mvn -B -q -o package -DskipTests -pl engine,csi-driver,cli -am)
+    touch "$old/.built"
+  fi
+  # The ratios below are computed from the runner's summary.json, so the results folder is ours.
+  for ((i = 0; i < ${#ARGS[@]}; i++)); do [ "${ARGS[i]}" = --out ] && OUT=${ARGS[i+1]:-}; done
+  if [ -z "${OUT:-}" ]; then OUT=$(mktemp -d /tmp/nbd-bench.XXXXXX); ARGS+=(--out "$OUT"); fi
+fi
 work=$(mktemp -d /tmp/remap-nbd-bench.XXXXXX)
-store="file://$work/store"
-PIDS=()
+PIDS=() SERVERS=() TARGETS=()
 cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -47,11 +75,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-remap() { "$root/remap" "$@" --store "$store" --journal "$work/journal"; }
-wait_for() { for _ in $(seq 600); do grep -q "serving " "$1" && return 0; sleep 0.1; done; cat "$1" >&2; return 1; }
+# The build being set up: its launcher, store and journal (set by `build`). Each build has a store
+# of its own, as an older build need not read what a newer one wrote.
+BIN="" STORE="" JOURNAL=""
+remap() { "$BIN" "$@" --store "$STORE" --journal "$JOURNAL"; }
+wait_for() { for _ in $(seq 600); do grep -qs "serving " "$1" && return 0; sleep 0.1; done; cat "$1" >&2; return 1; }
 serve() { # LOG JAVA_OPTS ARGS...
   local log=$1 opts=$2; shift 2
-  REMAP_JAVA_OPTS="$opts" "$root/remap" serve --store "$store" --journal "$work/journal" "$@" >"$log" 2>&1 &
+  REMAP_JAVA_OPTS="$opts" "$BIN" serve --store "$STORE" --journal "$JOURNAL" "$@" >"$log" 2>&1 &
   PIDS+=($!)
   wait_for "$log"
 }
@@ -59,31 +90,66 @@ jfr() { ((PROFILE)) && echo "-XX:StartFlightRecording=filename=$work/$1.jfr,sett
 
 echo "bench/nbd.sh: volumes and data in $work" >&2
 head -c 64M /dev/urandom >"$work/data.raw"
-for v in bench-warm bench-cold; do
-  remap volume create "$v" --size 2G >/dev/null
-done
-
-# The cold volume: write the data, then stop the server (SIGTERM uploads the journal to segments).
-serve "$work/load.log" "-Xmx1g" --socket "$work/load.sock"
-nbdcopy "$work/data.raw" "nbd+unix:///bench-cold?socket=$work/load.sock" --destination-is-zero
-kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
-
 HEAP="-Xms5g -Xmx5g -XX:+AlwaysPreTouch"
-serve "$work/warm.log" "$HEAP $(jfr warm)" --socket "$work/warm.sock" --listen 127.0.0.1:10910 --cache-ram 2300M
-warm=${PIDS[-1]}
-nbdcopy "$work/data.raw" "nbd+unix:///bench-warm?socket=$work/warm.sock" --destination-is-zero
-nbdcopy --no-extents "nbd+unix:///bench-warm?socket=$work/warm.sock" null:
 
-serve "$work/cold.log" "-Xmx2g $(jfr cold)" --socket "$work/cold.sock" --cache-ram 0 \
-  --cache-dir "$work/diskcache" --cache-disk 4G
-cold=${PIDS[-1]}
+build() { # TREE DIR NAME PORT: one build's volumes, warm and cold servers, collector and targets
+  local tree=$1 dir=$2 name=$3 port=$4 warm cold v
+  local jfrs=${name#remap}; jfrs=${jfrs#-}; jfrs=${jfrs:+$jfrs-}  # JFR files: warm, old-warm, ...
+  BIN=$tree/remap STORE="file://$dir/store" JOURNAL=$dir/journal
+  mkdir -p "$dir"
+  for v in bench-warm bench-cold; do
+    remap volume create "$v" --size 2G >/dev/null
+  done
 
-while sleep 15; do remap gc --grace 20s >/dev/null 2>&1 || true; done &
-PIDS+=($!)
+  # The cold volume: write the data, then stop the server (SIGTERM uploads the journal to segments).
+  serve "$dir/load.log" "-Xmx1g" --socket "$dir/load.sock"
+  nbdcopy "$work/data.raw" "nbd+unix:///bench-cold?socket=$dir/load.sock" --destination-is-zero
+  kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
+
+  serve "$dir/warm.log" "$HEAP $(jfr "${jfrs}warm")" --socket "$dir/warm.sock" \
+    --listen "127.0.0.1:$port" --cache-ram 2300M
+  warm=${PIDS[-1]}
+  nbdcopy "$work/data.raw" "nbd+unix:///bench-warm?socket=$dir/warm.sock" --destination-is-zero
+  nbdcopy --no-extents "nbd+unix:///bench-warm?socket=$dir/warm.sock" null:
+
+  serve "$dir/cold.log" "-Xmx2g $(jfr "${jfrs}cold")" --socket "$dir/cold.sock" --cache-ram 0 \
+    --cache-dir "$dir/diskcache" --cache-disk 4G
+  cold=${PIDS[-1]}
+
+  while sleep 15; do remap gc --grace 20s >/dev/null 2>&1 || true; done &
+  PIDS+=($!)
+  SERVERS+=("$warm" "$cold")
+  TARGETS+=("$name-warm-unix@$warm=nbd+unix:///bench-warm?socket=$dir/warm.sock"
+            "$name-warm-tcp@$warm=nbd://127.0.0.1:$port/bench-warm"
+            "$name-cold-unix@$cold=nbd+unix:///bench-cold?socket=$dir/cold.sock")
+}
+build "$root" "$work" remap 10910
+[ -z "$old" ] || build "$old" "$work/old" remap-old 10911
 
 echo "bench/nbd.sh: $RUN --anchors --size 2G ${ARGS[*]:-}" >&2
-"$RUN" --anchors --size 2G "${ARGS[@]}" \
-  "remap-warm-unix@$warm=nbd+unix:///bench-warm?socket=$work/warm.sock" \
-  "remap-warm-tcp@$warm=nbd://127.0.0.1:10910/bench-warm" \
-  "remap-cold-unix@$cold=nbd+unix:///bench-cold?socket=$work/cold.sock"
-kill "$warm" "$cold"; wait "$warm" "$cold" 2>/dev/null || true  # SIGTERM: JFR files are written now
+"$RUN" --anchors --size 2G "${ARGS[@]}" "${TARGETS[@]}"
+kill "${SERVERS[@]}"; wait "${SERVERS[@]}" 2>/dev/null || true  # SIGTERM: JFR files are written now
+[ -n "$old" ] || exit 0
+
+# New over old, paired by repetition: both ran in the same repetition of the same job, so the
+# ratio cancels most of the noise that moves a whole repetition (the shared machine's load).
+python3 - "$OUT" "$oldname" <<'PY' | tee "$OUT/new-vs-old.md"
+import json, os, statistics, sys
+out, rev = sys.argv[1], sys.argv[2]
+summary = json.load(open(os.path.join(out, "summary.json")))
+jobs, targets = summary["jobs"], summary["targets"]
+print(f"\nNew (working tree) / old ({rev}), per repetition (median [min–max]);"
+      " latency job: p99 ratio, lower is better")
+print("| server | " + " | ".join(jobs.values()) + " |")
+print("|---" * (len(jobs) + 1) + "|")
+for new in ("remap-warm-unix", "remap-warm-tcp", "remap-cold-unix"):
+    old, cells = new.replace("remap-", "remap-old-", 1), []
+    for j in jobs:
+        a, b = targets[new][j]["reps"], targets[old][j]["reps"]
+        rs = [a[k] / b[k] for k in a if k in b and b[k]]
+        targets[new][j]["ratio_to_old"] = statistics.median(rs) if rs else None
+        cells.append(f"{statistics.median(rs):.2f} [{min(rs):.2f}–{max(rs):.2f}]" if rs else "–")
+    print(f"| {new} | " + " | ".join(cells) + " |")
+summary["compared_with"] = rev
+json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=1)
+PY
