@@ -1,6 +1,5 @@
 package dev.remap.engine.volume;
 
-import dev.remap.engine.core.SegmentFormat;
 import dev.remap.engine.core.Source;
 import dev.remap.engine.journal.Journal;
 import dev.remap.engine.store.NoSpaceException;
@@ -109,6 +108,14 @@ final class Uploader {
     }
   }
 
+  /**
+   * Where segments and checkpoints are written: the cleaner writes its segments there (on this
+   * uploader's thread), and its counters are the volume's.
+   */
+  SegmentWriter writer() {
+    return writer;
+  }
+
   long backlogBytes() {
     lock.lock();
     try {
@@ -116,15 +123,6 @@ final class Uploader {
     } finally {
       lock.unlock();
     }
-  }
-
-  long segmentsWritten() {
-    return writer.segmentsWritten();
-  }
-
-  /** Segment bytes written to the store, cleaning included. */
-  long bytesUploaded() {
-    return writer.bytesUploaded();
   }
 
   /** Bytes of the clients' writes that reached segments (what write amplification divides by). */
@@ -282,7 +280,7 @@ final class Uploader {
       if (work.kind() == Kind.CHECKPOINT) {
         IOException failed = null;
         try {
-          checkpointIfBehind();
+          writer.checkpointIfBehind();
         } catch (IOException e) {
           failed = e;
         }
@@ -427,16 +425,6 @@ final class Uploader {
     long last = batch.get(batch.size() - 1).record().seq();
     writer.write(packing.entries(), payloads, moves, first, last);
     dataBytes.addAndGet(payloadBytes);
-  }
-
-  /** A cleaning step's segment (on this thread, see {@link SegmentCleaner}). */
-  void writeCleaned(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Move> moves) throws IOException {
-    writer.writeCleaned(entries, payloads, moves);
-  }
-
-  /** A checkpoint if segments were written since the last one (on this thread). */
-  void checkpointIfBehind() throws IOException {
-    writer.checkpointIfBehind();
   }
 
   private void awaitStop() {

@@ -353,8 +353,8 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   public VolumeStats stats() {
     TierCounters.Snapshot disk = reader.disk();
     SegmentCleaner.Space space = cleaner.space();
-    return new VolumeStats(journal.usedBytes(), uploader.backlogBytes(), uploader.segmentsWritten(),
-        uploader.bytesUploaded(), uploader.failures() + reader.failures(), disk.hits(), disk.misses(),
+    return new VolumeStats(journal.usedBytes(), uploader.backlogBytes(), uploader.writer().segmentsWritten(),
+        uploader.writer().bytesUploaded(), uploader.failures() + reader.failures(), disk.hits(), disk.misses(),
         uploader.lastError(), space.liveBytes(), space.storedBytes(), uploader.dataBytesUploaded(),
         cleaner.cleanedBytes(), noSpace());
   }

@@ -71,12 +71,12 @@ final class VolumeCleanerTarget implements SegmentCleaner.Target {
   @Override
   public void writeCleaned(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Uploader.Move> moves)
       throws IOException {
-    volume.uploader.writeCleaned(entries, payloads, moves);
+    volume.uploader.writer().writeCleaned(entries, payloads, moves);
   }
 
   @Override
   public void checkpointIfBehind() throws IOException {
-    volume.uploader.checkpointIfBehind();
+    volume.uploader.writer().checkpointIfBehind();
   }
 
   @Override

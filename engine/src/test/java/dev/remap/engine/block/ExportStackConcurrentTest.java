@@ -26,6 +26,11 @@ class ExportStackConcurrentTest extends ConcurrentContract {
    */
   private static final StackSpec SPEC = new StackSpec(1 << 20, 4096, 4, 1024, 1 << 20, false, Optional.empty());
 
+  /** The stack's settings; a subclass runs the same test on another. */
+  protected StackSpec spec() {
+    return SPEC;
+  }
+
   @TempDir Path tmp;
   private ObjectStore store;
   private VolumeManager volumes;
@@ -41,7 +46,8 @@ class ExportStackConcurrentTest extends ConcurrentContract {
 
   /** Built exactly as the server builds an export's stack. */
   private BlockDevice stack() throws IOException {
-    return ExportStack.build("disk", new VolumeExports(volumes).open("disk", SPEC).orElseThrow(), SPEC);
+    StackSpec spec = spec();
+    return ExportStack.build("disk", new VolumeExports(volumes).open("disk", spec).orElseThrow(), spec);
   }
 
   @Override

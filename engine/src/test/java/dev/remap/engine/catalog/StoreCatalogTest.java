@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.remap.engine.core.CleaningPolicy;
+import dev.remap.testkit.Await;
 import dev.remap.engine.store.FileObjectStore;
 import dev.remap.engine.store.ObjectStore;
 import dev.remap.engine.volume.SpaceReport;
@@ -80,7 +81,7 @@ class StoreCatalogTest {
       volume.write(0, data, false);
       volume.drain(Duration.ofSeconds(30));
       layers.set(counted);
-      await("usage and space published", () -> counted.equals(catalog.usage("disk").orElse(null))
+      Await.until("usage and space published", Duration.ofSeconds(20), () -> counted.equals(catalog.usage("disk").orElse(null))
           && catalog.space("disk").orElse(SpaceReport.UNKNOWN).liveBytes() == 1 << 20);
     }
 
@@ -132,18 +133,6 @@ class StoreCatalogTest {
       }
     }
     assertThat(StoreCatalog.class.getConstructors()).as("built by open(uri) only").isEmpty();
-  }
-
-  private static void await(String what, IoCondition done) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    while (!done.holds()) {
-      assertThat(System.nanoTime()).as(what + " in time").isLessThan(deadline);
-      Thread.sleep(50);
-    }
-  }
-
-  private interface IoCondition {
-    boolean holds() throws Exception;
   }
 
   /** Every file of the store folder and its bytes, to compare before and after. */

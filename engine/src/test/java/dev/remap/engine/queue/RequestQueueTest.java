@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
+import dev.remap.testkit.Await;
 import dev.remap.engine.core.RequestMerger.Kind;
 import dev.remap.engine.queue.RecordingDevice.Call;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -237,11 +239,7 @@ class RequestQueueTest {
     AtomicReference<CompletableFuture<Void>> third = new AtomicReference<>();
     Thread submitter = new Thread(() -> third.set(queue.submitWrite(16 * K4, ByteBuffer.wrap(random(K4, 3)), false)));
     submitter.start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (submitter.getState() != Thread.State.WAITING) {
-      assertThat(System.nanoTime()).as("the submitter waits on the full array").isLessThan(deadline);
-      Thread.sleep(5);
-    }
+    Await.until("the submitter waits on the full array", Duration.ofSeconds(10), () -> submitter.getState() == Thread.State.WAITING);
     assertThat(third.get()).as("submit has not returned while the array is full").isNull();
 
     below.open();
@@ -299,11 +297,7 @@ class RequestQueueTest {
       }
     });
     closer.start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (closer.getState() != Thread.State.TIMED_WAITING) {
-      assertThat(System.nanoTime()).as("close waits for the worker").isLessThan(deadline);
-      Thread.sleep(5);
-    }
+    Await.until("close waits for the worker", Duration.ofSeconds(10), () -> closer.getState() == Thread.State.TIMED_WAITING);
     assertThatThrownBy(() -> await(queue.submitWrite(0, ByteBuffer.allocate(K4), false)))
         .cause().isInstanceOf(IOException.class).hasMessageContaining("closed");
 
@@ -328,11 +322,7 @@ class RequestQueueTest {
     // The submit asks the device its size between its check of `closed` and its put: hold it there.
     below.holdSizeFor(submitter);
     submitter.start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (submitter.getState() != Thread.State.TIMED_WAITING) {
-      assertThat(System.nanoTime()).as("the submitter is inside submit").isLessThan(deadline);
-      Thread.sleep(5);
-    }
+    Await.until("the submitter is inside submit", Duration.ofSeconds(10), () -> submitter.getState() == Thread.State.TIMED_WAITING);
     queue.close();
     below.releaseSize();
     submitter.join(10_000);
