@@ -4,16 +4,12 @@ import static dev.remap.engine.volume.CleanerCrashWriter.BLOCK;
 import static dev.remap.engine.volume.CleanerCrashWriter.stamp;
 
 import dev.remap.engine.store.FileObjectStore;
-import dev.remap.engine.store.ObjectInfo;
+import dev.remap.engine.store.ForwardingObjectStore;
 import dev.remap.engine.store.ObjectStore;
-import dev.remap.engine.store.StoreMetrics;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Collection;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -77,15 +73,14 @@ public final class JournalPowerCutWriter {
   }
 
   /** A store whose first segment upload waits for the gate to open and whose third never ends. */
-  private static final class GatedStore implements ObjectStore {
-    private final ObjectStore next;
+  private static final class GatedStore extends ForwardingObjectStore {
     private final AtomicInteger segments = new AtomicInteger();
     private final CountDownLatch firstArrived = new CountDownLatch(1);
     private final CountDownLatch gate = new CountDownLatch(1);
     private final CountDownLatch secondDone = new CountDownLatch(1);
 
     GatedStore(ObjectStore next) {
-      this.next = next;
+      super(next);
     }
 
     void awaitFirstSegment() throws InterruptedException {
@@ -128,61 +123,6 @@ public final class JournalPowerCutWriter {
         secondDone.countDown();
       }
       return created;
-    }
-
-    @Override
-    public void put(String key, ByteBuffer data) throws IOException {
-      next.put(key, data);
-    }
-
-    @Override
-    public int read(String key, long offset, ByteBuffer dst) throws IOException {
-      return next.read(key, offset, dst);
-    }
-
-    @Override
-    public byte[] get(String key) throws IOException {
-      return next.get(key);
-    }
-
-    @Override
-    public Optional<ObjectInfo> stat(String key) throws IOException {
-      return next.stat(key);
-    }
-
-    @Override
-    public List<ObjectInfo> list(String prefix) throws IOException {
-      return next.list(prefix);
-    }
-
-    @Override
-    public void delete(String key) throws IOException {
-      next.delete(key);
-    }
-
-    @Override
-    public void deleteAll(Collection<String> keys) throws IOException {
-      next.deleteAll(keys);
-    }
-
-    @Override
-    public void check() throws IOException {
-      next.check();
-    }
-
-    @Override
-    public StoreMetrics metrics() {
-      return next.metrics();
-    }
-
-    @Override
-    public String describe() {
-      return next.describe();
-    }
-
-    @Override
-    public void close() throws IOException {
-      next.close();
     }
   }
 }
