@@ -2,6 +2,7 @@ package dev.remap.engine.export;
 
 import dev.remap.engine.block.BlockDevice;
 import dev.remap.engine.block.Capabilities;
+import dev.remap.engine.block.PagedDevice;
 import dev.remap.engine.cache.RamCache;
 import dev.remap.engine.cache.TierCounters;
 import dev.remap.engine.core.RequestMerger;
@@ -55,7 +56,8 @@ public final class ExportStack implements BlockDevice {
     BlockDevice device = base.device();
     try {
       RamCache cache = null;
-      if (spec.ramCacheBytes() > 0) {
+      // A paged device's pages are memory already: a RAM tier above them would only copy them.
+      if (spec.ramCacheBytes() > 0 && !(device instanceof PagedDevice)) {
         int page = Math.max(spec.ramPageSize(), device.blockSize());
         cache = new RamCache(device, spec.ramCacheBytes(), page, base.cacheValid());
         base.onInvalidate().accept(cache::clear);
@@ -82,6 +84,15 @@ public final class ExportStack implements BlockDevice {
 
   public String name() {
     return name;
+  }
+
+  /**
+   * The base device, when its pages may be read into and sent from directly ({@link PagedDevice}):
+   * a front-end then serves reads and writes through it on the connection's own thread, past the
+   * queue, without copying a payload.
+   */
+  public Optional<PagedDevice> paged() {
+    return base.device() instanceof PagedDevice p ? Optional.of(p) : Optional.empty();
   }
 
   /** Fills dst from RAM if every byte is cached there; false (dst untouched) otherwise. */

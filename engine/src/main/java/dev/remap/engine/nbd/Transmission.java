@@ -53,6 +53,8 @@ final class Transmission {
   private final AtomicInteger inflight = new AtomicInteger();
   private final AtomicLong inflightBytes = new AtomicLong();
   private volatile boolean readerWaiting;
+  /** Set for a paged export: its requests are served by the reader thread, headers read exactly. */
+  private final PagedRequests paged;
 
   Transmission(Wire wire, ServedExport export, Session session, BooleanSupplier stopping) {
     this.wire = wire;
@@ -60,6 +62,7 @@ final class Transmission {
     this.session = session;
     this.structured = session.structuredReplies();
     this.stopping = stopping;
+    this.paged = export.stack().paged().map(p -> new PagedRequests(wire, export, p, structured)).orElse(null);
   }
 
   /**
@@ -89,7 +92,9 @@ final class Transmission {
           wire.send(RequestCodec.error(r.handle(), rejection.error(), rejection.message(), structured));
           continue;
         }
-        dispatch(r);
+        if (paged == null || !paged.serve(r, this::skip)) {
+          dispatch(r);
+        }
       }
       if (stopping.getAsBoolean()) {
         refuseArrived();
@@ -312,12 +317,19 @@ final class Transmission {
         || wire.pendingBytes() >= MAX_QUEUED_OUTPUT;
   }
 
-  /** Makes at least n unread bytes available in {@code in}; false if the server stops first. */
+  /**
+   * Makes at least n unread bytes available in {@code in}; false if the server stops first. For a
+   * paged export exactly n are read, so that a payload after them stays in the socket for the
+   * device's pages.
+   */
   private boolean fill(int n) throws IOException {
     if (in.remaining() >= n) {
       return true;
     }
     in.compact();
+    if (paged != null) {
+      in.limit(n);
+    }
     try {
       while (in.position() < n) {
         if (wire.readNow(in) == 0) {
@@ -337,7 +349,7 @@ final class Transmission {
   private void skip(long length) throws IOException {
     long left = length;
     while (left > 0) {
-      if (!in.hasRemaining() && !fill(1)) {
+      if (!in.hasRemaining() && !fill((int) Math.min(left, in.capacity()))) {
         throw new IOException("the server is stopping");
       }
       int n = (int) Math.min(left, in.remaining());

@@ -19,6 +19,36 @@ interface Transport extends Closeable {
   /** Reads what is there now into dst: the count, 0 when nothing is, -1 at the end of the stream. */
   int read(ByteBuffer dst) throws IOException;
 
+  /**
+   * Reads what is there now into dsts, in order: the count, 0 when nothing is. The default goes
+   * buffer by buffer; a plain socket reads them all in one call, straight into their memory.
+   */
+  default long read(ByteBuffer[] dsts) throws IOException {
+    long total = 0;
+    for (ByteBuffer dst : dsts) {
+      if (!dst.hasRemaining()) {
+        continue;
+      }
+      int n = read(dst);
+      if (n < 0) {
+        return total == 0 ? -1 : total;
+      }
+      total += n;
+      if (dst.hasRemaining()) {
+        break;
+      }
+    }
+    return total;
+  }
+
+  /**
+   * True when bytes pass through the transport's own buffers on their way (TLS decrypts and
+   * encrypts them), so a paged device's payloads are copied after all.
+   */
+  default boolean copies() {
+    return true;
+  }
+
   /** Takes what the socket accepts now from srcs (in order); returns the bytes taken. */
   long write(ByteBuffer[] srcs) throws IOException;
 
@@ -39,6 +69,16 @@ interface Transport extends Closeable {
       @Override
       public int read(ByteBuffer dst) throws IOException {
         return channel.read(dst);
+      }
+
+      @Override
+      public long read(ByteBuffer[] dsts) throws IOException {
+        return channel.read(dsts);
+      }
+
+      @Override
+      public boolean copies() {
+        return false;
       }
 
       @Override

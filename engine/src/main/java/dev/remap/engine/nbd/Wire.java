@@ -88,6 +88,74 @@ final class Wire implements Closeable {
   }
 
   /**
+   * Fills every buffer of dsts in order, straight from the socket (one scatter read per wakeup
+   * on a plain socket), waiting as long as it takes. Reader thread only.
+   */
+  void readFully(ByteBuffer[] dsts, long deadline) throws IOException {
+    int first = 0;
+    while (first < dsts.length) {
+      if (!dsts[first].hasRemaining()) {
+        first++;
+        continue;
+      }
+      long n = transport.read(first == 0 ? dsts : java.util.Arrays.copyOfRange(dsts, first, dsts.length));
+      if (n < 0) {
+        throw new EOFException("the client closed the connection");
+      }
+      if (n == 0) {
+        await(true, deadline);
+      }
+    }
+  }
+
+  /** Whether payloads pass through the transport's own buffers (TLS), not straight to the socket. */
+  boolean transportCopies() {
+    return transport.copies();
+  }
+
+  /**
+   * Sends a reply straight from views of memory the caller frees when this returns (a paged
+   * device's pages): one gathered write when the socket takes it all, else it waits on the socket
+   * until it has, so that nothing is copied into the queue. Replies queued before it go first.
+   * Reader thread only (it owns the selector); a client that stops reading stops this
+   * connection's reader, as a full queue would.
+   */
+  void sendFrom(ByteBuffer header, ByteBuffer[] payload) throws IOException {
+    ByteBuffer[] parts = new ByteBuffer[payload.length + 1];
+    parts[0] = header;
+    System.arraycopy(payload, 0, parts, 1, payload.length);
+    while (hasPending()) {
+      await(false, 0);
+    }
+    while (true) {
+      boolean done;
+      out.lock();
+      try {
+        if (broken) {
+          throw new EOFException("the client stopped taking replies");
+        }
+        try {
+          if (transport.flush()) {
+            transport.write(parts);
+          }
+          done = !parts[parts.length - 1].hasRemaining() && transport.flush();
+        } catch (IOException e) {
+          failLocked();
+          throw e;
+        }
+      } finally {
+        out.unlock();
+      }
+      if (done) {
+        return;
+      }
+      key.interestOps(SelectionKey.OP_WRITE);
+      selector.select();
+      selector.selectedKeys().clear();
+    }
+  }
+
+  /**
    * Waits until input may be read (if wantInput) or someone calls {@link #wakeup}, writing
    * queued output whenever the socket takes it. Reader thread only.
    */
@@ -227,14 +295,18 @@ final class Wire implements Closeable {
       transportHolds = !transport.flush();
       return !transportHolds;
     } catch (IOException e) {
-      // The client is gone (EPIPE, reset): nothing queued can reach it any more.
-      broken = true;
-      pending.clear();
-      staging.clear().flip();
-      pendingBytes = 0;
-      transportHolds = false;
+      failLocked();
       return true;
     }
+  }
+
+  /** The client is gone (EPIPE, reset): nothing queued can reach it any more. */
+  private void failLocked() {
+    broken = true;
+    pending.clear();
+    staging.clear().flip();
+    pendingBytes = 0;
+    transportHolds = false;
   }
 
   boolean isBroken() {
