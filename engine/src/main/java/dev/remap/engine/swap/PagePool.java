@@ -134,6 +134,11 @@ public final class PagePool implements AutoCloseable {
     }
   }
 
+  /** Whether a reply is being sent from the page now (a reference beside its disk's). */
+  public boolean pinned(int page) {
+    return refs(page).get(page & (CHUNK_PAGES - 1)) > 1;
+  }
+
   /** Drops a reference; the last one puts the page back on the free list. */
   public void release(int page) {
     int after = refs(page).decrementAndGet(page & (CHUNK_PAGES - 1));

@@ -316,6 +316,7 @@ public final class SwapDisk implements BlockDevice, PagedDevice {
         }
       }
       swapIns += last - first + 1;
+      restoreHeadroom();
     } catch (IOException | RuntimeException e) {
       for (int i = 0; i < heldCount; i++) {
         memory.pool().release(held[i]);
@@ -348,9 +349,9 @@ public final class SwapDisk implements BlockDevice, PagedDevice {
 
   /**
    * Loads a spilled page into a fresh pool page and maps it (claim 6); the page. It may take the
-   * page writes leave free ({@link #headroom}), and then gives that back by spilling a cold page
-   * into the slot it just freed, so that a read works even when the pool share and the spill file
-   * are both full.
+   * page writes leave free ({@link #headroom}); the read gives that back when its pages are held
+   * ({@link #restoreHeadroom}), by spilling a cold page into a slot a load freed, so that a read
+   * works even when the pool share and the spill file are both full.
    */
   private int load(int p, int slot) throws IOException {
     makeRoom(1, 0);
@@ -367,10 +368,15 @@ public final class SwapDisk implements BlockDevice, PagedDevice {
     resident++;
     spillLoads++;
     remaps++;
-    if (memory.pages() - memory.held() < headroom()) {
-      evict(headroom() - (memory.pages() - memory.held()));
-    }
     return page;
+  }
+
+  /** After loads, spills cold pages until writes find their spare page again (the slots the loads freed take them). */
+  private void restoreHeadroom() throws IOException {
+    int free = memory.pages() - memory.held();
+    if (free < headroom()) {
+      evict(headroom() - free);
+    }
   }
 
   /** Pages writes leave free for loads: one when there is a spill tier (a load needs a page before it frees a slot). */
@@ -418,7 +424,8 @@ public final class SwapDisk implements BlockDevice, PagedDevice {
     for (long steps = 0; evicted < count && steps < 2L * table.length + 1 && !spill.full(); steps++) {
       hand = hand + 1 == table.length ? 0 : hand + 1;
       int e = table[hand];
-      if (e <= 0) {
+      if (e <= 0 || memory.pool().pinned(e - 1)) {
+        // A page a reply is being sent from stays: its memory is not free until the send ends.
         continue;
       }
       if (referenced.get(hand)) {
