@@ -5,10 +5,14 @@ import dev.remap.csi.http.HttpEndpoint;
 import dev.remap.engine.cache.DiskCache;
 import dev.remap.engine.core.Sizes;
 import dev.remap.engine.metrics.EngineMetrics;
+import dev.remap.engine.export.ExportSource;
+import dev.remap.engine.export.ExportSources;
 import dev.remap.engine.export.StackSpec;
 import dev.remap.engine.export.VolumeExports;
+import dev.remap.engine.metrics.SwapMeters;
 import dev.remap.engine.nbd.NbdServer;
 import dev.remap.engine.nbd.TlsFiles;
+import dev.remap.engine.swap.SwapExports;
 import dev.remap.engine.store.ObjectStore;
 import dev.remap.engine.volume.VolumeManager;
 import dev.remap.engine.volume.VolumeOptions;
@@ -16,7 +20,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.Map;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -27,12 +31,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** ./remap serve: every volume of a store as an NBD export. Wiring only. */
+/** ./remap serve: every volume of a store, and the node's swap disks, as NBD exports. Wiring only. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = {"Serve every volume of the store over NBD: a volume as the export of its name",
         "(read-write), a snapshot as VOLUME@SNAPSHOT (read-only). Volumes created, cloned or",
         "deleted meanwhile appear and disappear without a restart. SIGTERM finishes the requests",
-        "in flight and closes the volumes (their journals synced)."})
+        "in flight and closes the volumes (their journals synced).",
+        "Beside them, the swap disks of --swap, each the export of its NAME: a VM's swap",
+        "whose pages live in this node's memory (--swap-pool) and a local spill file,",
+        "not in the store. They are made at start, empty or formatted with their label,",
+        "and are gone when the process ends."})
 final class ServeCommand implements Callable<Integer> {
 
   private static final int DISK_CACHE_BLOCK = 256 << 10;
@@ -40,6 +48,7 @@ final class ServeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin StoreOptions store;
   @Mixin CleaningOptions cleaning;
+  @Mixin SwapOptions swap;
 
   @Option(names = "--socket", paramLabel = "PATH", description = "Unix socket to listen on")
   Path socket;
@@ -93,20 +102,35 @@ final class ServeCommand implements Callable<Integer> {
     NbdServer.Options options = new NbdServer.Options(socket, listen == null ? null : address(listen), tls,
         allowPlainTcp, Sizes.parse(cacheRam), workers, maxConnections);
     Optional<HttpAddress> http = HttpAddress.parse(httpAddress, false);
+    // Checked before anything is opened: a mistake in a --swap value is refused at once.
+    swap.specs();
     ObjectStore opened = store.open();
     VolumeOptions volumeOptions = cleaning.apply(store.volumeOptions());
     VolumeManager volumes = cacheDir == null ? new VolumeManager(opened, volumeOptions)
         : new VolumeManager(opened, volumeOptions, new DiskCache(opened, cacheDir, Sizes.parse(cacheDisk), DISK_CACHE_BLOCK));
     PrometheusMeterRegistry registry = HttpEndpoint.registry();
     EngineMetrics metrics = new EngineMetrics(registry).store(opened.describe(), opened);
+    Optional<SwapExports> swaps;
     NbdServer server;
     Optional<HttpEndpoint> endpoint;
     try {
-      server = NbdServer.start(new VolumeExports(volumes), options, StackSpec.Chooser.DEFAULTS, metrics);
+      swaps = swap.open();
       try {
-        endpoint = http.isEmpty() ? Optional.empty() : HttpEndpoint.start(http.get(), registry, server::problem);
+        swaps.ifPresent(s -> meters(registry, s));
+        // Swap disks first: a volume of the same name would otherwise take the node's swap disk's place.
+        ExportSource exports = swaps.<ExportSource>map(s -> ExportSources.of(s, new VolumeExports(volumes)))
+            .orElseGet(() -> new VolumeExports(volumes));
+        server = NbdServer.start(exports, options, StackSpec.Chooser.DEFAULTS, metrics);
+        try {
+          endpoint = http.isEmpty() ? Optional.empty() : HttpEndpoint.start(http.get(), registry, server::problem);
+        } catch (Exception e) {
+          server.close();
+          throw e;
+        }
       } catch (Exception e) {
-        server.close();
+        if (swaps.isPresent()) {
+          swaps.get().close();
+        }
         throw e;
       }
     } catch (Exception e) {
@@ -119,6 +143,13 @@ final class ServeCommand implements Callable<Integer> {
       server.close();
       volumes.stopCollecting();
       try {
+        if (swaps.isPresent()) {
+          swaps.get().close();
+        }
+      } catch (Exception ignored) {
+        // Exiting anyway: the pool goes with the process; only a spill file may be left behind.
+      }
+      try {
         opened.close();
       } catch (Exception ignored) {
         // Exiting anyway.
@@ -130,11 +161,26 @@ final class ServeCommand implements Callable<Integer> {
         + (socket == null ? "" : " on unix:" + socket.toAbsolutePath())
         + (server.tcpAddress() == null ? "" : " on " + (tls == null ? "tcp:" : "tcp+tls:")
             + server.tcpAddress().getHostString() + ":" + server.tcpAddress().getPort())
+        + swaps.map(ServeCommand::swapDisks).orElse("")
         + endpoint.map(e -> ", health and metrics on http://" + e.address().getHostString() + ":"
             + e.address().getPort()).orElse(""));
     out.flush();
     stopped.await();
     return 0;
+  }
+
+  private static void meters(PrometheusMeterRegistry registry, SwapExports swaps) {
+    SwapMeters meters = new SwapMeters(registry, swaps.pool());
+    for (String name : swaps.names()) {
+      swaps.find(name).ifPresent(meters::add);
+    }
+  }
+
+  /** ", swap disks a, b (pool 1G)", or the pool alone when it has no disks yet. */
+  private static String swapDisks(SwapExports swaps) {
+    List<String> names = swaps.names().stream().sorted().toList();
+    return (names.isEmpty() ? ", no swap disks" : ", swap disks " + String.join(", ", names))
+        + " (pool " + Sizes.format(swaps.pool().capBytes()) + ")";
   }
 
   static InetSocketAddress address(String hostPort) {
