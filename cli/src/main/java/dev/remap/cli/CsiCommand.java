@@ -73,6 +73,11 @@ final class CsiCommand implements Callable<Integer> {
           "children of this process"})
   Path helperKeeper;
 
+  @Option(names = "--swap-pool", paramLabel = "SIZE", defaultValue = "0",
+      description = {"Node: memory of this node that the swap disks of swap volumes (VmMemorySwap) may hold, all",
+          "together, e.g. 1G or 1Gi; 0: swap volumes are refused (default ${DEFAULT-VALUE})"})
+  String swapPool;
+
   /** The port the livenessprobe sidecar listens on by convention. */
   private static final String DEFAULT_HTTP = ":9808";
 
@@ -93,7 +98,8 @@ final class CsiCommand implements Callable<Integer> {
         registrationDir == null ? null : registrationDir.toAbsolutePath(),
         kubeletEndpoint == null ? null : DriverConfig.socketOf("--kubelet-csi-endpoint", kubeletEndpoint),
         (httpAddress == null ? HttpAddress.parse(DEFAULT_HTTP, true) : HttpAddress.parse(httpAddress, false))
-            .orElse(null), helperKeeper == null ? null : helperKeeper.toAbsolutePath());
+            .orElse(null), helperKeeper == null ? null : helperKeeper.toAbsolutePath(),
+        DriverConfig.swapPoolOf(swapPool));
     CsiDriver driver = CsiDriver.start(config, BuildInfo.version());
     // SIGTERM (the kubelet stopping the pod) closes the driver: the server stops taking calls and
     // served volumes are closed, their journals synced. Staged state stays on disk for the restart.

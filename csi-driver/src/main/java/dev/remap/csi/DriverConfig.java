@@ -1,7 +1,9 @@
 package dev.remap.csi;
 
 import dev.remap.csi.http.HttpAddress;
+import dev.remap.engine.core.Sizes;
 import dev.remap.engine.volume.VolumeOptions;
+import io.fabric8.kubernetes.api.model.Quantity;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -27,10 +29,12 @@ import java.util.Objects;
  * @param http where /healthz and /metrics listen; null: nowhere
  * @param helperKeeper the socket of the helper keeper that starts the devices' helpers; null: this
  *     process starts them as its children
+ * @param swapPool bytes of this node's memory that the swap disks of swap volumes may hold, all
+ *     together (--swap-pool); 0: the node stages no swap volumes
  */
 public record DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
     Path kubeconfig, Duration gcInterval, Duration gcGrace, VolumeOptions.Cleaning cleaning, Path registrationDir,
-    Path kubeletEndpoint, HttpAddress http, Path helperKeeper) {
+    Path kubeletEndpoint, HttpAddress http, Path helperKeeper, long swapPool) {
 
   /** The driver name: GetPluginInfo's name, the provisioner of the StorageClass. */
   public static final String DRIVER_NAME = "csi.remap.dev";
@@ -83,17 +87,53 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
       throw new IllegalArgumentException("--helper-keeper is where the node plugin starts its device helpers: it needs "
           + "--mode node or all, not " + mode.name().toLowerCase(java.util.Locale.ROOT));
     }
+    if (swapPool < 0 || (swapPool > 0 && swapPool < 4096)) {
+      throw new IllegalArgumentException("--swap-pool " + swapPool + " is neither 0 (no swap volumes) nor a size of at"
+          + " least one 4096-byte page");
+    }
+    if (swapPool > 0 && !mode.node()) {
+      throw new IllegalArgumentException("--swap-pool is the memory of the node plugin's swap disks: it needs --mode"
+          + " node or all, not " + mode.name().toLowerCase(java.util.Locale.ROOT));
+    }
     if (kubeletEndpoint != null && registrationDir == null) {
       throw new IllegalArgumentException("--kubelet-csi-endpoint is what the kubelet is told at registration: "
           + "give --kubelet-registration-dir too");
     }
   }
 
+  /** The driver without a swap pool (tests, tools). */
+  public DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
+      Path kubeconfig, Duration gcInterval, Duration gcGrace, VolumeOptions.Cleaning cleaning, Path registrationDir,
+      Path kubeletEndpoint, HttpAddress http, Path helperKeeper) {
+    this(mode, socket, nodeId, store, journalDir, stateDir, kubeconfig, gcInterval, gcGrace, cleaning,
+        registrationDir, kubeletEndpoint, http, helperKeeper, 0);
+  }
+
   /** The driver with the default cleaning, without the kubelet registration and the HTTP endpoint (tests, tools). */
   public DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
       Path kubeconfig, Duration gcInterval, Duration gcGrace) {
     this(mode, socket, nodeId, store, journalDir, stateDir, kubeconfig, gcInterval, gcGrace,
-        VolumeOptions.Cleaning.defaults(), null, null, null, null);
+        VolumeOptions.Cleaning.defaults(), null, null, null, null, 0);
+  }
+
+  /**
+   * A --swap-pool value: a size as the other flags write it ({@code 1G}, {@code 512M}, bytes;
+   * powers of 1024, as {@code remap serve --swap-pool}) or else a Kubernetes quantity, as the
+   * chart's {@code swap.poolSize} is ({@code 1Gi}, {@code 1.5Gi}). Where the two readings differ
+   * ({@code 1G}) this one is the larger, so the operator, which reads the chart value as a
+   * quantity, never admits a swap the node then refuses.
+   */
+  public static long swapPoolOf(String text) {
+    try {
+      return Sizes.parse(text);
+    } catch (IllegalArgumentException notASize) {
+      try {
+        return Quantity.getAmountInBytes(new Quantity(text)).toBigIntegerExact().longValueExact();
+      } catch (RuntimeException notAQuantity) {
+        throw new IllegalArgumentException("--swap-pool: '" + text + "' is not a size: write bytes, 512M, 1G or a"
+            + " Kubernetes quantity such as 1Gi");
+      }
+    }
   }
 
   /** The path of the CSI socket as the kubelet reaches it: what registration tells the kubelet. */

@@ -7,8 +7,14 @@ import dev.remap.csi.node.KeeperClient;
 import dev.remap.csi.node.NodeHost;
 import dev.remap.csi.node.NodeService;
 import dev.remap.csi.node.NodeStartup;
+import dev.remap.csi.node.SwapVolumes;
 import dev.remap.csi.server.NameLocks;
+import dev.remap.engine.export.ExportSource;
+import dev.remap.engine.export.ExportSources;
 import dev.remap.engine.metrics.EngineMetrics;
+import dev.remap.engine.metrics.SwapMeters;
+import dev.remap.engine.swap.PagePool;
+import dev.remap.engine.swap.SwapExports;
 import dev.remap.engine.export.StackSpec;
 import dev.remap.engine.export.VolumeExports;
 import dev.remap.engine.nbd.NbdServer;
@@ -28,10 +34,12 @@ import dev.remap.csi.node.CacheSizes;
 import dev.remap.engine.cache.DiskCache;
 
 /**
- * The node side: this node's NBD server (every volume of the store on a Unix socket in the state
- * folder; nbdfuse connects to it), the node service, and the recovery of what a previous run
- * staged. The NBD server opens a volume when its device attaches and closes it when the device
- * goes, so staged volumes hold the engine's single-writer lock and nothing else does.
+ * The node side: this node's NBD server (every volume of the store, and the node's swap disks, on
+ * a Unix socket in the state folder; nbdfuse connects to it), the node service, and the recovery
+ * of what a previous run staged. The NBD server opens a volume when its device attaches and
+ * closes it when the device goes, so staged volumes hold the engine's single-writer lock and
+ * nothing else does. Swap disks live in the node's page pool (--swap-pool) from the stage of
+ * their swap volume to its unstage, and with this process.
  */
 final class NodeWiring implements AutoCloseable {
 
@@ -42,10 +50,12 @@ final class NodeWiring implements AutoCloseable {
 
   private final NodeService service;
   private final NbdServer nbd;
+  private final Optional<SwapExports> swapDisks;
 
-  private NodeWiring(NodeService service, NbdServer nbd) {
+  private NodeWiring(NodeService service, NbdServer nbd, Optional<SwapExports> swapDisks) {
     this.service = service;
     this.nbd = nbd;
+    this.swapDisks = swapDisks;
   }
 
   static NodeWiring start(DriverConfig config, VolumeManager manager, NameLocks locks, EngineMetrics metrics)
@@ -57,22 +67,47 @@ final class NodeWiring implements AutoCloseable {
     NodeStartup startup = NodeStartup.load(config.stateDir());
     VolumeStacks stacks = new VolumeStacks(manager, config.stateDir().resolve("disk-cache"));
     startup.cacheSizes().forEach(stacks::apply);
+    Optional<SwapExports> swapDisks = config.swapPool() > 0
+        ? Optional.of(new SwapExports(new PagePool(config.swapPool()))) : Optional.empty();
+    Optional<SwapMeters> swapMeters = swapDisks.map(d -> new SwapMeters(metrics.registry(), d.pool()));
+    AttachMethod method = attachMethod();
+    HelperLauncher helpers = helpers(config);
+    Path devices = config.stateDir().resolve("devices");
+    SwapVolumes swaps = new SwapVolumes(config.nodeId(), swapDisks, swapMeters, socket, method, devices, helpers);
+    // Before the socket too: a staged swap volume's device reconnects to its disk, made again, empty.
+    startup.swapDisks().forEach(swaps::remake);
+    // Swap disks first, as `remap serve` has them (a swap volume's id, swap/NS/NAME, is no store name anyway).
     // Growth room: the devices' exports advertise the largest size their volume may reach, so a
-    // device grows without reconnecting (LoopAttacher, NodeExpandVolume).
-    NbdServer nbd = NbdServer.start(new VolumeExports(manager), NbdServer.Options.unix(socket).withGrowthRoom(),
-        stacks, metrics);
+    // device grows without reconnecting (LoopAttacher, NodeExpandVolume); a swap disk's stays its size.
+    ExportSource volumes = new VolumeExports(manager);
+    NbdServer nbd;
     try {
-      AttachMethod method = attachMethod();
-      HelperLauncher helpers = helpers(config);
-      NodeHost host = new NodeHost(socket, method, config.stateDir().resolve("devices"), manager, config.journalDir(),
-          stacks::apply, helpers);
-      NodeService service = startup.start(config.nodeId(), manager, locks, host);
+      nbd = NbdServer.start(swaps.exports().map(s -> ExportSources.of(s, volumes)).orElse(volumes),
+          NbdServer.Options.unix(socket).withGrowthRoom(), stacks, metrics);
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(swapDisks);
+      throw e;
+    }
+    try {
+      NodeHost host = new NodeHost(socket, method, devices, manager, config.journalDir(), stacks::apply, helpers);
+      NodeService service = startup.start(config.nodeId(), manager, locks, host, swaps);
       Gauge.builder("remap.staged.volumes", service, NodeService::stagedVolumes)
           .description("Volumes staged on this node.").strongReference(true).register(metrics.registry());
-      return new NodeWiring(service, nbd);
+      return new NodeWiring(service, nbd, swapDisks);
     } catch (RuntimeException e) {
       nbd.close();
+      closeQuietly(swapDisks);
       throw e;
+    }
+  }
+
+  private static void closeQuietly(Optional<SwapExports> swapDisks) {
+    try {
+      if (swapDisks.isPresent()) {
+        swapDisks.get().close();
+      }
+    } catch (IOException e) {
+      LOG.warning(() -> "closing the node's swap disks: " + e.getMessage());
     }
   }
 
@@ -179,8 +214,10 @@ final class NodeWiring implements AutoCloseable {
     return nbd.problem();
   }
 
+  /** The NBD server first (no request reaches a disk any more), then the swap disks: their pages and spill files go. */
   @Override
   public void close() {
     nbd.close();
+    closeQuietly(swapDisks);
   }
 }

@@ -8,6 +8,7 @@ import dev.remap.csi.server.Rpc;
 import dev.remap.csi.spec.Csi;
 import dev.remap.csi.spec.Csi.VolumeCapability.AccessMode.Mode;
 import dev.remap.csi.spec.NodeGrpc;
+import dev.remap.engine.swap.SwapSpec;
 import dev.remap.engine.volume.StoreLayout;
 import dev.remap.engine.volume.VolumeManager;
 import io.grpc.stub.StreamObserver;
@@ -22,7 +23,8 @@ import java.util.Optional;
  * filesystem), publish (bind mounts), their undoing, stats and growth. Every RPC goes validate →
  * lock the volume name (ABORTED if another call holds it) → look up the staged record → return at
  * once when the host already is as asked (idempotent) → change the host → persist the record.
- * The host work itself is in {@link NodeHost}.
+ * The host work itself is in {@link NodeHost}; a swap volume's (a VmMemorySwap's disk, made at
+ * stage, never in the store) in {@link SwapVolumes}, told apart by its staged record.
  */
 @SuppressWarnings("try") // try-with-resources holds a name lock the body never names
 public final class NodeService extends NodeGrpc.NodeImplBase {
@@ -31,13 +33,16 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
   private final VolumeManager volumes;
   private final NameLocks locks;
   private final NodeHost host;
+  private final SwapVolumes swaps;
   private final NodeState state;
 
-  public NodeService(String nodeId, VolumeManager volumes, NameLocks locks, NodeHost host, NodeState state) {
+  public NodeService(String nodeId, VolumeManager volumes, NameLocks locks, NodeHost host, SwapVolumes swaps,
+      NodeState state) {
     this.nodeId = nodeId;
     this.volumes = volumes;
     this.locks = locks;
     this.host = host;
+    this.swaps = swaps;
     this.state = state;
   }
 
@@ -77,6 +82,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       String id = Rpc.required("volume_id", request.getVolumeId());
       Path staging = absolute("staging_target_path", request.getStagingTargetPath());
       Csi.VolumeCapability capability = capability(request.hasVolumeCapability(), request.getVolumeCapability());
+      Optional<SwapSpec> swap = SwapAttributes.fromContext(id, request.getVolumeContextMap());
       try (NameLocks.Held lock = locks.volume(id)) {
         Optional<StagedVolume> staged = state.get(id);
         if (staged.isPresent()) {
@@ -85,6 +91,15 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             throw Rpc.alreadyExists("volume " + id + " is already staged at " + s.stagingPath() + " as "
                 + (s.block() ? "a block device" : "a " + s.fsType() + " filesystem"));
           }
+          if (!s.swap().equals(swap)) {
+            throw Rpc.alreadyExists("volume " + id + " is already staged "
+                + s.swap().map(d -> "as a swap disk with other attributes (" + describe(d) + ")")
+                    .orElse("as a volume of the store, not a swap disk"));
+          }
+          return Csi.NodeStageVolumeResponse.getDefaultInstance();
+        }
+        if (swap.isPresent()) {
+          state.put(swaps.stage(id, staging, capability, swap.get()));
           return Csi.NodeStageVolumeResponse.getDefaultInstance();
         }
         requireExists(id);
@@ -109,7 +124,11 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             throw Rpc.failedPrecondition("volume " + id + " is still published at " + staged.get().targets().keySet()
                 + ": unpublish it first");
           }
-          host.unstage(staged.get());
+          if (staged.get().swap().isPresent()) {
+            swaps.unstage(staged.get());
+          } else {
+            host.unstage(staged.get());
+          }
           state.remove(id);
         }
         return Csi.NodeUnstageVolumeResponse.getDefaultInstance();
@@ -128,7 +147,9 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       try (NameLocks.Held lock = locks.volume(id)) {
         Optional<StagedVolume> found = state.get(id);
         if (found.isEmpty()) {
-          requireExists(id);
+          if (SwapAttributes.fromContext(id, request.getVolumeContextMap()).isEmpty()) {
+            requireExists(id);
+          }
           throw Rpc.failedPrecondition("volume " + id + " is not staged on node " + nodeId + ": stage it first");
         }
         StagedVolume staged = found.get();
@@ -199,6 +220,10 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       }
       try (NameLocks.Held lock = locks.volume(id)) {
         StagedVolume staged = stagedAt(id, path);
+        if (staged.swap().isPresent()) {
+          throw Rpc.failedPrecondition("volume " + id + " is a swap disk (a VmMemorySwap's): its size is fixed when"
+              + " it is staged and it cannot grow; change the VmMemorySwap's spec.size and restart the VM instead");
+        }
         long size = host.grow(staged, request.getCapacityRange().getRequiredBytes());
         return Csi.NodeExpandVolumeResponse.newBuilder().setCapacityBytes(size).build();
       }
@@ -214,6 +239,14 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       throw Rpc.notFound("volume " + id + " is neither staged nor published at " + path);
     }
     return staged;
+  }
+
+  private static String describe(SwapSpec spec) {
+    return SwapAttributes.SIZE + "=" + spec.size() + ", " + SwapAttributes.MEMORY_LIMIT + "=" + spec.memoryLimit()
+        + spec.spill().map(s -> ", " + SwapAttributes.SPILL_SIZE + "=" + s.size() + ", "
+            + SwapAttributes.SPILL_LOCATION + "=" + s.directory()).orElse("")
+        + ", " + SwapAttributes.DISCARD + "=" + spec.discard()
+        + spec.label().map(l -> ", " + SwapAttributes.LABEL + "=" + l).orElse("");
   }
 
   private void requireExists(String id) throws IOException {

@@ -1,9 +1,11 @@
 package dev.remap.csi.node;
 
 import dev.remap.csi.server.NameLocks;
+import dev.remap.engine.swap.SwapSpec;
 import dev.remap.engine.volume.VolumeManager;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +15,8 @@ import java.util.logging.Logger;
 /**
  * Starts the node service: reads what a previous run staged and serves each of those volumes
  * again (see {@link NodeHost#recover}). A volume that cannot be recovered is logged and kept in
- * the state, so that NodeUnstageVolume can still undo it; the plugin starts either way.
+ * the state, so that NodeUnstageVolume can still undo it; the plugin starts either way. A swap
+ * volume's disk is made again, empty (see {@link SwapVolumes}).
  */
 public final class NodeStartup {
 
@@ -34,19 +37,34 @@ public final class NodeStartup {
   public Map<String, CacheSizes> cacheSizes() {
     Map<String, CacheSizes> sizes = new HashMap<>();
     for (StagedVolume staged : state.all()) {
-      sizes.put(staged.volume(), staged.caches());
+      if (staged.swap().isEmpty()) {
+        sizes.put(staged.volume(), staged.caches());
+      }
     }
     return sizes;
   }
 
-  public NodeService start(String nodeId, VolumeManager volumes, NameLocks locks, NodeHost host) {
+  /**
+   * The swap disks of swap volumes a previous run staged: their pages died with it, so they are
+   * made again, empty ({@link SwapVolumes#remake}), before the NBD server starts.
+   */
+  public List<SwapSpec> swapDisks() {
+    List<SwapSpec> specs = new ArrayList<>();
+    for (StagedVolume staged : state.all()) {
+      staged.swap().ifPresent(specs::add);
+    }
+    return specs;
+  }
+
+  public NodeService start(String nodeId, VolumeManager volumes, NameLocks locks, NodeHost host,
+      SwapVolumes swaps) {
     for (StagedVolume staged : List.copyOf(state.all())) {
       try {
-        state.put(host.recover(staged));
+        state.put(staged.swap().isPresent() ? swaps.recover(staged, host) : host.recover(staged));
       } catch (IOException | RuntimeException e) {
         LOG.log(Level.WARNING, "cannot serve staged volume " + staged.volume() + " again: " + e.getMessage(), e);
       }
     }
-    return new NodeService(nodeId, volumes, locks, host, state);
+    return new NodeService(nodeId, volumes, locks, host, swaps, state);
   }
 }

@@ -7,7 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Collection;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,6 +23,9 @@ import java.util.stream.Stream;
  * records (stage, publish) and changed or removed only after the host change is undone (unpublish,
  * unstage), so it always covers at least what the host has; every undo step checks before it acts,
  * so undoing a recorded step twice is harmless.
+ *
+ * <p>A record's file is named after its volume; an id that is not a store name (a swap volume's
+ * {@code swap/NS/NAME}) gets a name of its own ({@link #fileName}): the file holds the id.
  *
  * <p>Thread-safe; callers hold the volume's name lock, so two changes of one volume never race.
  */
@@ -53,8 +59,8 @@ final class NodeState {
   }
 
   void put(StagedVolume volume) throws IOException {
-    Path file = dir.resolve(volume.volume() + ".properties");
-    Path temp = dir.resolve(volume.volume() + ".properties.tmp");
+    Path file = dir.resolve(fileName(volume.volume()) + ".properties");
+    Path temp = dir.resolve(fileName(volume.volume()) + ".properties.tmp");
     Files.writeString(temp, volume.encode(), StandardCharsets.UTF_8);
     try (var channel = java.nio.channels.FileChannel.open(temp, StandardOpenOption.WRITE)) {
       channel.force(true);
@@ -68,7 +74,24 @@ final class NodeState {
   }
 
   void remove(String volume) throws IOException {
-    Files.deleteIfExists(dir.resolve(volume + ".properties"));
+    Files.deleteIfExists(dir.resolve(fileName(volume) + ".properties"));
     staged.remove(volume);
+  }
+
+  /**
+   * A file or folder name for a volume id: the id itself when it is a store name (no '/'), else
+   * '~' (which no store name holds) and 32 hex digits of the id's SHA-256, short enough for any
+   * id and for the Unix socket paths made under it.
+   */
+  static String fileName(String volume) {
+    if (volume.indexOf('/') < 0) {
+      return volume;
+    }
+    try {
+      byte[] hash = MessageDigest.getInstance("SHA-256").digest(volume.getBytes(StandardCharsets.UTF_8));
+      return "~" + HexFormat.of().formatHex(hash, 0, 16);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java has SHA-256", e);
+    }
   }
 }
