@@ -113,7 +113,16 @@ class CrdValidationTest {
         bad(SWAP, "{vmName: vm1, size: 4Gi, memoryLimit: \"0\", spill: {size: 8Gi}}", "spec.memoryLimit must be a positive whole number of bytes"),
         bad(SWAP, "{vmName: vm1, size: 4Gi, memoryLimit: 1Gi}", "spec.size is larger than spec.memoryLimit: give spec.spill"),
         bad(SWAP, "{vmName: vm1, size: 4Gi, memoryLimit: 1Gi, spill: {size: 8Gi, location: var/swap}}", "spec.spill.location in body should match"),
-        bad(SWAP, "{vmName: vm1, size: 4Gi, memoryLimit: 1Gi, spill: {}}", "spec.spill.size: Required value"));
+        bad(SWAP, "{vmName: vm1, size: 4Gi, memoryLimit: 1Gi, spill: {}}", "spec.spill.size: Required value"),
+        bad(SWAP, "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi, format: none, label: data}",
+            "spec.label is only for spec.format swap"),
+        bad(SWAP, "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi, format: ext4}", "spec.format: Unsupported value: \"ext4\""),
+        bad(SWAP, "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi, label: \"\"}", "spec.label in body should be at least 1 chars long"),
+        bad(SWAP, "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi, label: a-label-of-17-chr}", "spec.label: Too long"),
+        // Nine two-byte characters: short enough in characters, too long for the signature's 16 bytes.
+        bad(SWAP, "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi, label: \"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\"}",
+            "spec.label must be at most 16 bytes"),
+        bad(SWAP, "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi, label: \"my swap\"}", "spec.label in body should match"));
   }
 
   static Stream<Arguments> goodSpecs() {
@@ -135,7 +144,10 @@ class CrdValidationTest {
             + " sync: {direction: pull, interval: 1m30s, retryInterval: 500ms}, readOnly: true}"),
         good(SHARE, "{" + SHARE_CLOUD + ", split: {mode: byFolder}, allocation: [{vmNames: [a, b], disks: [projects]}]}"),
         good(SWAP, "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi}"),
-        good(SWAP, "{vmName: vm1, size: 4Gi, memoryLimit: 1Gi, spill: {size: 8Gi, location: /var/lib/remap/swap}, discard: false}"));
+        good(SWAP, "{vmName: vm1, size: 4Gi, memoryLimit: 1Gi, spill: {size: 8Gi, location: /var/lib/remap/swap}, discard: false}"),
+        good(SWAP, "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi, format: none}"),
+        good(SWAP, "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi, format: swap, label: 16-bytes-label-x}"),
+        good(SWAP, "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi, label: \"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\"}"));
   }
 
   private static int cases;
@@ -176,6 +188,10 @@ class CrdValidationTest {
     assertThat(patch("vd/grow", "{\"spec\":{\"parameters\":{\"ramCacheSize\":\"1Gi\"},\"vm\":{\"name\":\"vm2\"},"
         + "\"snapshots\":[{\"name\":\"s1\"},{\"name\":\"s2\"}]}}").exitCode()).isZero();
 
+    create(SWAP, "fixed", "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi}").requireSuccess();
+    assertRefused(patch("vmswap/fixed", "{\"spec\":{\"memoryLimit\":\"2Gi\"}}"), "spec of a VmMemorySwap is immutable");
+    assertRefused(patch("vmswap/fixed", "{\"spec\":{\"vmName\":\"vm2\"}}"), "spec of a VmMemorySwap is immutable");
+
     create(DISK, "cloned", "{size: 10Gi, source: {virtualDisk: {name: grow}}}").requireSuccess();
     assertRefused(patch("vd/cloned", "{\"spec\":{\"source\":{\"virtualDisk\":{\"name\":\"other\"}}}}"), "spec.source is immutable");
   }
@@ -186,6 +202,10 @@ class CrdValidationTest {
     String spec = cp.kubectl("get", "vd/defaults", "-n", NS, "-o", "jsonpath={.spec}").requireSuccess().output();
     assertThat(spec).contains("\"volumeMode\":\"Block\"", "\"accessMode\":\"ReadWriteOnce\"", "\"storageClassName\":\"remap\"",
         "\"blockSize\":4096", "\"chunkSize\":\"1Mi\"", "\"bus\":\"virtio\"", "\"hotplug\":false");
+    create(SWAP, "defaults", "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi}").requireSuccess();
+    String swap = cp.kubectl("get", "vmswap/defaults", "-n", NS, "-o", "jsonpath={.spec}").requireSuccess().output();
+    // The label's default (remap-swap) is the operator's: a structural one would also land on format none.
+    assertThat(swap).contains("\"format\":\"swap\"", "\"discard\":true").doesNotContain("label");
   }
 
   @Test
@@ -207,6 +227,11 @@ class CrdValidationTest {
     create(SWAP, "columns", "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi}").requireSuccess();
     assertThat(cp.kubectl("get", "vmswap", "-n", NS).requireSuccess().output())
         .contains("NAME", "VM", "SIZE", "MEMORY LIMIT", "READY", "AGE").containsPattern("columns\\s+.*vm1");
+    cp.kubectl("patch", "vmswap/columns", "-n", NS, "--subresource=status", "--type=merge", "-p",
+        "{\"status\":{\"residentBytes\":4096,\"spilledBytes\":8192}}").requireSuccess();
+    String swapWide = cp.kubectl("get", "vmswap", "columns", "-n", NS, "-o", "wide").requireSuccess().output();
+    assertThat(swapWide.lines().findFirst().orElseThrow()).contains("RESIDENT", "SPILLED");
+    assertThat(swapWide).containsPattern("columns\\s+.*4096\\s+8192");
   }
 
   private Proc.Result create(String kind, String name, String spec) {

@@ -10,7 +10,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 
 /**
  * A swap disk for a VM whose blocks live in pages of a host memory pool and spill to a slower
- * tier (seed 000). The API is complete; the data plane is not yet, and the reconciler says so.
+ * tier (seed 000). The operator makes it a static PersistentVolume and a PVC attached to the VM;
+ * the node serving the VM holds its pages (docs/OPERATOR.md, docs/SWAP.md).
  */
 @Group(RemapApi.GROUP)
 @Version(RemapApi.VERSION)
@@ -19,6 +20,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Size", jsonPath = ".spec.size", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Memory Limit", jsonPath = ".spec.memoryLimit", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Resident", jsonPath = ".status.residentBytes", type = AdditionalPrinterColumn.Type.INTEGER,
+    priority = 1)
+@AdditionalPrinterColumn(name = "Spilled", jsonPath = ".status.spilledBytes", type = AdditionalPrinterColumn.Type.INTEGER,
     priority = 1)
 @AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status",
     type = AdditionalPrinterColumn.Type.STRING)

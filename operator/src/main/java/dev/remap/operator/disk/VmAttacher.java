@@ -15,64 +15,76 @@ import java.util.Optional;
 /**
  * Puts a bound disk into its VirtualMachine's spec and takes it out again. A running VM whose
  * disk asks for hotplug goes through KubeVirt's addvolume subresource; otherwise the VM's spec
- * is patched and the disk appears at the VM's next start.
+ * is patched and the disk appears at the VM's next start. Public for the other kinds that put a
+ * PVC into a VM (VmMemorySwap), through the methods that take names instead of a VirtualDisk.
  */
-final class VmAttacher {
+public final class VmAttacher {
 
   private static final int ATTEMPTS = 5;
   private final KubeVirtClient kubevirt;
 
-  VmAttacher(KubeVirtClient kubevirt) {
+  public VmAttacher(KubeVirtClient kubevirt) {
     this.kubevirt = kubevirt;
   }
 
   /** Makes the VM of spec.vm hold the disk; reports where that stands. */
   Vm attach(VirtualDisk disk, String serial) {
     VmAttachment want = disk.getSpec().vm;
+    return attach(disk.getMetadata().getNamespace(), want.name, Boolean.TRUE.equals(want.hotplug),
+        DiskNames.vmVolume(disk.getMetadata().getName()), DiskNames.pvc(disk), serial,
+        want.bus == null ? "virtio" : want.bus.name().toLowerCase());
+  }
+
+  /**
+   * Makes VM ns/vmName hold the PVC claimName as volume and disk volumeName; hotplugged when
+   * hotplug is asked for and the VM runs, else in its spec. Reports where that stands.
+   */
+  public Vm attach(String ns, String vmName, boolean hotplug, String volumeName, String claimName, String serial,
+      String bus) {
     KubernetesClientException last = null;
     // Several disks of one VM patch it concurrently; a patch computed from a VM that changed
     // meanwhile is refused (its resourceVersion test fails), so re-read and recompute.
     for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
       try {
-        return attachOnce(disk, serial, want);
+        return attachOnce(ns, vmName, hotplug, volumeName, claimName, serial, bus);
       } catch (KubernetesClientException e) {
         if (!isConflict(e)) {
-          return new Vm(want.name, VmState.FAILED, e.getMessage());
+          return new Vm(vmName, VmState.FAILED, e.getMessage());
         }
         last = e;
       } catch (IllegalArgumentException e) {
-        return new Vm(want.name, VmState.FAILED, e.getMessage());
+        return new Vm(vmName, VmState.FAILED, e.getMessage());
       }
     }
-    return new Vm(want.name, VmState.FAILED, "the VirtualMachine kept changing while patching it: " + last.getMessage());
+    return new Vm(vmName, VmState.FAILED, "the VirtualMachine kept changing while patching it: " + last.getMessage());
   }
 
-  private Vm attachOnce(VirtualDisk disk, String serial, VmAttachment want) {
-    String ns = disk.getMetadata().getNamespace();
-    Optional<VirtualMachineView> found = getIfServed(ns, want.name);
+  private Vm attachOnce(String ns, String vmName, boolean wantHotplug, String volumeName, String claimName,
+      String serial, String bus) {
+    Optional<VirtualMachineView> found = getIfServed(ns, vmName);
     if (found.isEmpty()) {
-      return new Vm(want.name, kubevirt.installed() ? VmState.NOT_FOUND : VmState.KUBEVIRT_MISSING, null);
+      return new Vm(vmName, kubevirt.installed() ? VmState.NOT_FOUND : VmState.KUBEVIRT_MISSING, null);
     }
     VirtualMachineView vm = found.get();
-    boolean hotplug = Boolean.TRUE.equals(want.hotplug) && vm.running();
-    VmVolume volume = new VmVolume(DiskNames.vmVolume(disk.getMetadata().getName()), DiskNames.pvc(disk), hotplug);
-    VmDisk vmDisk = new VmDisk(volume.name(), serial, want.bus == null ? "virtio" : want.bus.name().toLowerCase());
+    boolean hotplug = wantHotplug && vm.running();
+    VmVolume volume = new VmVolume(volumeName, claimName, hotplug);
+    VmDisk vmDisk = new VmDisk(volume.name(), serial, bus);
     if (vm.has(volume, vmDisk)) {
-      return new Vm(want.name, VmState.ATTACHED, restartNote(vm, hotplug));
+      return new Vm(vmName, VmState.ATTACHED, restartNote(vm, hotplug));
     }
     if (vm.pendingAdds().contains(volume.name())) {
       // Asked for already: a second addvolume would be refused as a duplicate request.
-      return new Vm(want.name, VmState.HOTPLUG_PENDING, null);
+      return new Vm(vmName, VmState.HOTPLUG_PENDING, null);
     }
     if (!hotplug) {
       kubevirt.patch(vm, VmPatches.attach(vm, volume, vmDisk));
-      return new Vm(want.name, VmState.ATTACHED, restartNote(vm, false));
+      return new Vm(vmName, VmState.ATTACHED, restartNote(vm, false));
     }
     kubevirt.addVolume(vm, volume, vmDisk);
     // With DeclarativeHotplugVolumes virt-api puts the disk in the spec at once; with
     // HotplugVolumes it leaves a request in the VM's status for virt-controller.
-    boolean inSpec = getIfServed(ns, want.name).map(after -> after.has(volume, vmDisk)).orElse(false);
-    return new Vm(want.name, inSpec ? VmState.ATTACHED : VmState.HOTPLUG_PENDING, null);
+    boolean inSpec = getIfServed(ns, vmName).map(after -> after.has(volume, vmDisk)).orElse(false);
+    return new Vm(vmName, inSpec ? VmState.ATTACHED : VmState.HOTPLUG_PENDING, null);
   }
 
   /** A failed JSON Patch test (422) or an update conflict (409): the VM changed under us. */
@@ -87,9 +99,15 @@ final class VmAttacher {
    *     hotplug or unplug request KubeVirt has not carried out yet), to be asked again later
    */
   Optional<String> detach(VirtualDisk disk, String vmName) {
+    return detach(disk.getMetadata().getNamespace(), vmName, DiskNames.vmVolume(disk.getMetadata().getName()),
+        disk.getSpec().vm != null && Boolean.TRUE.equals(disk.getSpec().vm.hotplug));
+  }
+
+  /** As {@link #detach(VirtualDisk, String)}, for volume volumeName of VM ns/vmName; hotplug as it was attached. */
+  public Optional<String> detach(String ns, String vmName, String volumeName, boolean hotplug) {
     for (int attempt = 1; ; attempt++) {
       try {
-        return detachOnce(disk, vmName);
+        return detachOnce(ns, vmName, volumeName, hotplug);
       } catch (KubernetesClientException e) {
         if (!isConflict(e) || attempt >= ATTEMPTS) {
           throw e;
@@ -98,9 +116,7 @@ final class VmAttacher {
     }
   }
 
-  private Optional<String> detachOnce(VirtualDisk disk, String vmName) {
-    String ns = disk.getMetadata().getNamespace();
-    String name = DiskNames.vmVolume(disk.getMetadata().getName());
+  private Optional<String> detachOnce(String ns, String vmName, String name, boolean hotplug) {
     Optional<VirtualMachineView> found = getIfServed(ns, vmName);
     if (found.isEmpty()) {
       return Optional.empty();
@@ -110,8 +126,7 @@ final class VmAttacher {
     if (pending.isPresent() || !vm.mentions(name)) {
       return pending;
     }
-    boolean hotplugged = vm.volumeIndex(name) >= 0 && vm.running() && disk.getSpec().vm != null
-        && Boolean.TRUE.equals(disk.getSpec().vm.hotplug);
+    boolean hotplugged = vm.volumeIndex(name) >= 0 && vm.running() && hotplug;
     if (!hotplugged) {
       kubevirt.patch(vm, VmPatches.detach(vm, name));
       return Optional.empty();

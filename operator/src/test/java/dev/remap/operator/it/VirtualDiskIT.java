@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.remap.api.disk.VirtualDisk;
 import dev.remap.api.share.LogicalDiskShare;
-import dev.remap.api.swap.VmMemorySwap;
 import dev.remap.operator.status.Conditions;
 import dev.remap.testkit.ControlPlane;
 import dev.remap.testkit.ControlPlaneExtension;
@@ -29,7 +28,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The packaged operator, running as its ServiceAccount, against a real kube-apiserver and
  * kube-controller-manager: a disk's life from "no StorageClass" to "attached to its VM" and
- * back, a user's PVC that must not be adopted, the honest NotImplemented kinds, and the
+ * back, a user's PVC that must not be adopted, the honest NotImplemented share, and the
  * operator's health and metrics endpoints.
  */
 @ExtendWith(ControlPlaneExtension.class)
@@ -183,7 +182,7 @@ class VirtualDiskIT {
   }
 
   @Test
-  void sharesAndSwapsSayNotImplementedAndNeverReady() {
+  void sharesSayNotImplementedAndNeverReady() {
     String ns = "it-notimpl";
     cluster.namespace(ns);
     cluster.admin.resources(LogicalDiskShare.class).inNamespace(ns).resource(Serialization.unmarshal("""
@@ -194,22 +193,14 @@ class VirtualDiskIT {
           cloud: {bucket: photos, secretRef: {name: s3}}
           allocation: [{vmNames: [a, b], disks: [all]}]
         """, LogicalDiskShare.class)).create();
-    cluster.admin.resources(VmMemorySwap.class).inNamespace(ns).resource(Serialization.unmarshal("""
-        apiVersion: remap.dev/v1alpha1
-        kind: VmMemorySwap
-        metadata: {name: swap}
-        spec: {vmName: a, size: 1Gi, memoryLimit: 1Gi}
-        """, VmMemorySwap.class)).create();
     await().atMost(WAIT).untilAsserted(() -> {
       LogicalDiskShare share = cluster.admin.resources(LogicalDiskShare.class).inNamespace(ns).withName("photos").get();
-      VmMemorySwap swap = cluster.admin.resources(VmMemorySwap.class).inNamespace(ns).withName("swap").get();
-      for (var status : List.of(share.getStatus(), swap.getStatus())) {
-        assertThat(status).isNotNull();
-        assertThat(Conditions.find(status.conditions, "Progressing").orElseThrow().getReason()).isEqualTo("NotImplemented");
-        assertThat(Conditions.isTrue(status.conditions, "Progressing")).isTrue();
-        assertThat(Conditions.isTrue(status.conditions, "Ready")).isFalse();
-        assertThat(status.observedGeneration).isEqualTo(1L);
-      }
+      var status = share.getStatus();
+      assertThat(status).isNotNull();
+      assertThat(Conditions.find(status.conditions, "Progressing").orElseThrow().getReason()).isEqualTo("NotImplemented");
+      assertThat(Conditions.isTrue(status.conditions, "Progressing")).isTrue();
+      assertThat(Conditions.isTrue(status.conditions, "Ready")).isFalse();
+      assertThat(status.observedGeneration).isEqualTo(1L);
     });
   }
 

@@ -2,7 +2,7 @@ package dev.remap.operator.status;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.remap.api.swap.VmMemorySwapStatus;
+import dev.remap.api.share.LogicalDiskShareStatus;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -11,7 +11,7 @@ class NotImplementedStatusTest {
 
   @Test
   void progressingWithReasonNotImplementedAndNeverReady() {
-    VmMemorySwapStatus s = NotImplementedStatus.fill(new VmMemorySwapStatus(), List.of(), 2, Instant.EPOCH, "VmMemorySwap");
+    LogicalDiskShareStatus s = NotImplementedStatus.fill(new LogicalDiskShareStatus(), List.of(), 2, Instant.EPOCH, "LogicalDiskShare");
     assertThat(s.observedGeneration).isEqualTo(2L);
     assertThat(Conditions.isTrue(s.conditions, "Ready")).isFalse();
     assertThat(Conditions.isTrue(s.conditions, "Progressing")).isTrue();
@@ -20,8 +20,8 @@ class NotImplementedStatusTest {
       assertThat(c.getObservedGeneration()).isEqualTo(2L);
     });
     assertThat(Conditions.find(s.conditions, "Progressing").orElseThrow().getMessage())
-        .contains("VmMemorySwap is accepted and validated", "not implemented");
-    VmMemorySwapStatus again = NotImplementedStatus.fill(new VmMemorySwapStatus(), s.conditions, 2, Instant.now(), "VmMemorySwap");
+        .contains("LogicalDiskShare is accepted and validated", "not implemented");
+    LogicalDiskShareStatus again = NotImplementedStatus.fill(new LogicalDiskShareStatus(), s.conditions, 2, Instant.now(), "LogicalDiskShare");
     assertThat(StatusDiff.changed(s, again)).isFalse();
   }
 }

@@ -1,0 +1,250 @@
+package dev.remap.operator.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.remap.api.swap.VmMemorySwap;
+import dev.remap.operator.status.Conditions;
+import dev.remap.testkit.ControlPlane;
+import dev.remap.testkit.ControlPlaneExtension;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.PersistentVolume;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The packaged operator, as its ServiceAccount, turning VmMemorySwaps into issue 16's static
+ * PersistentVolume and PVC on a real kube-apiserver and kube-controller-manager (which binds the
+ * two and garbage-collects the PVC): attached to a stopped VM, a VM that does not exist, a
+ * memoryLimit above the pool cap, two swaps on one node that together exceed it, and deletion.
+ * The operator's pool cap is 3Gi here (REMAP_SWAP_POOL_SIZE).
+ */
+@ExtendWith(ControlPlaneExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class VmMemorySwapIT {
+
+  static final Duration WAIT = Duration.ofSeconds(90);
+  static final ResourceDefinitionContext VMI = new ResourceDefinitionContext.Builder()
+      .withGroup("kubevirt.io").withVersion("v1").withKind("VirtualMachineInstance")
+      .withPlural("virtualmachineinstances").withNamespaced(true).build();
+  private TestCluster cluster;
+  private OperatorProcess operator;
+
+  @BeforeAll
+  void startOperator(ControlPlane cp) throws IOException {
+    cluster = TestCluster.of(cp);
+    // A stand-in for KubeVirt's VMI CRD: only status.nodeName is read, so any shape is accepted.
+    Path crd = Files.createTempFile("kubevirt-vmi-crd", ".yaml");
+    crd.toFile().deleteOnExit();
+    Files.writeString(crd, """
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: virtualmachineinstances.kubevirt.io}
+        spec:
+          group: kubevirt.io
+          scope: Namespaced
+          names: {kind: VirtualMachineInstance, plural: virtualmachineinstances, singular: virtualmachineinstance}
+          versions:
+          - name: v1
+            served: true
+            storage: true
+            schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+        """);
+    cp.kubectl("apply", "-f", crd.toString()).requireSuccess();
+    cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/virtualmachineinstances.kubevirt.io")
+        .requireSuccess();
+    operator = OperatorProcess.start(cluster.operatorKubeconfig, "it-swap", Map.of("REMAP_SWAP_POOL_SIZE", "3Gi"))
+        .awaitReady(Duration.ofMinutes(2));
+  }
+
+  @AfterAll
+  void stopOperator() {
+    if (operator != null) {
+      operator.close();
+    }
+  }
+
+  private VmMemorySwap create(String ns, String name, String specYaml) {
+    return cluster.admin.resources(VmMemorySwap.class).inNamespace(ns).resource(Serialization.unmarshal("""
+        apiVersion: remap.dev/v1alpha1
+        kind: VmMemorySwap
+        metadata: {name: %s, namespace: %s}
+        spec: %s
+        """.formatted(name, ns, specYaml), VmMemorySwap.class)).create();
+  }
+
+  private VmMemorySwap get(String ns, String name) {
+    return cluster.admin.resources(VmMemorySwap.class).inNamespace(ns).withName(name).get();
+  }
+
+  static Condition condition(VmMemorySwap s, String type) {
+    return s == null || s.getStatus() == null ? null : Conditions.find(s.getStatus().conditions, type).orElse(null);
+  }
+
+  private VmMemorySwap awaitReady(String ns, String name, String status, String reason) {
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+      Condition c = condition(get(ns, name), "Ready");
+      assertThat(c).as("Ready of %s/%s", ns, name).isNotNull();
+      assertThat(c.getReason()).as("Ready: %s", c.getMessage()).isEqualTo(reason);
+      assertThat(c.getStatus()).isEqualTo(status);
+    });
+    return get(ns, name);
+  }
+
+  private void assertNotLiveMigratable(VmMemorySwap swap) {
+    Condition c = condition(swap, "LiveMigratable");
+    assertThat(c.getStatus()).isEqualTo("False");
+    assertThat(c.getReason()).isEqualTo("NodeLocalSwap");
+    assertThat(c.getMessage()).contains("cannot be live-migrated", "ReadWriteOnce");
+  }
+
+  @Test
+  void aStoppedVmGetsTheSwapDiskAndDeletingTheSwapTakesEverythingAway() {
+    String ns = "it-swap-flow";
+    cluster.namespace(ns);
+    cluster.virtualMachine(ns, "vm1");
+    create(ns, "s1", "{vmName: vm1, size: 2Gi, memoryLimit: 1Gi, spill: {size: 4Gi, location: /var/lib/remap/swap},"
+        + " label: guest-swap}");
+
+    VmMemorySwap swap = awaitReady(ns, "s1", "True", "Attached");
+    String uid = swap.getMetadata().getUid();
+    String pvName = "remap-swap-" + uid;
+    assertThat(swap.getStatus().pvcName).isEqualTo("s1-swap");
+    assertThat(swap.getStatus().volumeName).isEqualTo(pvName);
+    assertThat(swap.getStatus().attachedTo).isEqualTo("vm1");
+    assertThat(swap.getStatus().observedGeneration).isEqualTo(swap.getMetadata().getGeneration());
+    assertThat(swap.getStatus().swapOuts).as("no node counters are read yet").isNull();
+    assertThat(swap.getMetadata().getFinalizers()).isNotEmpty();
+    assertNotLiveMigratable(swap);
+
+    PersistentVolume pv = cluster.admin.persistentVolumes().withName(pvName).get();
+    assertThat(pv.getSpec().getCsi().getDriver()).isEqualTo("csi.remap.dev");
+    assertThat(pv.getSpec().getCsi().getVolumeHandle()).isEqualTo("swap/" + ns + "/s1");
+    assertThat(pv.getSpec().getCsi().getVolumeAttributes()).containsExactlyInAnyOrderEntriesOf(Map.of(
+        "remap.dev/kind", "swap",
+        "remap.dev/swap-size", String.valueOf(2L << 30),
+        "remap.dev/swap-memory-limit", String.valueOf(1L << 30),
+        "remap.dev/swap-spill-size", String.valueOf(4L << 30),
+        "remap.dev/swap-spill-location", "/var/lib/remap/swap",
+        "remap.dev/swap-discard", "true",
+        "remap.dev/swap-label", "guest-swap"));
+    assertThat(pv.getSpec().getVolumeMode()).isEqualTo("Block");
+    assertThat(pv.getSpec().getPersistentVolumeReclaimPolicy()).isEqualTo("Delete");
+    assertThat(pv.getStatus().getPhase()).isEqualTo("Bound");
+
+    PersistentVolumeClaim pvc = cluster.admin.persistentVolumeClaims().inNamespace(ns).withName("s1-swap").get();
+    assertThat(pvc.getStatus().getPhase()).isEqualTo("Bound");
+    assertThat(pvc.getSpec().getVolumeName()).isEqualTo(pvName);
+    assertThat(pvc.getMetadata().getLabels()).containsEntry("remap.dev/swap", "s1");
+    OwnerReference owner = pvc.getMetadata().getOwnerReferences().get(0);
+    assertThat(owner.getUid()).isEqualTo(uid);
+    assertThat(owner.getKind()).isEqualTo("VmMemorySwap");
+
+    GenericKubernetesResource vm = cluster.getVm(ns, "vm1");
+    assertThat(VirtualDiskIT.vmList(vm, "template", "spec", "volumes")).extracting(v -> v.get("name"))
+        .containsExactly("root", "s1-swap");
+    assertThat(VirtualDiskIT.vmList(vm, "template", "spec", "volumes").get(1).get("persistentVolumeClaim"))
+        .isEqualTo(Map.of("claimName", "s1-swap"));
+    assertThat(VirtualDiskIT.vmList(vm, "template", "spec", "domain", "devices", "disks").get(1))
+        .containsEntry("name", "s1-swap").containsEntry("disk", Map.of("bus", "virtio"));
+    assertThat(Serialization.asJson(vm.getAdditionalProperties().get("spec"))).contains("\"someFutureField\":{\"keep\":\"me\"}");
+    assertThat(cluster.cp.kubectl("get", "vmswap", "s1", "-n", ns).requireSuccess().output())
+        .containsPattern("s1\\s+\\S+\\s+1Gi\\s+2Gi\\s+vm1\\s+True");
+
+    cluster.admin.resources(VmMemorySwap.class).inNamespace(ns).withName("s1").delete();
+    await().atMost(WAIT).until(() -> get(ns, "s1") == null);
+    GenericKubernetesResource after = cluster.getVm(ns, "vm1");
+    assertThat(VirtualDiskIT.vmList(after, "template", "spec", "volumes")).extracting(v -> v.get("name"))
+        .containsExactly("root");
+    assertThat(VirtualDiskIT.vmList(after, "template", "spec", "domain", "devices", "disks")).extracting(v -> v.get("name"))
+        .containsExactly("root");
+    await().atMost(WAIT).untilAsserted(() -> {
+      assertThat(cluster.admin.persistentVolumeClaims().inNamespace(ns).withName("s1-swap").get()).isNull();
+      assertThat(cluster.admin.persistentVolumes().withName(pvName).get()).isNull();
+    });
+  }
+
+  @Test
+  void aVmThatDoesNotExistIsNamedAndTheSwapWaitsForIt() {
+    String ns = "it-swap-novm";
+    cluster.namespace(ns);
+    create(ns, "s", "{vmName: ghost, size: 1Gi, memoryLimit: 1Gi, format: none}");
+    VmMemorySwap swap = awaitReady(ns, "s", "False", "VmNotFound");
+    assertThat(condition(swap, "Ready").getMessage()).contains("VirtualMachine ghost", "spec.vmName");
+    assertNotLiveMigratable(swap);
+    assertThat(cluster.cp.kubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.name=s,involvedObject.kind=VmMemorySwap")
+        .requireSuccess().output()).contains("VmNotFound");
+
+    // The VM appears: no event reaches the swap's controller, its recheck finds it.
+    cluster.virtualMachine(ns, "ghost");
+    awaitReady(ns, "s", "True", "Attached");
+    PersistentVolume pv = cluster.admin.persistentVolumes().withName(get(ns, "s").getStatus().volumeName).get();
+    assertThat(pv.getSpec().getCsi().getVolumeAttributes()).doesNotContainKey("remap.dev/swap-label");
+  }
+
+  @Test
+  void aMemoryLimitAboveThePoolCapIsRefusedNamingBothAndMakesNothing() {
+    String ns = "it-swap-cap";
+    cluster.namespace(ns);
+    cluster.virtualMachine(ns, "vm1");
+    create(ns, "big", "{vmName: vm1, size: 4Gi, memoryLimit: 4Gi}");
+    VmMemorySwap swap = awaitReady(ns, "big", "False", "PoolExhausted");
+    assertThat(condition(swap, "Ready").getMessage()).contains("spec.memoryLimit 4Gi", "cap 3Gi", "REMAP_SWAP_POOL_SIZE");
+    assertThat(condition(swap, "Degraded").getStatus()).isEqualTo("True");
+    assertNotLiveMigratable(swap);
+    assertThat(cluster.admin.persistentVolumeClaims().inNamespace(ns).withName("big-swap").get()).isNull();
+    assertThat(cluster.admin.persistentVolumes().withName("remap-swap-" + swap.getMetadata().getUid()).get()).isNull();
+    assertThat(VirtualDiskIT.vmList(cluster.getVm(ns, "vm1"), "template", "spec", "volumes")).extracting(v -> v.get("name"))
+        .containsExactly("root");
+  }
+
+  @Test
+  void swapsOfVmsOnOneNodeShareItsPoolAndTheOldestKeepTheirPlace() {
+    String ns = "it-swap-node";
+    cluster.namespace(ns);
+    for (String vm : List.of("vm-a", "vm-b")) {
+      cluster.virtualMachine(ns, vm);
+      vmi(ns, vm, "node-1");
+    }
+    create(ns, "a", "{vmName: vm-a, size: 2Gi, memoryLimit: 2Gi}");
+    awaitReady(ns, "a", "True", "Attached");
+    create(ns, "b", "{vmName: vm-b, size: 2Gi, memoryLimit: 2Gi}");
+    VmMemorySwap b = awaitReady(ns, "b", "False", "PoolExhausted");
+    assertThat(condition(b, "Ready").getMessage()).contains("node node-1", "cap 3Gi");
+    // The VM gets the disk all the same (once its PVC binds): the node, not the operator, refuses to stage it.
+    await().atMost(WAIT).untilAsserted(() -> {
+      VmMemorySwap now = get(ns, "b");
+      assertThat(now.getStatus().attachedTo).isEqualTo("vm-b");
+      assertThat(condition(now, "Ready").getReason()).isEqualTo("PoolExhausted");
+    });
+    assertThat(condition(get(ns, "a"), "Ready").getStatus()).isEqualTo("True");
+
+    // vm-a stops (its VMI goes): its pool room is free, and b fits at its next look.
+    cluster.admin.genericKubernetesResources(VMI).inNamespace(ns).withName("vm-a").delete();
+    awaitReady(ns, "b", "True", "Attached");
+  }
+
+  private void vmi(String ns, String name, String node) {
+    cluster.admin.genericKubernetesResources(VMI).inNamespace(ns).resource(Serialization.unmarshal("""
+        apiVersion: kubevirt.io/v1
+        kind: VirtualMachineInstance
+        metadata: {name: %s, namespace: %s}
+        spec: {}
+        status: {nodeName: %s, phase: Running}
+        """.formatted(name, ns, node), GenericKubernetesResource.class)).create();
+  }
+}
