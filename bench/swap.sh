@@ -96,6 +96,7 @@ run_guest() { # TARGET QEMU_DRIVE SERVER_PID: boots the guest, appends a row to 
 serve_remap() { # NAME SWAP_SPEC: starts remap serve with one swap disk; sets SOCK, SERVER, MURL
   local out="$work/$1.serve.log"
   SOCK="$work/$1.sock"
+  rm -f "$SOCK"
   "$root/remap" serve --store "file://$work/store" --journal "$work/journal" --socket "$SOCK" \
     --http-address 127.0.0.1:0 --swap-pool "${SWAP_MIB}M" --swap "$2" >"$out" 2>&1 &
   SERVER=$!; PIDS+=("$SERVER")
@@ -126,6 +127,7 @@ one() {
     nbdkit-file)
       swap_file
       SOCK="$work/nbdkit.sock"
+      rm -f "$SOCK"  # nbdkit leaves its socket behind when it is killed
       nbdkit --exit-with-parent -f -U "$SOCK" file "$shm/swap.raw" &
       SERVER=$!; PIDS+=("$SERVER")
       for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done

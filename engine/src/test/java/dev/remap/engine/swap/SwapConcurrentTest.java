@@ -2,11 +2,7 @@ package dev.remap.engine.swap;
 
 import dev.remap.engine.block.BlockDevice;
 import dev.remap.engine.block.ConcurrentContract;
-import dev.remap.engine.export.ExportStack;
-import dev.remap.engine.export.StackSpec;
-import dev.remap.engine.nbd.NbdServer;
 import java.nio.file.Path;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,31 +13,22 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SwapConcurrentTest extends ConcurrentContract {
 
-  private static final StackSpec SPEC = NbdServer.Options.unix(Path.of("unused.sock")).stackDefaults();
-
   @TempDir Path tmp;
-  private SwapExports exports;
+  private SwapStacks swap;
 
   @Override
   protected BlockDevice create() throws Exception {
-    exports = new SwapExports(new PagePool(SIZE));
-    exports.create(new SwapSpec("swap1", SIZE, SIZE / 4, Optional.of(new SwapSpec.Spill(tmp, SIZE)), true,
-        Optional.empty()));
-    return stack();
-  }
-
-  private BlockDevice stack() throws Exception {
-    return ExportStack.build("swap1", exports.open("swap1", SPEC).orElseThrow(), SPEC);
+    swap = new SwapStacks(tmp, SIZE, SIZE / 4);
+    return swap.stack();
   }
 
   @Override
   protected BlockDevice reopen(BlockDevice device) throws Exception {
-    device.close();
-    return stack();
+    return swap.reopen(device);
   }
 
   @AfterEach
   void removeDisks() throws Exception {
-    exports.close();
+    swap.close();
   }
 }

@@ -2,11 +2,7 @@ package dev.remap.engine.swap;
 
 import dev.remap.engine.block.BlockDevice;
 import dev.remap.engine.block.BlockDeviceContract;
-import dev.remap.engine.export.ExportStack;
-import dev.remap.engine.export.StackSpec;
-import dev.remap.engine.nbd.NbdServer;
 import java.nio.file.Path;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,10 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SwapStackTest extends BlockDeviceContract {
 
-  private static final StackSpec SPEC = NbdServer.Options.unix(Path.of("unused.sock")).stackDefaults();
-
   @TempDir Path tmp;
-  private SwapExports exports;
+  private SwapStacks swap;
 
   /** The disk's memoryLimit; the spill tier holds the rest. */
   protected long memoryLimit() {
@@ -29,26 +23,18 @@ class SwapStackTest extends BlockDeviceContract {
 
   @Override
   protected BlockDevice create() throws Exception {
-    exports = new SwapExports(new PagePool(SIZE));
-    long memory = memoryLimit();
-    Optional<SwapSpec.Spill> spill = memory < SIZE ? Optional.of(new SwapSpec.Spill(tmp, SIZE)) : Optional.empty();
-    exports.create(new SwapSpec("swap1", SIZE, memory, spill, true, Optional.empty()));
-    return stack();
-  }
-
-  private BlockDevice stack() throws Exception {
-    return ExportStack.build("swap1", exports.open("swap1", SPEC).orElseThrow(), SPEC);
+    swap = new SwapStacks(tmp, SIZE, memoryLimit());
+    return swap.stack();
   }
 
   @Override
   protected BlockDevice reopen(BlockDevice device) throws Exception {
-    device.close();
-    return stack();
+    return swap.reopen(device);
   }
 
   @AfterEach
   void removeDisks() throws Exception {
-    exports.close();
+    swap.close();
   }
 
   /** The same contract with every page in memory: no spill tier at all. */
