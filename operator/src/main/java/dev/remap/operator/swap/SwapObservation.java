@@ -13,7 +13,7 @@ import java.util.Optional;
  * @param vm where the swap disk stands with spec.vmName (a VirtualDisk's VM states)
  * @param pool why the swap does not fit its node's pool (PoolExhausted), or null when it does
  * @param aboveCap whether pool says that memoryLimit alone is above the cap (then nothing is made)
- * @param figures the node's counters for the swap disk, when known
+ * @param figures the swap disk's counters to show: its node's, or the last ones when that node did not answer
  * @param error the message of a failed reconcile, or null
  */
 public record SwapObservation(long generation, String pvName, String pvcName, Volume volume, Vm vm, String pool,

@@ -33,7 +33,8 @@ import org.jboss.logging.Logger;
 /**
  * VmMemorySwap: checks memoryLimit against the node swap pool, makes the static PersistentVolume
  * and the PVC of the contract (SwapVolumeModel, via SwapVolumes), puts the PVC into the VM as a
- * disk (VmAttacher: its spec, or hotplug when it runs), and reports (VmMemorySwapStatusBuilder).
+ * disk (VmAttacher: its spec, or hotplug when it runs), reads the disk's counters from the node
+ * that runs the VM (SwapFiguresSource), and reports (VmMemorySwapStatusBuilder).
  * Its finalizer takes the disk out of the VM and deletes the PV, which no owner reference can
  * reach; the garbage collector deletes the PVC. It keeps no state: everything is re-read.
  */
@@ -80,8 +81,11 @@ public class VmMemorySwapReconciler implements Reconciler<VmMemorySwap>, Cleaner
     Map<String, String> nodes = VmiNodes.read(client);
     String pool = SwapAdmission.onNode(claim(swap, nodes), claims(swap, context, nodes), settings.poolBytes(),
         settings.poolSize()).orElse(null);
-    Optional<SwapFigures> counters = volume == Volume.BOUND ? figures.figures(SwapNames.volumeHandle(swap))
-        : Optional.empty();
+    String node = nodes.get(ns + "/" + vmName);
+    // A swap disk exists only on the node that runs its VM (staged there): no node, no counters.
+    SwapReading reading = volume == Volume.BOUND && node != null ? figures.read(SwapNames.volumeHandle(swap), node)
+        : SwapReading.notServed();
+    Optional<SwapFigures> counters = reading.orLast(SwapFigures.of(swap.getStatus()));
     UpdateControl<VmMemorySwap> control = patchIfChanged(swap, context,
         observation(swap, volume, vm, pool, false, counters));
     boolean waiting = vm.state().rechecked() || vm.state() == VmState.WAITING_FOR_PVC || volume != Volume.BOUND;
@@ -122,25 +126,16 @@ public class VmMemorySwapReconciler implements Reconciler<VmMemorySwap>, Cleaner
   public ErrorStatusUpdateControl<VmMemorySwap> updateErrorStatus(VmMemorySwap swap, Context<VmMemorySwap> context,
       Exception e) {
     VmMemorySwapStatus before = swap.getStatus();
+    // The counters last read stay, all ten together, as when their node does not answer.
     SwapObservation o = new SwapObservation(swap.getMetadata().getGeneration(), SwapNames.persistentVolume(swap),
         SwapNames.pvc(swap), Volume.PENDING, new Vm(swap.getSpec().vmName, VmState.WAITING_FOR_PVC, null), null, false,
-        Optional.empty(), rootMessage(e));
+        SwapFigures.of(before), rootMessage(e));
     VmMemorySwapStatus status = VmMemorySwapStatusBuilder.build(o, previous(swap), Instant.now());
     if (before != null) {
       // What was observed before the failure is still the best knowledge of the volume, the VM and the node.
       status.pvcName = before.pvcName;
       status.volumeName = before.volumeName;
       status.attachedTo = before.attachedTo;
-      status.residentBytes = before.residentBytes;
-      status.spilledBytes = before.spilledBytes;
-      status.swapOuts = before.swapOuts;
-      status.swapIns = before.swapIns;
-      status.remaps = before.remaps;
-      status.pagesReleased = before.pagesReleased;
-      status.spillWrites = before.spillWrites;
-      status.spillLoads = before.spillLoads;
-      status.discards = before.discards;
-      status.bytesCopied = before.bytesCopied;
     }
     if (!StatusDiff.changed(before, status)) {
       return ErrorStatusUpdateControl.noStatusUpdate();

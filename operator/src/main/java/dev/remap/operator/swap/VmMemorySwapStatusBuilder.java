@@ -20,10 +20,17 @@ import java.util.List;
  * <p>Conditions: Ready, Progressing, Degraded, and LiveMigratable, always False with reason
  * NodeLocalSwap (the pages live on one node and the PVC is ReadWriteOnce).
  *
- * <p>Counters (residentBytes, swapOuts, ..., bytesCopied) are copied from a {@link SwapFigures}
- * when its source knows them, and left out otherwise. Today the only source is
- * {@link NoSwapFigures}, which knows none: the scraper of the node plugins' remap_swap_* metrics
- * comes later, so status carries no counters yet rather than zeros that would claim idleness.
+ * <p>Counters (residentBytes, swapOuts, ..., bytesCopied) are copied from the observation's
+ * {@link SwapFigures}, all ten or none. The reconciler reads them from the CSI node plugin on the
+ * node that runs the VM ({@link NodeSwapFigures}) at each reconcile (every 30 s once settled):
+ * <ul>
+ *   <li>the node serves the disk: its counters, the disk's own totals since it was staged there;
+ *   <li>no node runs the VM, or the node answers without the disk (not staged, or refused):
+ *       none, since the disk and its pages exist nowhere; absent, not zeros that would claim idleness;
+ *   <li>the node's plugin cannot be found, reached within 3 s or understood: the counters status
+ *       showed last, unchanged ({@link SwapReading#orLast}), until it answers or the VM stops; the
+ *       operator logs why. A failed reconcile keeps them too.
+ * </ul>
  */
 public final class VmMemorySwapStatusBuilder {
 
@@ -46,18 +53,7 @@ public final class VmMemorySwapStatusBuilder {
     s.pvcName = made ? o.pvcName() : null;
     s.volumeName = made ? o.pvName() : null;
     s.attachedTo = o.vm().state().onVm() ? o.vm().name() : null;
-    o.figures().ifPresent(f -> {
-      s.residentBytes = f.residentBytes();
-      s.spilledBytes = f.spilledBytes();
-      s.swapOuts = f.swapOuts();
-      s.swapIns = f.swapIns();
-      s.remaps = f.remaps();
-      s.pagesReleased = f.pagesReleased();
-      s.spillWrites = f.spillWrites();
-      s.spillLoads = f.spillLoads();
-      s.discards = f.discards();
-      s.bytesCopied = f.bytesCopied();
-    });
+    o.figures().ifPresent(f -> f.copyTo(s));
     s.conditions = Conditions.build(previous, o.generation(), now, List.of(
         new Desired(READY, v.ready(), v.reason(), v.message()),
         new Desired(PROGRESSING, v.progressing(), v.progressing() ? v.reason() : "Done",

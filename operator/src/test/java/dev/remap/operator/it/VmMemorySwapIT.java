@@ -5,13 +5,19 @@ import static org.awaitility.Awaitility.await;
 
 import dev.remap.api.swap.VmMemorySwap;
 import dev.remap.operator.status.Conditions;
+import dev.remap.operator.swap.NodeMetricsServer;
+import dev.remap.operator.swap.SwapFigures;
 import dev.remap.testkit.ControlPlane;
 import dev.remap.testkit.ControlPlaneExtension;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.PersistentVolume;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodIPBuilder;
+import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
@@ -30,8 +36,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The packaged operator, as its ServiceAccount, turning VmMemorySwaps into issue 16's static
  * PersistentVolume and PVC on a real kube-apiserver and kube-controller-manager (which binds the
  * two and garbage-collects the PVC): attached to a stopped VM, a VM that does not exist, a
- * memoryLimit above the pool cap, two swaps on one node that together exceed it, and deletion.
- * The operator's pool cap is 3Gi here (REMAP_SWAP_POOL_SIZE).
+ * memoryLimit above the pool cap, two swaps on one node that together exceed it, the counters of
+ * the node that runs the VM, and deletion. The operator's pool cap is 3Gi here (REMAP_SWAP_POOL_SIZE).
  */
 @ExtendWith(ControlPlaneExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -41,6 +47,8 @@ class VmMemorySwapIT {
   static final ResourceDefinitionContext VMI = new ResourceDefinitionContext.Builder()
       .withGroup("kubevirt.io").withVersion("v1").withKind("VirtualMachineInstance")
       .withPlural("virtualmachineinstances").withNamespaced(true).build();
+  /** The operator's namespace (POD_NAMESPACE of OperatorProcess), where the chart runs the node plugin. */
+  static final String PLUGIN_NS = "remap-system";
   private TestCluster cluster;
   private OperatorProcess operator;
 
@@ -127,7 +135,7 @@ class VmMemorySwapIT {
     assertThat(swap.getStatus().volumeName).isEqualTo(pvName);
     assertThat(swap.getStatus().attachedTo).isEqualTo("vm1");
     assertThat(swap.getStatus().observedGeneration).isEqualTo(swap.getMetadata().getGeneration());
-    assertThat(swap.getStatus().swapOuts).as("no node counters are read yet").isNull();
+    assertThat(swap.getStatus().swapOuts).as("a stopped VM's swap disk is on no node: no counters").isNull();
     assertThat(swap.getMetadata().getFinalizers()).isNotEmpty();
     assertNotLiveMigratable(swap);
 
@@ -236,6 +244,78 @@ class VmMemorySwapIT {
     // vm-a stops (its VMI goes): its pool room is free, and b fits at its next look.
     cluster.admin.genericKubernetesResources(VMI).inNamespace(ns).withName("vm-a").delete();
     awaitReady(ns, "b", "True", "Attached");
+  }
+
+  /**
+   * The counters in status come from the CSI node plugin on the VM's node. No node plugin runs
+   * here (no kubelet), so a Pod object stands for it: the chart's labels, spec.nodeName, a
+   * container port named http, and, written through the status subresource, phase Running and
+   * podIP 127.0.0.1, where an HTTP server in this test serves the node plugin's captured /metrics.
+   */
+  @Test
+  void theCountersOfTheNodePluginOnTheVmsNodeAreInStatus() throws Exception {
+    // The captured text's disks are swap/vms/vm1-swap and swap/vms/vm2-swap.
+    String ns = "vms";
+    String node = "node-fig";
+    cluster.namespace(ns);
+    // A Node object, so that kube-controller-manager's pod GC keeps the pods bound to it.
+    cluster.admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(node).endMetadata().build()).create();
+    cluster.virtualMachine(ns, "vm1");
+    vmi(ns, "vm1", node);
+    try (NodeMetricsServer plugin = NodeMetricsServer.start(NodeMetricsServer::captured)) {
+      nodePluginPod("remap-csi-node-a", node, plugin.port());
+      create(ns, "vm1-swap", "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi}");
+      awaitReady(ns, "vm1-swap", "True", "Attached");
+      await().atMost(WAIT).pollInterval(Duration.ofMillis(300)).untilAsserted(() ->
+          assertThat(SwapFigures.of(get(ns, "vm1-swap").getStatus())).contains(NodeMetricsServer.VM1_FIGURES));
+      VmMemorySwap swap = get(ns, "vm1-swap");
+      assertThat(swap.getStatus().swapOuts).isEqualTo(14);
+      assertThat(swap.getStatus().bytesCopied).isEqualTo(106_496);
+      assertThat(cluster.cp.kubectl("get", "vmswap", "vm1-swap", "-n", ns, "-o", "wide").requireSuccess().output())
+          .containsPattern("RESIDENT\\s+SPILLED").containsPattern("vm1-swap\\s.*True\\s+8192\\s+32768");
+
+      // The node plugin stops answering: status keeps the counters it showed (the operator says why in its log).
+      plugin.close();
+      await().atMost(WAIT).pollInterval(Duration.ofMillis(500)).until(() -> operator.output()
+          .contains("no counters for swap disk swap/vms/vm1-swap, its status keeps the last ones"));
+      assertThat(SwapFigures.of(get(ns, "vm1-swap").getStatus())).contains(NodeMetricsServer.VM1_FIGURES);
+    }
+
+    // A new plugin pod on the node (a rollout) that no longer serves the disk (it was unstaged):
+    // the counters leave status, rather than stay as if the disk still held those pages.
+    try (NodeMetricsServer plugin = NodeMetricsServer.start(() ->
+        NodeMetricsServer.capturedWithout(NodeMetricsServer.VM1))) {
+      cluster.admin.pods().inNamespace(PLUGIN_NS).withName("remap-csi-node-a").delete();
+      nodePluginPod("remap-csi-node-b", node, plugin.port());
+      await().atMost(WAIT).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+          assertThat(get(ns, "vm1-swap").getStatus().swapOuts).isNull());
+      assertThat(SwapFigures.of(get(ns, "vm1-swap").getStatus())).isEmpty();
+      assertThat(condition(get(ns, "vm1-swap"), "Ready").getStatus()).isEqualTo("True");
+    }
+  }
+
+  /** A running node plugin pod, as far as the API server can tell: labels, node, http port, podIP. */
+  private void nodePluginPod(String name, String node, int port) {
+    Pod pod = Serialization.unmarshal("""
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: %s
+          namespace: %s
+          labels: {app.kubernetes.io/name: remap, app.kubernetes.io/instance: remap, app.kubernetes.io/component: csi-node}
+        spec:
+          nodeName: %s
+          automountServiceAccountToken: false
+          containers:
+          - name: csi
+            image: localhost/remap:test
+            ports: [{name: http, containerPort: %d}]
+        """.formatted(name, PLUGIN_NS, node, port), Pod.class);
+    Pod created = await().atMost(WAIT).ignoreExceptions()
+        .until(() -> cluster.admin.pods().inNamespace(PLUGIN_NS).resource(pod).create(), p -> p != null);
+    created.setStatus(new PodStatusBuilder().withPhase("Running").withPodIP("127.0.0.1")
+        .withPodIPs(new PodIPBuilder().withIp("127.0.0.1").build()).build());
+    cluster.admin.pods().inNamespace(PLUGIN_NS).resource(created).updateStatus();
   }
 
   private void vmi(String ns, String name, String node) {
