@@ -15,9 +15,11 @@ import java.util.Optional;
  * @param aboveCap whether pool says that memoryLimit alone is above the cap (then nothing is made)
  * @param figures the swap disk's counters to show: its node's, or the last ones when that node did not answer
  * @param error the message of a failed reconcile, or null
+ * @param stageFailure the node's own sentence saying why it could not stage the disk (a kubelet
+ *     Warning event on the VM's pod, {@link StageFailures}), or null when none or the node serves it
  */
 public record SwapObservation(long generation, String pvName, String pvcName, Volume volume, Vm vm, String pool,
-    boolean aboveCap, Optional<SwapFigures> figures, String error) {
+    boolean aboveCap, Optional<SwapFigures> figures, String error, String stageFailure) {
 
   /**
    * NOT_MADE: the operator makes no volume (memoryLimit is above the cap). FOREIGN: a PVC or PV

@@ -20,7 +20,6 @@ import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import java.math.BigInteger;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -34,7 +33,9 @@ import org.jboss.logging.Logger;
  * VmMemorySwap: checks memoryLimit against the node swap pool, makes the static PersistentVolume
  * and the PVC of the contract (SwapVolumeModel, via SwapVolumes), puts the PVC into the VM as a
  * disk (VmAttacher: its spec, or hotplug when it runs), reads the disk's counters from the node
- * that runs the VM (SwapFiguresSource), and reports (VmMemorySwapStatusBuilder).
+ * that runs the VM (SwapFiguresSource) or, when that node does not serve it, why it could not stage
+ * it (the kubelet's events on the VM's pod: LauncherEvents, StageFailures), and reports
+ * (VmMemorySwapStatusBuilder).
  * Its finalizer takes the disk out of the VM and deletes the PV, which no owner reference can
  * reach; the garbage collector deletes the PVC. It keeps no state: everything is re-read.
  */
@@ -45,8 +46,6 @@ public class VmMemorySwapReconciler implements Reconciler<VmMemorySwap>, Cleaner
   private static final Logger LOG = Logger.getLogger(VmMemorySwapReconciler.class);
   /** How often to look again while waiting on something that sends no event here (a VM, a binding). */
   static final Duration RECHECK = Duration.ofSeconds(10);
-  /** How often a settled swap is looked at again: VMs start and stop on nodes, counters move. */
-  static final Duration REFRESH = Duration.ofSeconds(30);
   /** The bus of the swap disk: virtio, the fastest, which KubeVirt also hotplugs. */
   static final String BUS = "virtio";
 
@@ -64,13 +63,13 @@ public class VmMemorySwapReconciler implements Reconciler<VmMemorySwap>, Cleaner
     KubernetesClient client = context.getClient();
     String ns = swap.getMetadata().getNamespace();
     String vmName = swap.getSpec().vmName;
-    BigInteger limit = SwapVolumeModel.bytes(swap.getSpec().memoryLimit);
-    Optional<String> aboveCap = SwapAdmission.aboveCap(limit, swap.getSpec().memoryLimit, settings.poolBytes(),
-        settings.poolSize());
+    Optional<String> aboveCap = SwapAdmission.aboveCap(SwapVolumeModel.bytes(swap.getSpec().memoryLimit),
+        swap.getSpec().memoryLimit, SwapVolumeModel.bytes(swap.getSpec().size), swap.getSpec().size,
+        settings.poolBytes(), settings.poolSize());
     if (aboveCap.isPresent()) {
       // The spec is immutable and the cap fixed while the operator runs: nothing to look at again.
       return patchIfChanged(swap, context, observation(swap, Volume.NOT_MADE, new Vm(vmName, VmState.WAITING_FOR_PVC,
-          null), aboveCap.get(), true, Optional.empty()));
+          null), aboveCap.get(), true, Optional.empty(), null));
     }
     Volume volume = new SwapVolumes(client).ensure(swap);
     KubeVirtClient kubevirt = new KubeVirtClient(client);
@@ -86,10 +85,17 @@ public class VmMemorySwapReconciler implements Reconciler<VmMemorySwap>, Cleaner
     SwapReading reading = volume == Volume.BOUND && node != null ? figures.read(SwapNames.volumeHandle(swap), node)
         : SwapReading.notServed();
     Optional<SwapFigures> counters = reading.orLast(SwapFigures.of(swap.getStatus()));
+    // The node's refusal to stage the disk reaches only the kubelet's events on the VM's pod. Counters
+    // from the node mean the disk is staged there, whatever older events said.
+    String stageFailure = volume == Volume.BOUND && node != null && vm.state() == VmState.ATTACHED
+        && reading.figures().isEmpty()
+        ? StageFailures.choose(LauncherEvents.read(client, ns, vmName), SwapNames.persistentVolume(swap),
+            SwapNames.volumeHandle(swap)).orElse(null)
+        : null;
     UpdateControl<VmMemorySwap> control = patchIfChanged(swap, context,
-        observation(swap, volume, vm, pool, false, counters));
+        observation(swap, volume, vm, pool, false, counters, stageFailure));
     boolean waiting = vm.state().rechecked() || vm.state() == VmState.WAITING_FOR_PVC || volume != Volume.BOUND;
-    return control.rescheduleAfter(waiting ? RECHECK : REFRESH);
+    return control.rescheduleAfter(waiting ? RECHECK : settings.refresh());
   }
 
   /** NOT_FOUND or KUBEVIRT_MISSING when the VM is not there, WAITING_FOR_PVC when it is. */
@@ -102,7 +108,8 @@ public class VmMemorySwapReconciler implements Reconciler<VmMemorySwap>, Cleaner
 
   private static SwapAdmission.Claim claim(VmMemorySwap s, Map<String, String> nodes) {
     return new SwapAdmission.Claim(s.getMetadata().getNamespace(), s.getMetadata().getName(),
-        s.getMetadata().getCreationTimestamp(), SwapVolumeModel.bytes(s.getSpec().memoryLimit),
+        s.getMetadata().getCreationTimestamp(), SwapAdmission.reserved(SwapVolumeModel.bytes(s.getSpec().memoryLimit),
+            SwapVolumeModel.bytes(s.getSpec().size)),
         nodes.get(s.getMetadata().getNamespace() + "/" + s.getSpec().vmName));
   }
 
@@ -117,9 +124,9 @@ public class VmMemorySwapReconciler implements Reconciler<VmMemorySwap>, Cleaner
   }
 
   private static SwapObservation observation(VmMemorySwap swap, Volume volume, Vm vm, String pool, boolean aboveCap,
-      Optional<SwapFigures> counters) {
+      Optional<SwapFigures> counters, String stageFailure) {
     return new SwapObservation(swap.getMetadata().getGeneration(), SwapNames.persistentVolume(swap),
-        SwapNames.pvc(swap), volume, vm, pool, aboveCap, counters, null);
+        SwapNames.pvc(swap), volume, vm, pool, aboveCap, counters, null, stageFailure);
   }
 
   @Override
@@ -129,7 +136,7 @@ public class VmMemorySwapReconciler implements Reconciler<VmMemorySwap>, Cleaner
     // The counters last read stay, all ten together, as when their node does not answer.
     SwapObservation o = new SwapObservation(swap.getMetadata().getGeneration(), SwapNames.persistentVolume(swap),
         SwapNames.pvc(swap), Volume.PENDING, new Vm(swap.getSpec().vmName, VmState.WAITING_FOR_PVC, null), null, false,
-        SwapFigures.of(before), rootMessage(e));
+        SwapFigures.of(before), rootMessage(e), null);
     VmMemorySwapStatus status = VmMemorySwapStatusBuilder.build(o, previous(swap), Instant.now());
     if (before != null) {
       // What was observed before the failure is still the best knowledge of the volume, the VM and the node.

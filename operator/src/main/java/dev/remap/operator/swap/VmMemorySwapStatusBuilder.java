@@ -17,6 +17,10 @@ import java.util.List;
  * Builds a VmMemorySwap's status from an observation. Pure. The first thing that keeps the swap
  * disk from its VM decides the Ready reason; the message names the field or object to act on.
  *
+ * <p>A node that refuses to stage the disk (its sentence in {@link SwapObservation#stageFailure})
+ * makes Ready False and Degraded True with the reason of {@link StageFailures#reason}:
+ * SpillLocationInvalid, PoolExhausted, NoSwapPool or StageFailed.
+ *
  * <p>Conditions: Ready, Progressing, Degraded, and LiveMigratable, always False with reason
  * NodeLocalSwap (the pages live on one node and the PVC is ReadWriteOnce).
  *
@@ -93,6 +97,13 @@ public final class VmMemorySwapStatusBuilder {
             "The API server does not serve kubevirt.io/v1 VirtualMachines: install KubeVirt");
       default:
         break;
+    }
+    if (o.stageFailure() != null) {
+      // The node's own word, from the kubelet: it beats the operator's forecast below. The kubelet
+      // retries, but the cause (the node's directory, its pool) is for a person to fix.
+      return new Verdict(false, false, true, StageFailures.reason(o.stageFailure()), "The node that runs VirtualMachine "
+          + vm.name() + " could not stage its swap disk (PersistentVolume " + o.pvName() + "); the kubelet reports: "
+          + o.stageFailure());
     }
     if (o.pool() != null) {
       // Attached, but the node its VM runs on has no room for it: the node refuses to stage it.

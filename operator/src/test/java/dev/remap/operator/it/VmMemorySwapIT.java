@@ -10,6 +10,8 @@ import dev.remap.operator.swap.SwapFigures;
 import dev.remap.testkit.ControlPlane;
 import dev.remap.testkit.ControlPlaneExtension;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -24,6 +26,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -37,7 +41,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * PersistentVolume and PVC on a real kube-apiserver and kube-controller-manager (which binds the
  * two and garbage-collects the PVC): attached to a stopped VM, a VM that does not exist, a
  * memoryLimit above the pool cap, two swaps on one node that together exceed it, the counters of
- * the node that runs the VM, and deletion. The operator's pool cap is 3Gi here (REMAP_SWAP_POOL_SIZE).
+ * the node that runs the VM, a node that cannot stage the disk, and deletion. The operator's pool cap
+ * is 3Gi here (REMAP_SWAP_POOL_SIZE), and it looks at settled swaps every 3 s instead of every 30 s
+ * (REMAP_SWAP_REFRESH), since counters and the kubelet's events send it nothing.
  */
 @ExtendWith(ControlPlaneExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -75,7 +81,8 @@ class VmMemorySwapIT {
     cp.kubectl("apply", "-f", crd.toString()).requireSuccess();
     cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/virtualmachineinstances.kubevirt.io")
         .requireSuccess();
-    operator = OperatorProcess.start(cluster.operatorKubeconfig, "it-swap", Map.of("REMAP_SWAP_POOL_SIZE", "3Gi"))
+    operator = OperatorProcess.start(cluster.operatorKubeconfig, "it-swap", Map.of("REMAP_SWAP_POOL_SIZE", "3Gi",
+        "REMAP_SWAP_REFRESH", "3s"))
         .awaitReady(Duration.ofMinutes(2));
   }
 
@@ -292,6 +299,84 @@ class VmMemorySwapIT {
       assertThat(SwapFigures.of(get(ns, "vm1-swap").getStatus())).isEmpty();
       assertThat(condition(get(ns, "vm1-swap"), "Ready").getStatus()).isEqualTo("True");
     }
+  }
+
+  /**
+   * A node that cannot stage the swap disk says so only in the kubelet's Warning event on the VM's
+   * virt-launcher pod. No kubelet runs here: a Pod object with KubeVirt's labels stands for the
+   * launcher, and the test writes the events the kubelet would, with the node plugin's own sentence
+   * for a spill location that is not a directory (csi-driver's SwapVolumes.requireSpillLocation).
+   */
+  @Test
+  void aNodeThatCannotStageTheDiskIsReportedNamingSpillLocationUntilTheDiskIsMapped() {
+    String ns = "it-swap-stage";
+    String node = "node-stage";
+    cluster.namespace(ns);
+    cluster.admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(node).endMetadata().build()).create();
+    cluster.virtualMachine(ns, "vm1");
+    vmi(ns, "vm1", node);
+    create(ns, "s", "{vmName: vm1, size: 2Gi, memoryLimit: 1Gi, spill: {size: 4Gi, location: /nope}}");
+    String pv = "remap-swap-" + awaitReady(ns, "s", "True", "Attached").getMetadata().getUid();
+
+    Pod launcher = launcherPod(ns, "virt-launcher-vm1-abcde", "vm1", node);
+    // Another VM's launcher with a newer event naming this disk must not count: only vm1's pods are read.
+    Pod other = launcherPod(ns, "virt-launcher-vm2-fghij", "vm2", node);
+    Instant t = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    String nodeSentence = "volume_context.remap.dev/swap-spill-location (spill.location): /nope is not a directory on"
+        + " node " + node + ": the swap disk's spill file is made there";
+    kubeletEvent(other, "Warning", "FailedMapVolume", t.plusSeconds(1), "MapVolume.SetUpDevice failed for volume \"" + pv
+        + "\" : rpc error: code = Internal desc = not this VM's");
+    kubeletEvent(launcher, "Warning", "FailedMapVolume", t, "MapVolume.SetUpDevice failed for volume \"" + pv
+        + "\" : kubernetes.io/csi: blockMapper.stageVolumeForBlock failed: rpc error: code = InvalidArgument desc = "
+        + nodeSentence);
+
+    VmMemorySwap failed = awaitReady(ns, "s", "False", "SpillLocationInvalid");
+    assertThat(condition(failed, "Ready").getMessage()).contains("VirtualMachine vm1", pv, nodeSentence);
+    assertThat(condition(failed, "Degraded").getStatus()).isEqualTo("True");
+    assertThat(failed.getStatus().attachedTo).as("the disk stays in the VM; the kubelet retries").isEqualTo("vm1");
+    assertThat(cluster.cp.kubectl("get", "events", "-n", ns, "--field-selector",
+        "involvedObject.name=s,involvedObject.kind=VmMemorySwap").requireSuccess().output())
+        .contains("SpillLocationInvalid");
+
+    // The directory is made on the node and the kubelet's retry maps the disk: the condition clears.
+    kubeletEvent(launcher, "Normal", "SuccessfulMountVolume", t.plusSeconds(2), "MapVolume.MapPodDevice succeeded"
+        + " for volume \"" + pv + "\" volumeMapPath \"/var/lib/kubelet/pods/x/volumeDevices/kubernetes.io~csi\"");
+    awaitReady(ns, "s", "True", "Attached");
+  }
+
+  /** A virt-launcher pod as KubeVirt labels it, bound to a node (no kubelet runs it). */
+  private Pod launcherPod(String ns, String name, String vm, String node) {
+    Pod pod = Serialization.unmarshal("""
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: %s
+          namespace: %s
+          labels: {kubevirt.io: virt-launcher, vm.kubevirt.io/name: %s, kubevirt.io/domain: %s}
+        spec:
+          nodeName: %s
+          automountServiceAccountToken: false
+          containers:
+          - name: compute
+            image: localhost/virt-launcher:test
+        """.formatted(name, ns, vm, vm, node), Pod.class);
+    // The namespace's default ServiceAccount may not be made yet: the pod is refused until it is.
+    return await().atMost(WAIT).ignoreExceptions()
+        .until(() -> cluster.admin.pods().inNamespace(ns).resource(pod).create(), p -> p != null);
+  }
+
+  /** An event on a pod, as the kubelet records one (core/v1, source kubelet on the pod's node). */
+  private void kubeletEvent(Pod pod, String type, String reason, Instant at, String message) {
+    Event event = new EventBuilder()
+        .withNewMetadata().withGenerateName(pod.getMetadata().getName() + ".")
+        .withNamespace(pod.getMetadata().getNamespace()).endMetadata()
+        .withNewInvolvedObject().withApiVersion("v1").withKind("Pod").withName(pod.getMetadata().getName())
+        .withNamespace(pod.getMetadata().getNamespace()).withUid(pod.getMetadata().getUid()).endInvolvedObject()
+        .withType(type).withReason(reason).withMessage(message)
+        .withFirstTimestamp(at.toString()).withLastTimestamp(at.toString()).withCount(1)
+        .withNewSource().withComponent("kubelet").withHost(pod.getSpec().getNodeName()).endSource()
+        .build();
+    cluster.admin.v1().events().inNamespace(pod.getMetadata().getNamespace()).resource(event).create();
   }
 
   /** A running node plugin pod, as far as the API server can tell: labels, node, http port, podIP. */

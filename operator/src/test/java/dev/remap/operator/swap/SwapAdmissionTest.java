@@ -22,9 +22,33 @@ class SwapAdmissionTest {
 
   @Test
   void aMemoryLimitAboveTheCapNamesBoth() {
-    assertThat(SwapAdmission.aboveCap(GI, "1Gi", GI, "1Gi")).isEmpty();
-    assertThat(SwapAdmission.aboveCap(GI.add(BigInteger.ONE), "1073741825", GI, "1Gi")).hasValueSatisfying(m ->
-        assertThat(m).contains("spec.memoryLimit 1073741825", "cap 1Gi (1073741824 bytes", "REMAP_SWAP_POOL_SIZE"));
+    BigInteger four = GI.shiftLeft(2);
+    assertThat(SwapAdmission.aboveCap(GI, "1Gi", four, "4Gi", GI, "1Gi")).isEmpty();
+    assertThat(SwapAdmission.aboveCap(GI.add(BigInteger.ONE), "1073741825", four, "4Gi", GI, "1Gi"))
+        .hasValueSatisfying(m -> assertThat(m)
+            .contains("spec.memoryLimit 1073741825", "cap 1Gi (1073741824 bytes", "REMAP_SWAP_POOL_SIZE"));
+  }
+
+  /** The node reserves min(memoryLimit, size) (the engine's SwapDisk): a small disk with a big limit fits. */
+  @Test
+  void aDiskSmallerThanItsMemoryLimitReservesOnlyItsSize() {
+    BigInteger four = GI.shiftLeft(2);
+    assertThat(SwapAdmission.reserved(four, GI)).isEqualTo(GI);
+    assertThat(SwapAdmission.reserved(GI, four)).isEqualTo(GI);
+    assertThat(SwapAdmission.aboveCap(four, "4Gi", GI, "1Gi", GI, "1Gi")).as("size 1Gi, memoryLimit 4Gi, cap 1Gi")
+        .isEmpty();
+    assertThat(SwapAdmission.aboveCap(four.add(GI), "5Gi", GI.shiftLeft(1), "2Gi", GI, "1Gi"))
+        .hasValueSatisfying(m -> assertThat(m).contains("spec.size 2Gi", "below spec.memoryLimit 5Gi", "cap 1Gi"));
+    // On one node: two swaps of size 1Gi with memoryLimit 4Gi take 2Gi of a 2Gi pool; a third does not fit.
+    BigInteger each = SwapAdmission.reserved(four, GI);
+    List<Claim> all = List.of(new Claim("vms", "a", "2026-01-01T00:00:00Z", each, "n1"),
+        new Claim("vms", "b", "2026-01-02T00:00:00Z", each, "n1"),
+        new Claim("vms", "c", "2026-01-03T00:00:00Z", each, "n1"));
+    BigInteger cap = GI.shiftLeft(1);
+    assertThat(SwapAdmission.onNode(all.get(0), all, cap, "2Gi")).isEmpty();
+    assertThat(SwapAdmission.onNode(all.get(1), all, cap, "2Gi")).isEmpty();
+    assertThat(SwapAdmission.onNode(all.get(2), all, cap, "2Gi")).hasValueSatisfying(m ->
+        assertThat(m).contains("node n1", "the " + GI + " bytes this one reserves", "0 bytes left"));
   }
 
   @Test
@@ -42,7 +66,7 @@ class SwapAdmissionTest {
     assertThat(SwapAdmission.onNode(all.get(2), all, cap, "5Gi")).isEmpty();
     assertThat(SwapAdmission.onNode(all.get(0), all, cap, "5Gi")).hasValueSatisfying(m ->
         assertThat(m).contains("node n1", "cap 5Gi", "older swaps there hold " + GI.multiply(BigInteger.valueOf(4)),
-            "does not fit in the " + GI + " bytes left"));
+            "do not fit in the " + GI + " bytes left"));
     assertThat(SwapAdmission.onNode(all.get(3), all, cap, "5Gi")).isEmpty();
     assertThat(SwapAdmission.onNode(all.get(4), all, cap, "5Gi")).isEmpty();
     assertThat(SwapAdmission.onNode(all.get(5), all, cap, "5Gi")).as("a swap whose VM does not run holds no pool").isEmpty();
@@ -77,15 +101,15 @@ class SwapAdmissionTest {
       BigInteger used = BigInteger.ZERO;
       for (Claim c : onNode) {
         boolean admitted = SwapAdmission.onNode(c, all, cap, "cap").isEmpty();
-        boolean fitsAlone = c.memoryLimit().compareTo(cap) <= 0;
+        boolean fitsAlone = c.reserved().compareTo(cap) <= 0;
         if (!fitsAlone) {
           assertThat(admitted).as("the above-cap rule, not this one, refuses %s", c).isTrue();
           continue;
         }
         assertThat(admitted).as("%s with %s used of %s", c, used, cap)
-            .isEqualTo(used.add(c.memoryLimit()).compareTo(cap) <= 0);
+            .isEqualTo(used.add(c.reserved()).compareTo(cap) <= 0);
         if (admitted) {
-          used = used.add(c.memoryLimit());
+          used = used.add(c.reserved());
         }
         // Only the older swaps decide: the verdict is the same with every newer one gone.
         List<Claim> olderAndSelf = onNode.subList(0, onNode.indexOf(c) + 1);

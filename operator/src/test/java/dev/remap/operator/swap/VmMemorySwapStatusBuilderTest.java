@@ -25,7 +25,11 @@ class VmMemorySwapStatusBuilderTest {
   static final Vm ATTACHED = new Vm("vm1", VmState.ATTACHED, null);
 
   static SwapObservation obs(Volume volume, Vm vm, String pool, boolean aboveCap, String error) {
-    return new SwapObservation(4, PV, PVC, volume, vm, pool, aboveCap, Optional.empty(), error);
+    return new SwapObservation(4, PV, PVC, volume, vm, pool, aboveCap, Optional.empty(), error, null);
+  }
+
+  static SwapObservation refused(String nodeSentence, String pool) {
+    return new SwapObservation(4, PV, PVC, Volume.BOUND, ATTACHED, pool, false, Optional.empty(), null, nodeSentence);
   }
 
   static Condition condition(VmMemorySwapStatus s, String type) {
@@ -57,7 +61,16 @@ class VmMemorySwapStatusBuilderTest {
             "boom"),
         Arguments.of(obs(Volume.BOUND, new Vm("vm1", VmState.HOTPLUG_PENDING, null), null, false, null), false,
             "HotplugPending", "running VirtualMachine vm1"),
-        Arguments.of(obs(Volume.BOUND, ATTACHED, null, false, "etcd is sad"), false, "ReconcileError", "etcd is sad"));
+        Arguments.of(obs(Volume.BOUND, ATTACHED, null, false, "etcd is sad"), false, "ReconcileError", "etcd is sad"),
+        Arguments.of(refused("volume_context.remap.dev/swap-spill-location (spill.location): /x is not a directory on"
+            + " node n1: the swap disk's spill file is made there", null), false, "SpillLocationInvalid",
+            "(spill.location): /x is not a directory on node n1"),
+        // The node's word beats the operator's forecast.
+        Arguments.of(refused("PoolExhausted: the pool is full (the swap pool cap of node n1 is 1 bytes)", "forecast"),
+            false, "PoolExhausted", "PoolExhausted: the pool is full"),
+        Arguments.of(refused("node n1 has no swap pool (its node plugin runs with --swap-pool 0", null), false,
+            "NoSwapPool", "node n1 has no swap pool"),
+        Arguments.of(refused("the engine is sad", null), false, "StageFailed", "could not stage its swap disk"));
   }
 
   @ParameterizedTest
@@ -97,6 +110,17 @@ class VmMemorySwapStatusBuilderTest {
   }
 
   @Test
+  void aNodeThatCannotStageTheDiskIsDegradedAndNamesTheDisk() {
+    VmMemorySwapStatus s = VmMemorySwapStatusBuilder.build(refused("PoolExhausted: full", null), List.of(),
+        Instant.EPOCH);
+    assertThat(condition(s, "Degraded").getStatus()).isEqualTo("True");
+    assertThat(condition(s, "Degraded").getReason()).isEqualTo("PoolExhausted");
+    assertThat(condition(s, "Progressing").getStatus()).as("a person must act").isEqualTo("False");
+    assertThat(condition(s, "Ready").getMessage()).contains("VirtualMachine vm1", "PersistentVolume " + PV);
+    assertThat(s.attachedTo).as("still in the VM").isEqualTo("vm1");
+  }
+
+  @Test
   void nothingMadeMeansNoObjectsNamed() {
     VmMemorySwapStatus s = VmMemorySwapStatusBuilder.build(
         obs(Volume.NOT_MADE, new Vm("vm1", VmState.WAITING_FOR_PVC, null), "too big", true, null), List.of(), Instant.EPOCH);
@@ -115,7 +139,7 @@ class VmMemorySwapStatusBuilderTest {
 
     SwapFigures f = new SwapFigures(1, 2, 3, 4, 5, 6, 7, 8, 9, 0);
     VmMemorySwapStatus some = VmMemorySwapStatusBuilder.build(new SwapObservation(4, PV, PVC, Volume.BOUND, ATTACHED, null,
-        false, Optional.of(f), null), List.of(), Instant.EPOCH);
+        false, Optional.of(f), null, null), List.of(), Instant.EPOCH);
     assertThat(List.of(some.residentBytes, some.spilledBytes, some.swapOuts, some.swapIns, some.remaps, some.pagesReleased,
         some.spillWrites, some.spillLoads, some.discards, some.bytesCopied))
         .containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 0L);
