@@ -68,16 +68,7 @@ class SwapGuestTest {
    * script waits until the disk's discard counter (field 14 of its stat) stops moving: Linux
    * queues the discards of freed clusters as background work, and the guest powers off at the end.
    */
-  private static final String SCRIPT = """
-      set -e
-      echo 0 > /sys/block/vda/queue/rotational
-      swapon -d LABEL=%1$s
-      grep -q '^/dev/vda ' /proc/swaps
-      mkdir -p /big && mount -t tmpfs -o size=512M tmpfs /big
-      echo "WRITTEN $(dd if=/dev/urandom bs=1M count=%2$d 2>/dev/null | tee /big/pattern | sha256sum | cut -d' ' -f1)"
-      [ "$(stat -c %%s /big/pattern)" = %3$d ]
-      echo "READBACK $(sha256sum /big/pattern | cut -d' ' -f1)"
-      echo "VMSTAT $(awk '$1 == "pswpin" || $1 == "pswpout" { printf "%%s=%%s ", $1, $2 }' /proc/vmstat)"
+  private static final String SCRIPT = "set -e\nDISK=/dev/vda\n" + GuestSwapJob.script(LABEL, PATTERN_MB) + """
       before=$(awk '{ print $14 }' /sys/block/vda/stat)
       rm /big/pattern
       now=$before
@@ -89,7 +80,7 @@ class SwapGuestTest {
       done
       echo "DISCARDED sectors=$((now - before))"
       echo "SWAPUSED kib=$(awk '$1 == "/dev/vda" { print $4 }' /proc/swaps)"
-      """.formatted(LABEL, PATTERN_MB, PATTERN_MB * MIB);
+      """;
 
   @TempDir Path tmp;
   private final List<BackgroundProcess> servers = new ArrayList<>();
