@@ -14,7 +14,7 @@ import java.nio.ByteBuffer;
  * {@link BlockDevice#write}, and tells the device of any copy it had to make after all
  * ({@link #copied}), so that the device's count of copied bytes is the whole truth.
  */
-public interface PagedDevice {
+public interface PagedDevice extends BlockDevice {
 
   /**
    * Fresh pages for a write of length bytes at offset. Nothing changes until {@link Incoming#commit}.
@@ -32,6 +32,15 @@ public interface PagedDevice {
    * pages at once than the device may hold.
    */
   int maxRequest();
+
+  /**
+   * Where the piece of a request that starts at offset ends: at most max bytes on from the start
+   * of offset's block, and not past end. A front-end (and the device's own plain reads and
+   * writes) splits a request larger than {@link #maxRequest} this way.
+   */
+  static long pieceEnd(long offset, long end, int max, int blockSize) {
+    return Math.min(end, offset / blockSize * blockSize + max);
+  }
 
   /** The front-end copied bytes of a payload after all (a reply the socket did not take at once). */
   void copied(long bytes);

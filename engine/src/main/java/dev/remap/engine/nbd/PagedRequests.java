@@ -2,7 +2,6 @@ package dev.remap.engine.nbd;
 
 import static dev.remap.engine.nbd.NbdProtocol.*;
 
-import dev.remap.engine.block.BlockDevice;
 import dev.remap.engine.block.PagedDevice;
 import dev.remap.engine.core.RequestMerger.Kind;
 import dev.remap.engine.nbd.RequestCodec.Request;
@@ -33,14 +32,12 @@ final class PagedRequests {
   private final Wire wire;
   private final ServedExport export;
   private final PagedDevice paged;
-  private final BlockDevice device;
   private final boolean structured;
 
   PagedRequests(Wire wire, ServedExport export, PagedDevice paged, boolean structured) {
     this.wire = wire;
     this.export = export;
     this.paged = paged;
-    this.device = (BlockDevice) paged;
     this.structured = structured;
   }
 
@@ -64,7 +61,7 @@ final class PagedRequests {
       }
       case CMD_FLUSH -> {
         kind = Kind.FLUSH;
-        failure = run(device::flush);
+        failure = run(paged::flush);
       }
       default -> {
         return false;
@@ -90,7 +87,7 @@ final class PagedRequests {
     long end = r.offset() + r.length();
     int max = paged.maxRequest();
     for (long at = r.offset(); at < end; ) {
-      long to = Math.min(end, at / device.blockSize() * device.blockSize() + max);
+      long to = PagedDevice.pieceEnd(at, end, max, paged.blockSize());
       PagedDevice.Incoming in;
       try {
         in = paged.receive(at, (int) (to - at));
@@ -127,7 +124,7 @@ final class PagedRequests {
     int max = paged.maxRequest();
     ByteBuffer header = RequestCodec.readReplyHeader(r.handle(), r.offset(), (int) r.length(), structured);
     for (long at = r.offset(); at < end; ) {
-      long to = Math.min(end, at / device.blockSize() * device.blockSize() + max);
+      long to = PagedDevice.pieceEnd(at, end, max, paged.blockSize());
       PagedDevice.Outgoing out;
       try {
         out = paged.send(at, (int) (to - at));
@@ -152,9 +149,9 @@ final class PagedRequests {
   private Throwable discard(Request r) {
     return run(() -> {
       if (r.type() == CMD_TRIM) {
-        device.trim(r.offset(), r.length(), r.fua());
+        paged.trim(r.offset(), r.length(), r.fua());
       } else {
-        device.writeZeroes(r.offset(), r.length(), r.has(CMD_FLAG_NO_HOLE), r.fua());
+        paged.writeZeroes(r.offset(), r.length(), r.has(CMD_FLAG_NO_HOLE), r.fua());
       }
     });
   }

@@ -1,8 +1,7 @@
 package dev.remap.engine.swap;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
@@ -20,10 +19,12 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * from it adds one, so a page a write replaces while a read of it is still on its way to the
  * socket is reused only when that send is done.
  *
- * <p>Locking: {@code this} guards the free list, the chunks and the reservations' totals;
- * reference counts are atomic and taken without it.
+ * <p>Locking: {@code this} guards the free list, the growth of the chunks and the reservations'
+ * totals. Finding a page's memory and its reference count takes no lock (every request does it
+ * for every page): the chunks are published as a new array each time the pool grows, and a page
+ * is handed out only after its chunk is.
  */
-public final class PagePool implements AutoCloseable {
+public final class PagePool {
 
   public static final int PAGE = 4096;
   private static final int CHUNK_SHIFT = 9;
@@ -32,12 +33,14 @@ public final class PagePool implements AutoCloseable {
 
   private final long capBytes;
   private final int capPages;
-  private final List<ByteBuffer> chunks = new ArrayList<>();
-  private final List<AtomicIntegerArray> refs = new ArrayList<>();
+  /** Replaced whole (under {@code this}) when the pool grows; read without the lock. */
+  private volatile Chunk[] chunks = new Chunk[0];
   private int[] free = new int[CHUNK_PAGES];
   private int freeCount;
   private long reservedPages;
-  private boolean closed;
+
+  /** 2 MiB of pages and their reference counts. */
+  private record Chunk(ByteBuffer memory, AtomicIntegerArray refs) {}
 
   /** A pool of at most capBytes of pages (rounded down to whole pages). */
   public PagePool(long capBytes) {
@@ -57,11 +60,6 @@ public final class PagePool implements AutoCloseable {
     return reservedPages * PAGE;
   }
 
-  /** Bytes of memory the pool has taken from the system so far (it never gives them back). */
-  public synchronized long allocatedBytes() {
-    return (long) chunks.size() * CHUNK_PAGES * PAGE;
-  }
-
   /**
    * Promises bytes (whole pages, rounded up) to one swap disk.
    *
@@ -69,9 +67,6 @@ public final class PagePool implements AutoCloseable {
    */
   public synchronized Reservation reserve(String owner, long bytes) throws PoolExhaustedException {
     long pages = (bytes + PAGE - 1) / PAGE;
-    if (closed) {
-      throw new IllegalStateException("the swap pool is closed");
-    }
     if (pages > capPages - reservedPages) {
       throw new PoolExhaustedException(owner + " asks for " + bytes + " bytes of the swap pool, which holds "
           + capBytes + " bytes and has promised " + reservedPages * PAGE + " of them already");
@@ -90,22 +85,23 @@ public final class PagePool implements AutoCloseable {
       grow();
     }
     int page = free[--freeCount];
-    refs.get(page >>> CHUNK_SHIFT).set(page & (CHUNK_PAGES - 1), 1);
+    refs(page).set(page & (CHUNK_PAGES - 1), 1);
     return page;
   }
 
   private void grow() {
-    int chunk = chunks.size();
+    int chunk = chunks.length;
     if ((long) (chunk + 1) * CHUNK_PAGES > capPages + CHUNK_PAGES) {
       // Reservations never let this happen; it would be a bug in a caller's accounting.
       throw new IllegalStateException("the swap pool is at its cap of " + capBytes + " bytes");
     }
-    chunks.add(ByteBuffer.allocateDirect(CHUNK_PAGES * PAGE));
-    refs.add(new AtomicIntegerArray(CHUNK_PAGES));
+    Chunk[] grown = Arrays.copyOf(chunks, chunk + 1);
+    grown[chunk] = new Chunk(ByteBuffer.allocateDirect(CHUNK_PAGES * PAGE), new AtomicIntegerArray(CHUNK_PAGES));
+    chunks = grown;
     // Room for every page of every chunk: all of them may be free at once.
-    int total = chunks.size() * CHUNK_PAGES;
+    int total = grown.length * CHUNK_PAGES;
     if (free.length < total) {
-      free = java.util.Arrays.copyOf(free, Math.max(free.length * 2, total));
+      free = Arrays.copyOf(free, Math.max(free.length * 2, total));
     }
     for (int i = CHUNK_PAGES - 1; i >= 0; i--) {
       free[freeCount++] = (chunk << CHUNK_SHIFT) | i;
@@ -118,12 +114,7 @@ public final class PagePool implements AutoCloseable {
 
   /** A view of the page's 4096 bytes (position 0, limit 4096); independent of other views. */
   public ByteBuffer view(int page) {
-    ByteBuffer chunk;
-    synchronized (this) {
-      chunk = chunks.get(page >>> CHUNK_SHIFT);
-    }
-    int at = (page & (CHUNK_PAGES - 1)) * PAGE;
-    return chunk.slice(at, PAGE);
+    return chunks[page >>> CHUNK_SHIFT].memory().slice((page & (CHUNK_PAGES - 1)) * PAGE, PAGE);
   }
 
   /** Adds a reference to a mapped page (a reply being sent from it). */
@@ -150,19 +141,12 @@ public final class PagePool implements AutoCloseable {
   }
 
   private AtomicIntegerArray refs(int page) {
-    synchronized (this) {
-      return refs.get(page >>> CHUNK_SHIFT);
-    }
+    return chunks[page >>> CHUNK_SHIFT].refs();
   }
 
   /** Pages in use now (mapped by a disk, being received into, or being sent from). */
   public synchronized long pagesInUse() {
-    return (long) chunks.size() * CHUNK_PAGES - freeCount;
-  }
-
-  @Override
-  public synchronized void close() {
-    closed = true;
+    return (long) chunks.length * CHUNK_PAGES - freeCount;
   }
 
   /**
@@ -187,10 +171,6 @@ public final class PagePool implements AutoCloseable {
     /** Pages this reservation holds now. */
     public int held() {
       return held;
-    }
-
-    public boolean full() {
-      return held >= pages;
     }
 
     /** A free page for this disk, counted against its share (reference 1). */

@@ -1,6 +1,5 @@
 package dev.remap.engine.swap;
 
-import dev.remap.engine.block.BlockDevice;
 import dev.remap.engine.block.Capabilities;
 import dev.remap.engine.block.DeviceException;
 import dev.remap.engine.block.PagedDevice;
@@ -31,7 +30,7 @@ import java.util.function.IntConsumer;
  * move into and out of the pages outside it (the socket fills a received page that no one else
  * sees yet; a page being sent holds a pool reference, so nothing reuses it meanwhile).
  */
-public final class SwapDisk implements BlockDevice, PagedDevice {
+public final class SwapDisk implements PagedDevice {
 
   private static final int PAGE = PageTable.PAGE;
 
@@ -135,7 +134,7 @@ public final class SwapDisk implements BlockDevice, PagedDevice {
   public static void pieces(long offset, long length, int max, Piece piece) throws IOException {
     long end = offset + length;
     for (long at = offset; at < end; ) {
-      long to = Math.min(end, at / PAGE * PAGE + max);
+      long to = PagedDevice.pieceEnd(at, end, max, PAGE);
       piece.run(at, (int) (to - at));
       at = to;
     }
