@@ -7,7 +7,6 @@ import dev.remap.engine.export.ExportDescription;
 import dev.remap.engine.export.ExportSource;
 import dev.remap.engine.export.StackSpec;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -114,11 +113,6 @@ public final class SwapExports implements ExportSource, AutoCloseable {
     @Override
     public int maxRequest() {
       return disk.maxRequest();
-    }
-
-    @Override
-    public void read(long offset, ByteBuffer dst) throws IOException {
-      disk.read(offset, dst);
     }
 
     @Override
