@@ -25,7 +25,7 @@ import software.amazon.awssdk.services.s3.S3Configuration;
  * chunk, so the client sees "Error writing request body" for a request that succeeded and retries
  * it; other S3-compatible servers are also uneven in their support for chunked uploads.
  */
-final class S3Clients {
+public final class S3Clients {
 
   static final int CONNECT_SECONDS = 3;
   static final int SOCKET_SECONDS = 30;
@@ -33,7 +33,7 @@ final class S3Clients {
   private S3Clients() {}
 
   /** The given key pair; else the URI's profile only; else the AWS default chain. */
-  static AwsCredentialsProvider credentials(StoreUri.S3 uri, S3Credentials credentials) {
+  public static AwsCredentialsProvider credentials(StoreUri.S3 uri, S3Credentials credentials) {
     if (credentials != null) {
       return StaticCredentialsProvider.create(
           AwsBasicCredentials.create(credentials.accessKeyId(), credentials.secretAccessKey()));
@@ -45,7 +45,7 @@ final class S3Clients {
     return DefaultCredentialsProvider.builder().build();
   }
 
-  static S3Client client(StoreUri.S3 uri, AwsCredentialsProvider credentials) {
+  public static S3Client client(StoreUri.S3 uri, AwsCredentialsProvider credentials) {
     S3ClientBuilder builder = S3Client.builder()
         .region(Region.of(uri.region()))
         .credentialsProvider(credentials)

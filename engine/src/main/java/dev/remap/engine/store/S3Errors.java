@@ -21,18 +21,18 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * server's answer, never its free text, and the credentials are never at hand here: no message can
  * carry a secret.
  */
-final class S3Errors {
+public final class S3Errors {
 
   private final StoreUri.S3 uri;
   private final String store;
 
-  S3Errors(StoreUri.S3 uri) {
+  public S3Errors(StoreUri.S3 uri) {
     this.uri = uri;
     this.store = uri.toString();
   }
 
   /** action says what was tried, in words that follow "while trying to": "read object seg/1". */
-  IOException translate(SdkException e, String action, String key) {
+  public IOException translate(SdkException e, String action, String key) {
     if (e instanceof S3Exception s3) {
       return fromServer(s3, action, key);
     }
@@ -59,12 +59,12 @@ final class S3Errors {
   }
 
   /** An I/O failure while the SDK was not looking: reading a response body. */
-  IOException translate(IOException e, String action) {
+  public IOException translate(IOException e, String action) {
     return new StoreException(Reason.UNREACHABLE, "the connection to the S3 endpoint " + uri.endpointName()
         + " broke while trying to " + action + " in bucket " + uri.bucket() + ": " + describe(e), e);
   }
 
-  StoreException missingBucket(Throwable cause) {
+  public StoreException missingBucket(Throwable cause) {
     return new StoreException(Reason.NO_BUCKET, "the S3 bucket " + uri.bucket() + " does not exist at "
         + uri.endpointName() + ": create it first (Remap never creates buckets)", cause);
   }

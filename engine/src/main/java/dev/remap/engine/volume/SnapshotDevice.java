@@ -30,6 +30,11 @@ public final class SnapshotDevice implements BlockDevice {
     return name;
   }
 
+  /** The snapshot's mapping (a copy sharing the immutable chunk references): what it holds where. */
+  public MappingTable mapping() {
+    return table.copy();
+  }
+
   @Override
   public long size() {
     return table.geometry().size();

@@ -372,6 +372,14 @@ public final class VolumeManager {
     return snapshots.open(volume, snapshot);
   }
 
+  /**
+   * What a clone or a disk made with {@link #createFrom} held when it was made (its checkpoint 0),
+   * read-only; later writes are not in it.
+   */
+  public SnapshotDevice openOrigin(String volume) throws IOException {
+    return snapshots.openOrigin(meta(volume));
+  }
+
   public List<SnapshotInfo> snapshots(String volume) throws IOException {
     return snapshots.list(volume);
   }
@@ -383,6 +391,23 @@ public final class VolumeManager {
   /** A new volume whose mapping starts as the snapshot's: copy-on-write, nothing copied. */
   public VolumeMeta clone(String volume, String snapshot, String newName) throws IOException {
     return snapshots.clone(volume, snapshot, newName);
+  }
+
+  /**
+   * The key of the newest segment of volume name, if it has any: a cheap way (one LIST) to tell
+   * whether a volume was written since an earlier look, without reading its data or taking it.
+   */
+  public Optional<String> newestSegment(String name) throws IOException {
+    List<ObjectInfo> segments = store.list(StoreLayout.segmentPrefix(meta(name).id()));
+    return segments.isEmpty() ? Optional.empty() : Optional.of(segments.get(segments.size() - 1).key());
+  }
+
+  /**
+   * A new volume whose mapping starts as table, which must reference only immutable objects of
+   * this store (a disk built of objects already stored, such as a share's image): nothing copied.
+   */
+  public VolumeMeta createFrom(String name, MappingTable table, String origin) throws IOException {
+    return VolumeSnapshots.createFrom(store, table, name, origin);
   }
 
   /** The snapshot manifest stored under key (for {@link SnapshotTransfer#export}). */

@@ -67,6 +67,18 @@ final class VolumeSnapshots {
     return new SnapshotDevice(volume + "@" + snapshot, read(manifestKey(volume, snapshot)).table(), reader);
   }
 
+  /** The volume's checkpoint 0 (a clone's or a built disk's starting mapping) served read-only. */
+  SnapshotDevice openOrigin(VolumeMeta meta) throws IOException {
+    String key = StoreLayout.checkpoint(meta.id(), 0);
+    MappingCodec.Decoded decoded;
+    try {
+      decoded = MappingCodec.decode(ByteBuffer.wrap(store.get(key)), key);
+    } catch (NoSuchObjectException e) {
+      throw new VolumeException("volume " + meta.name() + " has no starting mapping: it was not made from a mapping");
+    }
+    return new SnapshotDevice(meta.name() + "@origin", decoded.table(), reader);
+  }
+
   List<SnapshotInfo> list(String volume) throws IOException {
     StoreLayout.requireName("volume", volume);
     List<SnapshotInfo> out = new ArrayList<>();
@@ -89,22 +101,30 @@ final class VolumeSnapshots {
   /** A new volume whose mapping starts as the snapshot's: copy-on-write, nothing copied. */
   VolumeMeta clone(String volume, String snapshot, String newName) throws IOException {
     StoreLayout.requireName("volume", newName);
-    MappingCodec.Decoded source = read(manifestKey(volume, snapshot));
-    Geometry g = source.table().geometry();
-    VolumeMeta meta = new VolumeMeta(UUID.randomUUID().toString(), newName, g, Instant.now(), volume + "@" + snapshot);
+    return createFrom(store, read(manifestKey(volume, snapshot)).table(), newName, volume + "@" + snapshot);
+  }
+
+  /**
+   * A new volume whose checkpoint 0 is table (which references only immutable objects): a clone,
+   * or a disk made of objects already in the store. Nothing is copied.
+   */
+  static VolumeMeta createFrom(ObjectStore store, MappingTable table, String newName, String origin)
+      throws IOException {
+    StoreLayout.requireName("volume", newName);
+    VolumeMeta meta = new VolumeMeta(UUID.randomUUID().toString(), newName, table.geometry(), Instant.now(), origin);
     if (store.stat(StoreLayout.meta(newName)).isPresent()) {
       throw new VolumeException("volume " + newName + " already exists in " + store.describe());
     }
-    // The checkpoint first: until the metadata exists nobody sees the clone, and a failure
+    // The checkpoint first: until the metadata exists nobody sees the volume, and a failure
     // leaves only an unreferenced checkpoint that garbage collection removes.
-    store.put(StoreLayout.checkpoint(meta.id(), 0),
-        ByteBuffer.wrap(MappingCodec.encode(source.table(), 0, 0)));
+    store.put(StoreLayout.checkpoint(meta.id(), 0), ByteBuffer.wrap(MappingCodec.encode(table, 0, 0)));
     if (!store.putIfAbsent(StoreLayout.meta(newName), meta.encode())) {
       store.delete(StoreLayout.checkpoint(meta.id(), 0));
       throw new VolumeException("volume " + newName + " already exists in " + store.describe());
     }
     return meta;
   }
+
 
   /** The manifest stored under key, or an error naming the snapshot the user asked for. */
   MappingCodec.Decoded read(String key) throws IOException {

@@ -1,0 +1,306 @@
+package dev.remap.engine.share;
+
+import dev.remap.engine.core.MappingTable;
+import dev.remap.engine.store.NoSuchObjectException;
+import dev.remap.engine.store.ObjectInfo;
+import dev.remap.engine.store.ObjectStore;
+import dev.remap.engine.volume.SnapshotDevice;
+import dev.remap.engine.volume.VolumeManager;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One share's data work, one round at a time ({@link #round}; the agent process calls it every
+ * retryInterval): check the cloud, build the first generation, give each assigned VM its disks
+ * (copy-on-write clones of the group's base), stage what VMs wrote into the outbox, send the
+ * outbox while the cloud answers, and every interval pull the cloud's changes into a new
+ * generation. Everything it knows is in the store (generations, VM views, outbox, status), so a
+ * restarted agent goes on where the last one stopped. Staging needs no cloud: while it is
+ * unreachable, VMs' changes still reach the outbox and wait there.
+ *
+ * <p>Threads: one agent per share, one round at a time (rounds are synchronized).
+ */
+public final class ShareAgent {
+
+  /** Which way changes flow (the API's spec.sync.direction). */
+  public enum Direction { PULL, PUSH, BOTH }
+
+  /** A VM's claim on a group (from the share's allocation). */
+  public record Assignment(String vm, String group) {}
+
+  /** The share's settings. */
+  public record Config(String shareId, ShareSplit.Rule rule, ImageFormat format, long freeSpace, Direction direction,
+      CloudSync.Policy policy, Duration interval, List<Assignment> assignments) {
+    public Config {
+      assignments = List.copyOf(assignments);
+    }
+  }
+
+  private final ObjectStore store;
+  private final VolumeManager manager;
+  private final CloudDisk cloud;
+  private final Config config;
+  private final ContentStore contents;
+  private final Outbox outbox;
+  private final ShareBuilder builder;
+  private final SharePush push;
+  private final CloudSync sync;
+  private final Clock clock;
+  private final Deque<ShareStatus.Event> events = new ArrayDeque<>();
+  private Instant nextPull = Instant.MIN;
+  private ShareStatus.Counters counters = new ShareStatus.Counters(0, 0, 0, 0);
+  private ShareStatus last;
+  /** Conflicts met per VM since the share was made (carried over from the last status). */
+  private final java.util.Map<String, Long> conflictsByVm = new java.util.TreeMap<>();
+
+  public ShareAgent(VolumeManager manager, CloudDisk cloud, Config config, java.nio.file.Path scratch, Clock clock)
+      throws IOException {
+    this.store = manager.store();
+    this.manager = manager;
+    this.cloud = cloud;
+    this.config = config;
+    this.clock = clock;
+    this.contents = new ContentStore(store, scratch.resolve("content"));
+    this.outbox = new Outbox(store, config.shareId());
+    this.builder = new ShareBuilder(manager, contents);
+    this.push = new SharePush(manager, contents, outbox, config.rule(), config.format(), scratch.resolve("push"), clock);
+    this.sync = new CloudSync(cloud, contents, outbox, config.policy(), scratch.resolve("sync"), clock);
+    try {
+      last = ShareStatus.decode(store.get(statusKey()), statusKey());
+      counters = last.counters();
+      last.events().forEach(events::addLast);
+      last.vms().forEach(vm -> conflictsByVm.merge(vm.vm(), vm.conflicts(), Math::max));
+    } catch (NoSuchObjectException e) {
+      // A new share.
+    }
+  }
+
+  /** One round; returns the status it saved. */
+  public synchronized ShareStatus round() throws IOException {
+    Instant now = clock.instant();
+    boolean connected;
+    String error = "";
+    try {
+      cloud.check();
+      connected = true;
+    } catch (IOException e) {
+      connected = false;
+      error = e.getMessage();
+    }
+    Optional<Generation> current = newestGeneration();
+    if (current.isEmpty() && connected) {
+      ShareBuilder.Report report = builder.build(cloud, options(), Optional.empty(), List.of(), 1);
+      current = Optional.of(report.generation());
+      counters = new ShareStatus.Counters(counters.pulled() + report.downloaded(), counters.uploaded(),
+          counters.ownSkipped(), counters.conflicts());
+      event(now, "generation 1 built: " + report.downloaded() + " files fetched from " + cloud.describe());
+      nextPull = now.plus(config.interval());
+    }
+    if (current.isPresent()) {
+      for (Assignment assignment : config.assignments()) {
+        ensureDisk(assignment, current.get());
+      }
+      if (config.direction() != Direction.PULL) {
+        for (VmView view : views()) {
+          SharePush.Result result = push.sync(view);
+          if (result.snapshotted()) {
+            saveView(result.view());
+            if (!result.staged().isEmpty()) {
+              event(now, "VM " + view.vm() + " changed " + result.staged().size() + " file(s) on disk "
+                  + view.group() + "; staged for the cloud");
+            }
+          }
+        }
+      }
+      if (connected && config.direction() != Direction.PULL) {
+        CloudSync.Result drained = sync.drain();
+        counters = new ShareStatus.Counters(counters.pulled(), counters.uploaded() + drained.applied(),
+            counters.ownSkipped(), counters.conflicts() + drained.conflicts());
+        drained.events().forEach(message -> event(now, message));
+        drained.conflictsByVm().forEach((vm, n) -> conflictsByVm.merge(vm, (long) n, Long::sum));
+        if (drained.stoppedBy().isPresent()) {
+          connected = false;
+          error = drained.stoppedBy().get().getMessage();
+        }
+      }
+      if (connected && config.direction() != Direction.PUSH && !now.isBefore(nextPull)) {
+        current = Optional.of(pull(current.get(), now));
+        nextPull = now.plus(config.interval());
+      }
+    }
+    ShareStatus status = status(connected, error, current, now);
+    store.put(statusKey(), ByteBuffer.wrap(status.encode()));
+    last = status;
+    return status;
+  }
+
+  /**
+   * Moves vm's disks to the newest generation (at its next start: never under a mounted
+   * filesystem). Only disks whose changes are all sent move; returns the volumes left behind,
+   * which the caller deletes once the VM no longer uses them.
+   */
+  public synchronized List<String> rebase(String vm) throws IOException {
+    Optional<Generation> current = newestGeneration();
+    List<String> old = new ArrayList<>();
+    if (current.isEmpty()) {
+      return old;
+    }
+    long pending = pendingOf(vm);
+    if (pending == 0 && !outbox.appliedChanges().isEmpty()) {
+      // The VM's sent changes must be in the generation it moves to, or its files would vanish
+      // from its disk until the next one: fold them in first (needs the cloud; else stay).
+      try {
+        cloud.check();
+        current = Optional.of(pull(current.get(), clock.instant()));
+      } catch (dev.remap.engine.store.StoreException e) {
+        return old;
+      }
+    }
+    for (VmView view : views()) {
+      if (!view.vm().equals(vm) || view.generation() >= current.get().number() || pending > 0) {
+        continue;
+      }
+      SharePush.Result result = push.sync(view);
+      if (!result.staged().isEmpty()) {
+        saveView(result.view());
+        continue;
+      }
+      store.delete(viewKey(view.volume()));
+      ensureDisk(new Assignment(vm, view.group()), current.get());
+      old.add(view.volume());
+    }
+    return old;
+  }
+
+  /** The VM's disk volumes now (one per assigned group). */
+  public synchronized List<VmView> views() throws IOException {
+    List<VmView> out = new ArrayList<>();
+    for (ObjectInfo info : store.list(viewPrefix())) {
+      out.add(VmView.decode(store.get(info.key()), info.key()));
+    }
+    return out;
+  }
+
+  public Outbox outbox() {
+    return outbox;
+  }
+
+  public Optional<Generation> newestGeneration() throws IOException {
+    List<ObjectInfo> generations = store.list("shares/" + config.shareId() + "/generations/");
+    if (generations.isEmpty()) {
+      return Optional.empty();
+    }
+    String key = generations.get(generations.size() - 1).key();
+    return Optional.of(Generation.decode(store.get(key), key));
+  }
+
+  /** The volume of vm's disk for group in generation number. */
+  public static String vmVolume(String shareId, String group, String vm, long number) {
+    return ShareBuilder.volumeName(shareId, group, number) + "-vm-" + hash(vm).substring(0, 12);
+  }
+
+  private Generation pull(Generation current, Instant now) throws IOException {
+    List<Outbox.Applied> own = outbox.appliedChanges();
+    SharePull.Plan plan = SharePull.plan(current, cloud.list(), own);
+    if (!plan.needsGeneration()) {
+      return current;
+    }
+    ShareBuilder.Report report = builder.build(cloud, options(), Optional.of(current), own, current.number() + 1);
+    outbox.forget(own);
+    counters = new ShareStatus.Counters(counters.pulled() + report.downloaded(), counters.uploaded(),
+        counters.ownSkipped() + plan.own(), counters.conflicts());
+    event(now, "generation " + report.generation().number() + " built: " + plan.foreign() + " change(s) pulled from "
+        + "the cloud (" + report.downloaded() + " file(s) fetched), " + plan.own()
+        + " change(s) of the share's own folded in without fetching them");
+    return report.generation();
+  }
+
+  private void ensureDisk(Assignment assignment, Generation generation) throws IOException {
+    for (VmView view : views()) {
+      if (view.vm().equals(assignment.vm()) && view.group().equals(assignment.group())) {
+        return;
+      }
+    }
+    Generation.Group group = generation.group(assignment.group());
+    String volume = vmVolume(config.shareId(), group.name(), assignment.vm(), generation.number());
+    if (manager.find(volume).isEmpty()) {
+      MappingTable base;
+      try (SnapshotDevice origin = manager.openOrigin(group.volume())) {
+        base = origin.mapping();
+      }
+      manager.createFrom(volume, base, "share:" + config.shareId() + "/" + group.name() + "@" + generation.number()
+          + " for " + assignment.vm());
+    }
+    saveView(push.initialView(assignment.vm(), generation, group, volume));
+  }
+
+  private ShareStatus status(boolean connected, String error, Optional<Generation> current, Instant now)
+      throws IOException {
+    List<ShareStatus.Disk> disks = new ArrayList<>();
+    current.ifPresent(g -> g.groups().forEach(group -> disks.add(new ShareStatus.Disk(group.name(), group.volume(),
+        group.size(), group.files().size(), group.fileBytes(), group.skipped()))));
+    List<ShareStatus.Vm> vms = new ArrayList<>();
+    for (VmView view : views()) {
+      vms.add(new ShareStatus.Vm(view.vm(), view.group(), view.volume(), view.generation(), pendingOf(view.vm()),
+          conflictsByVm.getOrDefault(view.vm(), 0L)));
+    }
+    Instant lastSync = connected && outbox.size() == 0 ? now : last == null ? null : last.lastSync();
+    return new ShareStatus(connected, error, current.map(Generation::number).orElse(0L), lastSync, counters, disks,
+        vms, List.copyOf(events));
+  }
+
+  private long pendingOf(String vm) throws IOException {
+    long count = 0;
+    for (Outbox.Batch batch : outbox.pending()) {
+      count += batch.ops().stream().filter(op -> op.vm().equals(vm)).count();
+    }
+    return count;
+  }
+
+  private void event(Instant at, String message) {
+    events.addLast(new ShareStatus.Event(at, message));
+    while (events.size() > ShareStatus.EVENTS) {
+      events.removeFirst();
+    }
+  }
+
+  private ShareBuilder.Options options() {
+    return new ShareBuilder.Options(config.shareId(), config.rule(), config.format(), config.freeSpace());
+  }
+
+  private void saveView(VmView view) throws IOException {
+    store.put(viewKey(view.volume()), ByteBuffer.wrap(view.encode()));
+  }
+
+  private String viewPrefix() {
+    return "shares/" + config.shareId() + "/vms/";
+  }
+
+  private String viewKey(String volume) {
+    return viewPrefix() + volume + ".view";
+  }
+
+  private String statusKey() {
+    return "shares/" + config.shareId() + "/status";
+  }
+
+  private static String hash(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
+    }
+  }
+}
