@@ -107,6 +107,11 @@ class CrdValidationTest {
         bad(SHARE, "{" + SHARE_CLOUD + ", " + SHARE_ALLOC + ", sync: {interval: soon}}", "spec.sync.interval in body should match"),
         bad(SHARE, "{" + SHARE_CLOUD + ", " + SHARE_ALLOC + ", sync: {direction: sideways}}", "spec.sync.direction: Unsupported value"),
         bad(SHARE, "{" + SHARE_CLOUD + ", " + SHARE_ALLOC + ", filesystem: ntfs}", "spec.filesystem: Unsupported value: \"ntfs\""),
+        bad(SHARE, "{" + SHARE_CLOUD + ", " + SHARE_ALLOC + ", freeSpace: lots}", "spec.freeSpace must be a whole number of bytes"),
+        bad(SHARE, "{" + SHARE_CLOUD + ", " + SHARE_ALLOC + ", sync: {conflicts: merge}}", "spec.sync.conflicts: Unsupported value"),
+        bad(SHARE, "{" + SHARE_CLOUD + ", split: {others: Other Files}, " + SHARE_ALLOC + "}", "spec.split.others in body should match"),
+        bad(SHARE, "{" + SHARE_CLOUD + ", split: {mode: byDataType, others: \"\", dataTypes: [{name: images, extensions: [jpg]}]}, "
+            + "allocation: [{vmNames: [a], disks: [other]}]}", "spec.allocation[].disks must be 'all' or groups of spec.split"),
 
         bad(SWAP, "{size: 4Gi, memoryLimit: 1Gi, spill: {size: 8Gi}}", "spec.vmName: Required value"),
         bad(SWAP, "{vmName: vm1, size: \"4097\", memoryLimit: 1Gi, spill: {size: 8Gi}}", "spec.size must be a multiple of the 4096-byte page size"),
@@ -143,6 +148,9 @@ class CrdValidationTest {
             + " filesystem: vfat, allocation: [{vmSelector: {matchLabels: {team: a}}, disks: [images, docs]}],"
             + " sync: {direction: pull, interval: 1m30s, retryInterval: 500ms}, readOnly: true}"),
         good(SHARE, "{" + SHARE_CLOUD + ", split: {mode: byFolder}, allocation: [{vmNames: [a, b], disks: [projects]}]}"),
+        good(SHARE, "{" + SHARE_CLOUD + ", split: {mode: byDataType, dataTypes: [{name: images, extensions: [jpg]}]},"
+            + " allocation: [{vmNames: [a], disks: [images, other]}], freeSpace: 512Mi, sync: {conflicts: vmWins}}"),
+        good(SHARE, "{" + SHARE_CLOUD + ", split: {mode: byFolder, others: \"\"}, " + SHARE_ALLOC + ", freeSpace: \"0\"}"),
         good(SWAP, "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi}"),
         good(SWAP, "{vmName: vm1, size: 4Gi, memoryLimit: 1Gi, spill: {size: 8Gi, location: /var/lib/remap/swap}, discard: false}"),
         good(SWAP, "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi, format: none}"),
@@ -222,8 +230,15 @@ class CrdValidationTest {
     assertThat(wide).contains("PVC", "SERIAL", "columns-pvc", "rmp-123");
 
     create(SHARE, "columns", "{" + SHARE_CLOUD + ", " + SHARE_ALLOC + "}").requireSuccess();
-    assertThat(cp.kubectl("get", "lds", "-n", NS).requireSuccess().output().lines().findFirst().orElseThrow())
-        .contains("NAME", "BUCKET", "DISKS", "CONNECTED", "LAST SYNC", "READY", "AGE");
+    cp.kubectl("patch", "lds/columns", "-n", NS, "--subresource=status", "--type=merge", "-p",
+        "{\"status\":{\"connected\":true,\"diskCount\":2,\"vmCount\":3,\"pendingUploads\":7,\"generation\":4}}")
+        .requireSuccess();
+    String shares = cp.kubectl("get", "lds", "-n", NS).requireSuccess().output();
+    assertThat(shares.lines().findFirst().orElseThrow().split("\\s+"))
+        .contains("NAME", "READY", "CONNECTED", "DISKS", "VMS", "PENDING", "LAST", "SYNC", "AGE").doesNotContain("BUCKET");
+    assertThat(shares).containsPattern("columns\\s+.*true\\s+2\\s+.*7\\s+3");
+    String sharesWide = cp.kubectl("get", "lds", "columns", "-n", NS, "-o", "wide").requireSuccess().output();
+    assertThat(sharesWide.lines().findFirst().orElseThrow()).contains("BUCKET", "GENERATION");
     create(SWAP, "columns", "{vmName: vm1, size: 1Gi, memoryLimit: 1Gi}").requireSuccess();
     assertThat(cp.kubectl("get", "vmswap", "-n", NS).requireSuccess().output())
         .contains("NAME", "VM", "SIZE", "MEMORY LIMIT", "READY", "AGE").containsPattern("columns\\s+.*vm1");

@@ -28,6 +28,13 @@ public class SplitRule {
   @JsonPropertyDescription("single (one disk, group 'all'), byFolder (one per top-level folder, named after it) or byDataType.")
   public Mode mode = Mode.SINGLE;
 
+  @Default("\"other\"")
+  @Size(max = 63)
+  @Pattern("^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$")
+  @JsonPropertyDescription("The group (disk) of the files no other group takes: root files for byFolder, files of no"
+      + " listed type for byDataType; default other. Empty: such files stay in the cloud only (status lists them).")
+  public String others = "other";
+
   @Size(max = 32)
   @ValidationRule(value = "self.all(t, self.exists_one(u, u.name == t.name))",
       message = "spec.split.dataTypes names must be unique", reason = "FieldValueInvalid")

@@ -28,6 +28,19 @@ public class SyncPolicy {
   @JsonPropertyDescription("How often to look for changes in the cloud disk, e.g. 30s (default) or 5m.")
   public String interval = "30s";
 
+  public enum Conflicts {
+    @JsonProperty("keepBoth") KEEP_BOTH,
+    @JsonProperty("cloudWins") CLOUD_WINS,
+    @JsonProperty("vmWins") VM_WINS
+  }
+
+  @Default("keepBoth")
+  @JsonPropertyDescription("When a file changed both in the cloud and in a VM: keepBoth (default: the VM's version is"
+      + " uploaded next to the cloud's as 'NAME (conflict VM TIME).EXT'), cloudWins (the VM's change is dropped) or"
+      + " vmWins (the VM's version replaces the cloud's). A VM's delete reaches the cloud only while the cloud's copy"
+      + " is unchanged, except with vmWins.")
+  public Conflicts conflicts = Conflicts.KEEP_BOTH;
+
   @Default("\"1s\"")
   @Size(max = 32)
   @Pattern(Cel.DURATION_PATTERN)
