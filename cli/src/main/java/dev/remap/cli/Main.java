@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
       "storage units instead of copied.",
     },
     subcommands = {VolumeCommand.class, SnapshotCommand.class, TransferCommands.Export.class,
-        TransferCommands.Import.class, TransferCommands.Gc.class, ServeCommand.class, CsiCommand.class, HelperKeeperCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
+        TransferCommands.Import.class, TransferCommands.Gc.class, ServeCommand.class, CsiCommand.class, ShareAgentCommand.class, HelperKeeperCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

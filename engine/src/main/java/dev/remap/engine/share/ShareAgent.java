@@ -20,6 +20,8 @@ import java.util.Deque;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * One share's data work, one round at a time ({@link #round}; the agent process calls it every
@@ -40,9 +42,12 @@ public final class ShareAgent {
   /** A VM's claim on a group (from the share's allocation). */
   public record Assignment(String vm, String group) {}
 
-  /** The share's settings. */
+  /**
+   * The share's settings. readOnly: every VM gets the group's base disk itself, read-only, and
+   * nothing is pushed (the API requires direction pull then).
+   */
   public record Config(String shareId, ShareSplit.Rule rule, ImageFormat format, long freeSpace, Direction direction,
-      CloudSync.Policy policy, Duration interval, List<Assignment> assignments) {
+      CloudSync.Policy policy, Duration interval, boolean readOnly, List<Assignment> assignments) {
     public Config {
       assignments = List.copyOf(assignments);
     }
@@ -100,6 +105,7 @@ public final class ShareAgent {
       error = e.getMessage();
     }
     Optional<Generation> current = newestGeneration();
+    List<ShareStatus.Missing> missing = new ArrayList<>();
     if (current.isEmpty() && connected) {
       ShareBuilder.Report report = builder.build(cloud, options(), Optional.empty(), List.of(), 1);
       current = Optional.of(report.generation());
@@ -109,10 +115,22 @@ public final class ShareAgent {
       nextPull = now.plus(config.interval());
     }
     if (current.isPresent()) {
+      Set<String> groups = current.get().groups().stream().map(Generation.Group::name).collect(Collectors.toSet());
       for (Assignment assignment : config.assignments()) {
-        ensureDisk(assignment, current.get());
+        if (groups.contains(assignment.group())) {
+          ensureDisk(assignment, current.get());
+        } else {
+          missing.add(new ShareStatus.Missing(assignment.vm(), assignment.group()));
+        }
       }
-      if (config.direction() != Direction.PULL) {
+      for (VmView view : views()) {
+        // A VM no longer given a group keeps its disk until the operator releases it (it may still
+        // be attached); it is retired, so it is synced but never rebased.
+        if (!view.retired() && !config.assignments().contains(new Assignment(view.vm(), view.group()))) {
+          saveView(view.retire());
+        }
+      }
+      if (config.direction() != Direction.PULL && !config.readOnly()) {
         for (VmView view : views()) {
           SharePush.Result result = push.sync(view);
           if (result.snapshotted()) {
@@ -140,7 +158,7 @@ public final class ShareAgent {
         nextPull = now.plus(config.interval());
       }
     }
-    ShareStatus status = status(connected, error, current, now);
+    ShareStatus status = status(connected, error, current, missing, now);
     store.put(statusKey(), ByteBuffer.wrap(status.encode()));
     last = status;
     return status;
@@ -169,19 +187,48 @@ public final class ShareAgent {
       }
     }
     for (VmView view : views()) {
-      if (!view.vm().equals(vm) || view.generation() >= current.get().number() || pending > 0) {
+      if (!view.vm().equals(vm) || view.retired() || view.generation() >= current.get().number() || pending > 0) {
         continue;
       }
-      SharePush.Result result = push.sync(view);
-      if (!result.staged().isEmpty()) {
+      if (!config.readOnly()) {
+        SharePush.Result result = push.sync(view);
         saveView(result.view());
-        continue;
+        if (!result.staged().isEmpty()) {
+          // New changes: they go up first; the VM moves at a later start.
+          continue;
+        }
       }
-      store.delete(viewKey(view.volume()));
+      saveView(views().stream().filter(v -> v.volume().equals(view.volume())).findFirst().orElse(view).retire());
       ensureDisk(new Assignment(vm, view.group()), current.get());
       old.add(view.volume());
     }
     return old;
+  }
+
+  /**
+   * Forgets a retired disk the VM no longer uses: its view goes, and the volume too (unless it is
+   * a read-only share's base, which other VMs may still use). Refuses a disk whose changes are not
+   * all staged yet, or that is not retired.
+   */
+  public synchronized void release(String volume) throws IOException {
+    Optional<VmView> view = views().stream().filter(v -> v.volume().equals(volume)).findFirst();
+    if (view.isEmpty()) {
+      return;
+    }
+    if (!view.get().retired()) {
+      throw new IllegalStateException("disk " + volume + " of VM " + view.get().vm() + " is in use: only a retired disk"
+          + " (one the VM moved away from) can be released");
+    }
+    if (!config.readOnly()) {
+      SharePush.Result result = push.sync(view.get());
+      saveView(result.view());
+      if (!result.staged().isEmpty()) {
+        throw new IllegalStateException("disk " + volume + " of VM " + view.get().vm() + " had new changes; they are"
+            + " staged now: release it again");
+      }
+      manager.delete(volume);
+    }
+    store.delete(viewKey(view.get()));
   }
 
   /** The VM's disk volumes now (one per assigned group). */
@@ -229,12 +276,13 @@ public final class ShareAgent {
 
   private void ensureDisk(Assignment assignment, Generation generation) throws IOException {
     for (VmView view : views()) {
-      if (view.vm().equals(assignment.vm()) && view.group().equals(assignment.group())) {
+      if (view.vm().equals(assignment.vm()) && view.group().equals(assignment.group()) && !view.retired()) {
         return;
       }
     }
     Generation.Group group = generation.group(assignment.group());
-    String volume = vmVolume(config.shareId(), group.name(), assignment.vm(), generation.number());
+    String volume = config.readOnly() ? group.volume()
+        : vmVolume(config.shareId(), group.name(), assignment.vm(), generation.number());
     if (manager.find(volume).isEmpty()) {
       MappingTable base;
       try (SnapshotDevice origin = manager.openOrigin(group.volume())) {
@@ -246,19 +294,24 @@ public final class ShareAgent {
     saveView(push.initialView(assignment.vm(), generation, group, volume));
   }
 
-  private ShareStatus status(boolean connected, String error, Optional<Generation> current, Instant now)
-      throws IOException {
+  /** Views are stored per volume; a read-only share's VMs share the base, so the key adds the VM. */
+  private String viewKey(VmView view) {
+    return viewKey(view.volume() + (config.readOnly() ? "." + hash(view.vm()).substring(0, 12) : ""));
+  }
+
+  private ShareStatus status(boolean connected, String error, Optional<Generation> current,
+      List<ShareStatus.Missing> missing, Instant now) throws IOException {
     List<ShareStatus.Disk> disks = new ArrayList<>();
     current.ifPresent(g -> g.groups().forEach(group -> disks.add(new ShareStatus.Disk(group.name(), group.volume(),
         group.size(), group.files().size(), group.fileBytes(), group.skipped()))));
     List<ShareStatus.Vm> vms = new ArrayList<>();
     for (VmView view : views()) {
       vms.add(new ShareStatus.Vm(view.vm(), view.group(), view.volume(), view.generation(), pendingOf(view.vm()),
-          conflictsByVm.getOrDefault(view.vm(), 0L)));
+          conflictsByVm.getOrDefault(view.vm(), 0L), view.retired()));
     }
     Instant lastSync = connected && outbox.size() == 0 ? now : last == null ? null : last.lastSync();
     return new ShareStatus(connected, error, current.map(Generation::number).orElse(0L), lastSync, counters, disks,
-        vms, List.copyOf(events));
+        vms, missing, List.copyOf(events));
   }
 
   private long pendingOf(String vm) throws IOException {
@@ -281,7 +334,7 @@ public final class ShareAgent {
   }
 
   private void saveView(VmView view) throws IOException {
-    store.put(viewKey(view.volume()), ByteBuffer.wrap(view.encode()));
+    store.put(viewKey(view), ByteBuffer.wrap(view.encode()));
   }
 
   private String viewPrefix() {

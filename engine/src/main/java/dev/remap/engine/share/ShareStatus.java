@@ -13,7 +13,7 @@ import java.util.List;
  * latest events.
  */
 public record ShareStatus(boolean connected, String lastError, long generation, Instant lastSync, Counters counters,
-    List<Disk> disks, List<Vm> vms, List<Event> events) {
+    List<Disk> disks, List<Vm> vms, List<Missing> missing, List<Event> events) {
 
   private static final String MAGIC = "remap-share-status 1";
   /** The events kept: the newest ones. */
@@ -23,6 +23,7 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
     lastError = lastError == null ? "" : lastError;
     disks = List.copyOf(disks);
     vms = List.copyOf(vms);
+    missing = List.copyOf(missing);
     events = List.copyOf(events);
   }
 
@@ -36,8 +37,15 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
     }
   }
 
-  /** A VM's disk: its group, volume, the generation it runs, changes waiting to go up, conflicts met. */
-  public record Vm(String vm, String group, String volume, long generation, long pending, long conflicts) {}
+  /**
+   * A VM's disk: its group, volume, the generation it belongs to, changes waiting to go up,
+   * conflicts met; retired: the VM has a newer disk for the group and this one waits for release.
+   */
+  public record Vm(String vm, String group, String volume, long generation, long pending, long conflicts,
+      boolean retired) {}
+
+  /** A VM given a group the share does not have (no such folder or type in the cloud). */
+  public record Missing(String vm, String group) {}
 
   public record Event(Instant at, String message) {}
 
@@ -58,7 +66,10 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
     for (Vm vm : vms) {
       out.append("vm ").append(Generation.enc(vm.vm())).append(' ').append(Generation.enc(vm.group())).append(' ')
           .append(vm.volume()).append(' ').append(vm.generation()).append(' ').append(vm.pending()).append(' ')
-          .append(vm.conflicts()).append('\n');
+          .append(vm.conflicts()).append(' ').append(vm.retired()).append('\n');
+    }
+    for (Missing gap : missing) {
+      out.append("missing ").append(Generation.enc(gap.vm())).append(' ').append(Generation.enc(gap.group())).append('\n');
     }
     for (Event event : events) {
       out.append("event ").append(event.at()).append(' ').append(Generation.enc(event.message())).append('\n');
@@ -78,6 +89,7 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
       List<Disk> disks = new ArrayList<>();
       List<Vm> vms = new ArrayList<>();
       List<Event> events = new ArrayList<>();
+      List<Missing> missing = new ArrayList<>();
       for (int i = 3; i < lines.length - 1; i++) {
         String[] f = lines[i].split(" ");
         switch (f[0]) {
@@ -90,7 +102,8 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
             disks.add(new Disk(last.group(), last.volume(), last.size(), last.files(), last.bytes(), skipped));
           }
           case "vm" -> vms.add(new Vm(Generation.dec(f[1]), Generation.dec(f[2]), f[3], Long.parseLong(f[4]),
-              Long.parseLong(f[5]), Long.parseLong(f[6])));
+              Long.parseLong(f[5]), Long.parseLong(f[6]), Boolean.parseBoolean(f[7])));
+          case "missing" -> missing.add(new Missing(Generation.dec(f[1]), Generation.dec(f[2])));
           case "event" -> events.add(new Event(Instant.parse(f[1]), Generation.dec(f[2])));
           default -> throw new IOException(what + " has an unknown line: " + f[0]);
         }
@@ -98,7 +111,7 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
       return new ShareStatus(Boolean.parseBoolean(share[1]), Generation.dec(share[4]), Long.parseLong(share[2]),
           share[3].equals("~") ? null : Instant.parse(share[3]),
           new Counters(Long.parseLong(c[1]), Long.parseLong(c[2]), Long.parseLong(c[3]), Long.parseLong(c[4])),
-          disks, vms, events);
+          disks, vms, missing, events);
     } catch (RuntimeException e) {
       throw new IOException(what + " is damaged: " + e.getMessage(), e);
     }

@@ -10,11 +10,13 @@ import java.util.List;
  * was cloned from and, for each file, its cloud name and version, its content and its
  * {@link VmChanges#fingerprint}. The next sync compares the disk's mapping against it, so a
  * file already sent is not sent again; lastSegment is the volume's newest segment at that sync, so
- * a disk with no newer segment is known unchanged without a snapshot (one LIST). Kept in the store at {@code shares/ID/vms/VOLUME.view},
+ * a disk with no newer segment is known unchanged without a snapshot (one LIST). A retired view's
+ * VM has moved to a newer generation's disk; the old disk is still synced until it is released
+ * (the VM may have started on it before its spec moved). Kept in the store at {@code shares/ID/vms/VOLUME.view},
  * replaced whole after each sync whose changes are safely in the outbox.
  */
 public record VmView(String vm, String group, String volume, long generation, long syncs, String lastSegment,
-    List<Known> files) {
+    boolean retired, List<Known> files) {
 
   private static final String MAGIC = "remap-share-vm-view 1";
 
@@ -29,11 +31,16 @@ public record VmView(String vm, String group, String volume, long generation, lo
     }
   }
 
+  /** The same view, retired. */
+  public VmView retire() {
+    return new VmView(vm, group, volume, generation, syncs, lastSegment, true, files);
+  }
+
   public byte[] encode() {
     StringBuilder out = new StringBuilder(MAGIC).append('\n');
     out.append("vm ").append(Generation.enc(vm)).append(' ').append(Generation.enc(group)).append(' ').append(volume)
         .append(' ').append(generation).append(' ').append(syncs).append(' ').append(Generation.enc(lastSegment))
-        .append('\n');
+        .append(' ').append(retired).append('\n');
     for (Known file : files) {
       out.append("file ").append(Generation.enc(String.join("/", file.path()))).append(' ')
           .append(Generation.enc(file.cloudName())).append(' ').append(Generation.enc(file.etag())).append(' ')
@@ -58,7 +65,8 @@ public record VmView(String vm, String group, String volume, long generation, lo
             new ContentStore.Content(f[4], Long.parseLong(f[5])), f[6]));
       }
       return new VmView(Generation.dec(head[1]), Generation.dec(head[2]), head[3], Long.parseLong(head[4]),
-          Long.parseLong(head[5]), Generation.dec(head[6]), files);
+          Long.parseLong(head[5]), Generation.dec(head[6]),
+          Boolean.parseBoolean(head[7]), files);
     } catch (RuntimeException e) {
       throw new IOException(what + " is damaged: " + e.getMessage(), e);
     }

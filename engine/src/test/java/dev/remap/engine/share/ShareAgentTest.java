@@ -82,7 +82,7 @@ class ShareAgentTest {
         new S3Credentials(S3ServerProcess.ACCESS_KEY, S3ServerProcess.SECRET_KEY)) : cloud;
     ShareAgent.Config config = new ShareAgent.Config("agent-" + prefix.replace("/", ""),
         new ShareSplit.Rule(ShareSplit.Mode.BY_FOLDER, Map.of(), "other"), format, 64L << 20, ShareAgent.Direction.BOTH,
-        policy, Duration.ofHours(1), List.of(new ShareAgent.Assignment("vm-a", "Photos"),
+        policy, Duration.ofHours(1), false, List.of(new ShareAgent.Assignment("vm-a", "Photos"),
             new ShareAgent.Assignment("vm-b", "Photos"), new ShareAgent.Assignment("vm-c", "Photos"),
             new ShareAgent.Assignment("vm-c", "Texts")));
     return new ShareAgent(manager, cloud, config, tmp.resolve("agent"), clock);
@@ -184,10 +184,17 @@ class ShareAgentTest {
         .contains("1 change(s) of the share's own folded in");
     // A running VM's disk is not changed under it; at its next start it gets generation 2.
     assertThat(files(volumeOf(agent, "vm-b", "Photos"), ImageFormat.EXT4)).doesNotContainKey("from the cloud.jpg");
+    String before = volumeOf(agent, "vm-b", "Photos");
     List<String> left = agent.rebase("vm-b");
-    assertThat(left).hasSize(1);
+    assertThat(left).containsExactly(before);
     assertThat(files(volumeOf(agent, "vm-b", "Photos"), ImageFormat.EXT4))
         .containsEntry("from the cloud.jpg", "put by someone else").containsEntry("by vm-a.jpg", "A");
+    // The old disk is retired, still synced until released; then it is gone.
+    assertThat(agent.round().vms()).filteredOn(ShareStatus.Vm::retired).extracting(ShareStatus.Vm::volume)
+        .containsExactly(before);
+    agent.release(before);
+    assertThat(manager.find(before)).isEmpty();
+    assertThat(agent.views()).extracting(VmView::volume).doesNotContain(before);
     // A further round pulls nothing: the cloud holds nothing the generation does not.
     clock.advance(Duration.ofHours(2));
     assertThat(agent.round().generation()).isEqualTo(2);
@@ -254,7 +261,8 @@ class ShareAgentTest {
   }
 
   private static String volumeOf(ShareAgent agent, String vm, String group) throws IOException {
-    return agent.views().stream().filter(v -> v.vm().equals(vm) && v.group().equals(group)).findFirst().orElseThrow()
+    return agent.views().stream().filter(v -> v.vm().equals(vm) && v.group().equals(group) && !v.retired()).findFirst()
+        .orElseThrow()
         .volume();
   }
 
