@@ -78,6 +78,12 @@ final class CsiCommand implements Callable<Integer> {
           "together, e.g. 1G or 1Gi; 0: swap volumes are refused (default ${DEFAULT-VALUE})"})
   String swapPool;
 
+  @Option(names = "--share-cache", paramLabel = "SIZE", defaultValue = "1Gi",
+      description = {"Node: local disk (in the state folder) for one read cache of share disks, the VMs' clones of a",
+          "share group's base disk, so that a base block is read from the store once per node, not once per VM;",
+          "0: none (default ${DEFAULT-VALUE})"})
+  String shareCache;
+
   /** The port the livenessprobe sidecar listens on by convention. */
   private static final String DEFAULT_HTTP = ":9808";
 
@@ -99,7 +105,7 @@ final class CsiCommand implements Callable<Integer> {
         kubeletEndpoint == null ? null : DriverConfig.socketOf("--kubelet-csi-endpoint", kubeletEndpoint),
         (httpAddress == null ? HttpAddress.parse(DEFAULT_HTTP, true) : HttpAddress.parse(httpAddress, false))
             .orElse(null), helperKeeper == null ? null : helperKeeper.toAbsolutePath(),
-        DriverConfig.swapPoolOf(swapPool));
+        DriverConfig.swapPoolOf(swapPool), DriverConfig.shareCacheOf(shareCache));
     CsiDriver driver = CsiDriver.start(config, BuildInfo.version());
     // SIGTERM (the kubelet stopping the pod) closes the driver: the server stops taking calls and
     // served volumes are closed, their journals synced. Staged state stays on disk for the restart.

@@ -31,10 +31,12 @@ import java.util.Objects;
  *     process starts them as its children
  * @param swapPool bytes of this node's memory that the swap disks of swap volumes may hold, all
  *     together (--swap-pool); 0: the node stages no swap volumes
+ * @param shareCache bytes of local disk (in the state folder) that the node's one read cache of
+ *     share disks may hold (--share-cache); 0: every share disk reads the store itself
  */
 public record DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
     Path kubeconfig, Duration gcInterval, Duration gcGrace, VolumeOptions.Cleaning cleaning, Path registrationDir,
-    Path kubeletEndpoint, HttpAddress http, Path helperKeeper, long swapPool) {
+    Path kubeletEndpoint, HttpAddress http, Path helperKeeper, long swapPool, long shareCache) {
 
   /** The driver name: GetPluginInfo's name, the provisioner of the StorageClass. */
   public static final String DRIVER_NAME = "csi.remap.dev";
@@ -95,10 +97,22 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
       throw new IllegalArgumentException("--swap-pool is the memory of the node plugin's swap disks: it needs --mode"
           + " node or all, not " + mode.name().toLowerCase(java.util.Locale.ROOT));
     }
+    if (shareCache < 0) {
+      throw new IllegalArgumentException("--share-cache " + shareCache + " is neither 0 (no cache of share disks)"
+          + " nor a size");
+    }
     if (kubeletEndpoint != null && registrationDir == null) {
       throw new IllegalArgumentException("--kubelet-csi-endpoint is what the kubelet is told at registration: "
           + "give --kubelet-registration-dir too");
     }
+  }
+
+  /** The driver without a read cache of share disks (tests, tools). */
+  public DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
+      Path kubeconfig, Duration gcInterval, Duration gcGrace, VolumeOptions.Cleaning cleaning, Path registrationDir,
+      Path kubeletEndpoint, HttpAddress http, Path helperKeeper, long swapPool) {
+    this(mode, socket, nodeId, store, journalDir, stateDir, kubeconfig, gcInterval, gcGrace, cleaning,
+        registrationDir, kubeletEndpoint, http, helperKeeper, swapPool, 0);
   }
 
   /** The driver without a swap pool (tests, tools). */
@@ -113,7 +127,7 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
   public DriverConfig(Mode mode, Path socket, String nodeId, String store, Path journalDir, Path stateDir,
       Path kubeconfig, Duration gcInterval, Duration gcGrace) {
     this(mode, socket, nodeId, store, journalDir, stateDir, kubeconfig, gcInterval, gcGrace,
-        VolumeOptions.Cleaning.defaults(), null, null, null, null, 0);
+        VolumeOptions.Cleaning.defaults(), null, null, null, null, 0, 0);
   }
 
   /**
@@ -124,13 +138,22 @@ public record DriverConfig(Mode mode, Path socket, String nodeId, String store, 
    * quantity, never admits a swap the node then refuses.
    */
   public static long swapPoolOf(String text) {
+    return sizeOf("--swap-pool", text);
+  }
+
+  /** A --share-cache value: a size or a Kubernetes quantity, read as {@link #swapPoolOf} reads --swap-pool. */
+  public static long shareCacheOf(String text) {
+    return sizeOf("--share-cache", text);
+  }
+
+  private static long sizeOf(String flag, String text) {
     try {
       return Sizes.parse(text);
     } catch (IllegalArgumentException notASize) {
       try {
         return Quantity.getAmountInBytes(new Quantity(text)).toBigIntegerExact().longValueExact();
       } catch (RuntimeException notAQuantity) {
-        throw new IllegalArgumentException("--swap-pool: '" + text + "' is not a size: write bytes, 512M, 1G or a"
+        throw new IllegalArgumentException(flag + ": '" + text + "' is not a size: write bytes, 512M, 1G or a"
             + " Kubernetes quantity such as 1Gi");
       }
     }

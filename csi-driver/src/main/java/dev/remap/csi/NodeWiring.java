@@ -39,7 +39,9 @@ import dev.remap.engine.cache.DiskCache;
  * of what a previous run staged. The NBD server opens a volume when its device attaches and
  * closes it when the device goes, so staged volumes hold the engine's single-writer lock and
  * nothing else does. Swap disks live in the node's page pool (--swap-pool) from the stage of
- * their swap volume to its unstage, and with this process.
+ * their swap volume to its unstage, and with this process. Share disks (volumes named {@code share-...},
+ * each VM's clone of a share group's base disk) read their store data through one disk cache of
+ * the node (--share-cache), so that N VMs of a group read a block of the base from the store once.
  */
 final class NodeWiring implements AutoCloseable {
 
@@ -47,6 +49,12 @@ final class NodeWiring implements AutoCloseable {
 
   /** Blocks of store objects the disk tier keeps (as `remap serve --cache-dir` does). */
   private static final int DISK_CACHE_BLOCK = 256 << 10;
+
+  /**
+   * How share disks are named (ShareBuilder.volumeName, and ShareAgent.vmVolume after it): the
+   * volumes whose reads go through the node's share cache.
+   */
+  static final String SHARE_DISK_PREFIX = dev.remap.engine.share.ShareBuilder.VOLUME_PREFIX;
 
   private final NodeService service;
   private final NbdServer nbd;
@@ -65,7 +73,8 @@ final class NodeWiring implements AutoCloseable {
     // Devices of volumes staged by a previous run reconnect as soon as the socket is there: their
     // RAM cache sizes must be in place before it is.
     NodeStartup startup = NodeStartup.load(config.stateDir());
-    VolumeStacks stacks = new VolumeStacks(manager, config.stateDir().resolve("disk-cache"));
+    VolumeStacks stacks = new VolumeStacks(manager, config.stateDir().resolve("disk-cache"),
+        shareCache(config, manager, metrics));
     startup.cacheSizes().forEach(stacks::apply);
     Optional<SwapExports> swapDisks = config.swapPool() > 0
         ? Optional.of(new SwapExports(new PagePool(config.swapPool()))) : Optional.empty();
@@ -98,6 +107,36 @@ final class NodeWiring implements AutoCloseable {
       nbd.close();
       closeQuietly(swapDisks);
       throw e;
+    }
+  }
+
+  /**
+   * The node's one read cache of share disks, in the state folder so that it outlives a restart of
+   * the plugin (content objects never change: its blocks stay good); none with --share-cache 0,
+   * and then a folder left by an earlier run is removed to give its space back.
+   */
+  private static Optional<DiskCache> shareCache(DriverConfig config, VolumeManager manager, EngineMetrics metrics)
+      throws IOException {
+    Path dir = config.stateDir().resolve("share-cache");
+    if (config.shareCache() == 0) {
+      deleteTree(dir);
+      return Optional.empty();
+    }
+    DiskCache cache = new DiskCache(manager.store(), dir, config.shareCache(), DISK_CACHE_BLOCK);
+    Gauge.builder("remap.share.cache.used.bytes", cache, c -> c.counters().usedBytes())
+        .description("Bytes of store blocks in the node's read cache of share disks.").strongReference(true)
+        .register(metrics.registry());
+    LOG.info(() -> "share disks read through the node's cache in " + dir + " (" + config.shareCache() + " bytes)");
+    return Optional.of(cache);
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (Files.isDirectory(dir)) {
+      try (Stream<Path> files = Files.walk(dir)) {
+        for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
     }
   }
 
@@ -152,7 +191,8 @@ final class NodeWiring implements AutoCloseable {
    * the blocks stay valid; taken away with its folder, to give the space back, when the volume
    * leaves the node). The NBD server asks for a volume's stack when its export opens (its device
    * attaches), so sizes given before that are the ones it gets. One disk tier per folder: asking
-   * again with the same size keeps the one in use.
+   * again with the same size keeps the one in use. A share disk whose class asks for no disk tier
+   * of its own reads through the node's share cache: its blocks are the other VMs' blocks too.
    */
   private static final class VolumeStacks implements StackSpec.Chooser {
     private record DiskTier(DiskCache cache, long bytes) {}
@@ -161,21 +201,27 @@ final class NodeWiring implements AutoCloseable {
     private final Path root;
     private final Map<String, CacheSizes> wanted = new ConcurrentHashMap<>();
     private final Map<String, DiskTier> disks = new ConcurrentHashMap<>();
+    private final Optional<DiskCache> shareCache;
 
-    VolumeStacks(VolumeManager manager, Path root) {
+    VolumeStacks(VolumeManager manager, Path root, Optional<DiskCache> shareCache) {
       this.manager = manager;
       this.root = root;
+      this.shareCache = shareCache;
     }
 
     @Override
     public StackSpec choose(String export, StackSpec defaults) {
       CacheSizes sizes = wanted.get(export);
-      if (sizes == null) {
-        return defaults;
-      }
-      StackSpec spec = sizes.ram().isPresent() ? defaults.withRamCache(sizes.ram().getAsLong()) : defaults;
+      StackSpec spec = sizes != null && sizes.ram().isPresent()
+          ? defaults.withRamCache(sizes.ram().getAsLong()) : defaults;
       DiskTier disk = disks.get(export);
-      return disk == null ? spec : spec.withDiskTier(Optional.of(disk.cache()));
+      if (disk != null) {
+        return spec.withDiskTier(Optional.of(disk.cache()));
+      }
+      if (shareCache.isPresent() && export.startsWith(SHARE_DISK_PREFIX)) {
+        return spec.withDiskTier(Optional.of(shareCache.get()));
+      }
+      return spec;
     }
 
     synchronized void apply(String volume, CacheSizes sizes) {
@@ -192,13 +238,7 @@ final class NodeWiring implements AutoCloseable {
           return;
         }
         disks.remove(volume);
-        if (Files.isDirectory(dir)) {
-          try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-              Files.deleteIfExists(p);
-            }
-          }
-        }
+        deleteTree(dir);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot set up the disk cache of volume " + volume + " in " + dir, e);
       }

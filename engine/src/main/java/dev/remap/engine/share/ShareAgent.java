@@ -116,7 +116,8 @@ public final class ShareAgent {
     }
     if (current.isPresent()) {
       Set<String> groups = current.get().groups().stream().map(Generation.Group::name).collect(Collectors.toSet());
-      for (Assignment assignment : config.assignments()) {
+      List<Assignment> assignments = expand(current.get());
+      for (Assignment assignment : assignments) {
         if (groups.contains(assignment.group())) {
           ensureDisk(assignment, current.get());
         } else {
@@ -126,7 +127,7 @@ public final class ShareAgent {
       for (VmView view : views()) {
         // A VM no longer given a group keeps its disk until the operator releases it (it may still
         // be attached); it is retired, so it is synced but never rebased.
-        if (!view.retired() && !config.assignments().contains(new Assignment(view.vm(), view.group()))) {
+        if (!view.retired() && !assignments.contains(new Assignment(view.vm(), view.group()))) {
           saveView(view.retire());
         }
       }
@@ -258,6 +259,22 @@ public final class ShareAgent {
     return ShareBuilder.volumeName(shareId, group, number) + "-vm-" + hash(vm).substring(0, 12);
   }
 
+  /**
+   * The assignments with "all" (the API's word for every group) spelled out: in a single split it
+   * is the one group's name; otherwise every group of the generation.
+   */
+  private List<Assignment> expand(Generation generation) {
+    List<Assignment> out = new ArrayList<>();
+    for (Assignment assignment : config.assignments()) {
+      if (assignment.group().equals(ShareSplit.ALL) && config.rule().mode() != ShareSplit.Mode.SINGLE) {
+        generation.groups().forEach(g -> out.add(new Assignment(assignment.vm(), g.name())));
+      } else {
+        out.add(assignment);
+      }
+    }
+    return out.stream().distinct().toList();
+  }
+
   private Generation pull(Generation current, Instant now) throws IOException {
     List<Outbox.Applied> own = outbox.appliedChanges();
     SharePull.Plan plan = SharePull.plan(current, cloud.list(), own);
@@ -306,7 +323,8 @@ public final class ShareAgent {
         group.size(), group.files().size(), group.fileBytes(), group.skipped()))));
     List<ShareStatus.Vm> vms = new ArrayList<>();
     for (VmView view : views()) {
-      vms.add(new ShareStatus.Vm(view.vm(), view.group(), view.volume(), view.generation(), pendingOf(view.vm()),
+      vms.add(new ShareStatus.Vm(view.vm(), view.group(), view.volume(), view.generation(), view.size(),
+          pendingOf(view.vm()),
           conflictsByVm.getOrDefault(view.vm(), 0L), view.retired()));
     }
     Instant lastSync = connected && outbox.size() == 0 ? now : last == null ? null : last.lastSync();

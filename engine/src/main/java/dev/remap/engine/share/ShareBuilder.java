@@ -35,6 +35,12 @@ import java.util.TreeMap;
  */
 public final class ShareBuilder {
 
+  /**
+   * Every share disk's volume name starts so (bases and the VMs' clones): the CSI node reads such
+   * volumes through its node-wide share cache.
+   */
+  public static final String VOLUME_PREFIX = "share-";
+
   /** What to build: the share's id (a store-name-safe string), rule, filesystem and free space. */
   public record Options(String shareId, ShareSplit.Rule rule, ImageFormat format, long freeSpace) {}
 
@@ -137,7 +143,7 @@ public final class ShareBuilder {
 
   /** The disk of a group in a generation: share-ID-HASH-gN (group names are the user's, any characters). */
   public static String volumeName(String shareId, String group, long number) {
-    return StoreLayout.requireName("volume", "share-" + shareId + "-" + hash(group).substring(0, 12) + "-g" + number);
+    return StoreLayout.requireName("volume", VOLUME_PREFIX + shareId + "-" + hash(group).substring(0, 12) + "-g" + number);
   }
 
   /** A stable 32-bit serial for the group's filesystem, the same in every generation. */

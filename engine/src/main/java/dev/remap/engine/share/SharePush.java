@@ -80,7 +80,7 @@ public final class SharePush {
         }
       }
     }
-    return new VmView(vm, group.name(), volume, generation.number(), 0, "", false, known);
+    return new VmView(vm, group.name(), volume, generation.number(), group.size(), 0, "", false, known);
   }
 
   /** Syncs one VM disk: stages its changes since view and returns the view after them. */
@@ -137,8 +137,8 @@ public final class SharePush {
       }
     }
     outbox.stage(ops);
-    VmView after = new VmView(view.vm(), view.group(), view.volume(), view.generation(), view.syncs() + 1, segment,
-        view.retired(), next);
+    VmView after = new VmView(view.vm(), view.group(), view.volume(), view.generation(), view.size(), view.syncs() + 1,
+        segment, view.retired(), next);
     manager.deleteSnapshot(view.volume(), snapshot);
     return new Result(after, true, ops, read);
   }

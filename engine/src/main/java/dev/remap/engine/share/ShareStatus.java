@@ -41,7 +41,7 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
    * A VM's disk: its group, volume, the generation it belongs to, changes waiting to go up,
    * conflicts met; retired: the VM has a newer disk for the group and this one waits for release.
    */
-  public record Vm(String vm, String group, String volume, long generation, long pending, long conflicts,
+  public record Vm(String vm, String group, String volume, long generation, long size, long pending, long conflicts,
       boolean retired) {}
 
   /** A VM given a group the share does not have (no such folder or type in the cloud). */
@@ -65,7 +65,8 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
     }
     for (Vm vm : vms) {
       out.append("vm ").append(Generation.enc(vm.vm())).append(' ').append(Generation.enc(vm.group())).append(' ')
-          .append(vm.volume()).append(' ').append(vm.generation()).append(' ').append(vm.pending()).append(' ')
+          .append(vm.volume()).append(' ').append(vm.generation()).append(' ').append(vm.size()).append(' ')
+          .append(vm.pending()).append(' ')
           .append(vm.conflicts()).append(' ').append(vm.retired()).append('\n');
     }
     for (Missing gap : missing) {
@@ -102,7 +103,7 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
             disks.add(new Disk(last.group(), last.volume(), last.size(), last.files(), last.bytes(), skipped));
           }
           case "vm" -> vms.add(new Vm(Generation.dec(f[1]), Generation.dec(f[2]), f[3], Long.parseLong(f[4]),
-              Long.parseLong(f[5]), Long.parseLong(f[6]), Boolean.parseBoolean(f[7])));
+              Long.parseLong(f[5]), Long.parseLong(f[6]), Long.parseLong(f[7]), Boolean.parseBoolean(f[8])));
           case "missing" -> missing.add(new Missing(Generation.dec(f[1]), Generation.dec(f[2])));
           case "event" -> events.add(new Event(Instant.parse(f[1]), Generation.dec(f[2])));
           default -> throw new IOException(what + " has an unknown line: " + f[0]);

@@ -15,8 +15,8 @@ import java.util.List;
  * (the VM may have started on it before its spec moved). Kept in the store at {@code shares/ID/vms/VOLUME.view},
  * replaced whole after each sync whose changes are safely in the outbox.
  */
-public record VmView(String vm, String group, String volume, long generation, long syncs, String lastSegment,
-    boolean retired, List<Known> files) {
+public record VmView(String vm, String group, String volume, long generation, long size, long syncs,
+    String lastSegment, boolean retired, List<Known> files) {
 
   private static final String MAGIC = "remap-share-vm-view 1";
 
@@ -33,13 +33,13 @@ public record VmView(String vm, String group, String volume, long generation, lo
 
   /** The same view, retired. */
   public VmView retire() {
-    return new VmView(vm, group, volume, generation, syncs, lastSegment, true, files);
+    return new VmView(vm, group, volume, generation, size, syncs, lastSegment, true, files);
   }
 
   public byte[] encode() {
     StringBuilder out = new StringBuilder(MAGIC).append('\n');
     out.append("vm ").append(Generation.enc(vm)).append(' ').append(Generation.enc(group)).append(' ').append(volume)
-        .append(' ').append(generation).append(' ').append(syncs).append(' ').append(Generation.enc(lastSegment))
+        .append(' ').append(generation).append(' ').append(size).append(' ').append(syncs).append(' ').append(Generation.enc(lastSegment))
         .append(' ').append(retired).append('\n');
     for (Known file : files) {
       out.append("file ").append(Generation.enc(String.join("/", file.path()))).append(' ')
@@ -65,8 +65,7 @@ public record VmView(String vm, String group, String volume, long generation, lo
             new ContentStore.Content(f[4], Long.parseLong(f[5])), f[6]));
       }
       return new VmView(Generation.dec(head[1]), Generation.dec(head[2]), head[3], Long.parseLong(head[4]),
-          Long.parseLong(head[5]), Generation.dec(head[6]),
-          Boolean.parseBoolean(head[7]), files);
+          Long.parseLong(head[5]), Long.parseLong(head[6]), Generation.dec(head[7]), Boolean.parseBoolean(head[8]), files);
     } catch (RuntimeException e) {
       throw new IOException(what + " is damaged: " + e.getMessage(), e);
     }
