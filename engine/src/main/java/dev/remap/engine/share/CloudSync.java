@@ -102,12 +102,12 @@ public final class CloudSync {
       contents.copyTo(op.content(), local);
       try {
         String etag = cloud.upload(op.cloudName(), local, expected);
-        return new Outcome(record(op.cloudName(), expected, etag, op.content()), false,
+        return new Outcome(record(op.vm(), op.cloudName(), expected, etag, op.content()), false,
             "uploaded " + op.cloudName() + " (" + op.content().size() + " bytes) from VM " + op.vm());
       } catch (CloudDisk.ConflictException e) {
         Optional<CloudDisk.Entry> current = cloud.stat(op.cloudName());
         if (current.isPresent() && sameContent(current.get(), op.content())) {
-          return new Outcome(record(op.cloudName(), expected, current.get().etag(), op.content()), false,
+          return new Outcome(record(op.vm(), op.cloudName(), expected, current.get().etag(), op.content()), false,
               op.cloudName() + " from VM " + op.vm() + " was already in the cloud");
         }
         String etagNow = current.map(CloudDisk.Entry::etag).orElse(null);
@@ -117,12 +117,12 @@ public final class CloudSync {
                 + "; the cloud's version is kept (cloudWins) and the VM's change dropped");
           case VM_WINS:
             String etag = cloud.upload(op.cloudName(), local, etagNow);
-            return new Outcome(record(op.cloudName(), etagNow, etag, op.content()), true, "conflict: " + op.cloudName()
+            return new Outcome(record(op.vm(), op.cloudName(), etagNow, etag, op.content()), true, "conflict: " + op.cloudName()
                 + " changed in the cloud and in VM " + op.vm() + "; the VM's version replaced it (vmWins)");
           default:
             String copy = conflictName(op.cloudName(), op.vm());
             String copyEtag = cloud.upload(copy, local, null);
-            return new Outcome(record(copy, null, copyEtag, op.content()), true, "conflict: " + op.cloudName()
+            return new Outcome(record(op.vm(), copy, null, copyEtag, op.content()), true, "conflict: " + op.cloudName()
                 + " changed in the cloud and in VM " + op.vm() + "; both kept, the VM's version as " + copy);
         }
       }
@@ -134,7 +134,7 @@ public final class CloudSync {
   private Outcome delete(Outbox.Op op, String expected) throws IOException {
     try {
       cloud.delete(op.cloudName(), expected);
-      return new Outcome(record(op.cloudName(), expected, "", null), false,
+      return new Outcome(record(op.vm(), op.cloudName(), expected, "", null), false,
           "deleted " + op.cloudName() + " as VM " + op.vm() + " did");
     } catch (CloudDisk.ConflictException e) {
       if (policy == Policy.VM_WINS) {
@@ -142,7 +142,7 @@ public final class CloudSync {
         if (current.isPresent()) {
           cloud.delete(op.cloudName(), current.get().etag());
         }
-        return new Outcome(record(op.cloudName(), current.map(CloudDisk.Entry::etag).orElse(null), "", null), true,
+        return new Outcome(record(op.vm(), op.cloudName(), current.map(CloudDisk.Entry::etag).orElse(null), "", null), true,
             "conflict: " + op.cloudName() + " changed in the cloud and was deleted in VM " + op.vm()
                 + "; deleted (vmWins)");
       }
@@ -152,23 +152,25 @@ public final class CloudSync {
   }
 
   /**
-   * The version op must find: the one the VM saw, moved forward over the changes the share itself
-   * made to that file since (a VM's second change to a file follows its first). "" stands for "the
-   * version the VM's own earlier change made".
+   * The version op must find: the one the VM saw, moved forward over the changes the share made
+   * to that file for the same VM since (a VM's second change to a file follows its first). Another
+   * VM's change is not followed: two VMs changing one file is a conflict like any other. "" stands
+   * for "the version the VM's own earlier change made".
    */
   static String expected(Outbox.Op op, List<Outbox.Applied> history) {
     String expected = op.expected();
     if (expected != null && expected.isEmpty()) {
       expected = null;
       for (Outbox.Applied applied : history) {
-        if (applied.cloudName().equals(op.cloudName())) {
+        if (applied.cloudName().equals(op.cloudName()) && applied.vm().equals(op.vm())) {
           expected = applied.etag().isEmpty() ? null : applied.etag();
         }
       }
       return expected;
     }
     for (Outbox.Applied applied : history) {
-      if (applied.cloudName().equals(op.cloudName()) && applied.previous() != null && applied.previous().equals(expected)) {
+      if (applied.cloudName().equals(op.cloudName()) && applied.vm().equals(op.vm()) && applied.previous() != null
+          && applied.previous().equals(expected)) {
         expected = applied.etag().isEmpty() ? null : applied.etag();
       }
     }
@@ -179,8 +181,9 @@ public final class CloudSync {
     return entry.size() == content.size() && contents.fetch(cloud, entry).content().equals(content);
   }
 
-  private static Outbox.Applied record(String name, String previous, String etag, ContentStore.Content content) {
-    return new Outbox.Applied(null, name, previous, etag, content);
+  private static Outbox.Applied record(String vm, String name, String previous, String etag,
+      ContentStore.Content content) {
+    return new Outbox.Applied(null, vm, name, previous, etag, content);
   }
 
   /** NAME (conflict VM TIME).EXT: next to the original, sorted with it, the extension kept for the apps. */

@@ -46,10 +46,11 @@ public final class Outbox {
   }
 
   /**
-   * A change the share made: the file's name, the version it replaced (null: none), its version
-   * after the change ("" for a delete) and its content (null for a delete).
+   * A change the share made for VM vm: the file's name, the version it replaced (null: none), its
+   * version after the change ("" for a delete) and its content (null for a delete).
    */
-  public record Applied(String key, String cloudName, String previous, String etag, ContentStore.Content content) {}
+  public record Applied(String key, String vm, String cloudName, String previous, String etag,
+      ContentStore.Content content) {}
 
   private final ObjectStore store;
   private final String outbox;
@@ -98,7 +99,8 @@ public final class Outbox {
   public void applied(Batch batch, Applied record) throws IOException {
     if (record != null) {
       String key = applied + next(applied) + ".up";
-      String text = Generation.enc(record.cloudName()) + ' ' + (record.previous() == null ? "~"
+      String text = Generation.enc(record.vm()) + ' ' + Generation.enc(record.cloudName()) + ' '
+          + (record.previous() == null ? "~"
           : Generation.enc(record.previous())) + ' ' + Generation.enc(record.etag()) + ' '
           + (record.content() == null ? "~" : record.content().sha256()) + ' '
           + (record.content() == null ? 0 : record.content().size()) + '\n';
@@ -117,8 +119,9 @@ public final class Outbox {
     List<Applied> out = new ArrayList<>();
     for (ObjectInfo info : store.list(applied)) {
       String[] f = new String(store.get(info.key()), StandardCharsets.UTF_8).trim().split(" ");
-      out.add(new Applied(info.key(), Generation.dec(f[0]), f[1].equals("~") ? null : Generation.dec(f[1]),
-          Generation.dec(f[2]), f[3].equals("~") ? null : new ContentStore.Content(f[3], Long.parseLong(f[4]))));
+      out.add(new Applied(info.key(), Generation.dec(f[0]), Generation.dec(f[1]),
+          f[2].equals("~") ? null : Generation.dec(f[2]), Generation.dec(f[3]),
+          f[4].equals("~") ? null : new ContentStore.Content(f[4], Long.parseLong(f[5]))));
     }
     return out;
   }

@@ -4,6 +4,7 @@ import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.store.NoSuchObjectException;
 import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.store.ObjectStore;
+import dev.remap.engine.store.StoreException;
 import dev.remap.engine.volume.SnapshotDevice;
 import dev.remap.engine.volume.VolumeManager;
 import java.io.IOException;
@@ -69,6 +70,8 @@ public final class ShareAgent {
   private ShareStatus last;
   /** Conflicts met per VM since the share was made (carried over from the last status). */
   private final java.util.Map<String, Long> conflictsByVm = new java.util.TreeMap<>();
+  /** Why a VM disk's changes could not be read at the last round, by volume. */
+  private final java.util.Map<String, String> problems = new java.util.HashMap<>();
 
   public ShareAgent(VolumeManager manager, CloudDisk cloud, Config config, java.nio.file.Path scratch, Clock clock)
       throws IOException {
@@ -97,12 +100,14 @@ public final class ShareAgent {
     Instant now = clock.instant();
     boolean connected;
     String error = "";
+    String reason = "";
     try {
       cloud.check();
       connected = true;
     } catch (IOException e) {
       connected = false;
       error = e.getMessage();
+      reason = reason(e);
     }
     Optional<Generation> current = newestGeneration();
     List<ShareStatus.Missing> missing = new ArrayList<>();
@@ -133,7 +138,20 @@ public final class ShareAgent {
       }
       if (config.direction() != Direction.PULL && !config.readOnly()) {
         for (VmView view : views()) {
-          SharePush.Result result = push.sync(view);
+          SharePush.Result result;
+          try {
+            result = push.sync(view);
+            problems.remove(view.volume());
+          } catch (IOException | RuntimeException e) {
+            // One disk the share cannot read (a guest turned on a feature the reader refuses, a
+            // damaged filesystem) must not stop the others: it is reported and tried again.
+            String problem = "the changes of VM " + view.vm() + " on disk " + view.group() + " cannot be read: "
+                + e.getMessage();
+            if (!problem.equals(problems.put(view.volume(), problem))) {
+              event(now, problem);
+            }
+            continue;
+          }
           if (result.snapshotted()) {
             saveView(result.view());
             if (!result.staged().isEmpty()) {
@@ -152,6 +170,7 @@ public final class ShareAgent {
         if (drained.stoppedBy().isPresent()) {
           connected = false;
           error = drained.stoppedBy().get().getMessage();
+          reason = reason(drained.stoppedBy().get());
         }
       }
       if (connected && config.direction() != Direction.PUSH && !now.isBefore(nextPull)) {
@@ -159,7 +178,7 @@ public final class ShareAgent {
         nextPull = now.plus(config.interval());
       }
     }
-    ShareStatus status = status(connected, error, current, missing, now);
+    ShareStatus status = status(connected, error, reason, current, missing, now);
     store.put(statusKey(), ByteBuffer.wrap(status.encode()));
     last = status;
     return status;
@@ -316,7 +335,7 @@ public final class ShareAgent {
     return viewKey(view.volume() + (config.readOnly() ? "." + hash(view.vm()).substring(0, 12) : ""));
   }
 
-  private ShareStatus status(boolean connected, String error, Optional<Generation> current,
+  private ShareStatus status(boolean connected, String error, String reason, Optional<Generation> current,
       List<ShareStatus.Missing> missing, Instant now) throws IOException {
     List<ShareStatus.Disk> disks = new ArrayList<>();
     current.ifPresent(g -> g.groups().forEach(group -> disks.add(new ShareStatus.Disk(group.name(), group.volume(),
@@ -325,11 +344,15 @@ public final class ShareAgent {
     for (VmView view : views()) {
       vms.add(new ShareStatus.Vm(view.vm(), view.group(), view.volume(), view.generation(), view.size(),
           pendingOf(view.vm()),
-          conflictsByVm.getOrDefault(view.vm(), 0L), view.retired()));
+          conflictsByVm.getOrDefault(view.vm(), 0L), view.retired(), problems.get(view.volume())));
     }
     Instant lastSync = connected && outbox.size() == 0 ? now : last == null ? null : last.lastSync();
-    return new ShareStatus(connected, error, current.map(Generation::number).orElse(0L), lastSync, counters, disks,
+    return new ShareStatus(connected, error, reason, current.map(Generation::number).orElse(0L), lastSync, counters, disks,
         vms, missing, List.copyOf(events));
+  }
+
+  private static String reason(IOException e) {
+    return e instanceof StoreException store ? store.reason().name() : StoreException.Reason.FAILED.name();
   }
 
   private long pendingOf(String vm) throws IOException {

@@ -7,12 +7,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What a share's agent reports, kept in the store at {@code shares/ID/status} (replaced after
+ * What a share's agent reports (lastError: the cloud's or the store's sentence; errorReason: its
+ * kind, a {@link dev.remap.engine.store.StoreException.Reason} name, "" when all is well), kept in the store at {@code shares/ID/status} (replaced after
  * every round) for the operator to read: whether the cloud answered, the generation VMs start
  * from, per disk what it holds, per VM what it has and what waits to go up, counters and the
  * latest events.
  */
-public record ShareStatus(boolean connected, String lastError, long generation, Instant lastSync, Counters counters,
+public record ShareStatus(boolean connected, String lastError, String errorReason, long generation, Instant lastSync, Counters counters,
     List<Disk> disks, List<Vm> vms, List<Missing> missing, List<Event> events) {
 
   private static final String MAGIC = "remap-share-status 1";
@@ -21,6 +22,7 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
 
   public ShareStatus {
     lastError = lastError == null ? "" : lastError;
+    errorReason = errorReason == null ? "" : errorReason;
     disks = List.copyOf(disks);
     vms = List.copyOf(vms);
     missing = List.copyOf(missing);
@@ -39,10 +41,15 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
 
   /**
    * A VM's disk: its group, volume, the generation it belongs to, changes waiting to go up,
-   * conflicts met; retired: the VM has a newer disk for the group and this one waits for release.
+   * conflicts met; retired: the VM has a newer disk for the group and this one waits for release;
+   * problem: why its changes cannot be read (a sentence), "" when they can.
    */
   public record Vm(String vm, String group, String volume, long generation, long size, long pending, long conflicts,
-      boolean retired) {}
+      boolean retired, String problem) {
+    public Vm {
+      problem = problem == null ? "" : problem;
+    }
+  }
 
   /** A VM given a group the share does not have (no such folder or type in the cloud). */
   public record Missing(String vm, String group) {}
@@ -52,7 +59,8 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
   public byte[] encode() {
     StringBuilder out = new StringBuilder(MAGIC).append('\n');
     out.append("share ").append(connected).append(' ').append(generation).append(' ')
-        .append(lastSync == null ? "~" : lastSync.toString()).append(' ').append(Generation.enc(lastError)).append('\n');
+        .append(lastSync == null ? "~" : lastSync.toString()).append(' ').append(Generation.enc(lastError)).append(' ')
+        .append(Generation.enc(errorReason)).append('\n');
     out.append("counters ").append(counters.pulled()).append(' ').append(counters.uploaded()).append(' ')
         .append(counters.ownSkipped()).append(' ').append(counters.conflicts()).append('\n');
     for (Disk disk : disks) {
@@ -67,7 +75,8 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
       out.append("vm ").append(Generation.enc(vm.vm())).append(' ').append(Generation.enc(vm.group())).append(' ')
           .append(vm.volume()).append(' ').append(vm.generation()).append(' ').append(vm.size()).append(' ')
           .append(vm.pending()).append(' ')
-          .append(vm.conflicts()).append(' ').append(vm.retired()).append('\n');
+          .append(vm.conflicts()).append(' ').append(vm.retired()).append(' ').append(Generation.enc(vm.problem()))
+          .append('\n');
     }
     for (Missing gap : missing) {
       out.append("missing ").append(Generation.enc(gap.vm())).append(' ').append(Generation.enc(gap.group())).append('\n');
@@ -103,13 +112,15 @@ public record ShareStatus(boolean connected, String lastError, long generation, 
             disks.add(new Disk(last.group(), last.volume(), last.size(), last.files(), last.bytes(), skipped));
           }
           case "vm" -> vms.add(new Vm(Generation.dec(f[1]), Generation.dec(f[2]), f[3], Long.parseLong(f[4]),
-              Long.parseLong(f[5]), Long.parseLong(f[6]), Long.parseLong(f[7]), Boolean.parseBoolean(f[8])));
+              Long.parseLong(f[5]), Long.parseLong(f[6]), Long.parseLong(f[7]), Boolean.parseBoolean(f[8]),
+              Generation.dec(f[9])));
           case "missing" -> missing.add(new Missing(Generation.dec(f[1]), Generation.dec(f[2])));
           case "event" -> events.add(new Event(Instant.parse(f[1]), Generation.dec(f[2])));
           default -> throw new IOException(what + " has an unknown line: " + f[0]);
         }
       }
-      return new ShareStatus(Boolean.parseBoolean(share[1]), Generation.dec(share[4]), Long.parseLong(share[2]),
+      return new ShareStatus(Boolean.parseBoolean(share[1]), Generation.dec(share[4]), Generation.dec(share[5]),
+          Long.parseLong(share[2]),
           share[3].equals("~") ? null : Instant.parse(share[3]),
           new Counters(Long.parseLong(c[1]), Long.parseLong(c[2]), Long.parseLong(c[3]), Long.parseLong(c[4])),
           disks, vms, missing, events);

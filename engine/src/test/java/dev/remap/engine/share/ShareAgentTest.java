@@ -221,6 +221,24 @@ class ShareAgentTest {
   }
 
   @Test
+  void twoVmsChangingOneFileIsAConflictToo() throws Exception {
+    seed("two-vms/");
+    ShareAgent agent = agent("two-vms/", ImageFormat.EXT4, CloudSync.Policy.KEEP_BOTH);
+    agent.round();
+    guestWrite(volumeOf(agent, "vm-a", "Photos"), mounted -> Files.writeString(mounted.resolve("beach day.jpg"), "A's"));
+    guestWrite(volumeOf(agent, "vm-b", "Photos"), mounted -> Files.writeString(mounted.resolve("beach day.jpg"), "B's"));
+    ShareStatus status = agent.round();
+    Map<String, String> photos = list("two-vms/", "Photos/");
+    // The first VM's change went up; the second's did not overwrite it: it sits next to it.
+    assertThat(photos.get("Photos/beach day.jpg")).isIn("A's", "B's");
+    String loser = photos.get("Photos/beach day.jpg").equals("A's") ? "vm-b" : "vm-a";
+    assertThat(photos).hasEntrySatisfying(
+        photos.keySet().stream().filter(n -> n.contains("(conflict " + loser)).findFirst().orElseThrow(),
+        text -> assertThat(text).isEqualTo(loser.equals("vm-a") ? "A's" : "B's"));
+    assertThat(status.counters().conflicts()).isEqualTo(1);
+  }
+
+  @Test
   void aDeleteReachesTheCloudOnlyWhileTheCloudCopyIsUnchanged() throws Exception {
     seed("delete/");
     put("delete/", "Photos/keep me.jpg", "v1");
