@@ -2,7 +2,6 @@ package dev.remap.engine.share.image;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -17,13 +16,27 @@ import java.util.Set;
  * (the filesystem's own folder for e2fsck). Directories are read linearly, entry by entry, which
  * also reads hashed (dir_index) directories: their index blocks look like empty entries. Other
  * kinds of inode (links, devices, sockets) are not files of the share and are left out.
+ *
+ * <p>A snapshot of a still-mounted filesystem is read as if its journal had been replayed (see
+ * {@link Ext4Volume}); a file's extents then point wherever its newest bytes are, which is in the
+ * journal for blocks journaled as data (data=journal).
  */
 public final class Ext4ImageReader implements ImageReader {
 
   private static final long ROOT = 2;
 
+  /**
+   * A listing and what the journal replay gave it: the replayed journal and how many block reads
+   * it served (so a test can tell a replay really happened).
+   */
+  record Read(Listing listing, Ext4Journal journal, long journalReads) {}
+
   @Override
   public Listing list(Blocks image) throws IOException {
+    return read(image).listing();
+  }
+
+  Read read(Blocks image) throws IOException {
     Ext4Volume volume = Ext4Volume.open(image);
     List<FoundFile> files = new ArrayList<>();
     List<List<String>> directories = new ArrayList<>();
@@ -52,11 +65,13 @@ public final class Ext4ImageReader implements ImageReader {
           directories.add(path);
           pending.push(new Folder(path, inode));
         } else if (inode.isRegular()) {
-          files.add(new FoundFile(path, inode.size(), inode.modified(), Ext4Mapping.of(volume, inode)));
+          List<Extent> extents = volume.journal().redirect(Ext4Mapping.of(volume, inode), volume.blockSize,
+              String.join("/", path));
+          files.add(new FoundFile(path, inode.size(), inode.modified(), extents));
         }
       }
     }
-    return new Listing(files, directories);
+    return new Read(new Listing(files, directories), volume.journal(), volume.journalReads());
   }
 
   private record Folder(List<String> path, Ext4Volume.Inode inode) {}
@@ -70,9 +85,8 @@ public final class Ext4ImageReader implements ImageReader {
     int size = volume.blockSize;
     for (Extent extent : Ext4Mapping.of(volume, folder.inode())) {
       for (long done = 0; done + size <= extent.length(); done += size) {
-        ByteBuffer block = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-        volume.image.read(extent.imageOffset() + done, block);
-        block.flip();
+        // Through the volume, so a directory block newer in the journal is read from there.
+        ByteBuffer block = volume.block((extent.imageOffset() + done) / size);
         long blockNumber = (extent.fileOffset() + done) / size;
         int at = 0;
         while (at < size) {

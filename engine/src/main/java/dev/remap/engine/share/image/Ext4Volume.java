@@ -8,8 +8,13 @@ import java.time.Instant;
 /**
  * An ext2/3/4 filesystem as {@link Ext4ImageReader} reads it: the superblock's geometry, where
  * every group's inode table is, and inodes. It refuses what it cannot read faithfully (compressed,
- * encrypted or inline-data files, an external journal, a journal still to replay, unknown
- * incompatible features), since a listing that silently missed data would be worse than none.
+ * encrypted or inline-data files, an external journal still to replay, unknown incompatible
+ * features), since a listing that silently missed data would be worse than none.
+ *
+ * <p>A filesystem still mounted when its snapshot was taken (needs_recovery) has its journal
+ * replayed in memory ({@link Ext4Journal}) and every block but the superblock is read through the
+ * replay's overlay. The journal inode itself is read from its home location, as the kernel does
+ * before replaying: the journal never journals its own inode.
  */
 final class Ext4Volume {
 
@@ -21,9 +26,13 @@ final class Ext4Volume {
   private static final int INCOMPAT_DIRDATA = 0x1000;
   private static final int INCOMPAT_INLINE_DATA = 0x8000;
   private static final int INCOMPAT_ENCRYPT = 0x10000;
-  /** filetype, meta_bg, extents, 64bit, mmp, flex_bg, ea_inode, csum_seed, largedir, casefold. */
-  private static final int INCOMPAT_READABLE = 0x2 | 0x10 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x2000 | 0x4000
+  /**
+   * filetype, recover (the journal is replayed in memory), meta_bg, extents, 64bit, mmp, flex_bg,
+   * ea_inode, csum_seed, largedir, casefold.
+   */
+  private static final int INCOMPAT_READABLE = 0x2 | INCOMPAT_RECOVER | 0x10 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x2000 | 0x4000
       | 0x20000;
+  private static final int COMPAT_HAS_JOURNAL = 0x4;
   private static final int COMPAT_SPARSE_SUPER2 = 0x200;
   private static final int RO_SPARSE_SUPER = 0x1;
 
@@ -46,6 +55,15 @@ final class Ext4Volume {
   private final int inodesPerGroup;
   private final int inodeSize;
   private final long[] inodeTables;
+  private final long firstData;
+  private final long blocksPerGroup;
+  private final int descSize;
+  private final long firstMetaBg;
+  private final Backups backups;
+  /** The replayed journal; NONE until replayed, so the journal inode is read from home. */
+  private Ext4Journal journal = Ext4Journal.NONE;
+  /** Blocks read from the journal instead of their home (tests check a replay was used). */
+  private long journalReads;
 
   private Ext4Volume(ImageReader.Blocks image, ByteBuffer sb) throws IOException {
     this.image = image;
@@ -60,11 +78,11 @@ final class Ext4Volume {
     boolean wide = (incompat & FEATURE_64BIT) != 0;
     blocks = Integer.toUnsignedLong(sb.getInt(4)) | (wide ? Integer.toUnsignedLong(sb.getInt(336)) << 32 : 0);
     inodes = Integer.toUnsignedLong(sb.getInt(0));
-    long firstData = Integer.toUnsignedLong(sb.getInt(20));
-    long blocksPerGroup = Integer.toUnsignedLong(sb.getInt(32));
+    firstData = Integer.toUnsignedLong(sb.getInt(20));
+    blocksPerGroup = Integer.toUnsignedLong(sb.getInt(32));
     inodesPerGroup = sb.getInt(40);
     inodeSize = sb.getInt(76) == 0 ? 128 : Short.toUnsignedInt(sb.getShort(88));
-    int descSize = wide ? Short.toUnsignedInt(sb.getShort(254)) : 32;
+    descSize = wide ? Short.toUnsignedInt(sb.getShort(254)) : 32;
     if (blocksPerGroup <= 0 || blocksPerGroup > 8L * blockSize || inodesPerGroup <= 0
         || inodesPerGroup > 8 * blockSize || inodeSize < 128 || inodeSize > blockSize
         || Integer.bitCount(inodeSize) != 1 || descSize < 32 || descSize > 1024 || Integer.bitCount(descSize) != 1
@@ -77,14 +95,39 @@ final class Ext4Volume {
     if (groups * inodesPerGroup != inodes) {
       throw damaged("its " + groups + " groups of " + inodesPerGroup + " inodes do not make " + inodes + " inodes");
     }
-    int perBlock = blockSize / descSize;
     inodeTables = new long[(int) groups];
     boolean metaBg = (incompat & INCOMPAT_META_BG) != 0;
-    long firstMetaBg = metaBg ? Integer.toUnsignedLong(sb.getInt(260)) : Long.MAX_VALUE;
-    Backups backups = new Backups(sb.getInt(92), sb.getInt(100), sb.getInt(588), sb.getInt(592));
+    firstMetaBg = metaBg ? Integer.toUnsignedLong(sb.getInt(260)) : Long.MAX_VALUE;
+    backups = new Backups(sb.getInt(92), sb.getInt(100), sb.getInt(588), sb.getInt(592));
+    readDescriptors();
+    if ((incompat & INCOMPAT_RECOVER) != 0) {
+      replay(sb.getInt(92), Integer.toUnsignedLong(sb.getInt(224)));
+      // The group descriptors may themselves have newer copies in the journal.
+      readDescriptors();
+    }
+  }
+
+  /** Replays the internal journal (inode journalInode) into the overlay. */
+  private void replay(int compat, long journalInode) throws IOException {
+    if ((compat & COMPAT_HAS_JOURNAL) == 0) {
+      throw damaged("it needs journal recovery but has no journal");
+    }
+    if (journalInode == 0) {
+      throw new IOException("The ext4 image's journal, on another device, still holds changes to replay;"
+          + " this reader cannot read an external journal, so let e2fsck or a mount replay it first.");
+    }
+    Inode inode = inode(journalInode);
+    if (!inode.isRegular()) {
+      throw damaged("its journal inode " + journalInode + " is not a regular file");
+    }
+    journal = Ext4Journal.replay(image, blockSize, blocks, Ext4Mapping.of(this, inode));
+  }
+
+  private void readDescriptors() throws IOException {
+    int perBlock = blockSize / descSize;
     ByteBuffer table = null;
     long tableIndex = -1;
-    for (int g = 0; g < groups; g++) {
+    for (int g = 0; g < inodeTables.length; g++) {
       long index = g / perBlock;
       if (index != tableIndex) {
         long at;
@@ -135,10 +178,6 @@ final class Ext4Volume {
   }
 
   private static void refuse(int incompat) throws IOException {
-    if ((incompat & INCOMPAT_RECOVER) != 0) {
-      throw new IOException("The ext4 image's journal still holds changes to replay (the guest did not unmount"
-          + " it cleanly); its files cannot be listed faithfully until e2fsck or a mount replays the journal.");
-    }
     int[] bits = {INCOMPAT_COMPRESSION, INCOMPAT_JOURNAL_DEV, INCOMPAT_DIRDATA, INCOMPAT_INLINE_DATA,
         INCOMPAT_ENCRYPT};
     String[] names = {"compression", "journal_dev", "dirdata", "inline_data", "encrypt"};
@@ -155,13 +194,28 @@ final class Ext4Volume {
     }
   }
 
-  /** Block n of the image, checked to lie inside the filesystem and the image. */
+  /** Block n of the filesystem (its newest copy), checked to lie inside the filesystem and the image. */
   ByteBuffer block(long n) throws IOException {
     check(n, 1, "a metadata block");
     ByteBuffer buffer = ByteBuffer.allocate(blockSize).order(ByteOrder.LITTLE_ENDIAN);
-    image.read(n * blockSize, buffer);
-    buffer.flip();
-    return buffer;
+    read(n, 0, buffer);
+    return buffer.flip();
+  }
+
+  /** Fills dst from byte within of block n's newest copy: the journal's if it has one, else home. */
+  private void read(long n, int within, ByteBuffer dst) throws IOException {
+    Ext4Journal.Copy copy = journal.copyOf(n);
+    if (copy == null) {
+      image.read(n * blockSize + within, dst);
+      return;
+    }
+    journalReads++;
+    int start = dst.position();
+    image.read(copy.imageOffset() + within, dst);
+    // The journal stores a block that began with its magic with those 4 bytes zeroed.
+    for (int i = within; copy.escaped() && i < 4 && start + i - within < dst.position(); i++) {
+      dst.put(start + i - within, (byte) (Ext4Journal.MAGIC >>> (24 - 8 * i)));
+    }
   }
 
   void check(long start, long count, String what) throws IOException {
@@ -177,10 +231,11 @@ final class Ext4Volume {
     }
     long index = number - 1;
     int group = (int) (index / inodesPerGroup);
-    long offset = inodeTables[group] * blockSize + (index % inodesPerGroup) * inodeSize;
-    check(inodeTables[group] + (index % inodesPerGroup) * inodeSize / blockSize, 1, "inode " + number);
+    long offset = (index % inodesPerGroup) * inodeSize;
+    long block = inodeTables[group] + offset / blockSize;
+    check(block, 1, "inode " + number);
     ByteBuffer b = ByteBuffer.allocate(inodeSize).order(ByteOrder.LITTLE_ENDIAN);
-    image.read(offset, b);
+    read(block, (int) (offset % blockSize), b);
     b.flip();
     int mode = Short.toUnsignedInt(b.getShort(0));
     long size = Integer.toUnsignedLong(b.getInt(4)) | Integer.toUnsignedLong(b.getInt(108)) << 32;
@@ -193,6 +248,14 @@ final class Ext4Volume {
     byte[] iBlock = new byte[60];
     b.get(40, iBlock);
     return new Inode(number, mode, size, b.getInt(32), Ext4Encoding.decodeTime(seconds, extra), iBlock);
+  }
+
+  Ext4Journal journal() {
+    return journal;
+  }
+
+  long journalReads() {
+    return journalReads;
   }
 
   IOException damaged(String what) {

@@ -3,9 +3,13 @@ package dev.remap.engine.share.image;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -13,6 +17,8 @@ import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /** The real tools the ext4 tests check images with (e2fsprogs, util-linux), and tree helpers. */
@@ -123,10 +129,52 @@ final class Ext4Tools {
     ok("mount", "-t", "ext4", "-o", (writable ? "rw" : "ro") + ",loop", image.toString(), dir.toString());
   }
 
+  /** Mounts image read-write at dir with extra ext4 options (e.g. "commit=600,data=journal"). */
+  static void mount(Path image, Path dir, String options) throws IOException, InterruptedException {
+    Files.createDirectories(dir);
+    ok("mount", "-t", "ext4", "-o", "rw,loop," + options, image.toString(), dir.toString());
+  }
+
   /** Unmounts dir if mounted; the loop device goes with it (mount's autoclear). */
   static void unmount(Path dir) throws IOException, InterruptedException {
     if (run("mountpoint", "-q", dir.toString()).exit() == 0) {
       ok("umount", dir.toString());
     }
+  }
+
+  /** A tree as a mount or a dump shows it: files with bytes and mtimes, and directories. */
+  record Tree(Map<String, byte[]> files, Map<String, Instant> times, List<String> directories) {
+    static Tree of(Path root) throws IOException {
+      Map<String, byte[]> files = filesUnder(root);
+      Map<String, Instant> times = new TreeMap<>();
+      for (String path : files.keySet()) {
+        times.put(path, Files.getLastModifiedTime(root.resolve(path)).toInstant());
+      }
+      return new Tree(files, times, directoriesUnder(root));
+    }
+  }
+
+  /** The journal blocks of the commit blocks debugfs's logdump finds, oldest first. */
+  static List<Long> commitBlocks(Path img) throws Exception {
+    String log = ok("debugfs", "-R", "logdump", img.toString());
+    Matcher matcher = Pattern.compile("type 2 \\(commit block\\) at block (\\d+)").matcher(log);
+    List<Long> out = new ArrayList<>();
+    while (matcher.find()) {
+      out.add(Long.parseLong(matcher.group(1)));
+    }
+    return out;
+  }
+
+  /** Zeroes the journal's block n in img (4 KiB blocks), where debugfs maps it. */
+  static void zeroJournalBlock(Path img, long n) throws Exception {
+    try (FileChannel channel = FileChannel.open(img, StandardOpenOption.WRITE)) {
+      channel.write(ByteBuffer.allocate(4096), journalOffset(img, n));
+    }
+  }
+
+  /** The image offset of the journal's block n (4 KiB blocks). */
+  static long journalOffset(Path img, long n) throws Exception {
+    String bmap = ok("debugfs", "-R", "bmap <8> " + n, img.toString()).strip();
+    return Long.parseLong(bmap.substring(bmap.lastIndexOf('\n') + 1).strip()) * 4096;
   }
 }
