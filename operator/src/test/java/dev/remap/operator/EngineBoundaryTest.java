@@ -35,7 +35,9 @@ class EngineBoundaryTest {
   private static final String CATALOG = "dev/remap/engine/catalog/";
   /** Pure values: no I/O, nothing that reaches a store. */
   private static final Set<String> VALUES = Set.of("dev/remap/engine/volume/Usage",
-      "dev/remap/engine/volume/SpaceReport", "dev/remap/engine/store/StoreUri");
+      "dev/remap/engine/volume/SpaceReport", "dev/remap/engine/store/StoreUri",
+      // A share agent's status as it sends it (the text codec and its values; Skipped is Generation's).
+      "dev/remap/engine/share/ShareStatus", "dev/remap/engine/share/Generation");
   /**
    * An engine class name as a class file holds it: internal form in the constant pool (class
    * entries, descriptors, signatures), or dotted in a string (a name given to reflection). Class

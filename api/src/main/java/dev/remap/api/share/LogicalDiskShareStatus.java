@@ -27,6 +27,10 @@ public class LogicalDiskShareStatus extends StatusBase {
   @JsonPropertyDescription("When the share last had nothing waiting to go up while the cloud answered.")
   public String lastSync;
 
+  @JsonPropertyDescription("When the newest of the agent's events (what was uploaded, pulled, in conflict) happened;"
+      + " the operator has made Kubernetes Events of all up to it.")
+  public String lastEvent;
+
   @JsonPropertyDescription("Totals since the share was made.")
   public Counters counters;
 

@@ -53,6 +53,12 @@ public final class KubeVirtClient {
     return Optional.ofNullable(vm).map(VirtualMachineView::of);
   }
 
+  /** The VMs of namespace whose labels match selector. */
+  public java.util.List<VirtualMachineView> list(String namespace, io.fabric8.kubernetes.api.model.LabelSelector selector) {
+    return client.genericKubernetesResources(VM).inNamespace(namespace).withLabelSelector(selector).list().getItems()
+        .stream().map(VirtualMachineView::of).toList();
+  }
+
   /** Applies JSON Patch ops (from {@link VmPatches}); a failed {@code test} op surfaces as an exception. */
   public void patch(VirtualMachineView vm, List<Map<String, Object>> ops) {
     if (ops.isEmpty()) {
