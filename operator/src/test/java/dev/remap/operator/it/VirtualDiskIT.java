@@ -28,7 +28,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The packaged operator, running as its ServiceAccount, against a real kube-apiserver and
  * kube-controller-manager: a disk's life from "no StorageClass" to "attached to its VM" and
- * back, a user's PVC that must not be adopted, the honest NotImplemented share, and the
+ * back, a user's PVC that must not be adopted, a share refused for want of a store, and the
  * operator's health and metrics endpoints.
  */
 @ExtendWith(ControlPlaneExtension.class)
@@ -182,8 +182,8 @@ class VirtualDiskIT {
   }
 
   @Test
-  void sharesSayNotImplementedAndNeverReady() {
-    String ns = "it-notimpl";
+  void aShareWithoutAStoreSaysSoAndIsNeverReady() {
+    String ns = "it-share-nostore";
     cluster.namespace(ns);
     cluster.admin.resources(LogicalDiskShare.class).inNamespace(ns).resource(Serialization.unmarshal("""
         apiVersion: remap.dev/v1alpha1
@@ -197,8 +197,10 @@ class VirtualDiskIT {
       LogicalDiskShare share = cluster.admin.resources(LogicalDiskShare.class).inNamespace(ns).withName("photos").get();
       var status = share.getStatus();
       assertThat(status).isNotNull();
-      assertThat(Conditions.find(status.conditions, "Progressing").orElseThrow().getReason()).isEqualTo("NotImplemented");
-      assertThat(Conditions.isTrue(status.conditions, "Progressing")).isTrue();
+      // This operator runs without REMAP_STORE: a share has nowhere to keep its disks.
+      assertThat(Conditions.find(status.conditions, "Degraded").orElseThrow().getReason()).isEqualTo("StoreNotConfigured");
+      assertThat(Conditions.find(status.conditions, "Degraded").orElseThrow().getMessage()).contains("REMAP_STORE");
+      assertThat(Conditions.isTrue(status.conditions, "Degraded")).isTrue();
       assertThat(Conditions.isTrue(status.conditions, "Ready")).isFalse();
       assertThat(status.observedGeneration).isEqualTo(1L);
     });
