@@ -31,7 +31,7 @@ import java.util.TreeMap;
  * <p>Not thread-safe: one build per share at a time (the share's agent runs them one by one).
  * A build cut short leaves content objects (reused by the next build) and maybe disks that no
  * generation names; {@link #volumeName} is deterministic, so the next build of the same number
- * finds them and starts that generation again under a new number.
+ * finds those disks and makes them again.
  */
 public final class ShareBuilder {
 
@@ -169,6 +169,11 @@ public final class ShareBuilder {
       kept.set(left.file(), null);
     }
     String volume = volumeName(options.shareId(), group, number);
+    if (manager.find(volume).isPresent()) {
+      // Left by a build of this number cut short before its generation was written: no VM was
+      // given it (views name only published generations), so it is made again from scratch.
+      manager.delete(volume);
+    }
     ImageVolumes.create(manager, volume, image, sources, "share:" + options.shareId() + "/" + group + "@" + number);
     return new Generation.Group(group, volume, image.size(), image.metadataBytes(),
         kept.stream().filter(f -> f != null).toList(), allSkipped);

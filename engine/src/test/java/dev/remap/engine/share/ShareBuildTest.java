@@ -193,6 +193,21 @@ class ShareBuildTest {
   }
 
   @Test
+  void aBuildCutShortBeforeItsGenerationIsWrittenIsMadeAgain() throws Exception {
+    Map<String, byte[]> tree = userTree("cut/");
+    ShareBuilder builder = new ShareBuilder(manager, contents);
+    ShareBuilder.Options options = new ShareBuilder.Options("c1",
+        new ShareSplit.Rule(ShareSplit.Mode.BY_FOLDER, Map.of(), "other"), ImageFormat.EXT4, 64L << 20);
+    builder.build(cloud, options, Optional.empty(), 1);
+    // The state a crash leaves between the disks and the generation: disks, no generation.
+    store.delete(ShareBuilder.generationKey("c1", 1));
+    ShareBuilder.Report again = builder.build(cloud, options, Optional.empty(), 1);
+    assertThat(again.downloaded()).as("content already stored is not stored again").isEqualTo(tree.size());
+    assertSameTree(extract(ImageFormat.EXT4, readVolume(again.generation().group("Photos").volume())),
+        under(tree, "Photos/"));
+  }
+
+  @Test
   void buildingWritesOnlyMetadataNotTheFilesAgain() throws Exception {
     // 1,024 files of 256 KiB = 256 MiB in 16 folders: the disk's data blocks are the content
     // objects themselves, so building writes metadata only.
