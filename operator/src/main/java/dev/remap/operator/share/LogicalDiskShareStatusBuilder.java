@@ -154,16 +154,17 @@ public final class LogicalDiskShareStatusBuilder {
       return new Verdict(false, true, true, "VmNotFound", "VirtualMachine " + String.join(", ", o.missingVms())
           + " (spec.allocation[].vmNames) does not exist in this namespace; it gets its disks when it does");
     }
+    // Before the groups: a prefix with no files at all lacks every folder, and the prefix is what to fix.
+    if (r.generation() > 0 && r.disks().stream().allMatch(d -> d.files() == 0) && r.counters().pulled() == 0) {
+      return new Verdict(false, false, true, "EmptyPrefix", "The cloud disk (" + where + ") holds no files: the"
+          + " disks are empty (VMs can still add files, which go up to the cloud)");
+    }
     if (!r.missing().isEmpty()) {
       ShareStatus.Missing first = r.missing().get(0);
       return new Verdict(false, false, true, "GroupNotFound", "VirtualMachine " + first.vm() + " is given group '"
           + first.group() + "' (spec.allocation[].disks), which the cloud disk does not have: " + where
           + " has no such folder or no group of that name" + (r.missing().size() > 1 ? " (and "
           + (r.missing().size() - 1) + " more)" : ""));
-    }
-    if (r.generation() > 0 && r.disks().stream().allMatch(d -> d.files() == 0) && r.counters().pulled() == 0) {
-      return new Verdict(false, false, true, "EmptyPrefix", "The cloud disk (" + where + ") holds no files: the"
-          + " disks are empty (VMs can still add files, which go up to the cloud)");
     }
     if (o.kubevirtMissing()) {
       return new Verdict(false, true, false, "KubeVirtNotInstalled",
