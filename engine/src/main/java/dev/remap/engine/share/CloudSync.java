@@ -4,7 +4,6 @@ import dev.remap.engine.store.StoreException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -34,8 +33,11 @@ public final class CloudSync {
 
   public enum Policy { KEEP_BOTH, CLOUD_WINS, VM_WINS }
 
+  /** A sentence for an event; conflict: whether it tells a conflict (a warning). */
+  public record Notice(String message, boolean conflict) {}
+
   /** What a run did: changes applied, conflicts met, sentences for events, and whether it got through. */
-  public record Result(int applied, int conflicts, java.util.Map<String, Integer> conflictsByVm, List<String> events,
+  public record Result(int applied, int conflicts, java.util.Map<String, Integer> conflictsByVm, List<Notice> events,
       Optional<IOException> stoppedBy) {}
 
   private static final DateTimeFormatter CONFLICT_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HHmmss")
@@ -46,22 +48,25 @@ public final class CloudSync {
   private final Outbox outbox;
   private final Policy policy;
   private final Path scratch;
-  private final Clock clock;
 
-  public CloudSync(CloudDisk cloud, ContentStore contents, Outbox outbox, Policy policy, Path scratch, Clock clock)
+  public CloudSync(CloudDisk cloud, ContentStore contents, Outbox outbox, Policy policy, Path scratch)
       throws IOException {
     this.cloud = cloud;
     this.contents = contents;
     this.outbox = outbox;
     this.policy = policy;
     this.scratch = Files.createDirectories(scratch);
-    this.clock = clock;
   }
 
   public Result drain() throws IOException {
+    return drain(notice -> { });
+  }
+
+  /** As {@link #drain()}, telling onApplied of each change as soon as it is out of the outbox. */
+  public Result drain(java.util.function.Consumer<Notice> onApplied) throws IOException {
     int applied = 0;
     int conflicts = 0;
-    List<String> events = new ArrayList<>();
+    List<Notice> events = new ArrayList<>();
     java.util.Map<String, Integer> byVm = new java.util.TreeMap<>();
     List<Outbox.Applied> history = new ArrayList<>(outbox.appliedChanges());
     for (Outbox.Batch batch : outbox.pending()) {
@@ -75,6 +80,7 @@ public final class CloudSync {
           return new Result(applied, conflicts, byVm, events, Optional.of(e));
         }
         outbox.applied(rest, outcome.record());
+        onApplied.accept(new Notice(outcome.event(), outcome.conflict()));
         if (outcome.record() != null) {
           history.add(outcome.record());
         }
@@ -82,7 +88,7 @@ public final class CloudSync {
           conflicts++;
           byVm.merge(op.vm(), 1, Integer::sum);
         }
-        events.add(outcome.event());
+        events.add(new Notice(outcome.event(), outcome.conflict()));
         applied++;
         rest = new Outbox.Batch(rest.key(), rest.ops().subList(1, rest.ops().size()));
       }
@@ -120,10 +126,10 @@ public final class CloudSync {
             return new Outcome(record(op.vm(), op.cloudName(), etagNow, etag, op.content()), true, "conflict: " + op.cloudName()
                 + " changed in the cloud and in VM " + op.vm() + "; the VM's version replaced it (vmWins)");
           default:
-            String copy = conflictName(op.cloudName(), op.vm());
-            String copyEtag = cloud.upload(copy, local, null);
-            return new Outcome(record(op.vm(), copy, null, copyEtag, op.content()), true, "conflict: " + op.cloudName()
-                + " changed in the cloud and in VM " + op.vm() + "; both kept, the VM's version as " + copy);
+            String[] copy = keepCopy(conflictName(op.cloudName(), op.vm(), op.staged()), local, op.content());
+            return new Outcome(record(op.vm(), copy[0], null, copy[1], op.content()), true, "conflict: "
+                + op.cloudName() + " changed in the cloud and in VM " + op.vm() + "; both kept, the VM's version as "
+                + copy[0]);
         }
       }
     } finally {
@@ -177,6 +183,27 @@ public final class CloudSync {
     return expected;
   }
 
+  /**
+   * Uploads the VM's version as copy, unless a retry finds it there already with these bytes; a
+   * copy of that name with other bytes (two changes of one file staged in the same second) makes
+   * the name "... 2)", "... 3)" and so on. Answers the name used and its version.
+   */
+  private String[] keepCopy(String copy, Path local, ContentStore.Content content) throws IOException {
+    for (int n = 1; n <= 100; n++) {
+      String name = n == 1 ? copy : copy.replaceFirst("\\)(\\.[^./]*)?$", " " + n + ")$1");
+      try {
+        return new String[] {name, cloud.upload(name, local, null)};
+      } catch (CloudDisk.ConflictException e) {
+        Optional<CloudDisk.Entry> there = cloud.stat(name);
+        if (there.isPresent() && sameContent(there.get(), content)) {
+          return new String[] {name, there.get().etag()};
+        }
+      }
+    }
+    throw new IOException("100 conflict copies named like " + copy + " exist in " + cloud.describe()
+        + " with other bytes; the VM's change waits in the outbox");
+  }
+
   private boolean sameContent(CloudDisk.Entry entry, ContentStore.Content content) throws IOException {
     return entry.size() == content.size() && contents.fetch(cloud, entry).content().equals(content);
   }
@@ -186,11 +213,15 @@ public final class CloudSync {
     return new Outbox.Applied(null, vm, name, previous, etag, content);
   }
 
-  /** NAME (conflict VM TIME).EXT: next to the original, sorted with it, the extension kept for the apps. */
-  private String conflictName(String name, String vm) {
+  /**
+   * NAME (conflict VM TIME).EXT: next to the original, sorted with it, the extension kept for the
+   * apps. TIME is when the VM's change was staged, so a retry after a crash names the same copy,
+   * whose bytes it then recognises instead of making a second one.
+   */
+  private static String conflictName(String name, String vm, java.time.Instant staged) {
     int slash = name.lastIndexOf('/');
     int dot = name.lastIndexOf('.');
-    String tag = " (conflict " + vm + " " + CONFLICT_TIME.format(clock.instant()) + ")";
+    String tag = " (conflict " + vm + " " + CONFLICT_TIME.format(staged) + ")";
     return dot > slash + 1 ? name.substring(0, dot) + tag + name.substring(dot) : name + tag;
   }
 }

@@ -84,7 +84,7 @@ public final class ShareAgent {
     this.outbox = new Outbox(store, config.shareId());
     this.builder = new ShareBuilder(manager, contents);
     this.push = new SharePush(manager, contents, outbox, config.rule(), config.format(), scratch.resolve("push"), clock);
-    this.sync = new CloudSync(cloud, contents, outbox, config.policy(), scratch.resolve("sync"), clock);
+    this.sync = new CloudSync(cloud, contents, outbox, config.policy(), scratch.resolve("sync"));
     try {
       last = ShareStatus.decode(store.get(statusKey()), statusKey());
       counters = last.counters();
@@ -148,7 +148,7 @@ public final class ShareAgent {
             String problem = "the changes of VM " + view.vm() + " on disk " + view.group() + " cannot be read: "
                 + e.getMessage();
             if (!problem.equals(problems.put(view.volume(), problem))) {
-              event(now, problem);
+              event(now, true, problem);
             }
             continue;
           }
@@ -162,11 +162,13 @@ public final class ShareAgent {
         }
       }
       if (connected && config.direction() != Direction.PULL) {
-        CloudSync.Result drained = sync.drain();
-        counters = new ShareStatus.Counters(counters.pulled(), counters.uploaded() + drained.applied(),
-            counters.ownSkipped(), counters.conflicts() + drained.conflicts());
-        drained.events().forEach(message -> event(now, message));
+        CloudSync.Result drained = sync.drain(this::appliedOne);
+        drained.events().forEach(notice -> event(now, notice.conflict(), notice.message()));
         drained.conflictsByVm().forEach((vm, n) -> conflictsByVm.merge(vm, (long) n, Long::sum));
+        // The views learn the versions the share's changes made, so a VM's next change to a file
+        // expects the version its own last change produced (the applied records that also say
+        // so are forgotten when a pull folds them into a generation).
+        advanceViews(outbox.appliedChanges());
         if (drained.stoppedBy().isPresent()) {
           connected = false;
           error = drained.stoppedBy().get().getMessage();
@@ -279,6 +281,56 @@ public final class ShareAgent {
   }
 
   /**
+   * Moves each view's known version of a file over the changes the share made for that VM: a
+   * record that replaced the version the view knows (or created a file the view knows without a
+   * version yet) gives the view its new version. Applying the same records again changes nothing.
+   */
+  private void advanceViews(List<Outbox.Applied> applied) throws IOException {
+    if (applied.isEmpty()) {
+      return;
+    }
+    for (VmView view : views()) {
+      List<VmView.Known> files = new ArrayList<>(view.files());
+      boolean changed = false;
+      for (Outbox.Applied record : applied) {
+        if (!record.vm().equals(view.vm()) || record.etag().isEmpty()) {
+          continue;
+        }
+        for (int i = 0; i < files.size(); i++) {
+          VmView.Known known = files.get(i);
+          boolean follows = known.cloudName().equals(record.cloudName())
+              && (record.previous() == null ? known.etag().isEmpty() : record.previous().equals(known.etag()));
+          if (follows) {
+            files.set(i, new VmView.Known(known.path(), known.cloudName(), record.etag(), known.content(),
+                known.fingerprint()));
+            changed = true;
+          }
+        }
+      }
+      if (changed) {
+        saveView(new VmView(view.vm(), view.group(), view.volume(), view.generation(), view.size(), view.syncs(),
+            view.lastSegment(), view.retired(), files));
+      }
+    }
+  }
+
+  /** Called by the outbox's applier after each change reaches the cloud: the counters are saved at once. */
+  private void appliedOne(CloudSync.Notice notice) {
+    counters = new ShareStatus.Counters(counters.pulled(), counters.uploaded() + 1, counters.ownSkipped(),
+        counters.conflicts() + (notice.conflict() ? 1 : 0));
+    if (last != null) {
+      try {
+        // A crash later in the round must not lose the count of a change already in the cloud.
+        store.put(statusKey(), ByteBuffer.wrap(new ShareStatus(last.connected(), last.lastError(), last.errorReason(),
+            last.generation(), last.lastSync(), counters, last.disks(), last.vms(), last.missing(), last.events())
+            .encode()));
+      } catch (IOException e) {
+        // The round's own status write comes next; a failure here only delays the count.
+      }
+    }
+  }
+
+  /**
    * The assignments with "all" (the API's word for every group) spelled out: in a single split it
    * is the one group's name; otherwise every group of the generation.
    */
@@ -364,7 +416,11 @@ public final class ShareAgent {
   }
 
   private void event(Instant at, String message) {
-    events.addLast(new ShareStatus.Event(at, message));
+    event(at, false, message);
+  }
+
+  private void event(Instant at, boolean warning, String message) {
+    events.addLast(new ShareStatus.Event(at, warning, message));
     while (events.size() > ShareStatus.EVENTS) {
       events.removeFirst();
     }

@@ -54,7 +54,8 @@ public record ShareStatus(boolean connected, String lastError, String errorReaso
   /** A VM given a group the share does not have (no such folder or type in the cloud). */
   public record Missing(String vm, String group) {}
 
-  public record Event(Instant at, String message) {}
+  /** Something the agent did or met; warning: a conflict or a disk it cannot read, for a person to look at. */
+  public record Event(Instant at, boolean warning, String message) {}
 
   public byte[] encode() {
     StringBuilder out = new StringBuilder(MAGIC).append('\n');
@@ -82,7 +83,8 @@ public record ShareStatus(boolean connected, String lastError, String errorReaso
       out.append("missing ").append(Generation.enc(gap.vm())).append(' ').append(Generation.enc(gap.group())).append('\n');
     }
     for (Event event : events) {
-      out.append("event ").append(event.at()).append(' ').append(Generation.enc(event.message())).append('\n');
+      out.append("event ").append(event.at()).append(' ').append(event.warning()).append(' ')
+          .append(Generation.enc(event.message())).append('\n');
     }
     out.append("end\n");
     return out.toString().getBytes(StandardCharsets.UTF_8);
@@ -115,7 +117,7 @@ public record ShareStatus(boolean connected, String lastError, String errorReaso
               Long.parseLong(f[5]), Long.parseLong(f[6]), Long.parseLong(f[7]), Boolean.parseBoolean(f[8]),
               Generation.dec(f[9])));
           case "missing" -> missing.add(new Missing(Generation.dec(f[1]), Generation.dec(f[2])));
-          case "event" -> events.add(new Event(Instant.parse(f[1]), Generation.dec(f[2])));
+          case "event" -> events.add(new Event(Instant.parse(f[1]), Boolean.parseBoolean(f[2]), Generation.dec(f[3])));
           default -> throw new IOException(what + " has an unknown line: " + f[0]);
         }
       }

@@ -221,6 +221,37 @@ class ShareAgentTest {
   }
 
   @Test
+  void aVmsSecondChangeAfterAPullFollowsItsFirstAndIsNoConflict() throws Exception {
+    seed("again/");
+    ShareAgent agent = agent("again/", ImageFormat.EXT4, CloudSync.Policy.KEEP_BOTH);
+    agent.round();
+    String disk = volumeOf(agent, "vm-a", "Photos");
+    guestWrite(disk, mounted -> {
+      Files.writeString(mounted.resolve("mine.txt"), "first");
+      Files.writeString(mounted.resolve("beach day.jpg"), "edited once");
+    });
+    agent.round();
+    // A pull folds the share's own changes into generation 2; vm-a keeps running on generation 1.
+    clock.advance(Duration.ofHours(2));
+    assertThat(agent.round().generation()).isEqualTo(2);
+    guestWrite(disk, mounted -> {
+      Files.writeString(mounted.resolve("mine.txt"), "second");
+      Files.writeString(mounted.resolve("beach day.jpg"), "edited twice");
+      Files.delete(mounted.resolve("Ünïcødé ✓.png"));
+    });
+    ShareStatus status = agent.round();
+    assertThat(list("again/", "Photos/")).containsOnly(Map.entry("Photos/mine.txt", "second"),
+        Map.entry("Photos/beach day.jpg", "edited twice"));
+    assertThat(status.counters().conflicts()).isZero();
+    // And a third, after the next pull.
+    clock.advance(Duration.ofHours(2));
+    agent.round();
+    guestWrite(disk, mounted -> Files.writeString(mounted.resolve("mine.txt"), "third"));
+    assertThat(agent.round().counters().conflicts()).isZero();
+    assertThat(read("again/", "Photos/mine.txt")).isEqualTo("third");
+  }
+
+  @Test
   void twoVmsChangingOneFileIsAConflictToo() throws Exception {
     seed("two-vms/");
     ShareAgent agent = agent("two-vms/", ImageFormat.EXT4, CloudSync.Policy.KEEP_BOTH);

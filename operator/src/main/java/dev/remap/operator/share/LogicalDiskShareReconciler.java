@@ -259,8 +259,8 @@ public class LogicalDiskShareReconciler implements Reconciler<LogicalDiskShare>,
     Instant newest = since;
     for (ShareStatus.Event event : report.get().events()) {
       if (event.at().isAfter(since)) {
-        boolean warning = event.message().startsWith("conflict") || event.message().contains("cannot be read");
-        EventRecorder.record(client, share, warning, warning ? "SyncProblem" : "Synced", event.message());
+        EventRecorder.record(client, share, event.warning(), event.warning() ? "SyncProblem" : "Synced",
+            event.message());
         newest = event.at().isAfter(newest) ? event.at() : newest;
       }
     }

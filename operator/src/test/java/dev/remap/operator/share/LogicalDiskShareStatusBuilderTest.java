@@ -39,7 +39,7 @@ class LogicalDiskShareStatusBuilderTest {
             new ShareStatus.Disk("Texts", "share-t-g1", 1L << 30, 1, 16, List.of())),
         List.of(vm("vm-a", "Photos", 2, 2, false), vm("vm-c", "Photos", 1, 1, false), vm("vm-c", "Texts", 1, 1, false),
             vm("vm-a", "Photos", 1, 2, true)),
-        List.of(), List.of(new ShareStatus.Event(T0, "generation 1 built: 3 files fetched")));
+        List.of(), List.of(new ShareStatus.Event(T0, false, "generation 1 built: 3 files fetched")));
   }
 
   static ShareStatus.Vm vm(String vm, String group, long generation, long pending, boolean retired) {
