@@ -8,14 +8,11 @@ import dev.remap.api.share.SyncPolicy;
 import dev.remap.operator.disk.PvcModel;
 import dev.remap.operator.transfer.JobConfig;
 import dev.remap.operator.transfer.JobModel;
+import dev.remap.operator.transfer.StorePods;
 import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
-import io.fabric8.kubernetes.api.model.Volume;
-import io.fabric8.kubernetes.api.model.VolumeBuilder;
-import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import java.util.ArrayList;
@@ -40,10 +37,10 @@ public final class ShareAgentModel {
   public static final String COMPONENT = "share-agent";
   public static final String ANNOTATION_NAMESPACE = "remap.dev/share-namespace";
   public static final String ANNOTATION_NAME = "remap.dev/share-name";
+  /** On the pod template: {@link #configHash}, so a rotated Secret or a new image rolls the agent. */
+  public static final String ANNOTATION_CONFIG = "remap.dev/share-agent-config";
   static final String SCRATCH = "/tmp/scratch";
   static final String JOURNAL = "/tmp/journal";
-  static final long ROOT = 0;
-  static final long NON_ROOT = 65532;
 
   private ShareAgentModel() {}
 
@@ -109,26 +106,17 @@ public final class ShareAgentModel {
     return out;
   }
 
-  public static Deployment deployment(LogicalDiskShare share, List<String> args, JobConfig config, int port) {
-    boolean local = config.localStore();
-    List<EnvVar> env = new ArrayList<>();
-    if (config.storeSecret() != null) {
-      env.add(fromSecret("REMAP_STORE_ACCESS_KEY_ID", config.storeSecret(), config.accessKeyIdKey()));
-      env.add(fromSecret("REMAP_STORE_SECRET_ACCESS_KEY", config.storeSecret(), config.secretAccessKeyKey()));
-    }
+  /**
+   * The agent's Deployment. configHash goes on the pod template ({@link #ANNOTATION_CONFIG}):
+   * whatever the pod reads at start and the arguments do not show (the cloud Secret's values, the
+   * image, the store Secret) is in it, so a change rolls the agent.
+   */
+  public static Deployment deployment(LogicalDiskShare share, List<String> args, JobConfig config, int port,
+      String configHash) {
+    List<EnvVar> env = new ArrayList<>(StorePods.storeEnv(config));
     String name = ShareNames.agent(share);
-    env.add(fromSecret("REMAP_CLOUD_ACCESS_KEY_ID", name, JobModel.ACCESS_KEY_ID));
-    env.add(fromSecret("REMAP_CLOUD_SECRET_ACCESS_KEY", name, JobModel.SECRET_ACCESS_KEY));
-    List<Volume> volumes = new ArrayList<>();
-    List<VolumeMount> mounts = new ArrayList<>();
-    volumes.add(new VolumeBuilder().withName("tmp").withNewEmptyDir().endEmptyDir().build());
-    mounts.add(new VolumeMount("/tmp", null, "tmp", null, null, null, null));
-    if (local) {
-      volumes.add(new VolumeBuilder().withName("store").withNewHostPath().withPath(config.localStorePath())
-          .withType("Directory").endHostPath().build());
-      mounts.add(new VolumeMount(config.localStorePath(), null, "store", null, null, null, null));
-    }
-    long user = local ? ROOT : NON_ROOT;
+    env.add(StorePods.fromSecret("REMAP_CLOUD_ACCESS_KEY_ID", name, JobModel.ACCESS_KEY_ID));
+    env.add(StorePods.fromSecret("REMAP_CLOUD_SECRET_ACCESS_KEY", name, JobModel.SECRET_ACCESS_KEY));
     Map<String, String> labels = labels(share);
     return new DeploymentBuilder()
         .withNewMetadata()
@@ -141,14 +129,12 @@ public final class ShareAgentModel {
         .withNewStrategy().withType("Recreate").endStrategy()
         .withNewSelector().withMatchLabels(Map.of(LABEL_SHARE_UID, share.getMetadata().getUid())).endSelector()
         .withNewTemplate()
-        .withNewMetadata().withLabels(labels).endMetadata()
+        .withNewMetadata().withLabels(labels).withAnnotations(Map.of(ANNOTATION_CONFIG, configHash)).endMetadata()
         .withNewSpec()
+        // The agent talks to stores, never to the API server.
         .withAutomountServiceAccountToken(false)
         .withEnableServiceLinks(false)
-        .withNewSecurityContext()
-        .withRunAsUser(user).withRunAsGroup(user).withRunAsNonRoot(!local).withFsGroup(local ? null : NON_ROOT)
-        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
-        .endSecurityContext()
+        .withSecurityContext(StorePods.podSecurity(config))
         .addNewContainer()
         .withName("agent")
         .withImage(config.image())
@@ -158,21 +144,23 @@ public final class ShareAgentModel {
         .addNewPort().withName("http").withContainerPort(port).endPort()
         .withNewReadinessProbe().withNewHttpGet().withPath("/healthz").withNewPort(port).endHttpGet()
         .withPeriodSeconds(5).endReadinessProbe()
-        .withNewResources()
-        .addToRequests("cpu", new Quantity("100m")).addToRequests("memory", new Quantity("256Mi"))
-        .addToLimits("memory", new Quantity("1Gi"))
-        .endResources()
-        .withNewSecurityContext()
-        .withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true)
-        .withNewCapabilities().withDrop("ALL").endCapabilities()
-        .endSecurityContext()
-        .withVolumeMounts(mounts)
+        .withResources(StorePods.resources())
+        .withSecurityContext(StorePods.containerSecurity())
+        .withVolumeMounts(StorePods.mounts(config))
         .endContainer()
-        .withVolumes(volumes)
+        .withVolumes(StorePods.volumes(config))
         .endSpec()
         .endTemplate()
         .endSpec()
         .build();
+  }
+
+  /** A digest of what the agent reads at start besides its arguments: the cloud Secret's values, image, store Secret. */
+  public static String configHash(List<String> args, JobConfig config, Map<String, String> secretData) {
+    StringBuilder text = new StringBuilder(String.join("\n", args)).append('\n').append(config.image()).append('\n')
+        .append(config.storeSecret()).append('\n');
+    new TreeMap<>(secretData).forEach((key, value) -> text.append(key).append('=').append(value).append('\n'));
+    return ShareNames.hash(text.toString()).substring(0, 32);
   }
 
   /**
@@ -202,8 +190,5 @@ public final class ShareAgentModel {
     return labels;
   }
 
-  private static EnvVar fromSecret(String name, String secret, String key) {
-    return new EnvVarBuilder().withName(name).withNewValueFrom().withNewSecretKeyRef().withName(secret).withKey(key)
-        .endSecretKeyRef().endValueFrom().build();
-  }
+
 }

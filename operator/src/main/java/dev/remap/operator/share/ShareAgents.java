@@ -45,13 +45,15 @@ final class ShareAgents {
 
   /** Makes the agent run with these arguments; answers its Deployment as the API server has it. */
   Deployment ensure(LogicalDiskShare share, List<String> args, int port, Map<String, String> secretData) {
-    Deployment want = ShareAgentModel.deployment(share, args, config, port);
+    Deployment want = ShareAgentModel.deployment(share, args, config, port,
+        ShareAgentModel.configHash(args, config, secretData));
     var resource = client.apps().deployments().inNamespace(config.namespace()).withName(want.getMetadata().getName());
     Deployment have = resource.get();
     if (have == null) {
       have = client.apps().deployments().resource(want).create();
-    } else if (!Objects.equals(args(have), args)) {
-      // A changed spec or allocation: the new pod goes on from what the old one kept in the store.
+    } else if (!Objects.equals(configHash(have), configHash(want))) {
+      // A changed spec, allocation, Secret or image: the new pod goes on from what the old one
+      // kept in the store.
       have.getSpec().setTemplate(want.getSpec().getTemplate());
       have = client.apps().deployments().resource(have).update();
     }
@@ -75,7 +77,8 @@ final class ShareAgents {
     client.apps().deployments().inNamespace(config.namespace()).withName(ShareNames.agent(share)).delete();
   }
 
-  private static List<String> args(Deployment deployment) {
-    return deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
+  private static String configHash(Deployment deployment) {
+    Map<String, String> annotations = deployment.getSpec().getTemplate().getMetadata().getAnnotations();
+    return annotations == null ? null : annotations.get(ShareAgentModel.ANNOTATION_CONFIG);
   }
 }

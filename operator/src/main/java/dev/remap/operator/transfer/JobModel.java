@@ -6,13 +6,9 @@ import dev.remap.api.disk.VirtualDisk;
 import dev.remap.operator.disk.DiskNames;
 import dev.remap.operator.disk.PvcModel;
 import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
-import io.fabric8.kubernetes.api.model.Volume;
-import io.fabric8.kubernetes.api.model.VolumeBuilder;
-import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import java.net.URLEncoder;
@@ -48,8 +44,6 @@ public final class JobModel {
   public static final int BACKOFF_LIMIT = 2;
   /** Twelve hours: a terabyte at 25 MB/s; a Job that runs longer has hung. */
   public static final long ACTIVE_DEADLINE_SECONDS = 12 * 3600;
-  static final long ROOT = 0;
-  static final long NON_ROOT = 65532;
   static final String JOURNAL = "/tmp/journal";
 
   private JobModel() {}
@@ -88,29 +82,11 @@ public final class JobModel {
   }
 
   public static Job job(TransferJob t, JobConfig config) {
-    boolean local = config.localStore();
-    List<EnvVar> env = new ArrayList<>();
-    if (config.storeSecret() != null) {
-      env.add(fromSecret("REMAP_STORE_ACCESS_KEY_ID", config.storeSecret(), config.accessKeyIdKey()));
-      env.add(fromSecret("REMAP_STORE_SECRET_ACCESS_KEY", config.storeSecret(), config.secretAccessKeyKey()));
-    }
+    List<EnvVar> env = new ArrayList<>(StorePods.storeEnv(config));
     if (t.userSecret() != null) {
-      env.add(fromSecret(t.kind().credentialsEnv + "_ACCESS_KEY_ID", t.name(), ACCESS_KEY_ID));
-      env.add(fromSecret(t.kind().credentialsEnv + "_SECRET_ACCESS_KEY", t.name(), SECRET_ACCESS_KEY));
+      env.add(StorePods.fromSecret(t.kind().credentialsEnv + "_ACCESS_KEY_ID", t.name(), ACCESS_KEY_ID));
+      env.add(StorePods.fromSecret(t.kind().credentialsEnv + "_SECRET_ACCESS_KEY", t.name(), SECRET_ACCESS_KEY));
     }
-    List<Volume> volumes = new ArrayList<>();
-    List<VolumeMount> mounts = new ArrayList<>();
-    // The journal folder every store client has (read-only root file system).
-    volumes.add(new VolumeBuilder().withName("tmp").withNewEmptyDir().endEmptyDir().build());
-    mounts.add(new VolumeMount("/tmp", null, "tmp", null, null, null, null));
-    if (local) {
-      // The CSI controller's store directory, at the same path. Single node by definition of a
-      // local store, so the pod needs no node constraint to land where the directory is.
-      volumes.add(new VolumeBuilder().withName("store").withNewHostPath().withPath(config.localStorePath())
-          .withType("Directory").endHostPath().build());
-      mounts.add(new VolumeMount(config.localStorePath(), null, "store", null, null, null, null));
-    }
-    long user = local ? ROOT : NON_ROOT;
     Map<String, String> labels = labels(t);
     return new JobBuilder()
         .withNewMetadata()
@@ -129,32 +105,21 @@ public final class JobModel {
         // The copy talks to stores, never to the API server.
         .withAutomountServiceAccountToken(false)
         .withEnableServiceLinks(false)
-        .withNewSecurityContext()
-        // A local store is a hostPath directory owned by root (as for the CSI controller);
-        // against S3 nothing on the host is touched: the image's non-root user.
-        .withRunAsUser(user).withRunAsGroup(user).withRunAsNonRoot(!local).withFsGroup(local ? null : NON_ROOT)
-        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
-        .endSecurityContext()
+        .withSecurityContext(StorePods.podSecurity(config))
         .addNewContainer()
         .withName("remap")
         .withImage(config.image())
         .withImagePullPolicy("IfNotPresent")
         .withArgs(t.args())
         .withEnv(env)
-        .withNewResources()
-        .addToRequests("cpu", new Quantity("100m")).addToRequests("memory", new Quantity("256Mi"))
-        .addToLimits("memory", new Quantity("1Gi"))
-        .endResources()
+        .withResources(StorePods.resources())
         // The failure sentence (or the final progress line) is the termination message; if the
         // JVM dies before writing it, the log's last lines stand in.
         .withTerminationMessagePolicy("FallbackToLogsOnError")
-        .withNewSecurityContext()
-        .withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true)
-        .withNewCapabilities().withDrop("ALL").endCapabilities()
-        .endSecurityContext()
-        .withVolumeMounts(mounts)
+        .withSecurityContext(StorePods.containerSecurity())
+        .withVolumeMounts(StorePods.mounts(config))
         .endContainer()
-        .withVolumes(volumes)
+        .withVolumes(StorePods.volumes(config))
         .endSpec()
         .endTemplate()
         .endSpec()
@@ -195,11 +160,6 @@ public final class JobModel {
       return storeUri;
     }
     return storeUri + (storeUri.contains("?") ? "&" : "?") + "endpoint=" + URLEncoder.encode(endpoint, StandardCharsets.UTF_8);
-  }
-
-  private static EnvVar fromSecret(String name, String secret, String key) {
-    return new EnvVarBuilder().withName(name).withNewValueFrom().withNewSecretKeyRef().withName(secret).withKey(key)
-        .endSecretKeyRef().endValueFrom().build();
   }
 
   private static String uid20(VirtualDisk disk) {

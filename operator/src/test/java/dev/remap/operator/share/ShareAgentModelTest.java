@@ -132,7 +132,7 @@ class ShareAgentModelTest {
   void theDeploymentRunsOnePodAtATimeWithCredentialsOnlyByReference() {
     LogicalDiskShare share = share("{" + CLOUD + ", allocation: []}");
     List<String> args = ShareAgentModel.args(share, VMS, S3, 9810);
-    Deployment d = ShareAgentModel.deployment(share, args, S3, 9810);
+    Deployment d = ShareAgentModel.deployment(share, args, S3, 9810, "h1");
     String name = ShareNames.agent(share);
     assertThat(name).isEqualTo("remap-share-0a1b2c3d4e5f6789abcd");
     assertThat(d.getMetadata().getName()).isEqualTo(name);
@@ -174,7 +174,7 @@ class ShareAgentModelTest {
   @Test
   void aLocalStoreIsMountedFromTheNodeAndReadAsRoot() {
     LogicalDiskShare share = share("{" + CLOUD + ", allocation: []}");
-    Deployment d = ShareAgentModel.deployment(share, ShareAgentModel.args(share, VMS, LOCAL, 9810), LOCAL, 9810);
+    Deployment d = ShareAgentModel.deployment(share, ShareAgentModel.args(share, VMS, LOCAL, 9810), LOCAL, 9810, "h1");
     PodSpec pod = d.getSpec().getTemplate().getSpec();
     assertThat(pod.getVolumes()).filteredOn(v -> v.getHostPath() != null).singleElement().satisfies(v -> {
       assertThat(v.getHostPath().getPath()).isEqualTo("/var/lib/remap/store");
@@ -186,9 +186,28 @@ class ShareAgentModelTest {
   }
 
   @Test
+  void aRotatedSecretANewImageOrNewArgumentsChangeTheConfigHashAndNothingElseDoes() {
+    List<String> args = List.of("share-agent", "--bucket", "photos");
+    Map<String, String> secret = Map.of("accessKeyId", b64("AKID"), "secretAccessKey", b64("s1"));
+    String hash = ShareAgentModel.configHash(args, S3, secret);
+    assertThat(ShareAgentModel.configHash(args, S3, new java.util.TreeMap<>(secret))).isEqualTo(hash);
+    assertThat(ShareAgentModel.configHash(args, S3, Map.of("accessKeyId", b64("AKID"), "secretAccessKey", b64("s2"))))
+        .isNotEqualTo(hash);
+    assertThat(ShareAgentModel.configHash(List.of("share-agent", "--bucket", "other"), S3, secret)).isNotEqualTo(hash);
+    JobConfig newImage = new JobConfig(S3.namespace(), S3.image() + "-2", S3.storeUri(), S3.storeSecret(),
+        S3.accessKeyIdKey(), S3.secretAccessKeyKey(), S3.localStorePath());
+    assertThat(ShareAgentModel.configHash(args, newImage, secret)).isNotEqualTo(hash);
+    // A digest, not the values: the template's annotation shows no secret.
+    assertThat(hash).doesNotContain(b64("s1")).matches("[0-9a-f]{32}");
+    LogicalDiskShare share = share("{" + CLOUD + ", allocation: []}");
+    assertThat(ShareAgentModel.deployment(share, args, S3, 9810, hash).getSpec().getTemplate().getMetadata()
+        .getAnnotations()).containsEntry(ShareAgentModel.ANNOTATION_CONFIG, hash);
+  }
+
+  @Test
   void theCopiedSecretIsOwnedByTheDeploymentAndHoldsOnlyTheTwoKeysNeverInTheDeployment() {
     LogicalDiskShare share = share("{" + CLOUD + ", allocation: []}");
-    Deployment d = ShareAgentModel.deployment(share, ShareAgentModel.args(share, VMS, S3, 9810), S3, 9810);
+    Deployment d = ShareAgentModel.deployment(share, ShareAgentModel.args(share, VMS, S3, 9810), S3, 9810, "h1");
     d.getMetadata().setUid("d-uid");
     String id = b64("AKIDEXAMPLE");
     String secret = b64("wJalrXUtnFEMI/K7MDENG");
