@@ -108,7 +108,40 @@ public class LogicalDiskShareReconciler implements Reconciler<LogicalDiskShare>,
     UpdateControl<LogicalDiskShare> control = patch(share, client, o, report);
     boolean settled = agentState == ShareObservation.Agent.ANSWERING
         && attachments.stream().allMatch(a -> a.state().state() == VmState.ATTACHED);
-    return control.rescheduleAfter(settled ? settings.refresh() : RECHECK);
+    return control.rescheduleAfter(settled ? settledRecheck(share) : RECHECK);
+  }
+
+  /**
+   * How soon a settled share is looked at again: its agent re-checks the cloud every
+   * spec.sync.retryInterval, and a lost connection should reach the status (Degraded) about as
+   * soon, so the shorter of that (at least a second: every look costs a few API requests) and
+   * REMAP_SHARE_REFRESH.
+   */
+  static Duration settledRecheck(LogicalDiskShare share, Duration refresh) {
+    String retry = share.getSpec().sync == null ? null : share.getSpec().sync.retryInterval;
+    Duration every = retry == null ? Duration.ofSeconds(1) : goDuration(retry);
+    Duration atLeast = every.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : every;
+    return atLeast.compareTo(refresh) < 0 ? atLeast : refresh;
+  }
+
+  private Duration settledRecheck(LogicalDiskShare share) {
+    return settledRecheck(share, settings.refresh());
+  }
+
+  /** A duration as the CRD allows it (1s, 500ms, 1m30s, 1.5h); the API server checked the form. */
+  static Duration goDuration(String text) {
+    java.util.regex.Matcher part = java.util.regex.Pattern.compile("([0-9]+(?:\\.[0-9]+)?)(ms|s|m|h)").matcher(text);
+    double nanos = 0;
+    while (part.find()) {
+      double value = Double.parseDouble(part.group(1));
+      nanos += value * switch (part.group(2)) {
+        case "ms" -> 1e6;
+        case "s" -> 1e9;
+        case "m" -> 60e9;
+        default -> 3600e9;
+      };
+    }
+    return Duration.ofNanos((long) nanos);
   }
 
   /** PV, PVC and the VM's spec for every disk the agent made for a VM the allocation still picks. */

@@ -224,6 +224,20 @@ class LogicalDiskShareIT {
     await().atMost(WAIT).untilAsserted(() -> assertThat(world.events(ns, "family"))
         .anyMatch(e -> e.startsWith("Synced: generation 1 built: 3 files fetched")));
 
+    // The cloud goes away: the share says so about a second after the agent's next round (it
+    // re-checks every 500 ms here; the operator looks at a settled share every second), and
+    // recovers when the cloud is back.
+    s3.stop();
+    long stopped = System.nanoTime();
+    awaitCondition(ns, "family", "Degraded", "True", "CloudUnreachable");
+    Duration took = Duration.ofNanos(System.nanoTime() - stopped);
+    System.out.println("Degraded (CloudUnreachable) " + took.toMillis() + " ms after the cloud stopped");
+    assertThat(took).as("Degraded after the cloud stopped").isLessThan(Duration.ofSeconds(4));
+    assertThat(world.get(ns, "family").getStatus().connected).isFalse();
+    assertThat(world.columns(ns, "family")).containsEntry("CONNECTED", "false");
+    s3.restart();
+    awaitCondition(ns, "family", "Ready", "True", "Shared");
+
     // vm-b starts (its VMI appears), then a file arrives in the cloud: generation 2. The stopped
     // VMs move to it at once (the agent's /rebase) and their old disks are released; vm-b stays.
     world.vmi(ns, "vm-b");
