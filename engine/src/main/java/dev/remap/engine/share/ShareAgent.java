@@ -70,6 +70,8 @@ public final class ShareAgent {
   private ShareStatus last;
   /** Conflicts met per VM since the share was made (carried over from the last status). */
   private final java.util.Map<String, Long> conflictsByVm = new java.util.TreeMap<>();
+  /** The views as the store has them, by key; null until first read ({@link #views}). */
+  private java.util.Map<String, VmView> viewCache;
   /** Why a VM disk's changes could not be read at the last round, by volume. */
   private final java.util.Map<String, String> problems = new java.util.HashMap<>();
 
@@ -251,15 +253,25 @@ public final class ShareAgent {
       manager.delete(volume);
     }
     store.delete(viewKey(view.get()));
+    if (viewCache != null) {
+      viewCache.remove(viewKey(view.get()));
+    }
   }
 
-  /** The VM's disk volumes now (one per assigned group). */
+  /**
+   * The VMs' disks now (one per assigned group, and retired ones until released). Read from the
+   * store once: this agent is their only writer (one agent per share), so its copy stays true
+   * and a round costs no request for them.
+   */
   public synchronized List<VmView> views() throws IOException {
-    List<VmView> out = new ArrayList<>();
-    for (ObjectInfo info : store.list(viewPrefix())) {
-      out.add(VmView.decode(store.get(info.key()), info.key()));
+    if (viewCache == null) {
+      java.util.Map<String, VmView> loaded = new java.util.TreeMap<>();
+      for (ObjectInfo info : store.list(viewPrefix())) {
+        loaded.put(info.key(), VmView.decode(store.get(info.key()), info.key()));
+      }
+      viewCache = loaded;
     }
-    return out;
+    return new ArrayList<>(viewCache.values());
   }
 
   public Outbox outbox() {
@@ -392,13 +404,21 @@ public final class ShareAgent {
     List<ShareStatus.Disk> disks = new ArrayList<>();
     current.ifPresent(g -> g.groups().forEach(group -> disks.add(new ShareStatus.Disk(group.name(), group.volume(),
         group.size(), group.files().size(), group.fileBytes(), group.skipped()))));
+    java.util.Map<String, Long> pending = new java.util.HashMap<>();
+    long waiting = 0;
+    for (Outbox.Batch batch : outbox.pending()) {
+      for (Outbox.Op op : batch.ops()) {
+        pending.merge(op.vm(), 1L, Long::sum);
+        waiting++;
+      }
+    }
     List<ShareStatus.Vm> vms = new ArrayList<>();
     for (VmView view : views()) {
       vms.add(new ShareStatus.Vm(view.vm(), view.group(), view.volume(), view.generation(), view.size(),
-          pendingOf(view.vm()),
-          conflictsByVm.getOrDefault(view.vm(), 0L), view.retired(), problems.get(view.volume())));
+          pending.getOrDefault(view.vm(), 0L), conflictsByVm.getOrDefault(view.vm(), 0L), view.retired(),
+          problems.get(view.volume())));
     }
-    Instant lastSync = connected && outbox.size() == 0 ? now : last == null ? null : last.lastSync();
+    Instant lastSync = connected && waiting == 0 ? now : last == null ? null : last.lastSync();
     return new ShareStatus(connected, error, reason, current.map(Generation::number).orElse(0L), lastSync, counters, disks,
         vms, missing, List.copyOf(events));
   }
@@ -432,6 +452,9 @@ public final class ShareAgent {
 
   private void saveView(VmView view) throws IOException {
     store.put(viewKey(view), ByteBuffer.wrap(view.encode()));
+    if (viewCache != null) {
+      viewCache.put(viewKey(view), view);
+    }
   }
 
   private String viewPrefix() {
