@@ -9,16 +9,12 @@ import dev.remap.engine.volume.SnapshotDevice;
 import dev.remap.engine.volume.VolumeManager;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -62,6 +58,7 @@ public final class ShareAgent {
   private final Outbox outbox;
   private final ShareBuilder builder;
   private final SharePush push;
+  private final ShareViews views;
   private final CloudSync sync;
   private final Clock clock;
   private final Deque<ShareStatus.Event> events = new ArrayDeque<>();
@@ -70,8 +67,6 @@ public final class ShareAgent {
   private ShareStatus last;
   /** Conflicts met per VM since the share was made (carried over from the last status). */
   private final java.util.Map<String, Long> conflictsByVm = new java.util.TreeMap<>();
-  /** The views as the store has them, by key; null until first read ({@link #views}). */
-  private java.util.Map<String, VmView> viewCache;
   /** Why a VM disk's changes could not be read at the last round, by volume. */
   private final java.util.Map<String, String> problems = new java.util.HashMap<>();
 
@@ -85,6 +80,7 @@ public final class ShareAgent {
     this.contents = new ContentStore(store, scratch.resolve("content"));
     this.outbox = new Outbox(store, config.shareId());
     this.builder = new ShareBuilder(manager, contents);
+    this.views = new ShareViews(store, config.shareId(), config.readOnly());
     this.push = new SharePush(manager, contents, outbox, config.rule(), config.format(), scratch.resolve("push"), clock);
     this.sync = new CloudSync(cloud, contents, outbox, config.policy(), scratch.resolve("sync"));
     try {
@@ -135,7 +131,7 @@ public final class ShareAgent {
         // A VM no longer given a group keeps its disk until the operator releases it (it may still
         // be attached); it is retired, so it is synced but never rebased.
         if (!view.retired() && !assignments.contains(new Assignment(view.vm(), view.group()))) {
-          saveView(view.retire());
+          views.save(view.retire());
         }
       }
       if (config.direction() != Direction.PULL && !config.readOnly()) {
@@ -155,7 +151,7 @@ public final class ShareAgent {
             continue;
           }
           if (result.snapshotted()) {
-            saveView(result.view());
+            views.save(result.view());
             if (!result.staged().isEmpty()) {
               event(now, "VM " + view.vm() + " changed " + result.staged().size() + " file(s) on disk "
                   + view.group() + "; staged for the cloud");
@@ -170,7 +166,7 @@ public final class ShareAgent {
         // The views learn the versions the share's changes made, so a VM's next change to a file
         // expects the version its own last change produced (the applied records that also say
         // so are forgotten when a pull folds them into a generation).
-        advanceViews(outbox.appliedChanges());
+        views.advance(outbox.appliedChanges());
         if (drained.stoppedBy().isPresent()) {
           connected = false;
           error = drained.stoppedBy().get().getMessage();
@@ -216,13 +212,13 @@ public final class ShareAgent {
       }
       if (!config.readOnly()) {
         SharePush.Result result = push.sync(view);
-        saveView(result.view());
+        views.save(result.view());
         if (!result.staged().isEmpty()) {
           // New changes: they go up first; the VM moves at a later start.
           continue;
         }
       }
-      saveView(views().stream().filter(v -> v.volume().equals(view.volume())).findFirst().orElse(view).retire());
+      views.save(views().stream().filter(v -> v.volume().equals(view.volume())).findFirst().orElse(view).retire());
       ensureDisk(new Assignment(vm, view.group()), current.get());
       old.add(view.volume());
     }
@@ -245,33 +241,19 @@ public final class ShareAgent {
     }
     if (!config.readOnly()) {
       SharePush.Result result = push.sync(view.get());
-      saveView(result.view());
+      views.save(result.view());
       if (!result.staged().isEmpty()) {
         throw new IllegalStateException("disk " + volume + " of VM " + view.get().vm() + " had new changes; they are"
             + " staged now: release it again");
       }
       manager.delete(volume);
     }
-    store.delete(viewKey(view.get()));
-    if (viewCache != null) {
-      viewCache.remove(viewKey(view.get()));
-    }
+    views.delete(view.get());
   }
 
-  /**
-   * The VMs' disks now (one per assigned group, and retired ones until released). Read from the
-   * store once: this agent is their only writer (one agent per share), so its copy stays true
-   * and a round costs no request for them.
-   */
+  /** The VMs' disks now (one per assigned group, and retired ones until released). */
   public synchronized List<VmView> views() throws IOException {
-    if (viewCache == null) {
-      java.util.Map<String, VmView> loaded = new java.util.TreeMap<>();
-      for (ObjectInfo info : store.list(viewPrefix())) {
-        loaded.put(info.key(), VmView.decode(store.get(info.key()), info.key()));
-      }
-      viewCache = loaded;
-    }
-    return new ArrayList<>(viewCache.values());
+    return views.all();
   }
 
   public Outbox outbox() {
@@ -289,41 +271,7 @@ public final class ShareAgent {
 
   /** The volume of vm's disk for group in generation number. */
   public static String vmVolume(String shareId, String group, String vm, long number) {
-    return ShareBuilder.volumeName(shareId, group, number) + "-vm-" + hash(vm).substring(0, 12);
-  }
-
-  /**
-   * Moves each view's known version of a file over the changes the share made for that VM: a
-   * record that replaced the version the view knows (or created a file the view knows without a
-   * version yet) gives the view its new version. Applying the same records again changes nothing.
-   */
-  private void advanceViews(List<Outbox.Applied> applied) throws IOException {
-    if (applied.isEmpty()) {
-      return;
-    }
-    for (VmView view : views()) {
-      List<VmView.Known> files = new ArrayList<>(view.files());
-      boolean changed = false;
-      for (Outbox.Applied record : applied) {
-        if (!record.vm().equals(view.vm()) || record.etag().isEmpty()) {
-          continue;
-        }
-        for (int i = 0; i < files.size(); i++) {
-          VmView.Known known = files.get(i);
-          boolean follows = known.cloudName().equals(record.cloudName())
-              && (record.previous() == null ? known.etag().isEmpty() : record.previous().equals(known.etag()));
-          if (follows) {
-            files.set(i, new VmView.Known(known.path(), known.cloudName(), record.etag(), known.content(),
-                known.fingerprint()));
-            changed = true;
-          }
-        }
-      }
-      if (changed) {
-        saveView(new VmView(view.vm(), view.group(), view.volume(), view.generation(), view.size(), view.syncs(),
-            view.lastSegment(), view.retired(), files));
-      }
-    }
+    return ShareBuilder.volumeName(shareId, group, number) + "-vm-" + ShareViews.hash(vm).substring(0, 12);
   }
 
   /** Called by the outbox's applier after each change reaches the cloud: the counters are saved at once. */
@@ -391,12 +339,7 @@ public final class ShareAgent {
       manager.createFrom(volume, base, "share:" + config.shareId() + "/" + group.name() + "@" + generation.number()
           + " for " + assignment.vm());
     }
-    saveView(push.initialView(assignment.vm(), generation, group, volume));
-  }
-
-  /** Views are stored per volume; a read-only share's VMs share the base, so the key adds the VM. */
-  private String viewKey(VmView view) {
-    return viewKey(view.volume() + (config.readOnly() ? "." + hash(view.vm()).substring(0, 12) : ""));
+    views.save(push.initialView(assignment.vm(), generation, group, volume));
   }
 
   private ShareStatus status(boolean connected, String error, String reason, Optional<Generation> current,
@@ -450,30 +393,7 @@ public final class ShareAgent {
     return new ShareBuilder.Options(config.shareId(), config.rule(), config.format(), config.freeSpace());
   }
 
-  private void saveView(VmView view) throws IOException {
-    store.put(viewKey(view), ByteBuffer.wrap(view.encode()));
-    if (viewCache != null) {
-      viewCache.put(viewKey(view), view);
-    }
-  }
-
-  private String viewPrefix() {
-    return "shares/" + config.shareId() + "/vms/";
-  }
-
-  private String viewKey(String volume) {
-    return viewPrefix() + volume + ".view";
-  }
-
   private String statusKey() {
     return "shares/" + config.shareId() + "/status";
-  }
-
-  private static String hash(String text) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK has no SHA-256", e);
-    }
   }
 }
