@@ -12,7 +12,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.UUID;
 
 /**
@@ -106,19 +105,6 @@ public final class ContentStore {
   /** Whether content is whole in the store. */
   public boolean has(Content content) throws IOException {
     return content.size() == 0 || store.stat(content.partKey(content.parts() - 1)).isPresent();
-  }
-
-  /** Every content whole in the store's listing, by SHA-256 (for collection). */
-  public List<String> listed() throws IOException {
-    List<String> out = new ArrayList<>();
-    for (var info : store.list(PREFIX)) {
-      String rest = info.key().substring(PREFIX.length());
-      int slash = rest.indexOf('/');
-      if (slash > 0 && (out.isEmpty() || !out.get(out.size() - 1).equals(rest.substring(0, slash)))) {
-        out.add(rest.substring(0, slash));
-      }
-    }
-    return out;
   }
 
   private long store(Path file, Content content) throws IOException {

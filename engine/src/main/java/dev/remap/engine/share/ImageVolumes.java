@@ -5,7 +5,6 @@ import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.core.Source;
 import dev.remap.engine.share.image.BuiltImage;
 import dev.remap.engine.store.ObjectStore;
-import dev.remap.engine.volume.StoreLayout;
 import dev.remap.engine.volume.VolumeManager;
 import dev.remap.engine.volume.VolumeMeta;
 import java.io.IOException;
@@ -18,7 +17,7 @@ import java.util.UUID;
  * "generated from the storage blocks the data occupies"): the image's metadata runs go into one
  * new object {@code shares/meta/UUID}, and the mapping points every file's blocks at the content
  * objects that already hold its bytes. The only bytes written are the metadata, the mapping and
- * the volume's record: {@link Built#bytesWritten}.
+ * the volume's record.
  */
 public final class ImageVolumes {
 
@@ -26,8 +25,8 @@ public final class ImageVolumes {
 
   private ImageVolumes() {}
 
-  /** What building a disk wrote. */
-  public record Built(VolumeMeta volume, MappingTable table, long bytesWritten) {}
+  /** The disk built and its mapping. */
+  public record Built(VolumeMeta volume, MappingTable table) {}
 
   /**
    * The mapping of image: metadata at metaKey (its runs concatenated in order), file i's bytes in
@@ -69,9 +68,6 @@ public final class ImageVolumes {
     store.put(metaKey, meta);
     MappingTable table = table(image, contents, metaKey);
     VolumeMeta volume = manager.createFrom(name, table, origin);
-    long written = image.metadataBytes()
-        + store.stat(StoreLayout.checkpoint(volume.id(), 0)).map(i -> i.size()).orElse(0L)
-        + volume.encode().remaining();
-    return new Built(volume, table, written);
+    return new Built(volume, table);
   }
 }

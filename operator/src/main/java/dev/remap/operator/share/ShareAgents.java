@@ -9,7 +9,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * Keeps a share's agent Deployment as {@link ShareAgentModel} says (created, or replaced when its
@@ -66,11 +65,6 @@ final class ShareAgents {
       client.secrets().resource(current).update();
     }
     return have;
-  }
-
-  Optional<Deployment> find(LogicalDiskShare share) {
-    return Optional.ofNullable(client.apps().deployments().inNamespace(config.namespace())
-        .withName(ShareNames.agent(share)).get());
   }
 
   void delete(LogicalDiskShare share) {

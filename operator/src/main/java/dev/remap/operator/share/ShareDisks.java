@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.api.model.PersistentVolume;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * Makes the PersistentVolume and PVC of each VM disk ({@link ShareDiskModel}) and deletes them
@@ -48,8 +47,4 @@ final class ShareDisks {
         .getItems();
   }
 
-  Optional<PersistentVolume> find(LogicalDiskShare share, String vm, String group, long generation) {
-    return Optional.ofNullable(client.persistentVolumes()
-        .withName(ShareNames.persistentVolume(share, vm, group, generation)).get());
-  }
 }
