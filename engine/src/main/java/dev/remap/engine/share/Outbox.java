@@ -118,7 +118,14 @@ public final class Outbox {
   public List<Applied> appliedChanges() throws IOException {
     List<Applied> out = new ArrayList<>();
     for (ObjectInfo info : store.list(applied)) {
-      String[] f = new String(store.get(info.key()), StandardCharsets.UTF_8).trim().split(" ");
+      String[] f;
+      try {
+        f = new String(store.get(info.key()), StandardCharsets.UTF_8).trim().split(" ");
+      } catch (NoSuchObjectException e) {
+        // Forgotten since the listing (a share collection reads another agent's records): a
+        // generation holds it now.
+        continue;
+      }
       out.add(new Applied(info.key(), Generation.dec(f[0]), Generation.dec(f[1]),
           f[2].equals("~") ? null : Generation.dec(f[2]), Generation.dec(f[3]),
           f[4].equals("~") ? null : new ContentStore.Content(f[4], Long.parseLong(f[5]))));

@@ -27,7 +27,8 @@ import java.util.stream.Collectors;
  * outbox while the cloud answers, and every interval pull the cloud's changes into a new
  * generation. Everything it knows is in the store (generations, VM views, outbox, status), so a
  * restarted agent goes on where the last one stopped. Staging needs no cloud: while it is
- * unreachable, VMs' changes still reach the outbox and wait there.
+ * unreachable, VMs' changes still reach the outbox and wait there. Rounds also delete what is no
+ * longer used: old generations' disks ({@link OldGenerations}), share objects ({@link ShareCollector}).
  *
  * <p>Threads: one agent per share, one round at a time (rounds are synchronized).
  */
@@ -60,6 +61,8 @@ public final class ShareAgent {
   private final SharePush push;
   private final ShareViews views;
   private final CloudSync sync;
+  private final OldGenerations old;
+  private final ShareCollector collector;
   private final Clock clock;
   private final Deque<ShareStatus.Event> events = new ArrayDeque<>();
   private Instant nextPull = Instant.MIN;
@@ -83,6 +86,8 @@ public final class ShareAgent {
     this.views = new ShareViews(store, config.shareId(), config.readOnly());
     this.push = new SharePush(manager, contents, outbox, config.rule(), config.format(), scratch.resolve("push"), clock);
     this.sync = new CloudSync(cloud, contents, outbox, config.policy(), scratch.resolve("sync"));
+    this.old = new OldGenerations(manager, config.shareId());
+    this.collector = new ShareCollector(manager);
     try {
       last = ShareStatus.decode(store.get(statusKey()), statusKey());
       counters = last.counters();
@@ -177,7 +182,9 @@ public final class ShareAgent {
         current = Optional.of(pull(current.get(), now));
         nextPull = now.plus(config.interval());
       }
+      old.collect(current.get().number(), views()).ifPresent(message -> event(now, message));
     }
+    collector.due(now).ifPresent(e -> event(e.at(), e.warning(), e.message()));
     ShareStatus status = status(connected, error, reason, current, missing, now);
     store.put(statusKey(), ByteBuffer.wrap(status.encode()));
     last = status;

@@ -14,10 +14,12 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -27,6 +29,15 @@ import java.util.TreeMap;
  * by remapping ({@link ImageVolumes}), then records the generation. A file whose name and ETag
  * the previous generation already holds is not downloaded again; a content already in the store
  * is not stored again.
+ *
+ * <p>Collection ({@link ShareCollector}): a content found already stored may be one a collection
+ * judged garbage a moment before (nothing named it for longer than the grace) and is deleting. So
+ * once a generation's disks exist (from then on they name its contents) and before its file is
+ * written, every part of every content it maps that neither the previous generation nor the
+ * share's applied records name is checked (one stat each); if one is gone, the disks are deleted
+ * and the generation built again, fetching the lost bytes anew. What that leaves: a collection
+ * that read the references before the disks existed and deletes after the check, within its last
+ * look at new volumes and its delete (milliseconds; ShareCollector's header).
  *
  * <p>Not thread-safe: one build per share at a time (the share's agent runs them one by one).
  * A build cut short leaves content objects (reused by the next build) and maybe disks that no
@@ -48,6 +59,9 @@ public final class ShareBuilder {
   public record Report(Generation generation, int downloaded, long downloadedBytes, long contentBytesStored,
       long metadataBytes) {}
 
+  /** Builds of one generation before giving up for this round (each lost content is fetched anew). */
+  private static final int ATTEMPTS = 3;
+
   private final VolumeManager manager;
   private final ContentStore contents;
 
@@ -66,8 +80,8 @@ public final class ShareBuilder {
    */
   public Report build(CloudDisk cloud, Options options, Optional<Generation> previous, List<Outbox.Applied> own,
       long number) throws IOException {
-    List<CloudDisk.Entry> entries = cloud.list();
-    List<String> folders = cloud.folders();
+    // Named by the share's newest generation or its applied records, which stay until this build
+    // is published (only this agent deletes them): no collection can take these meanwhile.
     Map<String, ContentStore.Content> known = new HashMap<>();
     previous.ifPresent(g -> g.groups().forEach(group -> group.files().forEach(
         f -> known.put(key(f.cloudName(), f.etag()), f.content()))));
@@ -76,7 +90,60 @@ public final class ShareBuilder {
         known.put(key(applied.cloudName(), applied.etag()), applied.content());
       }
     }
+    Set<ContentStore.Content> held = new HashSet<>(known.values());
+    Map<String, ContentStore.Content> fetched = new HashMap<>();
+    int downloaded = 0;
+    long downloadedBytes = 0;
+    long stored = 0;
+    for (int attempt = 1; ; attempt++) {
+      Attempt built = attempt(cloud, options, number, known, fetched);
+      downloaded += built.downloaded();
+      downloadedBytes += built.downloadedBytes();
+      stored += built.stored();
+      // The disks exist now and map their contents, so a collection that starts from here keeps
+      // them. One that started before may have judged a content garbage that this build found
+      // already stored (ContentStore.has) and delete it under us: every part not known above must
+      // still be there before the generation is published, or the disks are made again with the
+      // missing bytes fetched anew (ShareCollector's header: the window this leaves).
+      Set<ContentStore.Content> checked = new HashSet<>(held);
+      Set<ContentStore.Content> vanished = new HashSet<>();
+      for (Generation.Group group : built.generation().groups()) {
+        for (Generation.File file : group.files()) {
+          if (checked.add(file.content()) && !whole(file.content())) {
+            vanished.add(file.content());
+          }
+        }
+      }
+      if (vanished.isEmpty()) {
+        if (!manager.store().putIfAbsent(generationKey(options.shareId(), number),
+            ByteBuffer.wrap(built.generation().encode()))) {
+          throw new IOException("generation " + number + " of share " + options.shareId() + " already exists");
+        }
+        return new Report(built.generation(), downloaded, downloadedBytes, stored, built.metadataBytes());
+      }
+      for (Generation.Group group : built.generation().groups()) {
+        manager.delete(group.volume());
+      }
+      fetched.values().removeIf(vanished::contains);
+      if (attempt == ATTEMPTS) {
+        throw new IOException("generation " + number + " of share " + options.shareId() + " lost "
+            + vanished.size() + " file content(s) from the store while it was built, " + ATTEMPTS
+            + " times: is a collection deleting them? The next round builds it again");
+      }
+    }
+  }
 
+  /** One try at a generation: its disks made, its file not written yet. */
+  private record Attempt(Generation generation, int downloaded, long downloadedBytes, long stored, long metadataBytes) {}
+
+  /**
+   * Lists, fetches what neither known nor fetched (an earlier attempt's contents) holds, and makes
+   * the disks. fetched gains what this attempt fetched.
+   */
+  private Attempt attempt(CloudDisk cloud, Options options, long number, Map<String, ContentStore.Content> known,
+      Map<String, ContentStore.Content> fetched) throws IOException {
+    List<CloudDisk.Entry> entries = cloud.list();
+    List<String> folders = cloud.folders();
     Map<String, List<Generation.File>> files = new TreeMap<>();
     Map<String, List<Generation.Skipped>> skipped = new TreeMap<>();
     for (String group : ShareSplit.groups(options.rule(), entries.stream().map(CloudDisk.Entry::name).toList(), folders)) {
@@ -100,16 +167,18 @@ public final class ShareBuilder {
             + " has a '.' or '..' folder in its name, which no filesystem can hold"));
         continue;
       }
-      ContentStore.Content before = known.get(key(entry.name(), entry.etag()));
+      ContentStore.Content before = known.getOrDefault(key(entry.name(), entry.etag()),
+          fetched.get(key(entry.name(), entry.etag())));
       ContentStore.Content content;
       if (before != null && contents.has(before)) {
         content = before;
       } else {
-        ContentStore.Fetched fetched = contents.fetch(cloud, entry);
-        content = fetched.content();
+        ContentStore.Fetched fetch = contents.fetch(cloud, entry);
+        content = fetch.content();
+        fetched.put(key(entry.name(), entry.etag()), content);
         downloaded++;
         downloadedBytes += content.size();
-        stored += fetched.bytesStored();
+        stored += fetch.bytesStored();
       }
       files.get(placed.get().group()).add(new Generation.File(entry.name(), entry.etag(), entry.modified(), content, path));
     }
@@ -124,11 +193,18 @@ public final class ShareBuilder {
       metadata += built.metadataBytes();
       groups.add(built);
     }
-    Generation generation = new Generation(options.shareId(), number, created, groups, unplaced);
-    if (!manager.store().putIfAbsent(generationKey(options.shareId(), number), ByteBuffer.wrap(generation.encode()))) {
-      throw new IOException("generation " + number + " of share " + options.shareId() + " already exists");
+    return new Attempt(new Generation(options.shareId(), number, created, groups, unplaced), downloaded,
+        downloadedBytes, stored, metadata);
+  }
+
+  /** Whether every part of content is in the store (one stat each). */
+  private boolean whole(ContentStore.Content content) throws IOException {
+    for (int part = 0; part < content.parts(); part++) {
+      if (manager.store().stat(content.partKey(part)).isEmpty()) {
+        return false;
+      }
     }
-    return new Report(generation, downloaded, downloadedBytes, stored, metadata);
+    return true;
   }
 
   /** Reads generation number of the share. */

@@ -108,6 +108,7 @@ public final class SharePush {
       List<VmChanges.Change> changes = VmChanges.find(view, listing, table);
       Map<java.util.List<String>, VmChanges.Change> changed = new HashMap<>();
       changes.forEach(c -> changed.put(c.path(), c));
+      Map<ContentStore.Content, ImageReader.FoundFile> sources = new HashMap<>();
       Map<java.util.List<String>, VmView.Known> known = new HashMap<>();
       view.files().forEach(k -> known.put(k.path(), k));
       for (ImageReader.FoundFile found : listing.files()) {
@@ -125,6 +126,7 @@ public final class SharePush {
             .orElse(ShareSplit.cloudName(rule, view.group(), found.path()));
         String etag = before.map(VmView.Known::etag).orElse(null);
         if (before.isEmpty() || !before.get().content().equals(content)) {
+          sources.put(content, found);
           ops.add(new Outbox.Op(view.vm(), view.group(), Outbox.Kind.PUT, cloudName, content, etag, clock.instant()));
         }
         next.add(new VmView.Known(found.path(), cloudName, etag == null ? "" : etag, content, fingerprint));
@@ -135,8 +137,16 @@ public final class SharePush {
               deleted.before().etag(), clock.instant()));
         }
       }
+      outbox.stage(ops);
+      // A content found already stored (ContentStore.put stores nothing then) may be one a share
+      // collection judged garbage and is deleting (ShareCollector). From now on the outbox names
+      // it, so no later collection takes it: put back, from the snapshot, what went meanwhile.
+      for (Map.Entry<ContentStore.Content, ImageReader.FoundFile> source : sources.entrySet()) {
+        if (!contents.has(source.getKey())) {
+          copyOut(device, source.getValue());
+        }
+      }
     }
-    outbox.stage(ops);
     VmView after = new VmView(view.vm(), view.group(), view.volume(), view.generation(), view.size(), view.syncs() + 1,
         segment, view.retired(), next);
     manager.deleteSnapshot(view.volume(), snapshot);

@@ -49,7 +49,7 @@ public final class GarbageCollector {
     for (String space : StoreLayout.DATA_SPACES) {
       candidates.addAll(store.list(space));
     }
-    Set<String> roots = roots();
+    Set<String> roots = referencedKeys(store);
     Instant cutoff = Instant.now().minus(grace);
     Map<String, Instant> importActivity = new HashMap<>();
     for (ObjectInfo info : candidates) {
@@ -71,7 +71,13 @@ public final class GarbageCollector {
     return new Report(candidates.size(), garbage.size(), bytes, candidates.size() - garbage.size());
   }
 
-  private Set<String> roots() throws IOException {
+  /**
+   * Every key a volume or a snapshot of store references: each volume's newest checkpoint, what
+   * it maps, and every segment after it; what every snapshot maps. Public for the share agent's
+   * collection of {@code shares/} objects, which volumes map too (docs/SHARE.md); the volume
+   * collector itself never looks outside {@link StoreLayout#DATA_SPACES}.
+   */
+  public static Set<String> referencedKeys(ObjectStore store) throws IOException {
     Set<String> roots = new HashSet<>();
     Map<String, List<ObjectInfo>> checkpointsById = new HashMap<>();
     for (ObjectInfo info : store.list(StoreLayout.CHECKPOINTS)) {
