@@ -5,6 +5,7 @@ import dev.remap.engine.share.CloudSync;
 import dev.remap.engine.share.ImageFormat;
 import dev.remap.engine.share.S3CloudDisk;
 import dev.remap.engine.share.ShareAgent;
+import dev.remap.engine.share.ShareRemoval;
 import dev.remap.engine.share.ShareSplit;
 import dev.remap.engine.share.ShareStatus;
 import dev.remap.engine.store.ObjectStore;
@@ -29,7 +30,7 @@ import picocli.CommandLine.Option;
  * operator runs per share. Every --retry-interval it runs a round of the engine's
  * {@link ShareAgent}; a failing round is reported in the status and retried, never fatal. Its
  * HTTP face ({@link ShareAgentHttp}): GET /status, GET /healthz, POST /rebase?vm=, POST
- * /release?volume=. The cloud's credentials come from REMAP_CLOUD_ACCESS_KEY_ID and
+ * /release?volume=, POST /delete ({@link Rounds}). The cloud's credentials come from REMAP_CLOUD_ACCESS_KEY_ID and
  * REMAP_CLOUD_SECRET_ACCESS_KEY, the store's from REMAP_STORE_* (never arguments, which a pod's
  * spec and ps show).
  */
@@ -123,17 +124,13 @@ final class ShareAgentCommand implements Callable<Integer> {
         return status.connected() ? 0 : 1;
       }
       Duration every = GoDuration.parse("--retry-interval", retryInterval);
-      try (ShareAgentHttp http = ShareAgentHttp.start(listen, agent)) {
+      Rounds rounds = new Rounds(agent, config, new ShareRemoval(manager, shareId));
+      try (ShareAgentHttp http = ShareAgentHttp.start(listen, agent, rounds)) {
+        rounds.http = http;
         System.out.println("share agent " + shareId + " for " + cloud.describe() + " on http://" + http.address());
         while (!Thread.currentThread().isInterrupted()) {
           long started = System.nanoTime();
-          try {
-            http.publish(agent.round());
-          } catch (RuntimeException | java.io.IOException e) {
-            // A round that fails (the store unreachable, a damaged object) is told and retried.
-            http.failed(e);
-            System.err.println("share agent round failed: " + e.getMessage());
-          }
+          rounds.runOne();
           long left = every.toNanos() - (System.nanoTime() - started);
           if (left > 0) {
             Thread.sleep(left / 1_000_000, (int) (left % 1_000_000));
@@ -142,6 +139,71 @@ final class ShareAgentCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /**
+   * The agent's rounds and the share's deletion (POST /delete). Lock: a round and a deletion both
+   * hold this object's monitor, so a deletion waits for the round in flight and, once it has
+   * removed the share, no round starts again (a round would build the share anew): the process
+   * idles until the operator deletes its Deployment. A refused or failed deletion lets the rounds
+   * go on, so the changes that wait still reach the cloud.
+   */
+  static final class Rounds implements ShareAgentHttp.Deleter {
+    private final ShareAgent agent;
+    private final ShareAgent.Config config;
+    private final ShareRemoval removal;
+    /** Set once the HTTP face runs, before the first round. */
+    volatile ShareAgentHttp http;
+    private boolean deleted;
+
+    Rounds(ShareAgent agent, ShareAgent.Config config, ShareRemoval removal) {
+      this.agent = agent;
+      this.config = config;
+      this.removal = removal;
+    }
+
+    synchronized void runOne() {
+      if (deleted) {
+        return;
+      }
+      try {
+        http.publish(agent.round());
+      } catch (RuntimeException | java.io.IOException e) {
+        // A round that fails (the store unreachable, a damaged object) is told and retried.
+        http.failed(e);
+        System.err.println("share agent round failed: " + e.getMessage());
+      }
+    }
+
+    @Override
+    public synchronized ShareAgentHttp.Deletion delete(boolean abandon) throws java.io.IOException {
+      String id = config.shareId();
+      if (deleted) {
+        return new ShareAgentHttp.Deletion(true, 0, "share " + id + " is deleted");
+      }
+      // A last round, so that what VMs wrote since the last one is staged and sent: needed when
+      // VMs have disks that send (a generation exists), or when changes already wait.
+      boolean sends = config.direction() != ShareAgent.Direction.PULL && !config.readOnly()
+          && agent.newestGeneration().isPresent();
+      String why = "";
+      if (sends || removal.pending() > 0) {
+        ShareStatus last = agent.round();
+        http.publish(last);
+        why = last.connected() ? "" : "the cloud did not answer (" + last.lastError() + "): ";
+      }
+      ShareRemoval.Result result;
+      try {
+        result = removal.remove(abandon);
+      } catch (ShareRemoval.PendingChangesException e) {
+        return new ShareAgentHttp.Deletion(false, e.pending(), why + e.getMessage()
+            + " (POST /delete?abandon=true deletes it anyway)");
+      }
+      deleted = true;
+      System.out.println("share " + id + " deleted: " + result.volumes().size() + " volume(s) and "
+          + result.objects() + " object(s) removed from the store");
+      return new ShareAgentHttp.Deletion(true, 0, "share " + id + " is deleted: " + result.volumes().size()
+          + " volume(s) and " + result.objects() + " object(s) removed from the store");
+    }
   }
 
   ShareAgent.Config config() {

@@ -1,6 +1,7 @@
 package dev.remap.cli;
 
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import dev.remap.engine.share.ShareAgent;
 import dev.remap.engine.share.ShareStatus;
@@ -17,33 +18,53 @@ import java.util.concurrent.Executors;
  * engine's text form), GET /healthz (200 once a round has finished, with the last round's failure
  * if it failed), POST /rebase?vm=NAME (move the VM's disks to the newest generation: the operator
  * calls it while the VM is stopped; answers the retired volumes, one per line), POST
- * /release?volume=NAME (forget a retired disk the VM no longer uses). Errors are 409 with the
- * sentence. One handler thread: requests are short and the agent serialises them anyway.
+ * /release?volume=NAME (forget a retired disk the VM no longer uses), POST /delete[?abandon=true]
+ * (the share is being deleted: stop, send what waits, remove the share from the store). Errors
+ * are 409 with the sentence; /delete's failures other than changes still waiting are 500. After a
+ * deletion every request is answered 410: the process only waits for its Deployment to go. One
+ * handler thread: requests are short (a deletion excepted, which nothing else may overlap) and
+ * the agent serialises them anyway.
  */
 final class ShareAgentHttp implements AutoCloseable {
 
-  private final HttpServer server;
-  private final ShareAgent agent;
-  private volatile ShareStatus status;
-  private volatile String failure;
-
-  private ShareAgentHttp(HttpServer server, ShareAgent agent) {
-    this.server = server;
-    this.agent = agent;
+  /** Carries out POST /delete (see {@link ShareAgentCommand}). */
+  interface Deleter {
+    Deletion delete(boolean abandon) throws IOException;
   }
 
-  static ShareAgentHttp start(String listen, ShareAgent agent) throws IOException {
+  /** What a deletion did: done, or refused because pending changes reached no cloud yet (and why). */
+  record Deletion(boolean deleted, long pending, String message) {}
+
+  /** The header of a 409 from /delete: how many changes still wait for the cloud. */
+  static final String PENDING_HEADER = "Remap-Pending-Changes";
+
+  private final HttpServer server;
+  private final ShareAgent agent;
+  private final Deleter deleter;
+  private volatile ShareStatus status;
+  private volatile String failure;
+  /** Why the agent does nothing more (the share was deleted); null while it works. */
+  private volatile String gone;
+
+  private ShareAgentHttp(HttpServer server, ShareAgent agent, Deleter deleter) {
+    this.server = server;
+    this.agent = agent;
+    this.deleter = deleter;
+  }
+
+  static ShareAgentHttp start(String listen, ShareAgent agent, Deleter deleter) throws IOException {
     int colon = listen.lastIndexOf(':');
     if (colon < 0) {
       throw new IllegalArgumentException("--listen: '" + listen + "' is not HOST:PORT");
     }
     HttpServer server = HttpServer.create(new InetSocketAddress(listen.substring(0, colon),
         Integer.parseInt(listen.substring(colon + 1))), 16);
-    ShareAgentHttp http = new ShareAgentHttp(server, agent);
-    server.createContext("/status", http::status);
-    server.createContext("/healthz", http::health);
-    server.createContext("/rebase", http::rebase);
-    server.createContext("/release", http::release);
+    ShareAgentHttp http = new ShareAgentHttp(server, agent, deleter);
+    server.createContext("/status", http.unlessGone(http::status));
+    server.createContext("/healthz", http.unlessGone(http::health));
+    server.createContext("/rebase", http.unlessGone(http::rebase));
+    server.createContext("/release", http.unlessGone(http::release));
+    server.createContext("/delete", http.unlessGone(http::delete));
     server.setExecutor(Executors.newSingleThreadExecutor(r -> {
       Thread thread = new Thread(r, "share-agent-http");
       thread.setDaemon(true);
@@ -108,6 +129,38 @@ final class ShareAgentHttp implements AutoCloseable {
     }
   }
 
+  private void delete(HttpExchange exchange) throws IOException {
+    if (!post(exchange)) {
+      return;
+    }
+    boolean abandon = "true".equals(parameter(exchange, "abandon"));
+    try {
+      Deletion done = deleter.delete(abandon);
+      if (done.deleted()) {
+        gone = done.message();
+        answer(exchange, 200, done.message() + "\n");
+      } else {
+        exchange.getResponseHeaders().set(PENDING_HEADER, Long.toString(done.pending()));
+        answer(exchange, 409, done.message() + "\n");
+      }
+    } catch (IOException | RuntimeException e) {
+      // The store failed, or a disk is still in use somewhere: the caller asks again later.
+      answer(exchange, 500, "the share could not be deleted: " + e.getMessage() + "\n");
+    }
+  }
+
+  /** handler, or 410 once the share is deleted (the agent must not make anything again). */
+  private HttpHandler unlessGone(HttpHandler handler) {
+    return exchange -> {
+      String why = gone;
+      if (why != null) {
+        answer(exchange, 410, why + "; this agent does nothing more\n");
+      } else {
+        handler.handle(exchange);
+      }
+    };
+  }
+
   private static boolean post(HttpExchange exchange) throws IOException {
     if (!exchange.getRequestMethod().equals("POST")) {
       answer(exchange, 405, "use POST\n");
@@ -118,6 +171,15 @@ final class ShareAgentHttp implements AutoCloseable {
 
   /** The query parameter name, or null after answering 400. */
   private static String query(HttpExchange exchange, String name) throws IOException {
+    String value = parameter(exchange, name);
+    if (value == null) {
+      answer(exchange, 400, "missing query parameter " + name + "\n");
+    }
+    return value;
+  }
+
+  /** The query parameter name, or null. */
+  private static String parameter(HttpExchange exchange, String name) {
     String raw = exchange.getRequestURI().getRawQuery();
     if (raw != null) {
       for (String pair : raw.split("&")) {
@@ -126,7 +188,6 @@ final class ShareAgentHttp implements AutoCloseable {
         }
       }
     }
-    answer(exchange, 400, "missing query parameter " + name + "\n");
     return null;
   }
 

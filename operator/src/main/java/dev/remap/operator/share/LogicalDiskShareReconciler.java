@@ -42,7 +42,9 @@ import org.jboss.logging.Logger;
  * runs), moves a stopped VM to the newest generation (the agent's /rebase) and lets the agent
  * release disks no VM uses, turns the agent's events into Kubernetes Events and reports
  * ({@link LogicalDiskShareStatusBuilder}). The data work is the agent's: nothing here waits on data.
- * The finalizer takes the disks out of the VMs and deletes the PVs and the agent.
+ * The finalizer takes the disks out of the VMs, has the agent remove the share from the store
+ * (its /delete: it sends what VMs wrote first, and refuses while the cloud has not got it), then
+ * deletes the PVs and the agent.
  */
 @ControllerConfiguration(name = LogicalDiskShareReconciler.NAME)
 public class LogicalDiskShareReconciler implements Reconciler<LogicalDiskShare>, Cleaner<LogicalDiskShare> {
@@ -52,9 +54,15 @@ public class LogicalDiskShareReconciler implements Reconciler<LogicalDiskShare>,
   /** How soon to look again while something is on its way (the agent starting, a disk attaching). */
   static final Duration RECHECK = Duration.ofSeconds(3);
   static final String BUS = "virtio";
+  /** Set to "true" on a share, its deletion goes on although changes of its VMs never reached the cloud. */
+  public static final String ABANDON_PENDING = "remap.dev/abandon-pending-uploads";
+  /** How long a deletion waits for an agent pod that runs but does not answer before going on without it. */
+  static final Duration AGENT_GRACE = Duration.ofMinutes(2);
 
   private final JobSettings jobs;
   private final ShareSettings settings;
+  /** The last warning recorded per share being deleted (by uid), so a deletion that waits says so once per reason. */
+  private final Map<String, String> deletionWarnings = new java.util.concurrent.ConcurrentHashMap<>();
 
   @jakarta.inject.Inject
   public LogicalDiskShareReconciler(JobSettings jobs, ShareSettings settings) {
@@ -253,12 +261,69 @@ public class LogicalDiskShareReconciler implements Reconciler<LogicalDiskShare>,
         }
       }
     }
+    Optional<DeleteControl> removing = removeFromStore(share, client);
+    if (removing.isPresent()) {
+      return removing.get();
+    }
     for (PersistentVolume pv : volumes) {
       client.persistentVolumes().withName(pv.getMetadata().getName()).delete();
     }
     // The agent goes with its Deployment (its Secret copy is owned by it); the PVCs go with the share.
     new ShareAgents(client, jobs.config()).delete(share);
     return DeleteControl.defaultDelete();
+  }
+
+  /**
+   * Has the agent remove the share's volumes and shares/ID/ objects from the store, once its disks
+   * left the VMs. Empty: done, or no agent runs (nothing is removed then: docs/SHARE.md, "Limits"),
+   * or its pod has not answered for AGENT_GRACE since the deletion began; else the finalizer stays
+   * and the cleanup asks again after RECHECK.
+   */
+  private Optional<DeleteControl> removeFromStore(LogicalDiskShare share, KubernetesClient client) {
+    String uid = share.getMetadata().getUid();
+    String what = share.getMetadata().getNamespace() + "/" + share.getMetadata().getName();
+    ShareAgentClient agent = new ShareAgentClient(client, jobs.config().namespace());
+    Optional<URI> address = agent.address(uid);
+    if (address.isEmpty()) {
+      LOG.infof("LogicalDiskShare %s: no agent runs, so nothing removes its disks and records from the store", what);
+      deletionWarnings.remove(uid);
+      return Optional.empty();
+    }
+    Map<String, String> annotations = share.getMetadata().getAnnotations();
+    boolean abandon = annotations != null && "true".equals(annotations.get(ABANDON_PENDING));
+    ShareAgentClient.Deletion deletion = agent.delete(address.get(), abandon);
+    switch (deletion.outcome()) {
+      case DELETED -> {
+        LOG.infof("LogicalDiskShare %s removed from the store: %s", what, deletion.message());
+        deletionWarnings.remove(uid);
+        return Optional.empty();
+      }
+      case PENDING -> warnOnce(client, share, "PendingUploads", "The share is not deleted yet: "
+          + deletion.pending() + " change(s) of its VMs have not reached the cloud (" + deletion.message()
+          + "). It goes once they are sent; to delete it now and lose them, annotate it " + ABANDON_PENDING
+          + "=\"true\"");
+      case FAILED -> warnOnce(client, share, "DeleteFailed", "The share's disks and records could not be removed"
+          + " from the store yet, trying again: " + deletion.message());
+      case NOT_ANSWERING -> {
+        String began = share.getMetadata().getDeletionTimestamp();
+        if (began != null && Instant.parse(began).plus(AGENT_GRACE).isBefore(Instant.now())) {
+          warnOnce(client, share, "AgentNotAnswering", "The share's agent did not answer for "
+              + AGENT_GRACE.toMinutes() + " minutes, so the share goes without it: its disks and records stay in"
+              + " the store (" + deletion.message() + ")");
+          deletionWarnings.remove(uid);
+          return Optional.empty();
+        }
+        LOG.infof("LogicalDiskShare %s waits for its agent: %s", what, deletion.message());
+      }
+    }
+    return Optional.of(DeleteControl.noFinalizerRemoval().rescheduleAfter(RECHECK));
+  }
+
+  private void warnOnce(KubernetesClient client, LogicalDiskShare share, String reason, String message) {
+    String said = reason + ": " + message;
+    if (!said.equals(deletionWarnings.put(share.getMetadata().getUid(), said))) {
+      EventRecorder.record(client, share, true, reason, message);
+    }
   }
 
   private static boolean previouslyAnswered(LogicalDiskShare share) {

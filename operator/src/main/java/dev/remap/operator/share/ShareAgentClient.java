@@ -20,13 +20,35 @@ import java.util.Optional;
 
 /**
  * Talks to a share's agent pod (its Deployment's running pod, at its IP and the container port
- * named http): GET /status, POST /rebase and /release. Every call is short and bounded; an agent
+ * named http): GET /status, POST /rebase, /release and /delete. Every call is bounded; an agent
  * that does not answer is "not reachable", never an exception out of a reconcile.
  */
 public final class ShareAgentClient {
 
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
   private static final Duration TIMEOUT = Duration.ofSeconds(20);
+  /**
+   * A deletion runs a last round first (sending what VMs wrote): longer than other calls, still
+   * bounded; one cut short goes on in the agent, and the next call waits behind it.
+   */
+  private static final Duration DELETE_TIMEOUT = Duration.ofSeconds(60);
+  /** The agent's header on a refused deletion: how many changes still wait for the cloud. */
+  static final String PENDING_HEADER = "Remap-Pending-Changes";
+
+  /** How a deletion went. */
+  public enum DeleteOutcome {
+    /** The share's volumes and objects are gone (now, or by an earlier call: the agent answers 410 then). */
+    DELETED,
+    /** Changes of VMs have not reached the cloud; nothing was deleted. */
+    PENDING,
+    /** The agent answered with an error (its store, a disk still in use). */
+    FAILED,
+    /** No answer. */
+    NOT_ANSWERING
+  }
+
+  /** A deletion's outcome, the number of changes still waiting (PENDING) and the agent's sentence. */
+  public record Deletion(DeleteOutcome outcome, long pending, String message) {}
 
   /** What a call got: the answer, or why there is none. */
   public record Answer<T>(Optional<T> value, String problem) {
@@ -81,6 +103,32 @@ public final class ShareAgentClient {
   /** Lets the agent forget (and delete) a retired disk no VM uses. */
   public Answer<String> release(URI agent, String volume) {
     return call(post(agent, "/release?volume=" + URLEncoder.encode(volume, StandardCharsets.UTF_8)), body -> body);
+  }
+
+  /**
+   * Asks the agent to delete the share from the store: it stops, sends what waits, removes the
+   * share's volumes and objects. abandon: delete even with changes the cloud has not got.
+   */
+  public Deletion delete(URI agent, boolean abandon) {
+    HttpRequest request = HttpRequest.newBuilder(agent.resolve("/delete" + (abandon ? "?abandon=true" : "")))
+        .timeout(DELETE_TIMEOUT).POST(HttpRequest.BodyPublishers.noBody()).build();
+    try {
+      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      String body = response.body().strip();
+      return switch (response.statusCode()) {
+        case 200, 410 -> new Deletion(DeleteOutcome.DELETED, 0, body);
+        case 409 -> new Deletion(DeleteOutcome.PENDING, response.headers().firstValue(PENDING_HEADER)
+            .map(Long::parseLong).orElse(0L), body);
+        default -> new Deletion(DeleteOutcome.FAILED, 0, "the share agent answered " + response.statusCode() + ": "
+            + body);
+      };
+    } catch (IOException | RuntimeException e) {
+      return new Deletion(DeleteOutcome.NOT_ANSWERING, 0, "the share agent at " + request.uri().getHost()
+          + " did not answer: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Deletion(DeleteOutcome.NOT_ANSWERING, 0, "interrupted");
+    }
   }
 
   private static HttpRequest post(URI agent, String path) {

@@ -5,7 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import dev.remap.api.share.LogicalDiskShare;
 import dev.remap.api.share.LogicalDiskShareStatus;
+import dev.remap.engine.share.Outbox;
 import dev.remap.engine.share.ShareStatus;
+import dev.remap.engine.store.FileObjectStore;
+import dev.remap.engine.store.ObjectInfo;
+import dev.remap.engine.store.ObjectStore;
 import dev.remap.operator.share.ShareNames;
 import dev.remap.operator.status.Conditions;
 import dev.remap.testkit.ControlPlane;
@@ -40,7 +44,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * bound PVC per VM disk, put into each VM's spec with the share's serial; the agent's figures,
  * conditions and events on the share; a new cloud file making generation 2, to which a stopped VM
  * moves (its old disk released) while a running one stays; each bad input named in a condition;
- * deletion taking everything away. The operator looks at settled shares every 2 s here.
+ * deletion taking everything away, the share's volumes and shares/ID/ objects in the store too,
+ * and waiting (a Warning Event) while a VM's change has not reached the cloud, until the share is
+ * annotated to abandon it. The operator looks at settled shares every 2 s here.
  */
 @ExtendWith(ControlPlaneExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -279,7 +285,11 @@ class LogicalDiskShareIT {
           .containsOnly(2L).hasSize(4);
     });
 
-    // Deleting the share takes the disks out of the VMs, then the PVs, PVCs and the agent go.
+    // Deleting the share takes the disks out of the VMs, then the agent removes the share from the
+    // store, then the PVs, PVCs and the agent go.
+    String id = ShareNames.shareId(share);
+    assertThat(shareVolumes(id)).as("the VMs' clones and their bases").hasSizeGreaterThanOrEqualTo(4 + 2);
+    assertThat(shareObjects(id)).isNotEmpty();
     cluster.admin.resources(LogicalDiskShare.class).inNamespace(ns).withName("family").delete();
     await().atMost(WAIT).until(() -> world.get(ns, "family") == null);
     for (String vm : List.of("vm-a", "vm-b", "vm-c")) {
@@ -288,6 +298,9 @@ class LogicalDiskShareIT {
           .extracting(d -> d.get("name")).containsExactly("root");
     }
     assertThat(cluster.admin.apps().deployments().inNamespace(SYSTEM).withName(ShareNames.agent(share)).get()).isNull();
+    assertThat(shareVolumes(id)).as("the share's volumes in the store").isEmpty();
+    assertThat(shareObjects(id)).as("shares/" + id + "/ in the store").isEmpty();
+    assertThat(agent.output()).contains("share " + id + " deleted: ");
     // The PVCs go with the share (garbage collector); each PV, deleted by the finalizer, waits for
     // its PVC (kubernetes.io/pv-protection).
     await().atMost(WAIT).untilAsserted(() -> {
@@ -352,11 +365,57 @@ class LogicalDiskShareIT {
     assertThat(operator.output()).doesNotContain("Uncaught error during event processing");
     assertThat(world.events(ns, "unreachable")).anyMatch(e -> e.startsWith("CloudUnreachable: "));
 
+    // A VM's change waits for the unreachable cloud (put in the outbox as the agent stages one):
+    // the share's deletion waits too, says why in a Warning Event, and keeps the share's store,
+    // until the share is annotated to abandon the change.
+    LogicalDiskShare offline = running.get("CloudUnreachable");
+    String offlineId = ShareNames.shareId(offline);
+    try (ObjectStore files = FileObjectStore.open(store)) {
+      new Outbox(files, offlineId).stage(List.of(new Outbox.Op("vm-x", "Photos", Outbox.Kind.PUT, "Photos/new.jpg",
+          null, null, java.time.Instant.now())));
+    }
+    cluster.admin.resources(LogicalDiskShare.class).inNamespace(ns).withName("unreachable").delete();
+    await().atMost(WAIT).untilAsserted(() -> assertThat(world.events(ns, "unreachable")).anySatisfy(e -> assertThat(e)
+        .startsWith("PendingUploads: The share is not deleted yet: 1 change(s) of its VMs have not reached the cloud")
+        .contains("the cloud did not answer", "127.0.0.1:" + closed,
+            "remap.dev/abandon-pending-uploads=\"true\"")));
+    assertThat(world.get(ns, "unreachable")).as("kept while its change waits").isNotNull();
+    assertThat(shareObjects(offlineId)).contains("shares/" + offlineId + "/outbox/0000000000000001.ops");
+    cluster.admin.resources(LogicalDiskShare.class).inNamespace(ns).withName("unreachable")
+        .edit(s2 -> {
+          Map<String, String> annotations = new java.util.HashMap<>();
+          if (s2.getMetadata().getAnnotations() != null) {
+            annotations.putAll(s2.getMetadata().getAnnotations());
+          }
+          annotations.put("remap.dev/abandon-pending-uploads", "true");
+          s2.getMetadata().setAnnotations(annotations);
+          return s2;
+        });
+    await().atMost(WAIT).until(() -> world.get(ns, "unreachable") == null);
+    assertThat(shareObjects(offlineId)).isEmpty();
+
     for (LogicalDiskShare share : running.values()) {
       cluster.admin.resources(LogicalDiskShare.class).inNamespace(ns).withName(share.getMetadata().getName()).delete();
     }
     cluster.admin.resources(LogicalDiskShare.class).inNamespace(ns).withName("no-secret").delete();
     await().atMost(WAIT).until(() -> cluster.admin.resources(LogicalDiskShare.class).inNamespace(ns).list()
         .getItems().isEmpty());
+    for (LogicalDiskShare share : running.values()) {
+      assertThat(shareObjects(ShareNames.shareId(share))).as(share.getMetadata().getName()).isEmpty();
+    }
+  }
+
+  /** The volumes of share id in Remap's store (bases and VM clones, every generation). */
+  private List<String> shareVolumes(String id) throws java.io.IOException {
+    try (ObjectStore files = FileObjectStore.open(store)) {
+      return files.list("volumes/share-" + id + "-").stream().map(ObjectInfo::key).toList();
+    }
+  }
+
+  /** The keys under shares/ID/ in Remap's store. */
+  private List<String> shareObjects(String id) throws java.io.IOException {
+    try (ObjectStore files = FileObjectStore.open(store)) {
+      return files.list("shares/" + id + "/").stream().map(ObjectInfo::key).toList();
+    }
   }
 }
