@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.remap.testkit.LocalCluster;
 import dev.remap.testkit.Proc;
+import dev.remap.testkit.RemapPaths;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -222,6 +223,28 @@ final class ClusterSession {
     }
     throw new AssertionError(what + ": waited " + READY.toSeconds() + " s for '" + expected + "', last saw '" + last
         + "'\n" + diagnose());
+  }
+
+  /**
+   * KubeVirt's own CRDs (e2e/tools/sidecars.sh keeps them from its release, as OperatorStack uses
+   * them), so that VirtualMachines are served and validated as in a cluster with KubeVirt: this
+   * cluster runs no KubeVirt, so a VirtualMachine is an object the operator patches and a VM
+   * stand-in pod plays the VM.
+   */
+  void installKubeVirtCrds() {
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", kubeVirtCrds().toString());
+    kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/virtualmachines.kubevirt.io",
+        "crd/virtualmachineinstances.kubevirt.io");
+  }
+
+  /** Leaves the cluster as the other steps expect it: no KubeVirt API (a kind cluster as it was). */
+  void removeKubeVirtCrds() {
+    // The API server deletes each CRD's objects first; on this 2-core node that once took over 90 s.
+    kubectlFor(Duration.ofMinutes(5), "delete", "-f", kubeVirtCrds().toString(), "--wait=true", "--timeout=240s");
+  }
+
+  private static Path kubeVirtCrds() {
+    return RemapPaths.cache().resolve("kubevirt-crds/kubevirt.yaml");
   }
 
   private static String tail(String s, int n) {

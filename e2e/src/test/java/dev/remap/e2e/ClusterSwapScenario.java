@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.remap.testkit.LocalCluster;
 import dev.remap.testkit.Proc;
-import dev.remap.testkit.RemapPaths;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -51,25 +50,6 @@ final class ClusterSwapScenario {
 
   static String pvc(String swap) {
     return swap + "-swap";
-  }
-
-  /**
-   * KubeVirt's own CRDs (e2e/tools/sidecars.sh keeps them from its release, as OperatorStack uses
-   * them), so that VirtualMachines are served and validated as in a cluster with KubeVirt.
-   */
-  void installKubeVirtCrds() {
-    k.kubectl("apply", "--server-side", "--force-conflicts", "-f", kubeVirtCrds().toString());
-    k.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/virtualmachines.kubevirt.io",
-        "crd/virtualmachineinstances.kubevirt.io");
-  }
-
-  /** Leaves the cluster as the other steps expect it: no KubeVirt API (a kind cluster as it was). */
-  void removeKubeVirtCrds() {
-    k.kubectl("delete", "-f", kubeVirtCrds().toString(), "--wait=true", "--timeout=90s");
-  }
-
-  private static Path kubeVirtCrds() {
-    return RemapPaths.cache().resolve("kubevirt-crds/kubevirt.yaml");
   }
 
   /**

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * guest on the disks as virt-launcher uses them) that write a pattern and an ext4 file, and new
  * ones that read them back; a snapshot and a clone a VM boots from; a consumer writing and
  * verifying through a node-plugin restart and a `helm upgrade`; a VmMemorySwap a VM stand-in
- * swaps to (ClusterSwapScenario); `helm uninstall`. The steps build on each other and run in
+ * swaps to (ClusterSwapScenario); `helm uninstall`; the chart again with its store on S3, and a
+ * LogicalDiskShare of a bucket whose disk a VM stand-in mounts and writes to (ClusterShareScenario). The steps build on each other and run in
  * order. Against a kind cluster: e2e/kind.sh.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -42,6 +43,8 @@ class ClusterUserPathTest {
   private ClusterSession k;
   private Path dir;
   private boolean wrote;
+  /** The S3 server of the chart installed with an S3 store (steps 11 to 13). */
+  private S3ServerProcess s3;
 
   @BeforeAll
   void startCluster() throws IOException {
@@ -63,6 +66,9 @@ class ClusterUserPathTest {
 
   @AfterAll
   void stopCluster() {
+    if (s3 != null) {
+      s3.close();
+    }
     if (cluster != null) {
       cluster.close();
     }
@@ -296,7 +302,7 @@ class ClusterUserPathTest {
     long start = System.nanoTime();
     ClusterSwapScenario s = new ClusterSwapScenario(cluster, k, dir);
     String disk = ClusterSwapScenario.disk(ClusterSwapScenario.SWAP);
-    s.installKubeVirtCrds();
+    k.installKubeVirtCrds();
     s.applyVmAndSwaps();
     String pv = s.assertAttachedThroughItsOwnBoundVolume();
     s.assertBadInputIsNamed();
@@ -326,7 +332,7 @@ class ClusterUserPathTest {
     s.deleteSwaps(pv, ghostPv);
     assertThat(s.vm("{.spec.template.spec.domain.devices.disks[*].name}")).isEqualTo("root");
     s.deleteVm();
-    s.removeKubeVirtCrds();
+    k.removeKubeVirtCrds();
     System.out.printf("VmMemorySwap step: %.1f s (guest pswpout=%d pswpin=%d; node %s)%n",
         (System.nanoTime() - start) / 1e9, guest.pswpout(), guest.pswpin(), node);
   }
@@ -354,49 +360,83 @@ class ClusterUserPathTest {
   /**
    * Beyond one node: the same chart with the store on S3 (an S3 server process on this host,
    * credentials in a Secret the values name): the controller and operator run as non-root, a disk
-   * is provisioned into the bucket, a pod writes and reads it, and uninstalling leaves no pod.
+   * is provisioned into the bucket, a pod writes and reads it. The chart stays installed for the
+   * next step.
    */
   @Test
   @Order(11)
   void theChartWithAnS3StoreServesDisksFromTheBucket() {
-    try (S3ServerProcess s3 = S3ServerProcess.startOnAllInterfaces()) {
-      s3.createBucket("remap-volumes");
-      cluster.kubectl("create", "namespace", NS); // kept by the uninstall above, or new
-      k.kubectl("create", "secret", "generic", "remap-s3", "-n", NS,
-          "--from-literal=accessKeyId=" + S3ServerProcess.ACCESS_KEY,
-          "--from-literal=secretAccessKey=" + S3ServerProcess.SECRET_KEY);
-      List<String> install = new ArrayList<>(List.of("install", "remap", RemapPaths.root().resolve("helm/remap").toString(),
-          "-n", NS, "-f", RemapPaths.root().resolve("examples/s3-values.yaml").toString(),
-          "--set", "store.s3.endpoint=http://" + k.hostAddress() + ":" + s3.port()));
-      install.addAll(k.nodeFolders("remap-s3"));
-      cluster.helm(Duration.ofMinutes(5), install.toArray(String[]::new)).requireSuccess();
-      k.awaitPodsReady(NS);
-      assertThat(k.kubectl("get", "deploy", "-n", NS, "remap-csi-controller", "-o",
-          "jsonpath={.spec.template.spec.securityContext.runAsUser}{.spec.template.spec.containers[0].securityContext.runAsUser}"))
-          .contains("65532");
-      k.kubectl("apply", "-n", VMS, "-f", RemapPaths.root().resolve("examples/virtualdisk.yaml").toString());
-      k.kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data",
-          "--timeout=" + READY.toSeconds() + "s");
-      String log = k.runPod("s3-writer", "data", null, """
-          set -e
-          head -c 8388608 /dev/urandom > /tmp/pattern
-          dd if=/tmp/pattern of=/dev/xvda bs=1M oflag=direct conv=fsync status=none
-          echo "wrote $(sha256sum < /tmp/pattern | cut -c1-64)"
-          echo "read $(head -c 8388608 /dev/xvda | sha256sum | cut -c1-64)"
-          """);
-      assertThat(log.lines().filter(l -> l.startsWith("wrote ")).map(l -> l.substring(6)).findFirst())
-          .isPresent().get().isEqualTo(log.lines().filter(l -> l.startsWith("read ")).map(l -> l.substring(5))
-              .findFirst().orElse("no read line"));
-      try (var volumes = Files.list(s3.dataDir().resolve("remap-volumes"))) {
-        assertThat(volumes.toList()).as("the volume's objects in the bucket").isNotEmpty();
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
-      k.kubectl("delete", "-n", VMS, "virtualdisk", "--all", "--wait=true", "--timeout=120s");
-      cluster.helm(Duration.ofMinutes(3), "uninstall", "remap", "-n", NS, "--wait", "--timeout", "150s").requireSuccess();
-      k.kubectlFor(Duration.ofMinutes(3), "wait", "-n", NS, "--for=delete", "pod", "--all", "--timeout=150s");
+    s3 = S3ServerProcess.startOnAllInterfaces();
+    s3.createBucket("remap-volumes");
+    cluster.kubectl("create", "namespace", NS); // kept by the uninstall above, or new
+    cluster.kubectl("create", "namespace", VMS); // made by step 2 (the steps from here also run alone)
+    k.kubectl("create", "secret", "generic", "remap-s3", "-n", NS,
+        "--from-literal=accessKeyId=" + S3ServerProcess.ACCESS_KEY,
+        "--from-literal=secretAccessKey=" + S3ServerProcess.SECRET_KEY);
+    List<String> install = new ArrayList<>(List.of("install", "remap", RemapPaths.root().resolve("helm/remap").toString(),
+        "-n", NS, "-f", RemapPaths.root().resolve("examples/s3-values.yaml").toString(),
+        "--set", "store.s3.endpoint=http://" + k.hostAddress() + ":" + s3.port()));
+    install.addAll(k.nodeFolders("remap-s3"));
+    cluster.helm(Duration.ofMinutes(5), install.toArray(String[]::new)).requireSuccess();
+    k.awaitPodsReady(NS);
+    assertThat(k.kubectl("get", "deploy", "-n", NS, "remap-csi-controller", "-o",
+        "jsonpath={.spec.template.spec.securityContext.runAsUser}{.spec.template.spec.containers[0].securityContext.runAsUser}"))
+        .contains("65532");
+    k.kubectl("apply", "-n", VMS, "-f", RemapPaths.root().resolve("examples/virtualdisk.yaml").toString());
+    k.kubectlFor(READY, "wait", "-n", VMS, "--for=condition=Ready", "virtualdisk/data",
+        "--timeout=" + READY.toSeconds() + "s");
+    String log = k.runPod("s3-writer", "data", null, """
+        set -e
+        head -c 8388608 /dev/urandom > /tmp/pattern
+        dd if=/tmp/pattern of=/dev/xvda bs=1M oflag=direct conv=fsync status=none
+        echo "wrote $(sha256sum < /tmp/pattern | cut -c1-64)"
+        echo "read $(head -c 8388608 /dev/xvda | sha256sum | cut -c1-64)"
+        """);
+    assertThat(log.lines().filter(l -> l.startsWith("wrote ")).map(l -> l.substring(6)).findFirst())
+        .isPresent().get().isEqualTo(log.lines().filter(l -> l.startsWith("read ")).map(l -> l.substring(5))
+            .findFirst().orElse("no read line"));
+    try (var volumes = Files.list(s3.dataDir().resolve("remap-volumes"))) {
+      assertThat(volumes.toList()).as("the volume's objects in the bucket").isNotEmpty();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
+    k.kubectl("delete", "-n", VMS, "virtualdisk", "--all", "--wait=true", "--timeout=120s");
   }
 
+  /**
+   * A LogicalDiskShare (issue 15) on the chart with the S3 store, from examples/logicaldiskshare.yaml:
+   * the user's bucket (on the same S3 server, reached by the agent pod over the pod network) holds
+   * Photos and Texts folders; the share gives the VM its Photos disk (the VM's spec gets the PVC);
+   * a VM stand-in boots the test guest on that PVC as virt-launcher would, mounts the disk by its
+   * label and sees exactly the bucket's photos (odd names included), writes a file and syncs; the
+   * file reaches the bucket with the same bytes and the share counts one upload; deleting the
+   * share takes its disk out of the VM and leaves no PVC, PV or agent, and nothing of it in the store.
+   */
+  @Test
+  @Order(12)
+  void aLogicalDiskShareGivesAVmTheBucketsPhotosAndSendsBackWhatItWrites() {
+    long start = System.nanoTime();
+    ClusterShareScenario share = new ClusterShareScenario(k, dir, s3);
+    Map<String, String> photos = share.fillBucket();
+    share.applyVmAndShare();
+    String pvc = share.assertReadyWithTheVmsDisk();
+    long ready = System.nanoTime();
+    Map<String, String> seen = share.runGuestOnThePhotosDisk(pvc);
+    assertThat(seen).as("the files the guest listed on the disk labelled Photos").isEqualTo(photos);
+    byte[] sent = share.awaitTheGuestsFileInTheBucket();
+    assertThat(new String(sent, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(ClusterShareScenario.VM_FILE_TEXT);
+    k.awaitOutput("the share's upload counted, nothing pending", "1 0", "get", "lds", "-n", VMS,
+        ClusterShareScenario.SHARE, "-o", "jsonpath={.status.counters.uploaded} {.status.pendingUploads}");
+    share.deleteShareAndVm(pvc, "remap-volumes");
+    System.out.printf("LogicalDiskShare step: %.1f s (Ready after %.1f s)%n", (System.nanoTime() - start) / 1e9,
+        (ready - start) / 1e9);
+  }
 
+  @Test
+  @Order(13)
+  void uninstallingTheS3ChartLeavesNoPod() {
+    cluster.helm(Duration.ofMinutes(3), "uninstall", "remap", "-n", NS, "--wait", "--timeout", "150s").requireSuccess();
+    k.kubectlFor(Duration.ofMinutes(3), "wait", "-n", NS, "--for=delete", "pod", "--all", "--timeout=150s");
+    assertThat(k.kubectl("get", "pods", "-n", NS, "-o", "name")).isEmpty();
+  }
 }

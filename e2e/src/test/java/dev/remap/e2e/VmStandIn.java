@@ -95,12 +95,18 @@ final class VmStandIn {
    */
   static String podYaml(String name, String namespace, String image, String claimName, VolumeMode mode,
       Script script) {
+    return podYaml(name, namespace, image, claimName, mode, script.name().toLowerCase(Locale.ROOT), guestScript(script));
+  }
+
+  /** The same pod running another guest script (busybox sh, root); tag labels the pod. */
+  static String podYaml(String name, String namespace, String image, String claimName, VolumeMode mode, String tag,
+      String guestScript) {
     boolean block = mode == VolumeMode.Block;
     String disk = block ? DEVICE_PATH : MOUNT_PATH + "/disk.img";
     String volume = block
         ? "volumeDevices: [{name: disk, devicePath: " + DEVICE_PATH + "}]"
         : "volumeMounts: [{name: disk, mountPath: " + MOUNT_PATH + "}]";
-    String scriptBlock = guestScript(script).lines().map(l -> l.isEmpty() ? "" : "        " + l)
+    String scriptBlock = guestScript.lines().map(l -> l.isEmpty() ? "" : "        " + l)
         .reduce((a, b) -> a + "\n" + b).orElse("");
     return """
         apiVersion: v1
@@ -128,7 +134,7 @@ final class VmStandIn {
           volumes:
           - name: disk
             persistentVolumeClaim: {claimName: %s}
-        """.formatted(name, namespace, script.name().toLowerCase(Locale.ROOT), image, disk, scriptBlock,
+        """.formatted(name, namespace, tag, image, disk, scriptBlock,
         volume, claimName);
   }
 
