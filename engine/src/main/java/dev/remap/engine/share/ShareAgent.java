@@ -47,6 +47,7 @@ public final class ShareAgent {
   public record Config(String shareId, ShareSplit.Rule rule, ImageFormat format, long freeSpace, Direction direction,
       CloudSync.Policy policy, Duration interval, boolean readOnly, List<Assignment> assignments) {
     public Config {
+      ShareRemoval.requireId(shareId);
       assignments = List.copyOf(assignments);
     }
   }

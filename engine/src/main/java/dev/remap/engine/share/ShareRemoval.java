@@ -31,9 +31,19 @@ import java.util.regex.Pattern;
  */
 public final class ShareRemoval {
 
-  /** Ids whose shares/ID/ would be the shared content folders: no share may be removed under them. */
+  /** Ids whose shares/ID/ would be the shared content folders: no share may have them. */
   private static final List<String> RESERVED = List.of("content", "meta");
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
+
+  /** Returns shareId if a share may have it (an agent refuses to start on any other), else says why. */
+  public static String requireId(String shareId) {
+    if (shareId == null || !ID.matcher(shareId).matches() || RESERVED.contains(shareId)) {
+      throw new IllegalArgumentException("share id '" + shareId + "' is invalid: an id is letters, digits,"
+          + " '.', '_' and '-', starting with a letter or digit, and not " + String.join(" or ", RESERVED)
+          + " (folders every share uses)");
+    }
+    return shareId;
+  }
 
   /** What a removal deleted (both empty for a share already gone). */
   public record Result(List<String> volumes, int objects) {
@@ -63,11 +73,7 @@ public final class ShareRemoval {
   private final Pattern volumeName;
 
   public ShareRemoval(VolumeManager manager, String shareId) {
-    if (shareId == null || !ID.matcher(shareId).matches() || RESERVED.contains(shareId)) {
-      throw new IllegalArgumentException("share id '" + shareId + "' cannot be removed: an id is letters, digits,"
-          + " '.', '_' and '-', starting with a letter or digit, and not " + String.join(" or ", RESERVED)
-          + " (folders every share uses)");
-    }
+    requireId(shareId);
     this.store = manager.store();
     this.manager = manager;
     this.shareId = shareId;

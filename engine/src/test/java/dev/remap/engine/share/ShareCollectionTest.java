@@ -239,6 +239,30 @@ class ShareCollectionTest {
     }
   }
 
+  @Test
+  void aContentDeletedBetweenAPushsFindingAndItsCheckIsCopiedAgainFromTheSnapshot() throws Exception {
+    put("pushrace/", "Photos/beach day.jpg", "a photo of the beach");
+    ShareAgent agent = agent("pushrace/");
+    agent.round();
+    // The bytes the guest is about to write are in the store already, named by nothing (a file a
+    // generation dropped): the push finds them there and stores nothing.
+    Path strayFile = tmp.resolve("stray");
+    Files.writeString(strayFile, "a photo a VM writes again");
+    ContentStore.Content stray = new ContentStore(store, tmp.resolve("scratch")).put(strayFile).content();
+    guestWrite(volumeOf(agent, "vm-a", "Photos"), mounted -> Files.writeString(mounted.resolve("again.jpg"),
+        "a photo a VM writes again"));
+    // A collection deletes them right after the push's ContentStore.has said they were there (a
+    // moment that cannot be timed from outside for real: the store deletes the object itself).
+    store.vanishAfterStat(stray.partKey(0));
+    ShareStatus status = agent.round();
+
+    assertThat(store.vanished()).isEqualTo(1);
+    assertThat(store.stat(stray.partKey(0))).as("copied again from the VM's snapshot").isPresent();
+    assertThat(status.counters().uploaded()).isEqualTo(1);
+    assertThat(agent.outbox().size()).isZero();
+    assertThat(cloudFiles("pushrace/")).containsEntry("Photos/again.jpg", "a photo a VM writes again");
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   /** A file store that can delete one object right after a stat found it (a collection at that moment). */

@@ -182,9 +182,13 @@ class ShareRemovalTest {
   }
 
   @Test
-  void theSharedFoldersAreNoShareToRemove() {
-    assertThatThrownBy(() -> new ShareRemoval(manager, "content")).hasMessageContaining("share id 'content' cannot");
-    assertThatThrownBy(() -> new ShareRemoval(manager, "../x")).hasMessageContaining("share id '../x' cannot");
+  void theSharedFoldersAreNoShare() {
+    assertThatThrownBy(() -> new ShareRemoval(manager, "content")).hasMessageContaining("share id 'content' is invalid");
+    assertThatThrownBy(() -> new ShareRemoval(manager, "../x")).hasMessageContaining("share id '../x' is invalid");
+    // Nor can an agent start on them: its records would be mixed with every share's content.
+    assertThatThrownBy(() -> new ShareAgent.Config("meta", new ShareSplit.Rule(ShareSplit.Mode.SINGLE, Map.of(), "other"), ImageFormat.EXT4, 0,
+        ShareAgent.Direction.BOTH, CloudSync.Policy.KEEP_BOTH, java.time.Duration.ofSeconds(30), false, List.of()))
+        .hasMessageContaining("share id 'meta' is invalid");
   }
 
   // ---------------------------------------------------------------------------------------------
