@@ -41,6 +41,19 @@ public class SyncPolicy {
       + " is unchanged, except with vmWins.")
   public Conflicts conflicts = Conflicts.KEEP_BOTH;
 
+  public enum NewGenerations {
+    @JsonProperty("nextStart") NEXT_START,
+    @JsonProperty("hotplug") HOTPLUG
+  }
+
+  @Default("nextStart")
+  @JsonPropertyDescription("How a VM gets a new generation of its disks (the cloud's changes): nextStart (default: a"
+      + " stopped VM's disks are replaced, a running VM's when it stops) or hotplug (a running VM also gets the new"
+      + " generation's disk hot-plugged beside the one it has, which stays until the VM stops; the guest mounts the"
+      + " new one when it likes; every disk of such a share is on the scsi bus and has a serial of its own per"
+      + " generation). Blocks never change under a mounted filesystem either way.")
+  public NewGenerations newGenerations = NewGenerations.NEXT_START;
+
   @Default("\"1s\"")
   @Size(max = 32)
   @Pattern(Cel.DURATION_PATTERN)

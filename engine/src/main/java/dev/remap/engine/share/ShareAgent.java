@@ -193,9 +193,10 @@ public final class ShareAgent {
   }
 
   /**
-   * Moves vm's disks to the newest generation (at its next start: never under a mounted
-   * filesystem). Only disks whose changes are all sent move; returns the volumes left behind,
-   * which the caller deletes once the VM no longer uses them.
+   * Moves vm's disks to the newest generation: new disks, so never under a mounted filesystem
+   * (the VM gets them at its next start, or hot-plugged beside the old ones, which stay retired,
+   * and synced, until released). Only disks whose changes are all sent move; returns the volumes
+   * left behind, which the caller releases once the VM no longer uses them.
    */
   public synchronized List<String> rebase(String vm) throws IOException {
     Optional<Generation> current = newestGeneration();

@@ -39,7 +39,8 @@ import org.jboss.logging.Logger;
  * share-agent} in the operator's namespace, {@link ShareAgentModel}) with the VMs its allocation
  * picks ({@link ShareVms}), gives each VM disk the agent made a static PV and a PVC
  * ({@link ShareDiskModel}) and puts it into the VM ({@link VmAttacher}: spec, or hotplug while it
- * runs), moves a stopped VM to the newest generation (the agent's /rebase) and lets the agent
+ * runs), moves a stopped VM to the newest generation (the agent's /rebase; a running one too when
+ * spec.sync.newGenerations is hotplug: its new disk is hot-plugged beside the old) and lets the agent
  * release disks no VM uses, turns the agent's events into Kubernetes Events and reports
  * ({@link LogicalDiskShareStatusBuilder}). The data work is the agent's: nothing here waits on data.
  * The finalizer takes the disks out of the VMs, has the agent remove the share from the store
@@ -54,6 +55,12 @@ public class LogicalDiskShareReconciler implements Reconciler<LogicalDiskShare>,
   /** How soon to look again while something is on its way (the agent starting, a disk attaching). */
   static final Duration RECHECK = Duration.ofSeconds(3);
   static final String BUS = "virtio";
+  /**
+   * The bus of every disk of a share whose running VMs get new generations by hotplug: every
+   * KubeVirt that hot-plugs at all does it on scsi (virtio-blk only in recent ones, one PCIe slot
+   * each).
+   */
+  static final String HOTPLUG_BUS = "scsi";
   /** Set to "true" on a share, its deletion goes on although changes of its VMs never reached the cloud. */
   public static final String ABANDON_PENDING = "remap.dev/abandon-pending-uploads";
   /** How long a deletion waits for an agent pod that runs but does not answer before going on without it. */
@@ -165,29 +172,35 @@ public class LogicalDiskShareReconciler implements Reconciler<LogicalDiskShare>,
         continue;
       }
       String pvc = ShareNames.pvc(share, disk.vm(), disk.group(), disk.generation());
-      String serial = ShareNames.serial(share, disk.group());
+      boolean hotplug = hotplugsGenerations(share);
+      String serial = hotplug ? ShareNames.serial(share, disk.group(), disk.generation())
+          : ShareNames.serial(share, disk.group());
       boolean bound = disks.ensure(share, new ShareDiskModel.Disk(disk.vm(), disk.group(), disk.volume(),
           disk.generation(), disk.size(), readOnly));
       Vm state;
       if (!bound) {
         state = new Vm(disk.vm(), VmState.WAITING_FOR_PVC, null);
       } else {
-        detachOlder(share, kubevirt, attacher, ns, disk);
+        detachOlder(share, client, kubevirt, attacher, ns, disk);
         state = attacher.attach(ns, disk.vm(), true, ShareNames.vmDisk(share, disk.group(), disk.generation()), pvc,
-            serial, BUS);
+            serial, hotplug ? HOTPLUG_BUS : BUS);
       }
       out.add(new ShareObservation.DiskAttachment(disk.vm(), disk.group(), pvc, disk.generation(), serial, state));
     }
     return out;
   }
 
-  /** A stopped VM gives up its older generations' disk of the group before it takes the new one. */
-  private static void detachOlder(LogicalDiskShare share, KubeVirtClient kubevirt, VmAttacher attacher, String ns,
-      ShareStatus.Vm disk) {
+  /**
+   * A stopped VM gives up its older generations' disk of the group before it takes the new one.
+   * Stopped means neither its status nor a VirtualMachineInstance says it runs: a VM moved by
+   * hotplug keeps its old disk, possibly mounted, until both say it stopped.
+   */
+  private static void detachOlder(LogicalDiskShare share, KubernetesClient client, KubeVirtClient kubevirt,
+      VmAttacher attacher, String ns, ShareStatus.Vm disk) {
     String current = ShareNames.vmDisk(share, disk.group(), disk.generation());
     String prefix = ShareNames.vmDiskPrefix(share, disk.group());
     Optional<VirtualMachineView> vm = kubevirt.get(ns, disk.vm());
-    if (vm.isEmpty() || vm.get().running()) {
+    if (vm.isEmpty() || vm.get().running() || ShareVms.hasInstance(client, ns, disk.vm())) {
       return;
     }
     for (VirtualMachineView.Entry volume : vm.get().volumes()) {
@@ -198,8 +211,9 @@ public class LogicalDiskShareReconciler implements Reconciler<LogicalDiskShare>,
   }
 
   /**
-   * Asks the agent to move each stopped VM (no VirtualMachineInstance) with an older generation's
-   * disk to the newest one, and releases retired disks no VM spec mentions any more.
+   * Asks the agent to move each stopped VM (no VirtualMachineInstance; any VM with hotplug) with
+   * an older generation's disk to the newest one, and releases retired disks no VM spec mentions
+   * any more.
    */
   private static void moveAndRelease(LogicalDiskShare share, KubernetesClient client, KubeVirtClient kubevirt,
       ShareAgentClient agent, URI address, ShareStatus report, java.util.Set<String> vms) {
@@ -207,7 +221,9 @@ public class LogicalDiskShareReconciler implements Reconciler<LogicalDiskShare>,
     for (String vm : vms) {
       boolean behind = report.vms().stream().anyMatch(d -> d.vm().equals(vm) && !d.retired()
           && d.generation() < report.generation());
-      if (behind && !ShareVms.hasInstance(client, ns, vm)) {
+      // A running VM moves only when its new disk goes in beside the old one (hotplug): the agent
+      // keeps the old disk, retired, and sends what the VM still writes there until it stops.
+      if (behind && (hotplugsGenerations(share) || !ShareVms.hasInstance(client, ns, vm))) {
         ShareAgentClient.Answer<List<String>> moved = agent.rebase(address, vm);
         if (moved.problem() != null) {
           LOG.infof("LogicalDiskShare %s/%s: VM %s stays on its disks for now: %s", ns, share.getMetadata().getName(),
@@ -324,6 +340,12 @@ public class LogicalDiskShareReconciler implements Reconciler<LogicalDiskShare>,
     if (!said.equals(deletionWarnings.put(share.getMetadata().getUid(), said))) {
       EventRecorder.record(client, share, true, reason, message);
     }
+  }
+
+  /** spec.sync.newGenerations is hotplug. */
+  static boolean hotplugsGenerations(LogicalDiskShare share) {
+    return share.getSpec().sync != null
+        && share.getSpec().sync.newGenerations == dev.remap.api.share.SyncPolicy.NewGenerations.HOTPLUG;
   }
 
   private static boolean previouslyAnswered(LogicalDiskShare share) {

@@ -59,6 +59,15 @@ public final class ShareNames {
     return "lds" + hash(uid(share) + "/" + group).substring(0, 17);
   }
 
+  /**
+   * The serial of one generation's disk, for a share whose running VMs get new generations by
+   * hotplug: two generations' disks are in the VM at once then, and two disks of one serial would
+   * collide in the guest's /dev/disk/by-id.
+   */
+  public static String serial(LogicalDiskShare share, String group, long generation) {
+    return "lds" + hash(uid(share) + "/" + group + "@" + generation).substring(0, 17);
+  }
+
   private static String uid(LogicalDiskShare share) {
     String uid = share.getMetadata().getUid();
     if (uid == null) {
