@@ -1,5 +1,6 @@
 package dev.remap.cli;
 
+import dev.remap.api.common.GoDuration;
 import dev.remap.engine.core.Sizes;
 import dev.remap.engine.share.CloudSync;
 import dev.remap.engine.share.ImageFormat;

@@ -3,6 +3,7 @@ package dev.remap.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.remap.api.common.GoDuration;
 import dev.remap.engine.core.Geometry;
 import dev.remap.engine.share.CloudSync;
 import dev.remap.engine.share.ImageFormat;

@@ -237,6 +237,24 @@ final class ClusterSession {
         "crd/virtualmachineinstances.kubevirt.io");
   }
 
+  /**
+   * A stopped VirtualMachine (96 MiB, a root containerDisk) as YAML: the object the operator
+   * patches; a VM stand-in pod plays the running VM.
+   */
+  static String stoppedVmYaml(String namespace, String name) {
+    return """
+        apiVersion: kubevirt.io/v1
+        kind: VirtualMachine
+        metadata: {name: %2$s, namespace: %1$s}
+        spec:
+          runStrategy: Halted
+          template:
+            spec:
+              domain: {devices: {disks: [{name: root, disk: {bus: virtio}}]}, resources: {requests: {memory: 96Mi}}}
+              volumes: [{name: root, containerDisk: {image: example/root}}]
+        """.formatted(namespace, name);
+  }
+
   /** Leaves the cluster as the other steps expect it: no KubeVirt API (a kind cluster as it was). */
   void removeKubeVirtCrds() {
     // The API server deletes each CRD's objects first; on this 2-core node that once took over 90 s.

@@ -82,17 +82,7 @@ final class ClusterShareScenario {
   void applyVmAndShare() {
     k.installKubeVirtCrds();
     Path vm = dir.resolve("share-vm.yaml");
-    ClusterSession.write(vm, """
-        apiVersion: kubevirt.io/v1
-        kind: VirtualMachine
-        metadata: {name: %2$s, namespace: %1$s}
-        spec:
-          runStrategy: Halted
-          template:
-            spec:
-              domain: {devices: {disks: [{name: root, disk: {bus: virtio}}]}, resources: {requests: {memory: 96Mi}}}
-              volumes: [{name: root, containerDisk: {image: example/root}}]
-        """.formatted(VMS, VM));
+    ClusterSession.write(vm, ClusterSession.stoppedVmYaml(VMS, VM));
     k.kubectl("apply", "-f", vm.toString());
     String example;
     try {

@@ -58,16 +58,7 @@ final class ClusterSwapScenario {
    */
   void applyVmAndSwaps() {
     Path spec = dir.resolve("swaps.yaml");
-    ClusterSession.write(spec, """
-        apiVersion: kubevirt.io/v1
-        kind: VirtualMachine
-        metadata: {name: %2$s, namespace: %1$s}
-        spec:
-          runStrategy: Halted
-          template:
-            spec:
-              domain: {devices: {disks: [{name: root, disk: {bus: virtio}}]}, resources: {requests: {memory: 96Mi}}}
-              volumes: [{name: root, containerDisk: {image: example/root}}]
+    ClusterSession.write(spec, ClusterSession.stoppedVmYaml(VMS, VM) + """
         ---
         apiVersion: remap.dev/v1alpha1
         kind: VmMemorySwap

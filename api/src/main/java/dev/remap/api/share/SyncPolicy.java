@@ -7,10 +7,22 @@ import dev.remap.api.common.Cel;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** Direction and timing of synchronisation; retryInterval is how often a disconnected share re-checks (seed 004: 1 s). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+// Floors, so that no agent is made that refuses its arguments (a crash loop) or hammers the
+// cloud: the pattern's own error covers a malformed value, so the rules only judge well-formed ones.
+@ValidationRule(value = "!has(self.retryInterval) || !self.retryInterval.matches('" + SyncPolicy.WELL_FORMED + "')"
+    + " || duration(self.retryInterval) >= duration('100ms')",
+    message = "spec.sync.retryInterval must be at least 100ms", fieldPath = ".retryInterval", reason = "FieldValueInvalid")
+@ValidationRule(value = "!has(self.interval) || !self.interval.matches('" + SyncPolicy.WELL_FORMED + "')"
+    + " || duration(self.interval) >= duration('1s')",
+    message = "spec.sync.interval must be at least 1s", fieldPath = ".interval", reason = "FieldValueInvalid")
 public class SyncPolicy {
+
+  /** Cel.DURATION_PATTERN written without a backslash, which a CEL string literal would take as an escape. */
+  static final String WELL_FORMED = "^([0-9]+([.][0-9]+)?(ms|s|m|h))+$";
 
   public enum Direction {
     @JsonProperty("pull") PULL,

@@ -1,6 +1,7 @@
 package dev.remap.operator.share;
 
 import dev.remap.api.common.ConditionTypes;
+import dev.remap.api.common.GoDuration;
 import dev.remap.api.share.LogicalDiskShare;
 import dev.remap.api.share.LogicalDiskShareStatus;
 import dev.remap.engine.share.ShareStatus;
@@ -134,29 +135,13 @@ public class LogicalDiskShareReconciler implements Reconciler<LogicalDiskShare>,
    */
   static Duration settledRecheck(LogicalDiskShare share, Duration refresh) {
     String retry = share.getSpec().sync == null ? null : share.getSpec().sync.retryInterval;
-    Duration every = retry == null ? Duration.ofSeconds(1) : goDuration(retry);
+    Duration every = retry == null ? Duration.ofSeconds(1) : GoDuration.parse("spec.sync.retryInterval", retry);
     Duration atLeast = every.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : every;
     return atLeast.compareTo(refresh) < 0 ? atLeast : refresh;
   }
 
   private Duration settledRecheck(LogicalDiskShare share) {
     return settledRecheck(share, settings.refresh());
-  }
-
-  /** A duration as the CRD allows it (1s, 500ms, 1m30s, 1.5h); the API server checked the form. */
-  static Duration goDuration(String text) {
-    java.util.regex.Matcher part = java.util.regex.Pattern.compile("([0-9]+(?:\\.[0-9]+)?)(ms|s|m|h)").matcher(text);
-    double nanos = 0;
-    while (part.find()) {
-      double value = Double.parseDouble(part.group(1));
-      nanos += value * switch (part.group(2)) {
-        case "ms" -> 1e6;
-        case "s" -> 1e9;
-        case "m" -> 60e9;
-        default -> 3600e9;
-      };
-    }
-    return Duration.ofNanos((long) nanos);
   }
 
   /** PV, PVC and the VM's spec for every disk the agent made for a VM the allocation still picks. */

@@ -2,6 +2,7 @@ package dev.remap.operator.share;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.remap.api.common.GoDuration;
 import dev.remap.api.share.LogicalDiskShare;
 import dev.remap.api.share.LogicalDiskShareSpec;
 import dev.remap.api.share.SyncPolicy;
@@ -26,7 +27,7 @@ class LogicalDiskShareRecheckTest {
     assertThat(LogicalDiskShareReconciler.settledRecheck(share("500ms"), refresh)).isEqualTo(Duration.ofSeconds(1));
     assertThat(LogicalDiskShareReconciler.settledRecheck(share("3s"), refresh)).isEqualTo(Duration.ofSeconds(3));
     assertThat(LogicalDiskShareReconciler.settledRecheck(share("1m30s"), refresh)).isEqualTo(refresh);
-    assertThat(LogicalDiskShareReconciler.goDuration("1.5h")).isEqualTo(Duration.ofMinutes(90));
-    assertThat(LogicalDiskShareReconciler.goDuration("2m500ms")).isEqualTo(Duration.ofMillis(120_500));
+    assertThat(GoDuration.parse("x", "1.5h")).isEqualTo(Duration.ofMinutes(90));
+    assertThat(GoDuration.parse("x", "2m500ms")).isEqualTo(Duration.ofMillis(120_500));
   }
 }
