@@ -6,10 +6,12 @@
 #   bench/nbd.sh [--no-build] [--profile] [--compare REV]
 #                [run.sh options: --runtime 15 --reps 3 --jobs "1 2 3 4 5" ...]
 #
-# Targets, each a 2 GiB volume of a file store holding the same data the anchors hold (64 MiB of
-# random bytes at the start, the rest never written):
+# Targets, each a 2 GiB volume of a file store filled whole with random bytes, as the runner fills
+# the anchors' files (so no read hits a hole, and every write overwrites data):
 #   remap-warm-unix / remap-warm-tcp   one server, RAM cache large enough for the whole export,
-#                                      pre-read once (nbdcopy --no-extents) so it holds all of it
+#                                      pre-read once (nbdcopy --no-extents) so it holds all of it;
+#                                      writes invalidate what they overwrite, so the RAM tier's hit
+#                                      ratio over the run is printed at the end (its /metrics)
 #   remap-cold-unix                    a second server with no RAM cache and an empty local-disk
 #                                      cache; its volume's data was uploaded to the store
 #                                      (segments) before it started
@@ -23,7 +25,7 @@
 #   the runner's tables it prints new/old per job and repetition (median [min-max]), also kept
 #   in the results folder as new-vs-old.md. The two warm servers take 10 GiB of heap from the start.
 # --profile records a JFR profile of each server, kept in /tmp/remap-nbd-profile.*.
-# Needs: a JDK, Maven (offline), fio, nbdkit, qemu-nbd, nbdcopy, python3 (and git for --compare).
+# Needs: a JDK, Maven (offline), fio, nbdkit, qemu-nbd, nbdcopy, curl, python3 (and git for --compare).
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 RUN=${REMAP_BENCH_RUN:-$root/../shared/bench/run.sh}
@@ -33,7 +35,7 @@ while (($#)); do
     --no-build) BUILD=0; shift ;;
     --profile) PROFILE=1; shift ;;
     --compare) COMPARE=${2:?"bench/nbd.sh: --compare needs a git revision"}; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) ARGS+=("$1"); shift ;;
   esac
 done
@@ -63,7 +65,7 @@ if [ -n "$COMPARE" ]; then
   if [ -z "${OUT:-}" ]; then OUT=$(mktemp -d /tmp/nbd-bench.XXXXXX); ARGS+=(--out "$OUT"); fi
 fi
 work=$(mktemp -d /tmp/remap-nbd-bench.XXXXXX)
-PIDS=() SERVERS=() TARGETS=()
+PIDS=() SERVERS=() TARGETS=() METRICS=()
 cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -89,7 +91,8 @@ serve() { # LOG JAVA_OPTS ARGS...
 jfr() { ((PROFILE)) && echo "-XX:StartFlightRecording=filename=$work/$1.jfr,settings=profile,dumponexit=true" || true; }
 
 echo "bench/nbd.sh: volumes and data in $work" >&2
-head -c 64M /dev/urandom >"$work/data.raw"
+FILL=${REMAP_BENCH_FILL:-2G}   # the export's size: filled whole, like the anchors
+head -c "$FILL" /dev/urandom >"$work/data.raw"
 HEAP="-Xms5g -Xmx5g -XX:+AlwaysPreTouch"
 
 build() { # TREE DIR NAME PORT: one build's volumes, warm and cold servers, collector and targets
@@ -107,7 +110,8 @@ build() { # TREE DIR NAME PORT: one build's volumes, warm and cold servers, coll
   kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
 
   serve "$dir/warm.log" "$HEAP $(jfr "${jfrs}warm")" --socket "$dir/warm.sock" \
-    --listen "127.0.0.1:$port" --cache-ram 2300M
+    --listen "127.0.0.1:$port" --cache-ram 2300M --http-address "127.0.0.1:$((port + 100))"
+  METRICS+=("$name=http://127.0.0.1:$((port + 100))/metrics")
   warm=${PIDS[-1]}
   nbdcopy "$work/data.raw" "nbd+unix:///bench-warm?socket=$dir/warm.sock" --destination-is-zero
   nbdcopy --no-extents "nbd+unix:///bench-warm?socket=$dir/warm.sock" null:
@@ -126,8 +130,18 @@ build() { # TREE DIR NAME PORT: one build's volumes, warm and cold servers, coll
 build "$root" "$work" remap 10910
 [ -z "$old" ] || build "$old" "$work/old" remap-old 10911
 
+# The warm servers' RAM tier: hits and misses of the warm volume, before and after the runner.
+ram() { curl -s "$1" | awk '/^remap_cache_(hits|misses)_total\{/ && /tier="ram"/ && /bench-warm/ {
+  if ($1 ~ /hits/) h += $2; else m += $2 } END { printf "%d %d\n", h, m }'; }
+declare -A BEFORE
+for m in "${METRICS[@]}"; do BEFORE[${m%%=*}]=$(ram "${m#*=}"); done
 echo "bench/nbd.sh: $RUN --anchors --size 2G ${ARGS[*]:-}" >&2
 "$RUN" --anchors --size 2G "${ARGS[@]}" "${TARGETS[@]}"
+for m in "${METRICS[@]}"; do
+  read -r h0 m0 <<<"${BEFORE[${m%%=*}]}"; read -r h1 m1 <<<"$(ram "${m#*=}")"
+  awk -v n="${m%%=*}" -v h=$((h1 - h0)) -v m=$((m1 - m0)) 'BEGIN { t = h + m;
+    printf "%s-warm RAM tier during the run: %d hits, %d misses (hit ratio %.3f)\n", n, h, m, t ? h / t : 0 }'
+done
 kill "${SERVERS[@]}"; wait "${SERVERS[@]}" 2>/dev/null || true  # SIGTERM: JFR files are written now
 [ -n "$old" ] || exit 0
 
