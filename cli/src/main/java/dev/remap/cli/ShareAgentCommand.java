@@ -104,6 +104,9 @@ final class ShareAgentCommand implements Callable<Integer> {
   @Option(names = "--once", description = "Run one round, print the status and exit (1 when the cloud did not answer)")
   boolean once;
 
+  /** The running agent's rounds, once call() has made them (tests read what they did). */
+  volatile Rounds rounds;
+
   @Override
   public Integer call() throws Exception {
     ShareAgent.Config config = config();
@@ -125,7 +128,7 @@ final class ShareAgentCommand implements Callable<Integer> {
         return status.connected() ? 0 : 1;
       }
       Duration every = GoDuration.parse("--retry-interval", retryInterval);
-      Rounds rounds = new Rounds(agent, config, new ShareRemoval(manager, shareId));
+      rounds = new Rounds(agent, config, new ShareRemoval(manager, shareId));
       try (ShareAgentHttp http = ShareAgentHttp.start(listen, agent, rounds)) {
         rounds.http = http;
         System.out.println("share agent " + shareId + " for " + cloud.describe() + " on http://" + http.address());
@@ -156,6 +159,8 @@ final class ShareAgentCommand implements Callable<Integer> {
     /** Set once the HTTP face runs, before the first round. */
     volatile ShareAgentHttp http;
     private boolean deleted;
+    /** Rounds not run because the share was deleted: the loop still turns, and does nothing. */
+    private long skipped;
 
     Rounds(ShareAgent agent, ShareAgent.Config config, ShareRemoval removal) {
       this.agent = agent;
@@ -165,6 +170,7 @@ final class ShareAgentCommand implements Callable<Integer> {
 
     synchronized void runOne() {
       if (deleted) {
+        skipped++;
         return;
       }
       try {
@@ -174,6 +180,10 @@ final class ShareAgentCommand implements Callable<Integer> {
         http.failed(e);
         System.err.println("share agent round failed: " + e.getMessage());
       }
+    }
+
+    synchronized long skipped() {
+      return skipped;
     }
 
     @Override

@@ -135,12 +135,10 @@ class ShareAgentCommandTest {
     Future<Integer> agent = runner.submit(command);
     try {
       URI base = URI.create("http://127.0.0.1:" + port);
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (status(send(base, "GET", "/healthz")) != 200) {
-        assertThat(System.nanoTime()).as("the agent's first round").isLessThan(deadline);
+      awaitTrue("the agent's first round", Duration.ofSeconds(30), () -> {
         assertThat(agent.isDone()).as("the agent runs").isFalse();
-        Thread.sleep(100);
-      }
+        return status(send(base, "GET", "/healthz")) == 200;
+      });
       assertThat(store.stat("shares/ns.share/status")).isPresent();
 
       HttpResponse<String> refused = send(base, "POST", "/delete");
@@ -166,8 +164,9 @@ class ShareAgentCommandTest {
         assertThat(gone.statusCode()).as(request[1]).isEqualTo(410);
         assertThat(gone.body()).startsWith("share ns.share is deleted").contains("this agent does nothing more");
       }
-      // Ten retry intervals: a round would have written the share's status again.
-      Thread.sleep(1000);
+      // Five turns of the loop since: a round would have written the share's status again.
+      long before = command.rounds.skipped();
+      awaitTrue("five turns of the agent's loop", Duration.ofSeconds(10), () -> command.rounds.skipped() >= before + 5);
       assertThat(store.list("shares/ns.share/")).isEmpty();
       assertThat(agent.isDone()).as("the process waits for its Deployment to go").isFalse();
     } finally {
@@ -181,6 +180,19 @@ class ShareAgentCommandTest {
 
   private static List<String> names(VolumeManager manager) throws IOException {
     return manager.list().stream().map(VolumeMeta::name).toList();
+  }
+
+  /** A condition the test waits for: asked every 50 ms until it holds, failing after timeout. */
+  private interface Condition {
+    boolean holds() throws Exception;
+  }
+
+  private static void awaitTrue(String what, Duration timeout, Condition condition) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.holds()) {
+      assertThat(System.nanoTime()).as("waited %s for %s", timeout, what).isLessThan(deadline);
+      Thread.sleep(50);
+    }
   }
 
   private static int status(HttpResponse<String> response) {

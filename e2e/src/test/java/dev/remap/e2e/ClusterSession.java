@@ -214,12 +214,7 @@ final class ClusterSession {
       if (r.exitCode() == 0 && last.equals(expected)) {
         return;
       }
-      try {
-        Thread.sleep(500);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted", e);
-      }
+      pause(500);
     }
     throw new AssertionError(what + ": waited " + READY.toSeconds() + " s for '" + expected + "', last saw '" + last
         + "'\n" + diagnose());
@@ -267,6 +262,16 @@ final class ClusterSession {
 
   private static String tail(String s, int n) {
     return s.length() <= n ? s : s.substring(s.length() - n);
+  }
+
+  /** Between two looks of a wait: an interrupt ends the test. */
+  static void pause(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
   }
 
   static void write(Path file, String text) {

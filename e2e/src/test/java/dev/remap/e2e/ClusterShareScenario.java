@@ -149,7 +149,7 @@ final class ClusterShareScenario {
     long deadline = System.nanoTime() + ClusterSession.READY.toNanos();
     Optional<byte[]> got = bucket.get("Photos/" + VM_FILE);
     while (got.isEmpty() && System.nanoTime() < deadline) {
-      sleep(1000);
+      ClusterSession.pause(1000);
       got = bucket.get("Photos/" + VM_FILE);
     }
     assertThat(got).as("Photos/%s in the bucket; the share's status: %s", VM_FILE,
@@ -221,14 +221,5 @@ final class ClusterShareScenario {
     byte[] out = new byte[size];
     random.nextBytes(out);
     return out;
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted", e);
-    }
   }
 }

@@ -167,7 +167,7 @@ final class ClusterSwapScenario {
           return log;
         }
       }
-      sleep(1000);
+      ClusterSession.pause(1000);
     }
     throw new AssertionError("the swap stand-in " + pod + " did not swap within " + GUEST_WAIT.toSeconds() + " s; log:\n"
         + SwapStandIn.tail(log) + "\n" + k.diagnose());
@@ -216,7 +216,7 @@ final class ClusterSwapScenario {
     long deadline = System.nanoTime() + ClusterSession.READY.toNanos();
     NodeSwap node = scrapeNode();
     while (!node.disk(disk).isEmpty() && System.nanoTime() < deadline) {
-      sleep(1000);
+      ClusterSession.pause(1000);
       node = scrapeNode();
     }
     assertThat(node.disk(disk)).as("the node's meters of %s after its VM stopped:%n%s", disk, node.text()).isEmpty();
@@ -242,14 +242,5 @@ final class ClusterSwapScenario {
 
   void deleteVm() {
     k.kubectl("delete", "virtualmachine", "-n", VMS, VM, "--wait=true");
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted", e);
-    }
   }
 }

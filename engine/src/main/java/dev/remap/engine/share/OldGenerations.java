@@ -8,9 +8,11 @@ import dev.remap.engine.volume.VolumeManager;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Deletes a share's older generations once no VM is on them: a base disk of a generation older
@@ -36,6 +38,13 @@ final class OldGenerations {
   private final String prefix;
   /** Generation files are immutable: each old one is read once, not every round. */
   private final Map<String, Generation> read = new HashMap<>();
+  /**
+   * What the last look saw, when it left nothing it could delete later: while the newest
+   * generation and the disks VMs are on stay the same, there is nothing new to look at, so a round
+   * costs no LIST of the generations (a round runs every retryInterval, a second by default).
+   */
+  private long settledNewest = -1;
+  private Set<String> settledUses = Set.of();
 
   OldGenerations(VolumeManager manager, String shareId) {
     this.manager = manager;
@@ -45,6 +54,12 @@ final class OldGenerations {
 
   /** Deletes what no VM of views is on below generation newest; says what it deleted, if anything. */
   Optional<String> collect(long newest, List<VmView> views) throws IOException {
+    Set<String> uses = new HashSet<>();
+    views.forEach(v -> uses.add(v.volume() + " " + v.group() + " " + v.generation()));
+    if (newest == settledNewest && uses.equals(settledUses)) {
+      return Optional.empty();
+    }
+    boolean settled = true;
     List<String> deleted = new ArrayList<>();
     for (ObjectInfo info : store.list(prefix)) {
       Generation generation;
@@ -71,6 +86,7 @@ final class OldGenerations {
           } catch (VolumeException inUse) {
             // A node still holds it (a read-only base a VM had not let go of yet): next round.
             allGone = false;
+            settled = false;
           }
         }
       }
@@ -79,6 +95,8 @@ final class OldGenerations {
         read.remove(info.key());
       }
     }
+    settledNewest = settled ? newest : -1;
+    settledUses = uses;
     return deleted.isEmpty() ? Optional.empty()
         : Optional.of("older generations' disks no VM is on any more deleted: " + String.join(", ", deleted));
   }

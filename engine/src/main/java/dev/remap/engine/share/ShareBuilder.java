@@ -33,8 +33,9 @@ import java.util.TreeMap;
  * <p>Collection ({@link ShareCollector}): a content found already stored may be one a collection
  * judged garbage a moment before (nothing named it for longer than the grace) and is deleting. So
  * once a generation's disks exist (from then on they name its contents) and before its file is
- * written, every part of every content it maps that neither the previous generation nor the
- * share's applied records name is checked (one stat each); if one is gone, the disks are deleted
+ * written, every part of every content it found already stored (not stored by this build, which
+ * no collection takes within its grace) and that neither the previous generation nor the share's
+ * applied records name is checked (one stat each); if one is gone, the disks are deleted
  * and the generation built again, fetching the lost bytes anew. What that leaves: a collection
  * that read the references before the disks existed and deletes after the check, within its last
  * look at new volumes and its delete (milliseconds; ShareCollector's header).
@@ -92,24 +93,27 @@ public final class ShareBuilder {
     }
     Set<ContentStore.Content> held = new HashSet<>(known.values());
     Map<String, ContentStore.Content> fetched = new HashMap<>();
+    // Fetched contents the store already held (ContentStore stored nothing): only those can be a
+    // collection's garbage; what this build stored itself is younger than any grace.
+    Set<ContentStore.Content> found = new HashSet<>();
     int downloaded = 0;
     long downloadedBytes = 0;
     long stored = 0;
     for (int attempt = 1; ; attempt++) {
-      Attempt built = attempt(cloud, options, number, known, fetched);
+      Attempt built = attempt(cloud, options, number, known, fetched, found);
       downloaded += built.downloaded();
       downloadedBytes += built.downloadedBytes();
       stored += built.stored();
       // The disks exist now and map their contents, so a collection that starts from here keeps
       // them. One that started before may have judged a content garbage that this build found
-      // already stored (ContentStore.has) and delete it under us: every part not known above must
-      // still be there before the generation is published, or the disks are made again with the
-      // missing bytes fetched anew (ShareCollector's header: the window this leaves).
+      // already stored (ContentStore.has) and delete it under us: every part of those not known
+      // above must still be there before the generation is published, or the disks are made again
+      // with the missing bytes fetched anew (ShareCollector's header: the window this leaves).
       Set<ContentStore.Content> checked = new HashSet<>(held);
       Set<ContentStore.Content> vanished = new HashSet<>();
       for (Generation.Group group : built.generation().groups()) {
         for (Generation.File file : group.files()) {
-          if (checked.add(file.content()) && !whole(file.content())) {
+          if (found.contains(file.content()) && checked.add(file.content()) && !whole(file.content())) {
             vanished.add(file.content());
           }
         }
@@ -125,6 +129,7 @@ public final class ShareBuilder {
         manager.delete(group.volume());
       }
       fetched.values().removeIf(vanished::contains);
+      found.removeAll(vanished);
       if (attempt == ATTEMPTS) {
         throw new IOException("generation " + number + " of share " + options.shareId() + " lost "
             + vanished.size() + " file content(s) from the store while it was built, " + ATTEMPTS
@@ -138,10 +143,10 @@ public final class ShareBuilder {
 
   /**
    * Lists, fetches what neither known nor fetched (an earlier attempt's contents) holds, and makes
-   * the disks. fetched gains what this attempt fetched.
+   * the disks. fetched gains what this attempt fetched, found what of it the store already held.
    */
   private Attempt attempt(CloudDisk cloud, Options options, long number, Map<String, ContentStore.Content> known,
-      Map<String, ContentStore.Content> fetched) throws IOException {
+      Map<String, ContentStore.Content> fetched, Set<ContentStore.Content> found) throws IOException {
     List<CloudDisk.Entry> entries = cloud.list();
     List<String> folders = cloud.folders();
     Map<String, List<Generation.File>> files = new TreeMap<>();
@@ -176,6 +181,9 @@ public final class ShareBuilder {
         ContentStore.Fetched fetch = contents.fetch(cloud, entry);
         content = fetch.content();
         fetched.put(key(entry.name(), entry.etag()), content);
+        if (fetch.bytesStored() < content.size()) {
+          found.add(content);
+        }
         downloaded++;
         downloadedBytes += content.size();
         stored += fetch.bytesStored();

@@ -108,6 +108,7 @@ public final class SharePush {
       List<VmChanges.Change> changes = VmChanges.find(view, listing, table);
       Map<java.util.List<String>, VmChanges.Change> changed = new HashMap<>();
       changes.forEach(c -> changed.put(c.path(), c));
+      // Changed files whose bytes the store already held (ContentStore.put stored nothing).
       Map<ContentStore.Content, ImageReader.FoundFile> sources = new HashMap<>();
       Map<java.util.List<String>, VmView.Known> known = new HashMap<>();
       view.files().forEach(k -> known.put(k.path(), k));
@@ -118,7 +119,8 @@ public final class SharePush {
           continue;
         }
         VmChanges.Written written = (VmChanges.Written) change;
-        ContentStore.Content content = copyOut(device, found);
+        ContentStore.Fetched copied = copyOut(device, found);
+        ContentStore.Content content = copied.content();
         read += found.size();
         String fingerprint = VmChanges.fingerprint(table, found);
         Optional<VmView.Known> before = written.before();
@@ -126,7 +128,9 @@ public final class SharePush {
             .orElse(ShareSplit.cloudName(rule, view.group(), found.path()));
         String etag = before.map(VmView.Known::etag).orElse(null);
         if (before.isEmpty() || !before.get().content().equals(content)) {
-          sources.put(content, found);
+          if (copied.bytesStored() < content.size()) {
+            sources.put(content, found);
+          }
           ops.add(new Outbox.Op(view.vm(), view.group(), Outbox.Kind.PUT, cloudName, content, etag, clock.instant()));
         }
         next.add(new VmView.Known(found.path(), cloudName, etag == null ? "" : etag, content, fingerprint));
@@ -138,9 +142,9 @@ public final class SharePush {
         }
       }
       outbox.stage(ops);
-      // A content found already stored (ContentStore.put stores nothing then) may be one a share
-      // collection judged garbage and is deleting (ShareCollector). From now on the outbox names
-      // it, so no later collection takes it: put back, from the snapshot, what went meanwhile.
+      // A content found already stored may be one a share collection judged garbage and is
+      // deleting (ShareCollector); one this push stored is younger than any grace. From now on the
+      // outbox names it, so no later collection takes it: put back, from the snapshot, what went.
       for (Map.Entry<ContentStore.Content, ImageReader.FoundFile> source : sources.entrySet()) {
         if (!contents.has(source.getKey())) {
           copyOut(device, source.getValue());
@@ -154,7 +158,7 @@ public final class SharePush {
   }
 
   /** Reads a file's bytes from the snapshot into the content store. */
-  private ContentStore.Content copyOut(BlockDevice device, ImageReader.FoundFile file) throws IOException {
+  private ContentStore.Fetched copyOut(BlockDevice device, ImageReader.FoundFile file) throws IOException {
     Path local = scratch.resolve("push-" + UUID.randomUUID());
     try {
       try (FileChannel out = FileChannel.open(local, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -176,7 +180,7 @@ public final class SharePush {
           out.write(ByteBuffer.allocate(1), file.size() - 1);
         }
       }
-      return contents.put(local).content();
+      return contents.put(local);
     } finally {
       Files.deleteIfExists(local);
     }
