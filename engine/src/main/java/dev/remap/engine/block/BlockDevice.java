@@ -40,6 +40,44 @@ public interface BlockDevice extends AutoCloseable {
   /** Writes src's remaining bytes at offset; durable on return when fua. */
   void write(long offset, ByteBuffer src, boolean fua) throws IOException;
 
+  /**
+   * Writes count ranges (without FUA) in order, as {@link #write} would one after the other. A
+   * device that can take them cheaper together (one journal append, its locks taken once)
+   * overrides it. Returns how many were written, from the first: fewer than count only when a
+   * later one failed (the caller writes the rest one by one to learn why); throws only when the
+   * first failed.
+   */
+  default int writeAll(long[] offsets, ByteBuffer[] payloads, int count) throws IOException {
+    for (int i = 0; i < count; i++) {
+      try {
+        write(offsets[i], payloads[i], false);
+      } catch (IOException | RuntimeException e) {
+        if (i == 0) {
+          throw e;
+        }
+        return i;
+      }
+    }
+    return count;
+  }
+
+  /**
+   * Whether a write returns after local work only (memory and the local disk's page cache), never
+   * waiting on a network or on other requests: a front-end may then run writes on its own thread
+   * instead of handing them to workers. False unless a device knows better.
+   */
+  default boolean writesAreLocal() {
+    return false;
+  }
+
+  /**
+   * Whether a read returns after local work only (memory, the page cache, local files), never
+   * waiting on a network: a front-end may then run reads on its own thread. False unless known.
+   */
+  default boolean readsAreLocal() {
+    return false;
+  }
+
   /** Deallocates the range: it reads as zeros and reports as a hole. */
   void trim(long offset, long length, boolean fua) throws IOException;
 

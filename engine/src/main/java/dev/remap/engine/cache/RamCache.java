@@ -154,6 +154,36 @@ public final class RamCache extends ForwardingBlockDevice {
     invalidate(offset, length);
   }
 
+  /** As {@link #write} for each, with the writes handed below together (one journal append). */
+  @Override
+  public int writeAll(long[] offsets, ByteBuffer[] payloads, int count) throws IOException {
+    long[] lengths = new long[count];
+    for (int i = 0; i < count; i++) {
+      lengths[i] = payloads[i].remaining();
+      bump(offsets[i], lengths[i]);
+    }
+    int done = 0;
+    try {
+      done = next.writeAll(offsets, payloads, count);
+    } finally {
+      // Every page marked is dropped, written or not: a failed write may have changed some of it.
+      for (int i = 0; i < count; i++) {
+        invalidate(offsets[i], lengths[i]);
+      }
+    }
+    return done;
+  }
+
+  @Override
+  public boolean writesAreLocal() {
+    return next.writesAreLocal();
+  }
+
+  @Override
+  public boolean readsAreLocal() {
+    return next.readsAreLocal();
+  }
+
   @Override
   public void trim(long offset, long length, boolean fua) throws IOException {
     bump(offset, length);

@@ -20,7 +20,9 @@ import java.util.concurrent.CompletableFuture;
  * opened:
  * <pre>
  *   connection ──tryRead──▶ RamCache (hit: answered by the connection's reader thread at once)
- *        │ miss, and every change
+ *        │ ──writeNow / readNow──▶ (the device below writes, or reads, locally only:
+ *        │                          run by the reader thread itself, past the queue)
+ *        │ miss, and every other change
  *        ▼
  *   RequestQueue ──workers──▶ [GrowthRoom] ──▶ RamCache ──▶ base (a volume, a snapshot, ...)
  * </pre>
@@ -102,6 +104,49 @@ public final class ExportStack implements BlockDevice {
 
   public CompletableFuture<Void> submitRead(long offset, ByteBuffer dst) {
     return queue.submitRead(offset, dst);
+  }
+
+  /**
+   * Whether plain writes may be run on the front-end's own thread ({@link #writeNow}): the device
+   * below the queue only journals them locally, so handing them to a worker would cost a thread
+   * switch per request and gain nothing.
+   */
+  public boolean writesOnCaller() {
+    return !top.isReadOnly() && top.writesAreLocal();
+  }
+
+  /**
+   * Writes a batch (no FUA) on the calling thread, past the queue (only when
+   * {@link #writesOnCaller}); returns how many were written, as {@link BlockDevice#writeAll}.
+   */
+  public int writeNow(long[] offsets, ByteBuffer[] payloads, int count) throws IOException {
+    long[] lengths = new long[count];
+    for (int i = 0; i < count; i++) {
+      lengths[i] = payloads[i].remaining();
+    }
+    int done = top.writeAll(offsets, payloads, count);
+    long written = 0;
+    for (int i = 0; i < done; i++) {
+      written += lengths[i];
+    }
+    queue.countServedElsewhere(RequestMerger.Kind.WRITE, done, written);
+    return done;
+  }
+
+  /** Whether reads may be run on the front-end's own thread ({@link #readNow}): they never wait on a network. */
+  public boolean readsOnCaller() {
+    return top.readsAreLocal();
+  }
+
+  /** Reads on the calling thread, past the queue (only when {@link #readsOnCaller}): RAM first. */
+  public void readNow(long offset, ByteBuffer dst) throws IOException {
+    if (tryRead(offset, dst.duplicate())) {
+      dst.position(dst.limit());
+      return;
+    }
+    long length = dst.remaining();
+    top.read(offset, dst);
+    queue.countServedElsewhere(RequestMerger.Kind.READ, 1, length);
   }
 
   public CompletableFuture<Void> submitWrite(long offset, ByteBuffer src, boolean fua) {

@@ -133,6 +133,65 @@ public final class Journal implements AutoCloseable {
     }
   }
 
+  /**
+   * Appends write records for payloads {@code from} on (up to count), in order, in one gathered
+   * write: as many as fit in the current file and the capacity, at least one. Waits while full as
+   * {@link #append} does, but only for the first: the caller maps and queues for upload what was
+   * appended before it asks for the rest, or a batch larger than the free space would wait for
+   * an upload of records the uploader has not been given. Returns the records appended.
+   */
+  public List<Appended> appendWrites(long[] offsets, ByteBuffer[] payloads, int from, int count)
+      throws IOException, InterruptedException {
+    lock.lock();
+    try {
+      int size = JournalRecord.HEADER + payloads[from].remaining();
+      if (size > fileSize) {
+        throw new IllegalArgumentException("a request of " + payloads[from].remaining()
+            + " bytes is larger than a journal file");
+      }
+      while (!closed && usedBytes + size > capacity) {
+        if (refusal != null) {
+          throw new NoSpaceException("the journal in " + dir + " is full (" + usedBytes + " of " + capacity
+              + " bytes) and cannot be emptied into the store: " + refusal);
+        }
+        space.await();
+      }
+      if (closed) {
+        throw dev.remap.engine.block.DeviceException.closed("the journal in " + dir + " is closed");
+      }
+      if (current == null || current.size() + size > fileSize) {
+        roll(lastSeq + 1);
+      }
+      long total = 0;
+      List<ByteBuffer> parts = new ArrayList<>();
+      List<JournalRecord> records = new ArrayList<>();
+      for (int i = from; i < count; i++) {
+        int next = JournalRecord.HEADER + payloads[i].remaining();
+        if (next > fileSize || current.size() + total + next > fileSize || usedBytes + total + next > capacity) {
+          break;
+        }
+        JournalRecord record = new JournalRecord(JournalRecord.Type.WRITE, lastSeq + 1 + (i - from), offsets[i],
+            payloads[i].remaining());
+        parts.add(record.header(payloads[i]));
+        parts.add(payloads[i].duplicate());
+        records.add(record);
+        total += next;
+      }
+      long lastOfGroup = records.get(records.size() - 1).seq();
+      long position = current.append(parts.toArray(ByteBuffer[]::new), Math.toIntExact(total), lastOfGroup);
+      usedBytes += total;
+      lastSeq = lastOfGroup;
+      List<Appended> appended = new ArrayList<>(records.size());
+      for (JournalRecord record : records) {
+        appended.add(new Appended(record, current.locate(position, record)));
+        position += record.encodedSize();
+      }
+      return appended;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   private void roll(long firstSeq) throws IOException {
     // The previous file stays dirty and the new directory entry unsynced: the next sync makes
     // both durable, off the path of writers that did not ask for durability.

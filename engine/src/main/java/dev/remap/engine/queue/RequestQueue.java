@@ -68,6 +68,12 @@ public final class RequestQueue extends ForwardingBlockDevice {
     return new Counters(r, b, mergedAway.get(0));
   }
 
+  /** Counts requests a front-end ran past the queue on its own thread, as if the queue had served them. */
+  public void countServedElsewhere(Kind kind, int count, long byteCount) {
+    requests.addAndGet(kind.ordinal(), count);
+    bytes.addAndGet(kind.ordinal(), byteCount);
+  }
+
   /** Queues a read into dst's remaining bytes; completes when they are filled. */
   public CompletableFuture<Void> submitRead(long offset, ByteBuffer dst) {
     return submit(Kind.READ, offset, dst.remaining(), dst, false);

@@ -290,6 +290,11 @@ public final class FileObjectStore implements ObjectStore {
   }
 
   @Override
+  public boolean isLocal() {
+    return true;
+  }
+
+  @Override
   public String describe() {
     return new StoreUri.File(root).toString();
   }

@@ -69,6 +69,11 @@ public abstract class ForwardingObjectStore implements ObjectStore {
   }
 
   @Override
+  public boolean isLocal() {
+    return next.isLocal();
+  }
+
+  @Override
   public String describe() {
     return next.describe();
   }

@@ -95,4 +95,12 @@ public interface ObjectStore extends Closeable {
 
   /** The store's URI, without credentials (there never are any in it): safe to log and show. */
   String describe();
+
+  /**
+   * Whether reads are served from this machine's own files (no network): a volume on such a store
+   * may then be read by a connection's own thread instead of a worker. False unless known.
+   */
+  default boolean isLocal() {
+    return false;
+  }
 }

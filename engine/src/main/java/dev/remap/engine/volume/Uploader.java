@@ -108,6 +108,26 @@ final class Uploader {
     }
   }
 
+  /** As {@link #enqueue} for each, under one acquisition of the lock. */
+  void enqueueAll(List<Journal.Appended> batch) {
+    lock.lock();
+    try {
+      boolean first = pending.isEmpty();
+      if (first) {
+        oldestNanos = System.nanoTime();
+      }
+      for (Journal.Appended appended : batch) {
+        pending.add(appended);
+        pendingBytes += appended.record().payloadSize();
+      }
+      if (first || pendingBytes >= options.segmentTarget()) {
+        changed.signalAll();
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /**
    * Where segments and checkpoints are written: the cleaner writes its segments there (on this
    * uploader's thread), and its counters are the volume's.

@@ -47,6 +47,8 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   /** The read path over {@code live}, the journal and the store reader, under {@code mapLock}. */
   private final VolumeReads reads;
   private final VolumeOptions options;
+  /** The store is this machine's own files: reads never wait on a network. */
+  private final boolean readsLocal;
   final ReentrantLock writeOrder = new ReentrantLock();
   final ReentrantReadWriteLock mapLock = new ReentrantReadWriteLock();
   final MappingTable live;
@@ -68,6 +70,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
       long lastJournalSeq, VolumeOptions options, VolumeLock lock, Ownership ownership, long epoch,
       Tenure.Reloader reloader, Runnable collectSoon) throws IOException {
     this.reader = reader;
+    this.readsLocal = store.isLocal();
     this.lock = lock;
     // Before the uploader starts: its thread asks whether the volume was fenced or is still owned.
     this.tenure = new Tenure(new VolumeTenureHost(this), ownership, lock, reloader, epoch);
@@ -203,6 +206,79 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     if (fua) {
       flush();
     }
+  }
+
+  /**
+   * Writes a batch as one journal append (one gathered write), mapped under one acquisition of
+   * each lock, and queued for upload together: what a connection's reader thread hands over when
+   * a read of the socket brought many small writes. Same journal and mapping order as one by one.
+   */
+  @Override
+  public int writeAll(long[] offsets, ByteBuffer[] payloads, int count) throws IOException {
+    checkOpen();
+    for (int i = 0; i < count; i++) {
+      checkRange(offsets[i], payloads[i].remaining());
+      if (payloads[i].remaining() > options.maxRecord() || !payloads[i].hasRemaining()) {
+        return BlockDevice.super.writeAll(offsets, payloads, count); // split as write() does
+      }
+    }
+    int done = 0;
+    IOException failed = null;
+    tenure.lockAsOwner();
+    try {
+      lastWriteNanos = System.nanoTime();
+      while (done < count) {
+        List<Journal.Appended> appended;
+        try {
+          appended = journal.appendWrites(offsets, payloads, done, count);
+          journalFull = null;
+        } catch (NoSpaceException e) {
+          journalFull = e.getMessage();
+          failed = e;
+          break;
+        } catch (IOException e) {
+          failed = e;
+          break;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          failed = new InterruptedIOException("interrupted while the journal was full");
+          break;
+        }
+        // Mapped and queued before the journal is asked for more: the uploader must know of what
+        // fills the journal, or a batch larger than its free space would wait for ever.
+        mapLock.writeLock().lock();
+        try {
+          for (Journal.Appended a : appended) {
+            applyLive(a);
+          }
+        } finally {
+          mapLock.writeLock().unlock();
+        }
+        uploader.enqueueAll(appended);
+        done += appended.size();
+      }
+    } finally {
+      writeOrder.unlock();
+    }
+    if (failed != null && done == 0) {
+      throw failed;
+    }
+    for (int i = 0; i < done; i++) {
+      payloads[i].position(payloads[i].limit());
+    }
+    return done;
+  }
+
+  /** Writes go to the local journal only (the upload to the store comes later, on its own thread). */
+  @Override
+  public boolean writesAreLocal() {
+    return true;
+  }
+
+  /** Reads come from the journal and the store's objects: local when the store is a local folder. */
+  @Override
+  public boolean readsAreLocal() {
+    return readsLocal;
   }
 
   @Override

@@ -114,6 +114,41 @@ public abstract class BlockDeviceContract {
     assertThat(Arrays.mismatch(read(0, (int) SIZE), model)).as("after reopen").isEqualTo(-1);
   }
 
+  /**
+   * A batch (what a connection's reader thread hands over) is the same writes one after the other:
+   * overlapping writes in it end as the later one says, whatever the batch's size.
+   */
+  @Test
+  void aBatchOfWritesIsTheSameWritesInOrder() throws Exception {
+    byte[] model = new byte[(int) SIZE];
+    Random random = new Random(11);
+    for (int round = 0; round < 20; round++) {
+      int count = 1 + random.nextInt(40);
+      long[] offsets = new long[count];
+      ByteBuffer[] payloads = new ByteBuffer[count];
+      for (int i = 0; i < count; i++) {
+        int length = 512 * (1 + random.nextInt(round % 5 == 0 ? 2048 : 16));
+        // Half the batch lands on a few hot blocks, so writes of one batch overlap each other.
+        long offset = random.nextBoolean() ? 4096L * random.nextInt(8)
+            : 512L * random.nextInt((int) (SIZE - length) / 512);
+        byte[] data = random(length, round * 100L + i);
+        offsets[i] = offset;
+        // Direct and heap payloads, positioned inside a larger buffer as a read buffer's slices are.
+        ByteBuffer holder = random.nextBoolean() ? ByteBuffer.allocateDirect(length + 64) : ByteBuffer.allocate(length + 64);
+        holder.position(32);
+        holder.put(data).position(32).limit(32 + length);
+        payloads[i] = holder;
+        System.arraycopy(data, 0, model, (int) offset, length);
+      }
+      assertThat(device.writeAll(offsets, payloads, count)).isEqualTo(count);
+      assertThat(payloads).allSatisfy(p -> assertThat(p.hasRemaining()).as("payload consumed").isFalse());
+    }
+    assertThat(Arrays.mismatch(read(0, (int) SIZE), model)).isEqualTo(-1);
+    device.flush();
+    device = reopen(device);
+    assertThat(Arrays.mismatch(read(0, (int) SIZE), model)).as("after reopen").isEqualTo(-1);
+  }
+
   @Test
   void requestsOutsideTheDeviceAreRefusedAndTheDeviceKeepsWorking() throws Exception {
     assertThatThrownBy(() -> device.read(SIZE - 4096, ByteBuffer.allocate(8192)))

@@ -64,6 +64,45 @@ class JournalTest {
   }
 
   @Test
+  void aBatchOfWritesCrossesFilesAndReplaysAsSingleAppendsWould() throws Exception {
+    List<Appended> appended = new ArrayList<>();
+    int count = 50;
+    long[] offsets = new long[count];
+    ByteBuffer[] payloads = new ByteBuffer[count];
+    try (Journal journal = Journal.open(dir, 1 << 20, 64 << 10, 0, a -> { })) {
+      appended.add(journal.append(Type.TRIM, 0, 4096, null));
+      for (int i = 0; i < count; i++) {
+        offsets[i] = i * 8192L;
+        payloads[i] = bytes(1024 + 512 * (i % 9), 100 + i);
+      }
+      int done = 0;
+      while (done < count) {
+        List<Appended> group = journal.appendWrites(offsets, payloads, done, count);
+        assertThat(group).as("each call appends at least one record").isNotEmpty();
+        appended.addAll(group);
+        done += group.size();
+      }
+      appended.add(journal.append(Type.WRITE, 4096, 4096, bytes(4096, 1)));
+      journal.sync();
+      for (int i = 0; i < count; i++) {
+        ByteBuffer back = ByteBuffer.allocate(payloads[i].remaining());
+        journal.read(appended.get(1 + i).payload(), back);
+        assertThat(back.flip()).as("payload of record %d", i).isEqualTo(bytes(1024 + 512 * (i % 9), 100 + i));
+      }
+    }
+    assertThat(appended).extracting(a -> a.record().seq()).containsExactlyElementsOf(
+        java.util.stream.LongStream.rangeClosed(1, count + 2).boxed().toList());
+    assertThat(dir.toFile().list()).as("the batch (about 150 KiB) rolls over 64 KiB files").hasSizeGreaterThan(2);
+    List<Appended> replayed = reopen(0);
+    assertThat(replayed).extracting(a -> a.record().seq()).containsExactlyElementsOf(
+        appended.stream().map(a -> a.record().seq()).toList());
+    assertThat(replayed).extracting(a -> a.record().offset()).containsExactlyElementsOf(
+        appended.stream().map(a -> a.record().offset()).toList());
+    assertThat(replayed).extracting(Appended::payload).containsExactlyElementsOf(
+        appended.stream().map(Appended::payload).toList());
+  }
+
+  @Test
   void syncsRunningBesideAppendsAndRollsLoseNothing() throws Exception {
     int writers = 4;
     int each = 200;
