@@ -273,7 +273,11 @@ class CleanerCrashTest {
     }
 
     void kill() throws InterruptedException {
-      process.destroyForcibly().waitFor();
+      // SIGKILL through the handle: Process.destroyForcibly also closes the pipes, so a "FLUSHED"
+      // the child printed just before the kill could be lost (the reader then stopped on "Stream
+      // closed") and the test would think a flushed round was never started.
+      process.toHandle().destroyForcibly();
+      process.waitFor();
       reader.join();
     }
   }

@@ -136,7 +136,10 @@ class CrashTest {
     Thread.sleep(pauseMillis);
     // A writer that stopped by itself failed (its stack trace is on stderr): that is no kill.
     assertThat(child.isAlive()).as("writer from round %d still running at the kill", firstRound).isTrue();
-    child.destroyForcibly().waitFor();
+    // SIGKILL through the handle: Process.destroyForcibly also closes the pipes, and a line the
+    // child printed just before the kill but the reader had not taken yet would be lost.
+    child.toHandle().destroyForcibly();
+    child.waitFor();
     // After the child died its last lines are read: "OPENED" seen now was printed before the kill.
     reader.join();
     return new Killed(opened.get() >= 0, opened.get(), flushed.get());
