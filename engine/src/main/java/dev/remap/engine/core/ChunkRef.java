@@ -4,13 +4,16 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.function.ToLongFunction;
 
 /**
  * The physical reference of one chunk (the virtual storage unit): which byte ranges of the chunk
  * are stored where. Immutable: every change returns a new value, so a snapshot can keep the old
  * one at no cost. Ranges not covered are holes. Spans are kept sorted, non-overlapping and
  * coalesced (neighbours that continue each other in the same object become one span), so a
- * chunk written sequentially stays one span however many writes made it.
+ * chunk written sequentially stays one span however many writes made it. Every span is maximal
+ * (no two neighbours continue each other), so the spans depend only on which source each byte
+ * has, not on the order of the changes that gave it.
  *
  * <p>The generation counts the changes of this chunk; it lets callers tell two states of the same
  * chunk apart without comparing spans (cache validation, upload bookkeeping).
@@ -69,6 +72,7 @@ public final class ChunkRef {
     if (first < last && spans[last - 1].end() > end) {
       middle[m++] = spans[last - 1].clip(end, spans[last - 1].end());
     }
+    m = joinWithin(middle, m);
     // Join the new span with the neighbours it continues (the rest were already joined).
     int from = first;
     int to = last;
@@ -141,6 +145,139 @@ public final class ChunkRef {
     return result == this ? this : new ChunkRef(generation + 1, result.spans, result.starts, result.ends);
   }
 
+  /**
+   * The result of {@link #put} for each change in order, in one pass: O(spans + changes) and one
+   * copy of the chunk's arrays instead of one per change (an upload can commit many 4 KiB changes
+   * to a chunk cut into hundreds of spans). The changes are chunk-relative, sorted by offset and must not
+   * overlap; the generation advances by one per change, as the single puts would.
+   */
+  public ChunkRef putAll(List<Span> changes) {
+    requireSortedApart(changes, Span::offset, Span::end);
+    return changes.isEmpty() ? this : applyInOrder(changes, generation + changes.size());
+  }
+
+  /**
+   * The result of {@link #relocate} for each move in order, in one pass. The moves are
+   * chunk-relative, sorted by offset and must not overlap. Because they are apart, what a move
+   * finds in its range is what this chunk holds there (a put changes only its own range and joins
+   * at its edges), so every move is matched against this chunk and all the resulting puts are
+   * applied together. The generation advances by one per move that moved something.
+   */
+  public ChunkRef relocateAll(List<MappingTable.Relocation> moves) {
+    requireSortedApart(moves, MappingTable.Relocation::offset, MappingTable.Relocation::end);
+    List<Span> puts = new ArrayList<>();
+    int moved = 0;
+    int first = 0;
+    for (MappingTable.Relocation move : moves) {
+      long offset = move.offset();
+      long end = move.end();
+      while (first < spans.length && ends[first] <= offset) {
+        first++;
+      }
+      int before = puts.size();
+      for (int i = first; i < spans.length && starts[i] < end; i++) {
+        Span part = spans[i].clip(offset, end);
+        long delta = part.offset() - offset;
+        if (part.source().equals(move.from().advance(delta))) {
+          puts.add(new Span(part.offset(), part.length(), move.to().advance(delta)));
+        }
+      }
+      if (puts.size() > before) {
+        moved++;
+      }
+    }
+    return moved == 0 ? this : applyInOrder(puts, generation + moved);
+  }
+
+  /**
+   * Applies sorted, non-overlapping puts as {@link #put} would one after the other. The output is
+   * built left to right: before each change every span starting before the change's end is
+   * appended, so the spans the change touches are the tail of the output and its right neighbour
+   * is the next input span; the tail is then replaced exactly as put replaces its middle.
+   */
+  private ChunkRef applyInOrder(List<Span> changes, long newGeneration) {
+    if (changes.size() == 1) {
+      Span only = changes.get(0);
+      return put(only.offset(), only.length(), only.source()).withGeneration(newGeneration);
+    }
+    // Each change removes what it covers and adds at most three spans: a net gain of two at most.
+    int capacity = spans.length + 2 * changes.size();
+    Span[] out = new Span[capacity];
+    long[] outStarts = new long[capacity];
+    long[] outEnds = new long[capacity];
+    int size = 0;
+    int next = 0;
+    Span[] middle = new Span[3];
+    for (Span change : changes) {
+      long offset = change.offset();
+      long end = change.end();
+      int upto = next;
+      while (upto < spans.length && starts[upto] < end) {
+        upto++;
+      }
+      copy(next, out, outStarts, outEnds, size, upto - next);
+      size += upto - next;
+      next = upto;
+      int first = size;
+      while (first > 0 && outEnds[first - 1] > offset) {
+        first--;
+      }
+      int m = 0;
+      if (first < size && outStarts[first] < offset) {
+        middle[m++] = out[first].clip(outStarts[first], offset);
+      }
+      if (!(change.source() instanceof Source.Hole)) {
+        middle[m++] = change;
+      }
+      if (first < size && outEnds[size - 1] > end) {
+        middle[m++] = out[size - 1].clip(end, outEnds[size - 1]);
+      }
+      m = joinWithin(middle, m);
+      if (m > 0 && first > 0 && joinable(out[first - 1], middle[0])) {
+        middle[0] = joined(out[first - 1], middle[0]);
+        first--;
+      }
+      if (m > 0 && next < spans.length && joinable(middle[m - 1], spans[next])) {
+        middle[m - 1] = joined(middle[m - 1], spans[next]);
+        next++;
+      }
+      for (int i = 0; i < m; i++) {
+        out[first + i] = middle[i];
+        outStarts[first + i] = middle[i].offset();
+        outEnds[first + i] = middle[i].end();
+      }
+      size = first + m;
+    }
+    copy(next, out, outStarts, outEnds, size, spans.length - next);
+    size += spans.length - next;
+    if (size < capacity) {
+      out = Arrays.copyOf(out, size);
+      outStarts = Arrays.copyOf(outStarts, size);
+      outEnds = Arrays.copyOf(outEnds, size);
+    }
+    return new ChunkRef(newGeneration, out, outStarts, outEnds);
+  }
+
+  /** Copies count spans from index from on, with their starts and ends, to index at of the others. */
+  private void copy(int from, Span[] out, long[] outStarts, long[] outEnds, int at, int count) {
+    System.arraycopy(spans, from, out, at, count);
+    System.arraycopy(starts, from, outStarts, at, count);
+    System.arraycopy(ends, from, outEnds, at, count);
+  }
+
+
+  private static <T> void requireSortedApart(List<T> changes, ToLongFunction<T> start, ToLongFunction<T> end) {
+    long previousEnd = 0;
+    for (T change : changes) {
+      checkRange(start.applyAsLong(change), end.applyAsLong(change) - start.applyAsLong(change));
+      if (start.applyAsLong(change) < previousEnd) {
+        throw new IllegalArgumentException("chunk changes must be sorted by offset and apart: " + change
+            + " starts before " + previousEnd);
+      }
+      previousEnd = end.applyAsLong(change);
+    }
+  }
+
   /** The same spans under another generation (restoring a persisted reference). */
   public ChunkRef withGeneration(long newGeneration) {
     return new ChunkRef(newGeneration, spans, starts, ends);
@@ -193,6 +330,25 @@ public final class ChunkRef {
       return true;
     }
     return Source.continuous(previous.source(), previous.length(), next.source());
+  }
+
+  /**
+   * Joins the pieces of a change that continue each other: a write of the bytes a span already
+   * maps to (zeroing zeros, a rewrite of the same source) continues the pieces of that span around
+   * it. Keeping every span maximal makes the spans a function of the bytes' sources alone, so
+   * changes to ranges apart give the same spans in any order (what the batched methods rely on).
+   * Returns the new count.
+   */
+  private static int joinWithin(Span[] middle, int m) {
+    int kept = 0;
+    for (int i = 1; i < m; i++) {
+      if (joinable(middle[kept], middle[i])) {
+        middle[kept] = joined(middle[kept], middle[i]);
+      } else {
+        middle[++kept] = middle[i];
+      }
+    }
+    return m == 0 ? 0 : kept + 1;
   }
 
   private static Span joined(Span previous, Span next) {

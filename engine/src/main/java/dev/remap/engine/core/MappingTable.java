@@ -2,9 +2,15 @@ package dev.remap.engine.core;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.BiFunction;
+import java.util.function.ToLongFunction;
 
 /**
  * The mapping partition of a volume: chunk index to {@link ChunkRef}. Every read resolves
@@ -55,6 +61,125 @@ public final class MappingTable {
         chunks[index] = chunks[index].relocate(
             chunkOffset, partLength, from.advance(delta), (Source.Stored) to.advance(delta)));
   }
+
+  /**
+   * Moves [offset, offset+length) from {@code from} to {@code to} where it still maps to from,
+   * byte for byte (see {@link ChunkRef#relocate}); offsets are the volume's, or the chunk's when
+   * given to {@link ChunkRef#relocateAll}.
+   */
+  public record Relocation(long offset, long length, Source from, Source.Stored to) {
+    public Relocation {
+      if (offset < 0 || length <= 0) {
+        throw new IllegalArgumentException("bad relocation offset=" + offset + " length=" + length);
+      }
+    }
+
+    public long end() {
+      return offset + length;
+    }
+  }
+
+  /**
+   * The same as {@link #put} for each span in order (a later span wins where they overlap), with
+   * one copy of each chunk it touches rather than one per span: how a segment's entries are
+   * applied.
+   */
+  public void putAll(List<Span> changes) {
+    ChunkBatches<Span> batches = new ChunkBatches<>(Span::offset, Span::end, ChunkRef::putAll);
+    for (Span change : changes) {
+      forEachChunk(change.offset(), change.length(), (index, chunkOffset, partLength, delta) ->
+          batches.add(index, new Span(chunkOffset, partLength, change.source().advance(delta))));
+    }
+    batches.flush();
+  }
+
+  /**
+   * The same as {@link #relocate} for each move in order, with one copy of each chunk it touches
+   * rather than one per move: how an upload moves thousands of journaled writes to their segment.
+   */
+  public void relocateAll(List<Relocation> moves) {
+    ChunkBatches<Relocation> batches =
+        new ChunkBatches<>(Relocation::offset, Relocation::end, ChunkRef::relocateAll);
+    for (Relocation move : moves) {
+      forEachChunk(move.offset(), move.length(), (index, chunkOffset, partLength, delta) ->
+          batches.add(index, new Relocation(chunkOffset, partLength, move.from().advance(delta),
+              (Source.Stored) move.to().advance(delta))));
+    }
+    batches.flush();
+  }
+
+  /**
+   * Chunk-relative changes gathered per chunk and applied to each chunk in one call, sorted by
+   * offset. Changes to ranges apart commute (each changes only its own range), so only the order
+   * of overlapping ones matters. The usual case, no overlap within a chunk, is one stable sort; a
+   * chunk with overlapping changes takes them in the caller's order instead, applying what it
+   * gathered whenever the next change overlaps it, which keeps every overlapping pair in order.
+   */
+  private final class ChunkBatches<T> {
+    private record Part<T>(int chunk, int order, long start, long end, T change) {}
+
+    private final ToLongFunction<T> start;
+    private final ToLongFunction<T> end;
+    private final BiFunction<ChunkRef, List<T>, ChunkRef> apply;
+    private final List<Part<T>> parts = new ArrayList<>();
+
+    ChunkBatches(ToLongFunction<T> start, ToLongFunction<T> end, BiFunction<ChunkRef, List<T>, ChunkRef> apply) {
+      this.start = start;
+      this.end = end;
+      this.apply = apply;
+    }
+
+    void add(int index, T change) {
+      parts.add(new Part<>(index, parts.size(), start.applyAsLong(change), end.applyAsLong(change), change));
+    }
+
+    void flush() {
+      parts.sort(Comparator.comparingInt((Part<T> p) -> p.chunk()).thenComparingLong(Part::start));
+      int from = 0;
+      while (from < parts.size()) {
+        int chunk = parts.get(from).chunk();
+        int to = from + 1;
+        boolean apart = true;
+        while (to < parts.size() && parts.get(to).chunk() == chunk) {
+          apart &= parts.get(to - 1).end() <= parts.get(to).start();
+          to++;
+        }
+        List<Part<T>> group = parts.subList(from, to);
+        if (apart) {
+          applyTo(chunk, group);
+        } else {
+          applyInOrder(chunk, new ArrayList<>(group));
+        }
+        from = to;
+      }
+      parts.clear();
+    }
+
+    private void applyInOrder(int chunk, List<Part<T>> group) {
+      group.sort(Comparator.comparingInt(Part::order));
+      TreeMap<Long, Part<T>> gathered = new TreeMap<>();
+      for (Part<T> part : group) {
+        Map.Entry<Long, Part<T>> before = gathered.floorEntry(part.start());
+        Map.Entry<Long, Part<T>> after = gathered.ceilingEntry(part.start());
+        if ((before != null && before.getValue().end() > part.start())
+            || (after != null && after.getKey() < part.end())) {
+          applyTo(chunk, gathered.values());
+          gathered.clear();
+        }
+        gathered.put(part.start(), part);
+      }
+      applyTo(chunk, gathered.values());
+    }
+
+    private void applyTo(int chunk, Collection<Part<T>> sorted) {
+      List<T> changes = new ArrayList<>(sorted.size());
+      for (Part<T> part : sorted) {
+        changes.add(part.change());
+      }
+      chunks[chunk] = apply.apply(chunks[chunk], changes);
+    }
+  }
+
 
   /** Spans in volume offsets covering [offset, offset+length) exactly, holes included. */
   public List<Span> resolve(long offset, long length) {

@@ -124,13 +124,16 @@ public final class SegmentFormat {
 
   /** Applies a segment's changes to a table, as the upload of those changes did. */
   public static void apply(Header header, String segmentKey, MappingTable table) {
+    List<Span> changes = new ArrayList<>(header.entries().size());
     for (Entry e : header.entries()) {
       Source source = switch (e.kind()) {
         case DATA -> new Source.Stored(segmentKey, e.dataOffset());
         case ZERO -> Source.Zero.INSTANCE;
         case TRIM -> Source.Hole.INSTANCE;
       };
-      table.put(e.volumeOffset(), e.length(), source);
+      changes.add(new Span(e.volumeOffset(), e.length(), source));
     }
+    // In journal order, as the uploads were: where entries overlap, the later one wins.
+    table.putAll(changes);
   }
 }

@@ -37,7 +37,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * it. delete fsyncs the folder after unlinking.
  *
  * <p><b>Locking.</b> None: every operation is one or a few system calls whose atomicity the
- * kernel provides, so any number of threads (and processes) may use the same root.
+ * kernel provides, so any number of threads (and processes) may use the same root. The one
+ * exception: reads of data segments keep their files open between calls ({@link ReadChannels},
+ * which has its own short lock and is told of every put and delete made here).
  *
  * <p>Temporary files are named ".~&lt;random&gt;.tmp": '~' is not allowed in keys, so they never
  * collide with an object and list never shows them. A crash in the middle of a put can leave one
@@ -50,6 +52,8 @@ public final class FileObjectStore implements ObjectStore {
   private final Path root;
   private final StoreCounters counters = new StoreCounters();
   private final Set<Path> durableFolders = ConcurrentHashMap.newKeySet();
+  // Segment files kept open between reads; told of every put and delete here (see ReadChannels).
+  private final ReadChannels channels = new ReadChannels(ReadChannels.DEFAULT_CAPACITY, ReadChannels.SEGMENTS);
 
   private FileObjectStore(Path root) {
     this.root = root;
@@ -83,6 +87,7 @@ public final class FileObjectStore implements ObjectStore {
           discard(temp, e);
           throw Files.isDirectory(target) ? folderConflict(key) : e;
         }
+        channels.forget(key); // replaced: no read may use the old file from now on
         fsyncFolder(target.getParent());
         return null;
       } catch (IOException e) {
@@ -123,6 +128,7 @@ public final class FileObjectStore implements ObjectStore {
       }
     });
     if (created) {
+      channels.forget(key); // a file of this name another process deleted may still be open here
       counters.addBytes(Operation.PUT, data.remaining());
     }
     return created;
@@ -138,16 +144,8 @@ public final class FileObjectStore implements ObjectStore {
       return 0;
     }
     int total = counters.count(Operation.GET, () -> {
-      try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-        int read = 0;
-        while (dst.hasRemaining()) {
-          int n = channel.read(dst, offset + read);
-          if (n < 0) {
-            break;
-          }
-          read += n;
-        }
-        return read;
+      try {
+        return channels.read(key, path, offset, dst);
       } catch (IOException e) {
         throw missingOr(key, path, e);
       }
@@ -244,7 +242,9 @@ public final class FileObjectStore implements ObjectStore {
   public void delete(String key) throws IOException {
     Path path = resolve(key);
     counters.count(Operation.DELETE, () -> {
-      if (unlink(path)) {
+      boolean removed = unlink(path);
+      channels.forget(key);
+      if (removed) {
         fsyncFolder(path.getParent());
       }
       return null;
@@ -260,7 +260,9 @@ public final class FileObjectStore implements ObjectStore {
     // One fsync per folder, after all of its unlinks, rather than one per object.
     Set<Path> touched = new LinkedHashSet<>();
     for (Path path : paths) {
-      if (counters.count(Operation.DELETE, () -> unlink(path))) {
+      boolean removed = counters.count(Operation.DELETE, () -> unlink(path));
+      channels.forget(keyOf(path));
+      if (removed) {
         touched.add(path.getParent());
       }
     }
@@ -301,7 +303,8 @@ public final class FileObjectStore implements ObjectStore {
 
   @Override
   public void close() {
-    // Nothing is held open between calls.
+    // Only the kept read channels are held between calls; a read after close opens its own.
+    channels.close();
   }
 
   @Override

@@ -440,9 +440,10 @@ public final class Volume implements BlockDevice, Ownership.Holder {
       throws IOException {
     mapLock.writeLock().lock();
     try {
-      for (Uploader.Move move : moves) {
-        live.relocate(move.offset(), move.length(), move.from(), move.to());
-      }
+      // One pass per chunk for the whole segment, not one chunk copy per journaled write.
+      live.relocateAll(moves.stream()
+          .map(move -> new MappingTable.Relocation(move.offset(), move.length(), move.from(), move.to()))
+          .toList());
       SegmentFormat.apply(header, segmentKey, stored);
       journal.retireLater(uptoSeq);
     } finally {
