@@ -12,18 +12,23 @@ import java.util.zip.CRC32C;
  * which volume ranges it changes, so the mapping can be rebuilt from the segments alone. Pure.
  *
  * <pre>
- * "RMS1" u32 version=1 u32 headerLength
+ * "RMS1" u32 version=2 u32 headerLength
  * u64 seq (per volume, from 1) u64 firstJournalSeq u64 lastJournalSeq
  * u32 entryCount, entryCount x (u8 kind 1=data 2=zero 3=trim, u64 volumeOffset, u64 length,
  *                               u64 dataOffset from the segment start, 0 unless data)
+ * u32 CRC-32C of the data (version 2 only)
  * u32 CRC-32C of the header before it
- * data (from headerLength on)
+ * data (from headerLength on: the DATA entries' bytes in entry order, nothing after them)
  * </pre>
+ * Version 2 checksums the data too, so that a segment written without fsync and torn by a power
+ * cut is recognised when the volume opens again ({@link #verify}); version 1 segments (written
+ * before, always fsynced) are still read, and verified by their length only.
  */
 public final class SegmentFormat {
 
   private static final int MAGIC = 0x524d5331; // "RMS1"
-  private static final int VERSION = 1;
+  private static final int VERSION = 2;
+  private static final int VERSION_WITHOUT_DATA_CRC = 1;
   private static final int FIXED = 4 + 4 + 4 + 8 + 8 + 8 + 4;
   private static final int ENTRY = 1 + 8 + 8 + 8;
   /** Enough to read the header of a segment of up to about 10,000 entries in one request. */
@@ -34,13 +39,40 @@ public final class SegmentFormat {
   /** One change: for DATA, the bytes are at dataOffset of the segment. */
   public record Entry(Kind kind, long volumeOffset, long length, long dataOffset) {}
 
-  /** A parsed header. */
-  public record Header(long seq, long firstJournalSeq, long lastJournalSeq, List<Entry> entries, int headerLength) {}
+  /**
+   * A parsed header; dataCrc is the CRC-32C of the data, checked by {@link #verify} (version 2; in
+   * version 1 segments, which have none, it is 0).
+   */
+  public record Header(long seq, long firstJournalSeq, long lastJournalSeq, List<Entry> entries, int headerLength,
+      int version, int dataCrc) {
+
+    /** The segment's whole length: its header and the bytes of its DATA entries. */
+    public long segmentLength() {
+      long length = headerLength;
+      for (Entry e : entries) {
+        if (e.kind() == Kind.DATA) {
+          length += e.length();
+        }
+      }
+      return length;
+    }
+  }
+
+  /** A segment whose bytes are not what it was written with: torn, cut short or damaged. */
+  public static final class DamagedSegmentException extends IOException {
+    public DamagedSegmentException(String message) {
+      super(message);
+    }
+  }
 
   private SegmentFormat() {}
 
   public static int headerLength(int entryCount) {
-    return FIXED + entryCount * ENTRY + 4;
+    return headerLength(entryCount, VERSION);
+  }
+
+  private static int headerLength(int entryCount, int version) {
+    return FIXED + entryCount * ENTRY + (version == VERSION ? 8 : 4);
   }
 
   /**
@@ -70,6 +102,11 @@ public final class SegmentFormat {
       }
       out.put((byte) (change.kind().ordinal() + 1)).putLong(change.volumeOffset()).putLong(change.length()).putLong(at);
     }
+    CRC32C data = new CRC32C();
+    for (ByteBuffer p : payloads) {
+      data.update(p.duplicate());
+    }
+    out.putInt((int) data.getValue());
     CRC32C crc = new CRC32C();
     crc.update(out.array(), 0, out.position());
     out.putInt((int) crc.getValue());
@@ -82,18 +119,25 @@ public final class SegmentFormat {
   /** The header length the prefix announces (read that many bytes, then {@link #parse}). */
   public static int announcedHeaderLength(ByteBuffer prefix, String what) throws IOException {
     ByteBuffer p = prefix.duplicate();
-    if (p.remaining() < 12 || p.getInt() != MAGIC || p.getInt() != VERSION) {
-      throw new IOException(what + " is not a Remap segment of a version this build reads");
+    if (p.remaining() < 12) {
+      // A power cut can leave a lazily written segment empty or cut short.
+      throw new DamagedSegmentException(what + " is cut short (" + p.remaining() + " bytes)");
     }
-    return p.getInt();
+    int at = p.position();
+    int version = p.getInt(at + 4);
+    if (p.getInt(at) != MAGIC || (version != VERSION && version != VERSION_WITHOUT_DATA_CRC)) {
+      throw new DamagedSegmentException(what + " is not a Remap segment of a version this build reads");
+    }
+    return p.getInt(at + 8);
   }
 
   /** Parses a header from a buffer that starts at the segment's first byte and holds the header. */
   public static Header parse(ByteBuffer prefix, String what) throws IOException {
     int headerLength = announcedHeaderLength(prefix, what);
     ByteBuffer p = prefix.duplicate();
+    int version = p.getInt(p.position() + 4);
     if (p.remaining() < headerLength || headerLength < FIXED + 4) {
-      throw new IOException(what + " has a truncated header");
+      throw new DamagedSegmentException(what + " has a truncated header");
     }
     byte[] header = new byte[headerLength];
     p.get(header);
@@ -101,25 +145,50 @@ public final class SegmentFormat {
     crc.update(header, 0, headerLength - 4);
     ByteBuffer h = ByteBuffer.wrap(header);
     if ((int) crc.getValue() != h.getInt(headerLength - 4)) {
-      throw new IOException(what + " has a damaged header (checksum mismatch)");
+      throw new DamagedSegmentException(what + " has a damaged header (checksum mismatch)");
     }
     h.position(12);
     long seq = h.getLong();
     long first = h.getLong();
     long last = h.getLong();
     int count = h.getInt();
-    if (headerLength != headerLength(count)) {
-      throw new IOException(what + " has an inconsistent header");
+    if (headerLength != headerLength(count, version)) {
+      throw new DamagedSegmentException(what + " has an inconsistent header");
     }
     List<Entry> entries = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       int kind = h.get() - 1;
       if (kind < 0 || kind >= Kind.values().length) {
-        throw new IOException(what + " has an entry of unknown kind " + (kind + 1));
+        throw new DamagedSegmentException(what + " has an entry of unknown kind " + (kind + 1));
       }
       entries.add(new Entry(Kind.values()[kind], h.getLong(), h.getLong(), h.getLong()));
     }
-    return new Header(seq, first, last, entries, headerLength);
+    int dataCrc = version == VERSION ? h.getInt() : 0;
+    return new Header(seq, first, last, entries, headerLength, version, dataCrc);
+  }
+
+  /**
+   * Checks a whole segment (from its first byte to its end) against what it was written with:
+   * header, length and, from version 2 on, the checksum of its data. Returns its header.
+   *
+   * @throws DamagedSegmentException if any of them differs (a segment torn by a power cut)
+   */
+  public static Header verify(ByteBuffer segment, String what) throws IOException {
+    Header header = parse(segment, what);
+    ByteBuffer s = segment.duplicate();
+    if (s.remaining() != header.segmentLength()) {
+      throw new DamagedSegmentException(what + " is " + s.remaining() + " bytes long, not the "
+          + header.segmentLength() + " its header announces");
+    }
+    if (header.version() != VERSION_WITHOUT_DATA_CRC) {
+      CRC32C crc = new CRC32C();
+      s.position(s.position() + header.headerLength());
+      crc.update(s);
+      if ((int) crc.getValue() != header.dataCrc()) {
+        throw new DamagedSegmentException(what + " has damaged data (checksum mismatch)");
+      }
+    }
+    return header;
   }
 
   /** Applies a segment's changes to a table, as the upload of those changes did. */

@@ -2,9 +2,11 @@ package dev.remap.engine.journal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,7 +17,16 @@ import java.util.List;
  *
  * <p>Durability: a sync forces every file in order, so whatever follows a torn record was never
  * covered by a completed sync; dropping it loses nothing that was acknowledged as durable. The cut
- * is made durable before the journal takes an append.
+ * is made durable before the journal takes an append, and so are the files deleted: one that came
+ * back after a power cut would hold numbers the journal has given again since.
+ *
+ * <p>A file with no whole record is deleted too. A roll creates a file named after the record it
+ * is for; a power cut can keep the name and lose every record (ext4 commits the name with any
+ * later fsync; a sync that forces the folder for an earlier roll also commits a file rolled while
+ * it ran, whose records it does not force).
+ * Kept as the current file, it would take the records numbered after the store's, below its
+ * name, and the next roll would create a file that sorts before it (the next recovery then reads
+ * them out of order: "lacks records") or that is it (the roll fails).
  *
  * <p>Locking: none; it runs inside {@link Journal#open}, before any other thread can see the
  * journal, and calls the replay holding no lock.
@@ -54,17 +65,29 @@ final class JournalRecovery {
     List<JournalFile> files = new ArrayList<>();
     long usedBytes = 0;
     boolean torn = false;
+    boolean deleted = false;
     for (Path path : paths) {
       if (torn) {
         // Everything after a torn record was written later and no completed sync covered it
         // (a sync forces every file in order): drop it.
         Files.delete(path);
+        deleted = true;
         continue;
       }
       JournalFile file = JournalFile.reopen(path);
       torn = scan(file);
+      if (file.lastSeq() == 0) {
+        file.delete(); // no record in it (see the class comment)
+        deleted = true;
+        continue;
+      }
       files.add(file);
       usedBytes += file.size();
+    }
+    if (deleted) {
+      try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+        channel.force(true);
+      }
     }
     return new Recovered(files, lastSeq, usedBytes);
   }

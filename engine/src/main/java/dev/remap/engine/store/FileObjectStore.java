@@ -36,6 +36,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * exists. A folder's own entry is fsynced into its parent before the first object is renamed into
  * it. delete fsyncs the folder after unlinking.
  *
+ * <p><b>Lazy writes.</b> putIfAbsentLazily publishes the same way (link(2): visible whole at once)
+ * but fsyncs neither the file nor its folder; syncLazy fsyncs the files named (any that exist: a
+ * process that finds such an object left by its crashed predecessor makes it durable the same
+ * way), then each of their folders once. Until then a power cut may leave the name without its
+ * data (or without the name): the caller verifies such objects after one.
+ *
  * <p><b>Locking.</b> None: every operation is one or a few system calls whose atomicity the
  * kernel provides, so any number of threads (and processes) may use the same root. The one
  * exception: reads of data segments keep their files open between calls ({@link ReadChannels},
@@ -80,7 +86,7 @@ public final class FileObjectStore implements ObjectStore {
     Path target = resolve(key);
     counters.count(Operation.PUT, () -> {
       try {
-        Path temp = writeTemp(key, target.getParent(), data);
+        Path temp = writeTemp(key, target.getParent(), data, true);
         try {
           Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
@@ -99,10 +105,46 @@ public final class FileObjectStore implements ObjectStore {
 
   @Override
   public boolean putIfAbsent(String key, ByteBuffer data) throws IOException {
+    return link(key, data, false);
+  }
+
+  @Override
+  public boolean putIfAbsentLazily(String key, ByteBuffer data) throws IOException {
+    return link(key, data, true);
+  }
+
+  @Override
+  public void syncLazy(Collection<String> keys) throws IOException {
+    Set<Path> folders = new LinkedHashSet<>();
+    for (String key : keys) {
+      Path path = resolve(key);
+      try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+        channel.force(true);
+      } catch (IOException e) {
+        if (!isMissing(e)) {
+          throw e;
+        }
+        // Deleted since it was written: there is nothing left to make durable.
+      }
+      folders.add(path.getParent());
+    }
+    // One fsync per folder, after the data of every file in it: the names then point at bytes.
+    for (Path folder : folders) {
+      fsyncFolder(folder);
+    }
+  }
+
+  @Override
+  public boolean defersDurability() {
+    return true;
+  }
+
+  /** putIfAbsent, and lazily: without fsyncing the file or its folder (see the class comment). */
+  private boolean link(String key, ByteBuffer data, boolean lazy) throws IOException {
     Path target = resolve(key);
     boolean created = counters.count(Operation.PUT, () -> {
       try {
-        Path temp = writeTemp(key, target.getParent(), data);
+        Path temp = writeTemp(key, target.getParent(), data, !lazy);
         boolean linked = false;
         try {
           // link(2) never replaces: of two racing callers exactly one creates the name.
@@ -119,7 +161,7 @@ public final class FileObjectStore implements ObjectStore {
           throw e;
         }
         Files.deleteIfExists(temp);
-        if (linked) {
+        if (linked && !lazy) {
           fsyncFolder(target.getParent());
         }
         return linked;
@@ -326,8 +368,8 @@ public final class FileObjectStore implements ObjectStore {
     return root.relativize(path).toString().replace(path.getFileSystem().getSeparator(), "/");
   }
 
-  /** Writes data into a new temporary file in folder and fsyncs it; returns its path. */
-  private Path writeTemp(String key, Path folder, ByteBuffer data) throws IOException {
+  /** Writes data into a new temporary file in folder, fsynced if force; returns its path. */
+  private Path writeTemp(String key, Path folder, ByteBuffer data, boolean force) throws IOException {
     try {
       ensureFolder(folder);
     } catch (FileAlreadyExistsException | NotDirectoryException e) {
@@ -341,7 +383,9 @@ public final class FileObjectStore implements ObjectStore {
       while (source.hasRemaining()) {
         channel.write(source);
       }
-      channel.force(true);
+      if (force) {
+        channel.force(true);
+      }
     } catch (IOException e) {
       discard(temp, e);
       throw e;

@@ -20,7 +20,8 @@ import java.util.Optional;
  *       version or the whole new one. A failed put leaves the old version (or nothing).
  *   <li><b>Durability.</b> When put, putIfAbsent, delete or deleteAll return, the change survives a
  *       crash of the process and of the machine (file store: data and directory entries are fsynced;
- *       S3: the server acknowledged it).
+ *       S3: the server acknowledged it). The one exception is {@link #putIfAbsentLazily}: its object
+ *       is durable only once a {@link #syncLazy} naming it has returned.
  *   <li><b>Buffers.</b> put reads {@code data} from its position to its limit and does not move its
  *       position; the caller must not change those bytes until put returns. read fills {@code dst}
  *       from its position and advances it by the count returned.
@@ -47,6 +48,38 @@ public interface ObjectStore extends Closeable {
    * @return true if this call created the object, false if one existed already
    */
   boolean putIfAbsent(String key, ByteBuffer data) throws IOException;
+
+  /**
+   * As {@link #putIfAbsent} (atomic, visible to every reader at once, never replacing an object),
+   * but the object need not be durable when it returns: it is once {@link #syncLazy} has been
+   * called with its key and returned. Until then a crash of the machine (not of the process) may
+   * leave no object, or one with missing or wrong bytes, so a caller verifies such objects after a
+   * crash (segments carry a checksum of their data for that). The default is putIfAbsent: durable
+   * at once, as on S3 (an acknowledged PUT is durable) and in every store that does not override it.
+   *
+   * @return true if this call created the object, false if one existed already
+   */
+  default boolean putIfAbsentLazily(String key, ByteBuffer data) throws IOException {
+    return putIfAbsent(key, data);
+  }
+
+  /**
+   * Makes the objects under these keys durable, whoever wrote them lazily (this process or one
+   * that crashed before syncing them); a key with no object is skipped. A store may sync several at
+   * once (the file store fsyncs each folder once). The default does nothing: every write was
+   * durable already.
+   */
+  default void syncLazy(Collection<String> keys) throws IOException {
+    // Nothing is ever written lazily by a store that does not override putIfAbsentLazily.
+  }
+
+  /**
+   * Does {@link #putIfAbsentLazily} return before its object is durable (so that {@link #syncLazy}
+   * has work to do)? Callers that batch their syncs wait for one only when it does; false by default.
+   */
+  default boolean defersDurability() {
+    return false;
+  }
 
   /**
    * Reads bytes of the object starting at offset into dst, until dst is full or the object ends.

@@ -25,6 +25,11 @@ import java.util.Set;
  *       segments after it, so nothing it reads is collected;
  *   <li>objects younger than the grace period are never collected, which covers objects being
  *       made right now (a clone's first checkpoint before its metadata, a segment in flight);
+ *   <li>nothing collected is needed after a power cut: a volume writes a checkpoint only after
+ *       syncing every segment before it (segments may be written without fsync, see
+ *       {@link SegmentWriter}), so what a newer checkpoint stops referencing (segments the cleaner
+ *       emptied, older checkpoints) is replaced by durable objects; segments after the newest
+ *       checkpoint, torn or not, stay roots until the volume's owner recovers them at open;
  *   <li>an import ({@code imports/ID/}) is referenced only once its copy is complete, which may
  *       take longer than the grace period: while any of its objects is young it may still be
  *       running, so none of them is collected.

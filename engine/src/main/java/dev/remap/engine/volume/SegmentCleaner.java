@@ -41,6 +41,12 @@ import java.util.function.Function;
  * it; a SIGKILL at any moment therefore leaves either the old or the new reference, each to bytes
  * that exist. Segments something else references ({@link SharedSegments}) are never chosen.
  *
+ * <p>Its segments are written lazily (no fsync, on a file store) like uploads: a power cut may
+ * tear one, and the next open then drops it and the segments after it. That loses nothing,
+ * because the victims it copied from stay referenced by the newest checkpoint, and so are kept by
+ * garbage collection, until the next checkpoint, which {@link SegmentWriter} writes only after a
+ * barrier has made the cleaned segments durable. Writing them eagerly would buy nothing more.
+ *
  * <p>Threads: {@link #nanosUntilDue} is asked under the uploader's lock and reads only volatile
  * fields; everything else runs on the uploader thread.
  */

@@ -16,6 +16,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * segment of the same number from another owner (whose lease this node lost while it could not
  * renew it) is never overwritten.
  *
+ * <p>Durability: on a store that {@linkplain ObjectStore#defersDurability defers it} (the file
+ * store), segments are written lazily (no fsync) and made durable together by {@link #barrier},
+ * which then records the newest durable segment in the volume's marker ({@link
+ * StoreLayout#synced}). {@link #durableJournalSeq} is how far the journal may be retired: records
+ * only in lazy segments must stay, because a power cut can tear those segments and the next open
+ * replays the journal from the last intact one. Every checkpoint is preceded by a barrier, so a
+ * checkpoint never references a segment that is not durable, and nothing garbage collection
+ * frees because of it (older checkpoints, segments the cleaner emptied) is still needed after a
+ * power cut. The cleaner's segments are written lazily too, for the same reason: the segments
+ * they empty stay referenced by the newest checkpoint until the next one, which comes after a
+ * barrier.
+ *
  * <p>Threads: only the volume's upload thread calls it, except {@link #continueFrom} (under the
  * uploader's lock, with the thread idle) and the last checkpoint at close (after the thread has
  * stopped); the counters are read from anywhere.
@@ -30,6 +42,10 @@ final class SegmentWriter {
   private int sinceCheckpoint;
   private final AtomicLong segments = new AtomicLong();
   private final AtomicLong uploaded = new AtomicLong();
+  /** Segments written lazily since the last barrier (upload thread only). */
+  private final List<String> lazy = new ArrayList<>();
+  private volatile int unsynced;
+  private volatile long durableJournalSeq;
 
   SegmentWriter(UploadHost host, ObjectStore store, int checkpointEvery, long lastSegment, long uploadedSeq) {
     this.host = host;
@@ -37,13 +53,57 @@ final class SegmentWriter {
     this.checkpointEvery = checkpointEvery;
     this.nextSegment = lastSegment + 1;
     this.uploadedSeq = uploadedSeq;
+    // What the load found is durable: it verified and synced the segments a crash left unsynced.
+    this.durableJournalSeq = uploadedSeq;
   }
 
   /** Continues after another owner's segments and journal numbers (the volume was taken back). */
   void continueFrom(long lastSegment, long storedJournalSeq) {
     nextSegment = lastSegment + 1;
     uploadedSeq = storedJournalSeq;
+    durableJournalSeq = storedJournalSeq;
+    lazy.clear();
+    unsynced = 0;
     sinceCheckpoint = 0;
+  }
+
+  /** Segments written since the last barrier, not durable yet. */
+  int unsyncedSegments() {
+    return unsynced;
+  }
+
+  /** Journal records up to this number are in durable segments: the journal may be retired up to it. */
+  long durableJournalSeq() {
+    return durableJournalSeq;
+  }
+
+  /**
+   * Makes every segment written so far durable and records that in the volume's marker, so that
+   * the next open need not verify them. Then everything uploaded so far is durable.
+   */
+  void barrier() throws IOException {
+    if (!lazy.isEmpty()) {
+      store.syncLazy(lazy);
+      if (host.fencedReason() == null) {
+        // Another owner numbers on after what it loaded: this owner's marker would be stale there.
+        store.put(StoreLayout.synced(host.volumeId()), encodeMarker(nextSegment - 1));
+      }
+      lazy.clear();
+      unsynced = 0;
+    }
+    durableJournalSeq = uploadedSeq;
+  }
+
+  /** The marker's content: the newest segment known durable. */
+  static ByteBuffer encodeMarker(long segmentSeq) {
+    return ByteBuffer.allocate(Long.BYTES).putLong(segmentSeq).flip();
+  }
+
+  static long decodeMarker(byte[] marker, String key) throws IOException {
+    if (marker.length != Long.BYTES) {
+      throw new IOException("the durable marker " + key + " is damaged (" + marker.length + " bytes)");
+    }
+    return ByteBuffer.wrap(marker).getLong();
   }
 
   long segmentsWritten() {
@@ -65,7 +125,8 @@ final class SegmentWriter {
     long seq = nextSegment;
     String key = StoreLayout.segment(host.volumeId(), seq);
     ByteBuffer segment = SegmentFormat.encode(seq, firstJournalSeq, lastJournalSeq, entries, payloads);
-    if (!store.putIfAbsent(key, segment)) {
+    boolean deferred = store.defersDurability();
+    if (!store.putIfAbsentLazily(key, segment)) {
       // A segment of this number exists: an earlier attempt of ours whose answer was lost, or
       // another owner's, if this node's lease was taken while it could not renew it.
       if (!host.stillOwned()) {
@@ -84,9 +145,15 @@ final class SegmentWriter {
             new Source.Stored(key, entry.dataOffset())));
       }
     }
-    host.commit(key, header, placed, lastJournalSeq);
+    host.commit(key, header, placed);
     nextSegment = seq + 1;
     uploadedSeq = lastJournalSeq;
+    if (deferred) {
+      lazy.add(key);
+      unsynced = lazy.size();
+    } else {
+      durableJournalSeq = uploadedSeq;
+    }
     segments.incrementAndGet();
     uploaded.addAndGet(segment.limit());
     if (++sinceCheckpoint >= checkpointEvery) {
@@ -112,6 +179,9 @@ final class SegmentWriter {
 
   /** Persists the stored table so that opening the volume need not replay every segment. */
   private void checkpoint() throws IOException {
+    // The checkpoint references these segments, and once it is written garbage collection may
+    // delete what they replaced: they must be durable first.
+    barrier();
     long seq = nextSegment - 1;
     byte[] encoded = host.checkpoint(seq, uploadedSeq);
     store.put(StoreLayout.checkpoint(host.volumeId(), seq), ByteBuffer.wrap(encoded));

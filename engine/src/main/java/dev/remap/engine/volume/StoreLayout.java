@@ -9,6 +9,7 @@ import java.util.regex.Pattern;
  * volumes/NAME.meta              volume metadata (replaced whole on resize)
  * segments/ID/SEQ.seg            data segments, SEQ 16 hex digits from 1
  * checkpoints/ID/SEQ.map         mapping after segment SEQ (only the newest is needed)
+ * synced/ID.synced               the newest segment SEQ known durable (replaced; file store only)
  * snapshots/NAME/SNAPSHOT.map    snapshot manifests (mapping tables that only reference segments)
  * imports/ID/N.seg               segments an import copied in, referenced by the new volume's checkpoint
  * leases/NAME.lease              who owns a volume now, and its published usage and space (replaced)
@@ -30,6 +31,7 @@ public final class StoreLayout {
   public static final String IMPORTS = "imports/";
   public static final String LEASES = "leases/";
   public static final String REQUESTS = "requests/";
+  public static final String SYNCED = "synced/";
   /** Data objects garbage collection considers: whatever no mapping references goes. */
   public static final java.util.List<String> DATA_SPACES = java.util.List.of(SEGMENTS, IMPORTS, CHECKPOINTS);
 
@@ -58,6 +60,14 @@ public final class StoreLayout {
 
   public static String segmentPrefix(String id) {
     return SEGMENTS + id + "/";
+  }
+
+  /**
+   * The volume's durable marker: segments up to the number it holds were synced (a store that
+   * writes segments lazily may lose or tear later ones in a power cut; see VolumeManager's load).
+   */
+  public static String synced(String id) {
+    return SYNCED + id + ".synced";
   }
 
   public static String checkpoint(String id, long seq) {

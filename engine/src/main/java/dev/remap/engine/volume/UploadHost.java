@@ -37,8 +37,17 @@ interface UploadHost {
    */
   Packing pack(Journal journal, List<Journal.Appended> batch) throws IOException;
 
-  /** Moves the mapping onto a segment now in the store (see {@link Volume#commit}). */
-  void commit(String key, SegmentFormat.Header header, List<Uploader.Move> moves, long uptoSeq) throws IOException;
+  /**
+   * Moves the mapping onto a segment now in the store (see {@link Volume#commit}). The journal
+   * keeps the segment's records: the segment may not be durable yet (see {@link #retire}).
+   */
+  void commit(String key, SegmentFormat.Header header, List<Uploader.Move> moves) throws IOException;
+
+  /**
+   * Retires the journal's files whose records all have seq ≤ uptoSeq, which durable segments now
+   * hold: taken out under the map lock (no reader resolves into them any more), unlinked after.
+   */
+  void retire(Journal journal, long uptoSeq) throws IOException;
 
   /** The stored table encoded as the checkpoint after segment segmentSeq and journal record journalSeq. */
   byte[] checkpoint(long segmentSeq, long journalSeq);

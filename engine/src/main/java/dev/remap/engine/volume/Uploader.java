@@ -21,7 +21,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * The one thread that writes a volume's data to the store. It takes journaled changes in order,
  * packs the parts still live into a segment of about {@code segmentTarget} bytes (log-structured:
  * thousands of small random writes make one store PUT), writes it, then moves the mapping from
- * the journal to the segment and retires the journal files it covered.
+ * the journal to the segment and retires the journal files it covered once that segment is durable.
+ *
+ * <p>Durability: on a store that writes segments lazily (the file store), a segment is not durable
+ * when it is committed; the journal holding its data stays until a barrier ({@link
+ * SegmentWriter#barrier}) syncs it. A barrier runs when the journal bytes waiting for one reach a
+ * quarter of the journal (the journal never fills for want of one), when the oldest unsynced
+ * segment is {@code syncDelay} old, before every checkpoint, and in every drain (handover,
+ * snapshot, close). A client's FLUSH syncs only the journal: that is what makes its writes durable.
  *
  * <p>A store failure is retried with backoff, forever: the changes stay in the durable journal,
  * writers go on until the journal is full and then wait. Nothing acknowledged is dropped.
@@ -42,7 +49,7 @@ final class Uploader {
   /** What the thread does next: upload a batch of journaled changes, a cleaning step, or a checkpoint. */
   private record Work(List<Journal.Appended> batch, Kind kind) {}
 
-  private enum Kind { UPLOAD, CLEAN, CHECKPOINT }
+  private enum Kind { UPLOAD, CLEAN, CHECKPOINT, BARRIER }
 
   private final UploadHost host;
   private final SegmentWriter writer;
@@ -70,11 +77,18 @@ final class Uploader {
   private static final int UPLOADS_PER_CLEANING_TURN = 2;
   private Journal journal;
   private Thread thread;
+  /** Drains waiting now (guarded by lock): they wait for a barrier too once nothing is pending. */
+  private int draining;
+  /** When the next barrier is due (guarded by lock). */
+  private final SyncSchedule syncs;
+  /** The journal is retired up to here (upload thread, and the closing thread after it stopped). */
+  private long retiredSeq;
 
   Uploader(UploadHost host, ObjectStore store, VolumeOptions options, long lastSegment, long uploadedSeq) {
     this.host = host;
     this.options = options;
     this.writer = new SegmentWriter(host, store, options.checkpointEvery(), lastSegment, uploadedSeq);
+    this.syncs = new SyncSchedule(options.syncDelay(), options.journalCapacity());
   }
 
   /** Gives the thread a cleaner to run between uploads (before {@link #start}). */
@@ -168,17 +182,21 @@ final class Uploader {
   void drain(Duration timeout) throws IOException {
     long deadline = System.nanoTime() + timeout.toNanos();
     lock.lock();
+    draining++;
     try {
       urgent = true;
       changed.signalAll();
-      while (!pending.isEmpty() || busy) {
+      // Segments not synced yet count as not uploaded: a drain precedes a snapshot, a handover or
+      // a close, after which the store alone must hold every change, durably.
+      while (!pending.isEmpty() || busy || writer.unsyncedSegments() > 0) {
         if (host.fencedReason() != null) {
           throw new IOException(host.fencedReason());
         }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           throw new IOException("volume " + host.name() + ": " + pendingBytes
-              + " bytes are not uploaded yet" + (lastError == null ? "" : " (" + lastError + ")"));
+              + " bytes are not uploaded yet" + (pending.isEmpty() ? " and " + writer.unsyncedSegments()
+              + " segments not synced" : "") + (lastError == null ? "" : " (" + lastError + ")"));
         }
         changed.awaitNanos(left);
       }
@@ -186,6 +204,7 @@ final class Uploader {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while uploading volume " + host.name(), e);
     } finally {
+      draining--;
       lock.unlock();
     }
   }
@@ -291,6 +310,7 @@ final class Uploader {
       if (work.kind() == Kind.CLEAN) {
         try {
           cleaner.runDue();
+          retireDurable();
         } catch (IOException | RuntimeException e) {
           cleaner.failed(e);
         }
@@ -301,6 +321,7 @@ final class Uploader {
         IOException failed = null;
         try {
           writer.checkpointIfBehind();
+          retireDurable();
         } catch (IOException e) {
           failed = e;
         }
@@ -309,7 +330,12 @@ final class Uploader {
         continue;
       }
       try {
-        upload(work.batch());
+        if (work.kind() == Kind.BARRIER) {
+          writer.barrier();
+        } else {
+          upload(work.batch());
+        }
+        retireDurable();
         backoff = 100;
         lastError = null;
         if (storeFull != null) {
@@ -352,10 +378,18 @@ final class Uploader {
           return new Work(List.of(), Kind.CHECKPOINT);
         }
         long wait = Long.MAX_VALUE;
+        if (writer.unsyncedSegments() > 0) {
+          long syncIn = syncs.nanosUntilDue(journal.usedBytes(), System.nanoTime());
+          if (syncIn <= 0 || (draining > 0 && pending.isEmpty())) {
+            busy = true;
+            return new Work(List.of(), Kind.BARRIER);
+          }
+          wait = syncIn;
+        }
         boolean uploadDue = false;
         if (!pending.isEmpty()) {
           long age = System.nanoTime() - oldestNanos;
-          wait = options.uploadDelay().toNanos() - age;
+          wait = Math.min(wait, options.uploadDelay().toNanos() - age);
           uploadDue = urgent || pendingBytes >= options.segmentTarget() || wait <= 0;
         }
         // Uploads of client data go first, but under steady writes one is always due: then the
@@ -409,17 +443,31 @@ final class Uploader {
     }
   }
 
+  /** Retires the journal up to what durable segments hold (see the class comment). Upload thread. */
+  private void retireDurable() throws IOException {
+    long durable = writer.durableJournalSeq();
+    if (durable > retiredSeq) {
+      host.retire(journal, durable);
+      retiredSeq = durable;
+    }
+  }
+
   private void finish(Work work, boolean done) {
     lock.lock();
     try {
+      long uploadedBytes = 0;
       if (done) {
         for (int i = 0; i < work.batch().size(); i++) {
-          pendingBytes -= pending.removeFirst().record().payloadSize();
+          long bytes = pending.removeFirst().record().payloadSize();
+          pendingBytes -= bytes;
+          uploadedBytes += bytes;
         }
         if (!pending.isEmpty()) {
           oldestNanos = System.nanoTime();
         }
       }
+      // Even after a failure: a segment written before it (its commit failed) waits for a sync too.
+      syncs.worked(uploadedBytes, writer.unsyncedSegments() > 0, System.nanoTime());
       busy = false;
       if (pending.isEmpty()) {
         urgent = false;

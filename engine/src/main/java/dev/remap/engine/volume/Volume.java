@@ -435,9 +435,12 @@ public final class Volume implements BlockDevice, Ownership.Holder {
         cleaner.cleanedBytes(), noSpace());
   }
 
-  /** Relocates uploaded ranges from the journal to a segment and applies the segment to stored. */
-  void commit(String segmentKey, SegmentFormat.Header header, List<Uploader.Move> moves, long uptoSeq)
-      throws IOException {
+  /**
+   * Relocates uploaded ranges from the journal to a segment and applies the segment to stored.
+   * The journal keeps their records until the segment is durable: the uploader retires it then
+   * ({@link UploadHost#retire}).
+   */
+  void commit(String segmentKey, SegmentFormat.Header header, List<Uploader.Move> moves) {
     mapLock.writeLock().lock();
     try {
       // One pass per chunk for the whole segment, not one chunk copy per journaled write.
@@ -445,12 +448,9 @@ public final class Volume implements BlockDevice, Ownership.Holder {
           .map(move -> new MappingTable.Relocation(move.offset(), move.length(), move.from(), move.to()))
           .toList());
       SegmentFormat.apply(header, segmentKey, stored);
-      journal.retireLater(uptoSeq);
     } finally {
       mapLock.writeLock().unlock();
     }
-    // Unlinked outside the map lock: readers and writers never wait for the file system here.
-    journal.deleteRetired();
   }
 
   /**

@@ -4,7 +4,6 @@ import dev.remap.engine.cache.ObjectReader;
 import dev.remap.engine.core.Geometry;
 import dev.remap.engine.core.MappingCodec;
 import dev.remap.engine.core.MappingTable;
-import dev.remap.engine.core.SegmentFormat;
 import dev.remap.engine.journal.Journal;
 import dev.remap.engine.store.NoSuchObjectException;
 import dev.remap.engine.store.ObjectInfo;
@@ -204,6 +203,7 @@ public final class VolumeManager {
         checkpoints.add(info.key());
       }
       store.deleteAll(checkpoints);
+      store.delete(StoreLayout.synced(meta.id()));
       lock.deleteJournal();
     }
   }
@@ -227,9 +227,9 @@ public final class VolumeManager {
     long epoch = 0;
     try {
       epoch = claim(meta, lock);
-      Loaded loaded = load(meta);
+      Loaded loaded = load(meta, epoch > 0);
       Volume volume = new Volume(store, new VolumeReader(ownReader.orElse(reader)), loaded.meta(),
-          loaded.table(), loaded.lastSegment(), loaded.journalSeq(), options, lock, ownership, epoch, this::load,
+          loaded.table(), loaded.lastSegment(), loaded.journalSeq(), options, lock, ownership, epoch, taken -> load(taken, true),
           collector()::requestSoon);
       served.put(meta.id(), volume);
       lock.onRelease(() -> served.remove(meta.id(), volume));
@@ -298,7 +298,12 @@ public final class VolumeManager {
   /** A volume's state in the store: its metadata now, and the mapping its segments give. */
   record Loaded(VolumeMeta meta, MappingTable table, long lastSegment, long journalSeq) {}
 
-  private Loaded load(VolumeMeta opened) throws IOException {
+  /**
+   * The volume's state in the store: its newest checkpoint and the segments after it, recovered
+   * from a power cut by {@link SegmentRecovery} (by the owner only: owner false reads and changes
+   * nothing it finds torn).
+   */
+  private Loaded load(VolumeMeta opened, boolean owner) throws IOException {
     VolumeMeta meta = meta(opened.name());
     if (!meta.id().equals(opened.id())) {
       throw new VolumeException("volume " + opened.name() + " was deleted (and made again) while open");
@@ -314,18 +319,9 @@ public final class VolumeManager {
       lastSegment = decoded.segmentSeq();
       journalSeq = decoded.journalSeq();
     }
-    for (ObjectInfo info : store.list(StoreLayout.segmentPrefix(meta.id()))) {
-      long seq = StoreLayout.seqOf(info.key());
-      if (seq <= lastSegment) {
-        continue;
-      }
-      SegmentFormat.Header header = readHeader(info.key());
-      SegmentFormat.apply(header, info.key(), grownTo(table, meta));
-      lastSegment = seq;
-      journalSeq = Math.max(journalSeq, header.lastJournalSeq());
-    }
-    grownTo(table, meta);
-    return new Loaded(meta, table, lastSegment, journalSeq);
+    SegmentRecovery.Replayed replayed = new SegmentRecovery(store)
+        .replay(meta, grownTo(table, meta), lastSegment, journalSeq, owner);
+    return new Loaded(meta, table, replayed.lastSegment(), replayed.journalSeq());
   }
 
   private static MappingTable grownTo(MappingTable table, VolumeMeta meta) {
@@ -333,19 +329,6 @@ public final class VolumeManager {
       table.resize(meta.geometry().size());
     }
     return table;
-  }
-
-  private SegmentFormat.Header readHeader(String key) throws IOException {
-    ByteBuffer probe = ByteBuffer.allocate(SegmentFormat.HEADER_PROBE);
-    store.read(key, 0, probe);
-    probe.flip();
-    int length = SegmentFormat.announcedHeaderLength(probe, key);
-    if (length > probe.limit()) {
-      probe = ByteBuffer.allocate(length);
-      store.read(key, 0, probe);
-      probe.flip();
-    }
-    return SegmentFormat.parse(probe, key);
   }
 
   /**

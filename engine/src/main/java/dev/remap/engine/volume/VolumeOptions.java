@@ -9,6 +9,11 @@ import java.time.Duration;
  * that much unless a flush forces a partial one out after uploadDelay), a checkpoint every 64
  * segments so that opening a volume replays at most that many segment headers.
  *
+ * <p>{@code syncDelay}: on a store that writes segments without fsync ({@link
+ * dev.remap.engine.store.ObjectStore#defersDurability}, the file store), how long a segment may
+ * stay not durable before the uploader syncs it (and may retire the journal that holds its data);
+ * a quarter of the journal waiting for that sync, a checkpoint, a drain or a close sync sooner.
+ *
  * <p>{@code nodeId} names this node in the volume leases of the store (default: the host name);
  * an owner renews its lease every {@code leaseTtl}/3 and is presumed dead by others once its lease
  * has not moved for twice {@code leaseTtl}; a process that needs a volume another owns asks for it
@@ -24,7 +29,8 @@ public record VolumeOptions(
     String nodeId,
     Duration leaseTtl,
     Duration handoverTimeout,
-    Cleaning cleaning) {
+    Cleaning cleaning,
+    Duration syncDelay) {
 
   /**
    * How the owner of a volume keeps its store near the size of its data ({@link SegmentCleaner}):
@@ -71,6 +77,9 @@ public record VolumeOptions(
       throw new IllegalArgumentException("node id '" + nodeId + "' is invalid: use letters, digits, '.', '_' and '-', "
           + "starting with a letter or digit, at most 253 characters");
     }
+    if (syncDelay.isNegative()) {
+      throw new IllegalArgumentException("the delay before segments are synced must not be negative, not " + syncDelay);
+    }
     if (leaseTtl.toMillis() < 300 || handoverTimeout.isNegative()) {
       throw new IllegalArgumentException("the lease time must be at least 300 ms and the handover timeout positive");
     }
@@ -83,7 +92,7 @@ public record VolumeOptions(
   public static VolumeOptions defaults(Path journalDir) {
     return new VolumeOptions(journalDir, DEFAULT_JOURNAL_CAPACITY, DEFAULT_JOURNAL_FILE_SIZE,
         DEFAULT_SEGMENT_TARGET, Duration.ofSeconds(2), 64, hostName(), Duration.ofSeconds(15), Duration.ofSeconds(60),
-        Cleaning.defaults());
+        Cleaning.defaults(), Duration.ofSeconds(10));
   }
 
   /** The host name as a node id, or "localhost" when it has none that could be one. */
@@ -102,27 +111,32 @@ public record VolumeOptions(
 
   public VolumeOptions withNode(String node) {
     return new VolumeOptions(journalDir, journalCapacity, journalFileSize, segmentTarget, uploadDelay, checkpointEvery,
-        node, leaseTtl, handoverTimeout, cleaning);
+        node, leaseTtl, handoverTimeout, cleaning, syncDelay);
   }
 
   public VolumeOptions withLease(Duration ttl, Duration handover) {
     return new VolumeOptions(journalDir, journalCapacity, journalFileSize, segmentTarget, uploadDelay, checkpointEvery,
-        nodeId, ttl, handover, cleaning);
+        nodeId, ttl, handover, cleaning, syncDelay);
   }
 
   public VolumeOptions withJournal(long capacity, long fileSize) {
     return new VolumeOptions(journalDir, capacity, fileSize, segmentTarget, uploadDelay, checkpointEvery,
-        nodeId, leaseTtl, handoverTimeout, cleaning);
+        nodeId, leaseTtl, handoverTimeout, cleaning, syncDelay);
   }
 
   public VolumeOptions withSegments(int target, Duration delay, int everyForCheckpoint) {
     return new VolumeOptions(journalDir, journalCapacity, journalFileSize, target, delay, everyForCheckpoint,
-        nodeId, leaseTtl, handoverTimeout, cleaning);
+        nodeId, leaseTtl, handoverTimeout, cleaning, syncDelay);
   }
 
   public VolumeOptions withCleaning(Cleaning newCleaning) {
     return new VolumeOptions(journalDir, journalCapacity, journalFileSize, segmentTarget, uploadDelay, checkpointEvery,
-        nodeId, leaseTtl, handoverTimeout, newCleaning);
+        nodeId, leaseTtl, handoverTimeout, newCleaning, syncDelay);
+  }
+
+  public VolumeOptions withSyncDelay(Duration delay) {
+    return new VolumeOptions(journalDir, journalCapacity, journalFileSize, segmentTarget, uploadDelay, checkpointEvery,
+        nodeId, leaseTtl, handoverTimeout, cleaning, delay);
   }
 
   /** The largest single journal record; bigger requests are split. */

@@ -88,9 +88,20 @@ final class VolumeUploadHost implements UploadHost {
   }
 
   @Override
-  public void commit(String key, SegmentFormat.Header header, List<Uploader.Move> moves, long uptoSeq)
-      throws IOException {
-    volume.commit(key, header, moves, uptoSeq);
+  public void commit(String key, SegmentFormat.Header header, List<Uploader.Move> moves) throws IOException {
+    volume.commit(key, header, moves);
+  }
+
+  @Override
+  public void retire(Journal journal, long uptoSeq) throws IOException {
+    volume.mapLock.writeLock().lock();
+    try {
+      journal.retireLater(uptoSeq);
+    } finally {
+      volume.mapLock.writeLock().unlock();
+    }
+    // Unlinked outside the map lock: readers and writers never wait for the file system here.
+    journal.deleteRetired();
   }
 
   @Override

@@ -164,6 +164,63 @@ abstract class ObjectStoreContract {
   }
 
   @Test
+  void putIfAbsentLazilyCreatesOnlyOnceAndIsVisibleAtOnce() throws IOException {
+    byte[] first = bytes(3000, 7);
+    assertThat(store.putIfAbsentLazily("vol/lazy/0001", ByteBuffer.wrap(first))).isTrue();
+    assertThat(store.putIfAbsentLazily("vol/lazy/0001", ByteBuffer.wrap(bytes(10, 8)))).isFalse();
+    assertThat(store.putIfAbsent("vol/lazy/0001", ByteBuffer.wrap(bytes(10, 9)))).isFalse();
+
+    // Before any sync, every reader sees the whole object: laziness is about crashes only.
+    assertThat(store.get("vol/lazy/0001")).isEqualTo(first);
+    assertThat(store.stat("vol/lazy/0001").orElseThrow().size()).isEqualTo(3000);
+    assertThat(store.list("vol/lazy/")).extracting(ObjectInfo::key).containsExactly("vol/lazy/0001");
+  }
+
+  @Test
+  void syncLazyKeepsWhatItSyncsAndSkipsWhatIsMissingOrWrittenEagerly() throws IOException {
+    byte[] lazy = bytes(5000, 11);
+    byte[] eager = bytes(700, 12);
+    store.putIfAbsentLazily("vol/a/lazy", ByteBuffer.wrap(lazy));
+    store.putIfAbsentLazily("vol/b/deleted", ByteBuffer.wrap(bytes(10, 13)));
+    store.delete("vol/b/deleted");
+    store.put("vol/a/eager", ByteBuffer.wrap(eager));
+
+    store.syncLazy(List.of("vol/a/lazy", "vol/b/deleted", "vol/a/eager", "vol/never-written"));
+    store.syncLazy(List.of("vol/a/lazy"));
+
+    assertThat(store.get("vol/a/lazy")).isEqualTo(lazy);
+    assertThat(store.get("vol/a/eager")).isEqualTo(eager);
+    assertThat(store.stat("vol/b/deleted")).isEmpty();
+    assertThat(store.stat("vol/never-written")).isEmpty();
+  }
+
+  @Test
+  void concurrentPutIfAbsentLazilyHasExactlyOneWinner() throws Exception {
+    int racers = 8;
+    ExecutorService pool = Executors.newFixedThreadPool(racers);
+    try {
+      CountDownLatch start = new CountDownLatch(1);
+      List<Future<Boolean>> results = new ArrayList<>();
+      for (int i = 0; i < racers; i++) {
+        byte[] data = bytes(4096, 100 + i);
+        results.add(pool.submit(() -> {
+          start.await();
+          return store.putIfAbsentLazily("race/lazy", ByteBuffer.wrap(data));
+        }));
+      }
+      start.countDown();
+      int winners = 0;
+      for (Future<Boolean> result : results) {
+        winners += result.get() ? 1 : 0;
+      }
+      assertThat(winners).isEqualTo(1);
+      assertThat(store.get("race/lazy")).hasSize(4096);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   void listByPrefixIsSorted() throws IOException {
     for (String key : List.of("seg/0003", "seg/0001", "meta/volume", "seg/0002", "seg-x/1", "segment", "a@b/c_d.e")) {
       store.put(key, ByteBuffer.wrap(key.getBytes(UTF_8)));

@@ -27,7 +27,9 @@ class VolumeTest extends BlockDeviceContract {
     // Small segments and frequent checkpoints so that tests cross every path.
     VolumeOptions options = VolumeOptions.defaults(tmp.resolve("journal"))
         .withJournal(16 << 20, 4 << 20)
-        .withSegments(256 << 10, Duration.ofMillis(20), 3);
+        .withSegments(256 << 10, Duration.ofMillis(20), 3)
+        // Segments synced soon after they are written (10 s by default), so the journal empties soon too.
+        .withSyncDelay(Duration.ofMillis(100));
     volumes = new VolumeManager(store, options);
     volumes.create("disk", SIZE, 4096, 64 << 10);
     return volumes.open("disk");

@@ -1,0 +1,52 @@
+package dev.remap.engine.volume;
+
+import java.time.Duration;
+
+/**
+ * When the {@link Uploader}'s next barrier ({@link SegmentWriter#barrier}) is due, on a store that
+ * writes segments lazily: the journal bytes that only unsynced segments hold, and since when the
+ * first of them waits. Due when those bytes reach a quarter of the journal, when the journal is
+ * three quarters full while any wait (so that the journal never fills for want of a sync), or when
+ * the oldest has waited {@code delay}. No I/O; guarded by the uploader's lock.
+ */
+final class SyncSchedule {
+
+  private final long delayNanos;
+  private final long journalCapacity;
+  private long waitingBytes;
+  private long sinceNanos;
+  private boolean waiting;
+
+  SyncSchedule(Duration delay, long journalCapacity) {
+    this.delayNanos = delay.toNanos();
+    this.journalCapacity = journalCapacity;
+  }
+
+  /**
+   * A piece of work ended: journalBytes more of the journal were uploaded, and unsynced says
+   * whether segments wait for a barrier now (false after one: nothing waits any more).
+   */
+  void worked(long journalBytes, boolean unsynced, long nowNanos) {
+    if (!unsynced) {
+      waiting = false;
+      waitingBytes = 0;
+      return;
+    }
+    if (!waiting) {
+      waiting = true;
+      sinceNanos = nowNanos;
+    }
+    waitingBytes += journalBytes;
+  }
+
+  /** Nanoseconds until a barrier is due (0 or less: now), Long.MAX_VALUE while nothing waits. */
+  long nanosUntilDue(long journalUsedBytes, long nowNanos) {
+    if (!waiting) {
+      return Long.MAX_VALUE;
+    }
+    if (waitingBytes >= journalCapacity / 4 || journalUsedBytes >= journalCapacity - journalCapacity / 4) {
+      return 0;
+    }
+    return delayNanos - (nowNanos - sinceNanos);
+  }
+}

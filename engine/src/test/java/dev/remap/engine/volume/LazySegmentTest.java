@@ -1,0 +1,199 @@
+package dev.remap.engine.volume;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.remap.engine.core.SegmentFormat;
+import dev.remap.engine.store.FileObjectStore;
+import dev.remap.engine.store.ObjectInfo;
+import dev.remap.engine.store.ObjectStore;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Segments written without fsync on the file store: the journal keeps what only unsynced segments
+ * hold, a barrier (here a drain) syncs them and lets the journal go, the journal never fills for
+ * want of one, and a segment torn by a crash is dropped at open and its changes replayed from the
+ * journal. {@link LazySegmentPowerCutTest} does the same under real power cuts.
+ */
+class LazySegmentTest {
+
+  private static final int BLOCK = 4096;
+  private static final long SIZE = 64L << 20;
+
+  @TempDir Path tmp;
+  private ObjectStore store;
+
+  @BeforeEach
+  void openStore() throws IOException {
+    store = FileObjectStore.open(tmp.resolve("store"));
+  }
+
+  @AfterEach
+  void closeStore() throws IOException {
+    store.close();
+  }
+
+  /** Small segments and journal files, no cleaning, and a sync only when something asks for it. */
+  private static VolumeOptions options(Path journal) {
+    return VolumeOptions.defaults(journal)
+        .withJournal(16 << 20, 1 << 20)
+        .withSegments(64 << 10, Duration.ofMillis(10), 1000)
+        .withCleaning(VolumeOptions.Cleaning.defaults().off())
+        .withSyncDelay(Duration.ofHours(1));
+  }
+
+  @Test
+  void theJournalIsNotRetiredUntilTheSegmentsHoldingItAreSynced() throws Exception {
+    VolumeManager volumes = new VolumeManager(store, options(tmp.resolve("journal")));
+    volumes.create("lazy", SIZE, BLOCK, 64 << 10);
+    try (Volume volume = volumes.open("lazy")) {
+      write(volume, 0, 3 << 20, 1); // three journal files' worth
+      awaitUploaded(volume);
+      VolumeStats uploaded = volume.stats();
+      assertThat(uploaded.segmentsWritten()).as("segments written").isGreaterThan(10);
+      assertThat(uploaded.journalBytes()).as("journal bytes kept for segments not synced yet")
+          .isGreaterThanOrEqualTo(3L << 20);
+      assertThat(store.stat(StoreLayout.synced(volume.meta().id()))).as("the durable marker before any sync").isEmpty();
+
+      volume.drain(Duration.ofSeconds(30));
+
+      assertThat(volume.stats().journalBytes()).as("journal bytes after the drain synced the segments").isZero();
+      long newest = StoreLayout.seqOf(last(store.list(StoreLayout.segmentPrefix(volume.meta().id()))).key());
+      assertThat(SegmentWriter.decodeMarker(store.get(StoreLayout.synced(volume.meta().id())), "marker"))
+          .as("the newest segment the marker says is durable").isEqualTo(newest);
+    }
+  }
+
+  @Test
+  @Timeout(120)
+  void theJournalNeverFillsWaitingForASync() throws Exception {
+    VolumeManager volumes = new VolumeManager(store, options(tmp.resolve("journal")));
+    volumes.create("lazy", SIZE, BLOCK, 64 << 10);
+    try (Volume volume = volumes.open("lazy")) {
+      // Three times the journal's 16 MiB, with no sync asked for: a quarter of the journal
+      // waiting for one must bring it, or these writes wait forever for space.
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      for (int pass = 0; pass < 3; pass++) {
+        write(volume, 0, 16 << 20, pass + 1);
+        assertThat(System.nanoTime()).as("48 MiB written within 60 s").isLessThan(deadline);
+      }
+    }
+  }
+
+  @Test
+  void aTornSegmentAndTheOnesAfterItAreDroppedAndReplayedFromTheJournal() throws Exception {
+    Path journal = tmp.resolve("journal");
+    VolumeManager volumes = new VolumeManager(store, options(journal));
+    VolumeMeta meta = volumes.create("lazy", SIZE, BLOCK, 64 << 10);
+    Path crashStore = tmp.resolve("crash-store");
+    Path crashJournal = tmp.resolve("crash-journal");
+    byte[] expected = new byte[4 << 20];
+    try (Volume volume = volumes.open("lazy")) {
+      write(volume, 0, 2 << 20, 1);
+      volume.flush();
+      volume.drain(Duration.ofSeconds(30)); // synced: the marker covers these
+      // Then 4 KiB writes over the synced ones and a larger one past them, flushed, uploaded, not synced.
+      for (int i = 0; i < 64; i++) {
+        write(volume, (long) i * 7 * BLOCK, BLOCK, 2);
+      }
+      write(volume, 3 << 20, 1 << 20, 3);
+      volume.flush();
+      awaitUploaded(volume);
+      volume.read(0, ByteBuffer.wrap(expected));
+      // The disk as a crash of the machine could leave it: the uploader is idle, nothing changes.
+      copy(tmp.resolve("store"), crashStore);
+      copy(journal, crashJournal);
+    }
+    long marker;
+    List<Path> unsynced = new ArrayList<>();
+    Path segments = crashStore.resolve(StoreLayout.segmentPrefix(meta.id()));
+    try (ObjectStore crashed = FileObjectStore.open(crashStore)) {
+      marker = SegmentWriter.decodeMarker(crashed.get(StoreLayout.synced(meta.id())), "marker");
+      for (ObjectInfo info : crashed.list(StoreLayout.segmentPrefix(meta.id()))) {
+        if (StoreLayout.seqOf(info.key()) > marker) {
+          unsynced.add(crashStore.resolve(info.key()));
+        }
+      }
+      // The copy's lease is the running owner's: the reopening process is that owner after its crash.
+      crashed.deleteAll(crashed.list(StoreLayout.LEASES).stream().map(ObjectInfo::key).toList());
+    }
+    assertThat(unsynced).as("segments written after the last sync").hasSizeGreaterThan(2);
+    Path torn = unsynced.get(1);
+    try (FileChannel channel = FileChannel.open(torn, StandardOpenOption.WRITE)) {
+      channel.truncate(channel.size() / 2); // what a power cut leaves of a file written without fsync
+    }
+    assertThat(segments).isDirectory();
+
+    try (ObjectStore crashed = FileObjectStore.open(crashStore)) {
+      VolumeManager reopened = new VolumeManager(crashed, options(crashJournal));
+      try (Volume volume = reopened.open("lazy")) {
+        byte[] seen = new byte[expected.length];
+        volume.read(0, ByteBuffer.wrap(seen));
+        assertThat(seen).as("the volume after the torn segment was dropped").isEqualTo(expected);
+        volume.drain(Duration.ofSeconds(30));
+        // The dropped numbers were written again (put-if-absent found them free), whole this time.
+        for (ObjectInfo info : crashed.list(StoreLayout.segmentPrefix(meta.id()))) {
+          SegmentFormat.verify(ByteBuffer.wrap(crashed.get(info.key())), info.key());
+        }
+        assertThat(crashStore.resolve(StoreLayout.segment(meta.id(), marker + 2))).exists();
+      } finally {
+        reopened.stopCollecting();
+      }
+      try (Volume volume = reopened.open("lazy")) {
+        byte[] seen = new byte[expected.length];
+        volume.read(0, ByteBuffer.wrap(seen));
+        assertThat(seen).as("the volume opened again from the store alone").isEqualTo(expected);
+      } finally {
+        reopened.stopCollecting();
+      }
+    }
+  }
+
+  /** Writes length bytes at offset in 64 KiB pieces, each filled from seed and its offset. */
+  private static void write(Volume volume, long offset, int length, int seed) throws IOException {
+    for (int at = 0; at < length; at += Math.min(length, 64 << 10)) {
+      byte[] data = new byte[Math.min(length - at, 64 << 10)];
+      new Random(seed * 31L + offset + at).nextBytes(data);
+      volume.write(offset + at, ByteBuffer.wrap(data), false);
+    }
+  }
+
+  private static void awaitUploaded(Volume volume) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (volume.stats().uploadBacklogBytes() > 0) {
+      assertThat(System.nanoTime()).as("uploaded within 30 s").isLessThan(deadline);
+      Thread.sleep(10);
+    }
+  }
+
+  private static ObjectInfo last(List<ObjectInfo> infos) {
+    return infos.get(infos.size() - 1);
+  }
+
+  private static void copy(Path from, Path to) throws IOException {
+    try (Stream<Path> files = Files.walk(from)) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        Path target = to.resolve(from.relativize(file).toString());
+        if (Files.isDirectory(file)) {
+          Files.createDirectories(target);
+        } else if (!file.getFileName().toString().startsWith(".~")) {
+          Files.copy(file, target);
+        }
+      }
+    }
+  }
+}
