@@ -106,22 +106,7 @@ public final class Journal implements AutoCloseable {
     try {
       JournalRecord record = new JournalRecord(type, lastSeq + 1, offset, length);
       int size = record.encodedSize();
-      if (size > fileSize) {
-        throw new IllegalArgumentException("a request of " + length + " bytes is larger than a journal file");
-      }
-      while (!closed && usedBytes + size > capacity) {
-        if (refusal != null) {
-          throw new NoSpaceException("the journal in " + dir + " is full (" + usedBytes + " of " + capacity
-              + " bytes) and cannot be emptied into the store: " + refusal);
-        }
-        space.await();
-      }
-      if (closed) {
-        throw dev.remap.engine.block.DeviceException.closed("the journal in " + dir + " is closed");
-      }
-      if (current == null || current.size() + size > fileSize) {
-        roll(record.seq());
-      }
+      makeRoom(size, length);
       ByteBuffer header = record.header(payload);
       ByteBuffer[] parts = payload == null ? new ByteBuffer[] {header} : new ByteBuffer[] {header, payload.duplicate()};
       long position = current.append(parts, size, record.seq());
@@ -144,24 +129,7 @@ public final class Journal implements AutoCloseable {
       throws IOException, InterruptedException {
     lock.lock();
     try {
-      int size = JournalRecord.HEADER + payloads[from].remaining();
-      if (size > fileSize) {
-        throw new IllegalArgumentException("a request of " + payloads[from].remaining()
-            + " bytes is larger than a journal file");
-      }
-      while (!closed && usedBytes + size > capacity) {
-        if (refusal != null) {
-          throw new NoSpaceException("the journal in " + dir + " is full (" + usedBytes + " of " + capacity
-              + " bytes) and cannot be emptied into the store: " + refusal);
-        }
-        space.await();
-      }
-      if (closed) {
-        throw dev.remap.engine.block.DeviceException.closed("the journal in " + dir + " is closed");
-      }
-      if (current == null || current.size() + size > fileSize) {
-        roll(lastSeq + 1);
-      }
+      makeRoom(JournalRecord.HEADER + payloads[from].remaining(), payloads[from].remaining());
       long total = 0;
       List<ByteBuffer> parts = new ArrayList<>();
       List<JournalRecord> records = new ArrayList<>();
@@ -189,6 +157,30 @@ public final class Journal implements AutoCloseable {
       return appended;
     } finally {
       lock.unlock();
+    }
+  }
+
+  /**
+   * Waits until the journal has room for the next record (of size bytes, length of them the
+   * request's), unless a full journal is refused, and rolls to a new file if the current one
+   * cannot take it. Under the lock.
+   */
+  private void makeRoom(int size, int length) throws IOException, InterruptedException {
+    if (size > fileSize) {
+      throw new IllegalArgumentException("a request of " + length + " bytes is larger than a journal file");
+    }
+    while (!closed && usedBytes + size > capacity) {
+      if (refusal != null) {
+        throw new NoSpaceException("the journal in " + dir + " is full (" + usedBytes + " of " + capacity
+            + " bytes) and cannot be emptied into the store: " + refusal);
+      }
+      space.await();
+    }
+    if (closed) {
+      throw dev.remap.engine.block.DeviceException.closed("the journal in " + dir + " is closed");
+    }
+    if (current == null || current.size() + size > fileSize) {
+      roll(lastSeq + 1);
     }
   }
 

@@ -47,11 +47,10 @@ import org.junit.jupiter.api.io.TempDir;
  * next writer opens the journal just as the cut left it, as a node back from an outage does, and
  * is cut right after its first flush.
  *
- * <p>None passes yet, so all three are disabled: the uploader acts on journal records no flush
- * has made durable, which a cut turns into lost flushed writes in about one run in five
- * ({@link JournalPowerCutTest} makes both ways happen every time); and under POSIX's rules the
- * journal folder's entry (VolumeLock.acquire) and the owner-epoch rename (VolumeLock.ownerEpoch)
- * are never fsynced, which loses the journal at the first cut.
+ * <p>All three ran red at first and pass since the uploader syncs the journal before it packs
+ * records into a segment (VolumeUploadHost.pack; {@link JournalPowerCutTest} makes that loss
+ * happen every time) and since the journal folder's entry and the owner-epoch rename are fsynced
+ * (VolumeLock). {@link LazySegmentPowerCutTest} does the same for segments written without fsync.
  */
 class PowerCutTest {
 
