@@ -69,9 +69,7 @@ final class PagedRequests {
     }
     export.meters().completed(kind, r.length(), System.nanoTime() - start, failure != null);
     if (failure != null) {
-      Throwable cause = failure;
-      wire.send(RequestCodec.error(r.handle(), Transmission.errno(cause), commandName(r.type()) + " failed: "
-          + cause.getMessage(), structured));
+      wire.send(NbdErrors.reply(r, failure, structured));
     } else if (r.type() != CMD_READ) {
       wire.send(RequestCodec.done(r.handle(), structured));
     }

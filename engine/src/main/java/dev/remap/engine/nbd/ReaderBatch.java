@@ -1,7 +1,5 @@
 package dev.remap.engine.nbd;
 
-import static dev.remap.engine.nbd.NbdProtocol.commandName;
-
 import dev.remap.engine.core.RequestMerger.Kind;
 import dev.remap.engine.nbd.RequestCodec.Request;
 import java.io.IOException;
@@ -125,9 +123,7 @@ final class ReaderBatch {
         flushThen.answer(r, starts[i]);
       } else {
         export.meters().completed(Kind.WRITE, r.length(), System.nanoTime() - starts[i], failed != null);
-        replies.add(failed == null ? RequestCodec.done(r.handle(), structured)
-            : RequestCodec.error(r.handle(), Transmission.errno(failed), commandName(r.type()) + " failed: "
-                + failed.getMessage(), structured));
+        replies.add(failed == null ? RequestCodec.done(r.handle(), structured) : NbdErrors.reply(r, failed, structured));
       }
       payloads[i] = null;
       requests[i] = null;

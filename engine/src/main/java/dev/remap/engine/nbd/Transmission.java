@@ -3,19 +3,15 @@ package dev.remap.engine.nbd;
 import static dev.remap.engine.nbd.NbdProtocol.*;
 
 import dev.remap.engine.block.BlockDevice.Extent;
-import dev.remap.engine.block.DeviceException;
 import dev.remap.engine.core.RequestMerger.Kind;
 import dev.remap.engine.nbd.Negotiation.Session;
 import dev.remap.engine.nbd.RequestCodec.Rejection;
 import dev.remap.engine.nbd.RequestCodec.Request;
-import dev.remap.engine.store.NoSpaceException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -251,8 +247,7 @@ final class Transmission {
     if (failure == null) {
       batch.reply(RequestCodec.readReplyHeader(r.handle(), r.offset(), data.remaining(), structured), data);
     } else {
-      batch.reply(RequestCodec.error(r.handle(), errno(unwrap(failure)), commandName(r.type()) + " failed: "
-          + unwrap(failure).getMessage(), structured));
+      batch.reply(NbdErrors.reply(r, failure, structured));
     }
     if (batch.heldBytes() >= ReaderBatch.MAX_HELD_BYTES) {
       runWrites(); // a burst of large reads is sent as it goes, not held whole
@@ -305,9 +300,7 @@ final class Transmission {
     }
     try {
       if (failure != null) {
-        Throwable cause = unwrap(failure);
-        wire.send(RequestCodec.error(r.handle(), errno(cause), commandName(r.type()) + " failed: "
-            + cause.getMessage(), structured));
+        wire.send(NbdErrors.reply(r, failure, structured));
       } else if (r.type() == CMD_READ) {
         wire.send(RequestCodec.readReplyHeader(r.handle(), r.offset(), data.remaining(), structured), data);
       } else if (r.type() != CMD_BLOCK_STATUS) {
@@ -332,53 +325,6 @@ final class Transmission {
       case CMD_WRITE_ZEROES -> Kind.ZERO;
       default -> null;
     };
-  }
-
-  private static Throwable unwrap(Throwable e) {
-    while ((e instanceof CompletionException || e instanceof ExecutionException) && e.getCause() != null) {
-      e = e.getCause();
-    }
-    return e;
-  }
-
-  /**
-   * The errno a client gets for a failure of the layers below. A full disk or store is ENOSPC
-   * wherever it sits in the cause chain: QEMU then pauses the VM instead of failing its I/O.
-   */
-  static int errno(Throwable cause) {
-    if (cause instanceof IllegalArgumentException) {
-      return EINVAL;
-    }
-    if (cause instanceof dev.remap.engine.export.GrowthRoom.PastTheEnd || causedBy(cause, NoSpaceException.class)) {
-      return ENOSPC;
-    }
-    if (cause instanceof OutOfMemoryError) {
-      return ENOMEM;
-    }
-    DeviceException refused = causeOf(cause, DeviceException.class);
-    if (refused != null) {
-      return switch (refused.kind()) {
-        case READ_ONLY -> EPERM;
-        case CLOSED -> ESHUTDOWN;
-      };
-    }
-    return EIO;
-  }
-
-  /** The first of e and its causes that is a type, or null (a bounded walk: a cause chain may loop). */
-  private static <T extends Throwable> T causeOf(Throwable e, Class<T> type) {
-    Throwable t = e;
-    for (int depth = 0; t != null && depth < 32; depth++, t = t.getCause()) {
-      if (type.isInstance(t)) {
-        return type.cast(t);
-      }
-    }
-    return null;
-  }
-
-  /** Whether e or one of its causes is a type (a bounded walk: a cause chain may loop). */
-  private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
-    return causeOf(e, type) != null;
   }
 
   /** Waits while this connection holds as much as it may; completions and the socket wake it. */

@@ -47,7 +47,12 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   /** The read path over {@code live}, the journal and the store reader, under {@code mapLock}. */
   private final VolumeReads reads;
   private final VolumeOptions options;
-  /** The store is this machine's own files: reads never wait on a network. */
+  /**
+   * Reads never wait on a network nor fill a tier: the store is this machine's own files and no
+   * local-disk tier sits in front (a miss there copies a whole block before answering, which a
+   * connection's thread must not do one request at a time: 0.02x of nbdkit-file on 4 KiB random
+   * reads of the cold target, against 0.33x through the workers).
+   */
   private final boolean readsLocal;
   final ReentrantLock writeOrder = new ReentrantLock();
   final ReentrantReadWriteLock mapLock = new ReentrantReadWriteLock();
@@ -70,7 +75,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
       long lastJournalSeq, VolumeOptions options, VolumeLock lock, Ownership ownership, long epoch,
       Tenure.Reloader reloader, Runnable collectSoon) throws IOException {
     this.reader = reader;
-    this.readsLocal = store.isLocal();
+    this.readsLocal = store.isLocal() && !reader.hasDiskTier();
     this.lock = lock;
     // Before the uploader starts: its thread asks whether the volume was fenced or is still owned.
     this.tenure = new Tenure(new VolumeTenureHost(this), ownership, lock, reloader, epoch);

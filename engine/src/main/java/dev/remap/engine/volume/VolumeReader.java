@@ -34,6 +34,11 @@ final class VolumeReader implements ObjectReader {
     }
   }
 
+  /** Whether this volume's store reads go through a local-disk tier (which fills blocks on a miss). */
+  boolean hasDiskTier() {
+    return next instanceof DiskCache.Counted;
+  }
+
   /** Reads of store data that failed. */
   long failures() {
     return failures.sum();

@@ -14,26 +14,26 @@ class ErrnoTest {
   @Test
   void noSpaceAnywhereInTheCauseChainIsEnospc() {
     NoSpaceException full = new NoSpaceException("the journal in /j is full");
-    assertThat(Transmission.errno(full)).isEqualTo(NbdProtocol.ENOSPC);
-    assertThat(Transmission.errno(new UncheckedIOException(new IOException("upload failed", full))))
+    assertThat(NbdErrors.errno(full)).isEqualTo(NbdProtocol.ENOSPC);
+    assertThat(NbdErrors.errno(new UncheckedIOException(new IOException("upload failed", full))))
         .isEqualTo(NbdProtocol.ENOSPC);
   }
 
   @Test
   void refusalsCarryTheirErrnoWhateverTheirMessage() {
-    assertThat(Transmission.errno(DeviceException.readOnly("snapshot vm1@s1 is read-only")))
+    assertThat(NbdErrors.errno(DeviceException.readOnly("snapshot vm1@s1 is read-only")))
         .isEqualTo(NbdProtocol.EPERM);
-    assertThat(Transmission.errno(new java.util.concurrent.CompletionException(
+    assertThat(NbdErrors.errno(new java.util.concurrent.CompletionException(
         DeviceException.closed("the request queue is closed")))).isEqualTo(NbdProtocol.ESHUTDOWN);
-    assertThat(Transmission.errno(new DeviceException(DeviceException.Kind.CLOSED, "going away")))
+    assertThat(NbdErrors.errno(new DeviceException(DeviceException.Kind.CLOSED, "going away")))
         .as("the kind decides, not the words").isEqualTo(NbdProtocol.ESHUTDOWN);
-    assertThat(Transmission.errno(new IOException("the store closed the connection")))
+    assertThat(NbdErrors.errno(new IOException("the store closed the connection")))
         .as("an I/O error that mentions 'closed' is still an I/O error").isEqualTo(NbdProtocol.EIO);
   }
 
   @Test
   void otherFailuresKeepTheirErrno() {
-    assertThat(Transmission.errno(new IOException("disk on fire"))).isEqualTo(NbdProtocol.EIO);
-    assertThat(Transmission.errno(new IllegalArgumentException("bad range"))).isEqualTo(NbdProtocol.EINVAL);
+    assertThat(NbdErrors.errno(new IOException("disk on fire"))).isEqualTo(NbdProtocol.EIO);
+    assertThat(NbdErrors.errno(new IllegalArgumentException("bad range"))).isEqualTo(NbdProtocol.EINVAL);
   }
 }
