@@ -60,10 +60,11 @@ if [ -n "$COMPARE" ]; then
     (cd "$old" && mvn -B -q -o package -DskipTests -pl engine,csi-driver,cli -am)
     touch "$old/.built"
   fi
-  # The ratios below are computed from the runner's summary.json, so the results folder is ours.
-  for ((i = 0; i < ${#ARGS[@]}; i++)); do [ "${ARGS[i]}" = --out ] && OUT=${ARGS[i+1]:-}; done
-  if [ -z "${OUT:-}" ]; then OUT=$(mktemp -d /tmp/nbd-bench.XXXXXX); ARGS+=(--out "$OUT"); fi
 fi
+# The results folder is ours: the new/old ratios are computed from the runner's summary.json, and
+# the runner's target files in it are removed at the end.
+for ((i = 0; i < ${#ARGS[@]}; i++)); do [ "${ARGS[i]}" = --out ] && OUT=${ARGS[i+1]:-}; done
+if [ -z "${OUT:-}" ]; then OUT=$(mktemp -d /tmp/nbd-bench.XXXXXX); ARGS+=(--out "$OUT"); fi
 work=$(mktemp -d /tmp/remap-nbd-bench.XXXXXX)
 PIDS=() SERVERS=() TARGETS=() METRICS=()
 cleanup() {
@@ -74,6 +75,9 @@ cleanup() {
     echo "bench/nbd.sh: JFR profiles in $keep (jfr print --events jdk.ExecutionSample FILE)" >&2
   fi
   rm -rf "$work"
+  # The runner leaves its targets' files (2 GiB each at the default size) beside the results:
+  # only the results are kept, or a few runs fill /tmp.
+  [ -n "${OUT:-}" ] && rm -f "$OUT"/*.raw "$OUT"/*.sock
 }
 trap cleanup EXIT
 

@@ -11,8 +11,8 @@ import java.util.List;
  * What a connection's reader thread serves itself from one read of the socket. Writes, when the
  * export only journals them locally ({@link dev.remap.engine.export.ExportStack#writesOnCaller}),
  * are collected, then written together ({@code writeNow}: one journal append, its locks taken
- * once); reads it answered itself (RAM hits, or every read when the export reads local files)
- * leave their replies here; and all the replies go out in one send. Handing each request to a
+ * once); reads it ran itself (up to {@code Transmission.READ_HERE_MAX} when the export reads
+ * local files only) leave their replies here; and all the replies go out in one send. Handing each request to a
  * worker instead cost two thread switches, a heap copy of the payload and a send per 4 KiB write.
  *
  * <p>A FUA write is journaled with the batch and answered once a flush on the export's workers

@@ -113,7 +113,8 @@ class ShareRemovalTest {
     Pattern ofRm = Pattern.compile(".*share-rm-[0-9a-f]{12}-g.*");
     for (String key : before) {
       boolean mine = key.startsWith("shares/rm/") || ofRm.matcher(key).matches()
-          || ids.stream().anyMatch(id -> key.startsWith(StoreLayout.checkpointPrefix(id)));
+          || ids.stream().anyMatch(id -> key.startsWith(StoreLayout.checkpointPrefix(id))
+              || key.equals(StoreLayout.synced(id)));
       if (!mine) {
         expected.add(key);
       }
