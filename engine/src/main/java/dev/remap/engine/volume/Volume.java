@@ -4,13 +4,10 @@ import dev.remap.engine.block.BlockDevice;
 import dev.remap.engine.cache.TierCounters;
 import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.core.SegmentFormat;
-import dev.remap.engine.core.Source;
 import dev.remap.engine.journal.Journal;
 import dev.remap.engine.journal.JournalRecord;
-import dev.remap.engine.store.NoSpaceException;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,7 +31,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * are unlinked after the lock is let go. Store objects are immutable, so store reads happen outside
  * the lock; a segment the cleaner emptied may be collected under a read that resolved it just
  * before, which then resolves again. The {@link SegmentCleaner} runs on the uploader's thread and
- * takes the map lock as the uploader does (read to copy {@code stored}, write to commit).
+ * takes the map lock as the uploader does (read to copy {@code stored}, write to commit). Writers
+ * ({@link VolumeWrites}) hold {@code writeOrder} and take the write lock to map each change.
  *
  * <p>Ownership: a volume open in several processes (nodes) is owned by one of them at a time
  * ({@link Ownership}); the others are on standby until their first request. Which of the two
@@ -46,7 +44,8 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   private final Journal journal;
   /** The read path over {@code live}, the journal and the store reader, under {@code mapLock}. */
   private final VolumeReads reads;
-  private final VolumeOptions options;
+  /** The write path: journal, then {@code live}, then the upload queue, under {@code writeOrder}. */
+  private final VolumeWrites writes;
   /**
    * Reads never wait on a network nor fill a tier: the store is this machine's own files and no
    * local-disk tier sits in front (a miss there copies a whole block before answering, which a
@@ -60,10 +59,6 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   final MappingTable stored;
   final Uploader uploader;
   private final SegmentCleaner cleaner;
-  /** When a client last changed the volume (System.nanoTime): the cleaner waits for quiet. */
-  private volatile long lastWriteNanos;
-  /** Why the last write failed for want of local space; null once one succeeds again. */
-  private volatile String journalFull;
   private final VolumeLock lock;
   final Tenure tenure;
   private volatile VolumeMeta meta;
@@ -80,7 +75,6 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     // Before the uploader starts: its thread asks whether the volume was fenced or is still owned.
     this.tenure = new Tenure(new VolumeTenureHost(this), ownership, lock, reloader, epoch);
     this.meta = meta;
-    this.options = options;
     this.stored = stored;
     this.live = stored.copy();
     this.uploader = new Uploader(new VolumeUploadHost(this), store, options, lastSegment, lastJournalSeq);
@@ -91,9 +85,9 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     this.journal = Journal.open(lock.dir(), options.journalCapacity(),
         options.journalFileSize(), lastJournalSeq, replayed::add);
     this.reads = new VolumeReads(mapLock, live, journal, reader);
+    this.writes = new VolumeWrites(tenure, writeOrder, journal, mapLock, live, uploader, options.maxRecord());
     for (Journal.Appended appended : replayed) {
-      applyLive(appended);
-      uploader.enqueue(appended);
+      writes.replayed(appended);
     }
     uploader.start(journal);
     tenure.begin();
@@ -197,17 +191,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
     checkOpen();
     checkRange(offset, src.remaining());
-    ByteBuffer data = src.duplicate();
-    long at = offset;
-    while (data.hasRemaining()) {
-      int n = Math.min(data.remaining(), options.maxRecord());
-      ByteBuffer piece = data.slice();
-      piece.limit(n);
-      change(JournalRecord.Type.WRITE, at, n, piece);
-      data.position(data.position() + n);
-      at += n;
-    }
-    src.position(src.limit());
+    writes.write(offset, src);
     if (fua) {
       flush();
     }
@@ -223,55 +207,11 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     checkOpen();
     for (int i = 0; i < count; i++) {
       checkRange(offsets[i], payloads[i].remaining());
-      if (payloads[i].remaining() > options.maxRecord() || !payloads[i].hasRemaining()) {
+      if (!writes.fitsOneRecord(payloads[i])) {
         return BlockDevice.super.writeAll(offsets, payloads, count); // split as write() does
       }
     }
-    int done = 0;
-    IOException failed = null;
-    tenure.lockAsOwner();
-    try {
-      lastWriteNanos = System.nanoTime();
-      while (done < count) {
-        List<Journal.Appended> appended;
-        try {
-          appended = journal.appendWrites(offsets, payloads, done, count);
-          journalFull = null;
-        } catch (NoSpaceException e) {
-          journalFull = e.getMessage();
-          failed = e;
-          break;
-        } catch (IOException e) {
-          failed = e;
-          break;
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          failed = new InterruptedIOException("interrupted while the journal was full");
-          break;
-        }
-        // Mapped and queued before the journal is asked for more: the uploader must know of what
-        // fills the journal, or a batch larger than its free space would wait for ever.
-        mapLock.writeLock().lock();
-        try {
-          for (Journal.Appended a : appended) {
-            applyLive(a);
-          }
-        } finally {
-          mapLock.writeLock().unlock();
-        }
-        uploader.enqueueAll(appended);
-        done += appended.size();
-      }
-    } finally {
-      writeOrder.unlock();
-    }
-    if (failed != null && done == 0) {
-      throw failed;
-    }
-    for (int i = 0; i < done; i++) {
-      payloads[i].position(payloads[i].limit());
-    }
-    return done;
+    return writes.writeAll(offsets, payloads, count);
   }
 
   /** Writes go to the local journal only (the upload to the store comes later, on its own thread). */
@@ -299,54 +239,10 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   private void changeRange(JournalRecord.Type type, long offset, long length, boolean fua) throws IOException {
     checkOpen();
     checkRange(offset, length);
-    long at = offset;
-    long end = offset + length;
-    while (at < end) {
-      int n = (int) Math.min(end - at, 1L << 30);
-      change(type, at, n, null);
-      at += n;
-    }
+    writes.changeRange(type, offset, length);
     if (fua) {
       flush();
     }
-  }
-
-  /** Journals one change and maps it, in the same order for both. */
-  private void change(JournalRecord.Type type, long offset, int length, ByteBuffer payload) throws IOException {
-    tenure.lockAsOwner();
-    try {
-      lastWriteNanos = System.nanoTime();
-      Journal.Appended appended;
-      try {
-        appended = journal.append(type, offset, length, payload);
-      } catch (NoSpaceException e) {
-        journalFull = e.getMessage();
-        throw e;
-      }
-      journalFull = null;
-      mapLock.writeLock().lock();
-      try {
-        applyLive(appended);
-      } finally {
-        mapLock.writeLock().unlock();
-      }
-      uploader.enqueue(appended);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while the journal was full");
-    } finally {
-      writeOrder.unlock();
-    }
-  }
-
-  private void applyLive(Journal.Appended appended) {
-    JournalRecord r = appended.record();
-    Source source = switch (r.type()) {
-      case WRITE -> appended.payload();
-      case ZERO -> Source.Zero.INSTANCE;
-      case TRIM -> Source.Hole.INSTANCE;
-    };
-    live.put(r.offset(), r.length(), source);
   }
 
   @Override
@@ -411,7 +307,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
 
   /** When a client last changed the volume (System.nanoTime), 0 if never since open. */
   long lastWriteNanos() {
-    return lastWriteNanos;
+    return writes.lastWriteNanos();
   }
 
   /**
@@ -419,7 +315,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
    * Reads go on meanwhile; writes resume by themselves once space is freed.
    */
   public String noSpace() {
-    String local = journalFull;
+    String local = writes.journalFull();
     String store = uploader.storeFull();
     return local != null ? local : store;
   }

@@ -17,8 +17,10 @@
  *   <li>the journal's own lock (inside {@code Journal}), and the monitors of {@code LeaseKeeper}
  *       and its {@code Held} leases: leaves, under which no lock of this list is taken.</li>
  * </ol>
- * Paths as they are: a write takes writeOrder, appends to the journal (its lock, let go), then
- * the map's write lock, then the uploader's lock to enqueue. A reload after taking the volume
+ * Paths as they are: a write ({@code VolumeWrites}, which owns no lock) takes writeOrder, appends
+ * to the journal (its lock, let go), then the map's write lock, then the uploader's lock to
+ * enqueue (after the map lock is let go; a batch maps and enqueues each gathered append before it
+ * asks the journal for more). A reload after taking the volume
  * back holds ownerLock, then the map's write lock, then the uploader's lock
  * ({@code continueFrom}). A handover holds writeOrder, drains (uploader's lock, waiting) and asks
  * for a checkpoint. The upload thread takes the map lock (read: decide what to pack, copy
