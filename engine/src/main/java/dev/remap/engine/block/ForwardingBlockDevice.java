@@ -37,6 +37,23 @@ public abstract class ForwardingBlockDevice implements BlockDevice {
     return next.capabilities();
   }
 
+  /**
+   * A layer that does its work on the caller's thread, as most do, is as local as the device below
+   * it; forwarding here, rather than in each layer, keeps a layer that forgets to ask from hiding a
+   * local device from the front-end. A layer that waits on something else (a queue's workers)
+   * overrides both.
+   */
+  @Override
+  public boolean writesAreLocal() {
+    return next.writesAreLocal();
+  }
+
+  /** As {@link #writesAreLocal}: as local as the device below, unless the layer overrides it. */
+  @Override
+  public boolean readsAreLocal() {
+    return next.readsAreLocal();
+  }
+
   @Override
   public void read(long offset, ByteBuffer dst) throws IOException {
     next.read(offset, dst);

@@ -175,16 +175,6 @@ public final class RamCache extends ForwardingBlockDevice {
   }
 
   @Override
-  public boolean writesAreLocal() {
-    return next.writesAreLocal();
-  }
-
-  @Override
-  public boolean readsAreLocal() {
-    return next.readsAreLocal();
-  }
-
-  @Override
   public void trim(long offset, long length, boolean fua) throws IOException {
     bump(offset, length);
     next.trim(offset, length, fua);

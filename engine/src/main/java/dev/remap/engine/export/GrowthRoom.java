@@ -77,16 +77,6 @@ public final class GrowthRoom extends ForwardingBlockDevice {
   }
 
   @Override
-  public boolean writesAreLocal() {
-    return next.writesAreLocal();
-  }
-
-  @Override
-  public boolean readsAreLocal() {
-    return next.readsAreLocal();
-  }
-
-  @Override
   public void writeZeroes(long offset, long length, boolean noHole, boolean fua) throws IOException {
     insideOnly(offset, length, fua, inside -> next.writeZeroes(offset, inside, noHole, fua));
   }

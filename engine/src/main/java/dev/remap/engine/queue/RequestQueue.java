@@ -200,7 +200,22 @@ public final class RequestQueue extends ForwardingBlockDevice {
 
   // The synchronous BlockDevice view: submit and wait.
 
+  /**
+   * False whatever next says: a request here waits for a worker and for the requests queued ahead
+   * of it, which is the queue's point (moving the work off the caller's thread). A front-end that
+   * may run requests on its own thread asks the device below the queue and goes past it, as
+   * ExportStack does.
+   */
+  @Override
+  public boolean writesAreLocal() {
+    return false;
+  }
 
+  /** False whatever next says, for the same reason as {@link #writesAreLocal}. */
+  @Override
+  public boolean readsAreLocal() {
+    return false;
+  }
 
   @Override
   public void read(long offset, ByteBuffer dst) throws IOException {

@@ -1,5 +1,9 @@
 package dev.remap.engine.store;
 
+import static dev.remap.engine.store.FileWrites.discard;
+import static dev.remap.engine.store.FileWrites.fsyncFolder;
+import static dev.remap.engine.store.FileWrites.isMissing;
+
 import dev.remap.engine.store.StoreMetrics.Operation;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -23,8 +27,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Objects as files under a root folder ({@code file:///path}): key "a/b" is the file root/a/b.
@@ -45,31 +47,35 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p><b>Locking.</b> None: every operation is one or a few system calls whose atomicity the
  * kernel provides, so any number of threads (and processes) may use the same root. The one
  * exception: reads of data segments keep their files open between calls ({@link ReadChannels},
- * which has its own short lock and is told of every put and delete made here).
+ * which has its own short lock and is told of every put and delete made here); and
+ * {@link FileWrites} remembers the folders it made durable in a concurrent set.
  *
- * <p>Temporary files are named ".~&lt;random&gt;.tmp": '~' is not allowed in keys, so they never
- * collide with an object and list never shows them. A crash in the middle of a put can leave one
- * behind; it wastes space and nothing else. A put that finds the disk full removes its temporary
- * file and throws {@link NoSpaceException}. Folders are never removed (an empty folder is
- * harmless, and removing one would race with a concurrent put into it).
+ * <p>The file system steps (folders made durable, temporary files, the lazy sync) are in
+ * {@link FileWrites}, which knows paths, not keys. Its temporary files never collide with an
+ * object and list never shows them. A crash in the middle of a put can leave one behind; it
+ * wastes space and nothing else. A put that finds the disk full removes its temporary file and
+ * throws {@link NoSpaceException}. Folders are never removed (an empty folder is harmless, and
+ * removing one would race with a concurrent put into it).
  */
 public final class FileObjectStore implements ObjectStore {
 
   private final Path root;
   private final StoreCounters counters = new StoreCounters();
-  private final Set<Path> durableFolders = ConcurrentHashMap.newKeySet();
+  // Folders made durable, temporary files, fsyncs: the file system side of every write here.
+  private final FileWrites files;
   // Segment files kept open between reads; told of every put and delete here (see ReadChannels).
   private final ReadChannels channels = new ReadChannels(ReadChannels.DEFAULT_CAPACITY, ReadChannels.SEGMENTS);
 
   private FileObjectStore(Path root) {
     this.root = root;
+    this.files = new FileWrites(root);
   }
 
   /** Opens the store rooted at root, creating the folder (durably) if it is missing. */
   public static FileObjectStore open(Path root) throws IOException {
     FileObjectStore store = new FileObjectStore(root.toAbsolutePath().normalize());
     try {
-      store.ensureFolder(store.root);
+      store.files.ensureFolder(store.root);
     } catch (IOException e) {
       throw new StoreException(StoreException.Reason.NO_BUCKET,
           "cannot create the store folder " + store.root + ": " + reason(e), e);
@@ -86,7 +92,7 @@ public final class FileObjectStore implements ObjectStore {
     Path target = resolve(key);
     counters.count(Operation.PUT, () -> {
       try {
-        Path temp = writeTemp(key, target.getParent(), data, true);
+        Path temp = FileWrites.writeTemp(folderOf(key, target), data, true);
         try {
           Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
@@ -115,23 +121,8 @@ public final class FileObjectStore implements ObjectStore {
 
   @Override
   public void syncLazy(Collection<String> keys) throws IOException {
-    Set<Path> folders = new LinkedHashSet<>();
-    for (String key : keys) {
-      Path path = resolve(key);
-      try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-        channel.force(true);
-      } catch (IOException e) {
-        if (!isMissing(e)) {
-          throw e;
-        }
-        // Deleted since it was written: there is nothing left to make durable.
-      }
-      folders.add(path.getParent());
-    }
-    // One fsync per folder, after the data of every file in it: the names then point at bytes.
-    for (Path folder : folders) {
-      fsyncFolder(folder);
-    }
+    // Each key is resolved (and checked) as the sync reaches it.
+    FileWrites.sync(() -> keys.stream().map(this::resolve).iterator());
   }
 
   @Override
@@ -144,7 +135,7 @@ public final class FileObjectStore implements ObjectStore {
     Path target = resolve(key);
     boolean created = counters.count(Operation.PUT, () -> {
       try {
-        Path temp = writeTemp(key, target.getParent(), data, !lazy);
+        Path temp = FileWrites.writeTemp(folderOf(key, target), data, !lazy);
         boolean linked = false;
         try {
           // link(2) never replaces: of two racing callers exactly one creates the name.
@@ -368,38 +359,17 @@ public final class FileObjectStore implements ObjectStore {
     return root.relativize(path).toString().replace(path.getFileSystem().getSeparator(), "/");
   }
 
-  /** Writes data into a new temporary file in folder, fsynced if force; returns its path. */
-  private Path writeTemp(String key, Path folder, ByteBuffer data, boolean force) throws IOException {
+  /** The folder of key's file, made to exist durably; a file in its way is a conflict of keys. */
+  private Path folderOf(String key, Path target) throws IOException {
+    Path folder = target.getParent();
     try {
-      ensureFolder(folder);
+      files.ensureFolder(folder);
     } catch (FileAlreadyExistsException | NotDirectoryException e) {
       throw folderConflict(key);
     } catch (FileSystemException e) {
       throw isMissing(e) ? folderConflict(key) : e;
     }
-    Path temp = folder.resolve(".~" + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-    try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      ByteBuffer source = data.duplicate();
-      while (source.hasRemaining()) {
-        channel.write(source);
-      }
-      if (force) {
-        channel.force(true);
-      }
-    } catch (IOException e) {
-      discard(temp, e);
-      throw e;
-    }
-    return temp;
-  }
-
-  /** Removes a temporary file after e; a failure to remove it is added to e, not thrown over it. */
-  private static void discard(Path temp, IOException e) {
-    try {
-      Files.deleteIfExists(temp);
-    } catch (IOException notRemoved) {
-      e.addSuppressed(notRemoved);
-    }
+    return folder;
   }
 
   /** A full disk as {@link NoSpaceException}, naming the object; any other failure unchanged. */
@@ -416,41 +386,6 @@ public final class FileObjectStore implements ObjectStore {
     return isMissing(e) || Files.isDirectory(path) ? new NoSuchObjectException(key, describe()) : e;
   }
 
-  /**
-   * Makes folder exist durably: created if missing (with its parents), and its entry in its parent
-   * fsynced at least once by this store, even when another thread or an earlier run created it
-   * (its creator may not have fsynced yet). Folders known durable are remembered, so the cost is
-   * one fsync per folder per process.
-   */
-  private void ensureFolder(Path folder) throws IOException {
-    if (durableFolders.contains(folder)) {
-      return;
-    }
-    Path parent = folder.getParent();
-    if (parent != null && folder.startsWith(root) && !folder.equals(root)) {
-      ensureFolder(parent);
-    } else if (parent != null) {
-      Files.createDirectories(parent);
-    }
-    try {
-      Files.createDirectory(folder);
-    } catch (FileAlreadyExistsException e) {
-      if (!Files.isDirectory(folder)) {
-        throw e;
-      }
-    }
-    if (parent != null) {
-      fsyncFolder(parent);
-    }
-    durableFolders.add(folder);
-  }
-
-  private static void fsyncFolder(Path folder) throws IOException {
-    try (FileChannel channel = FileChannel.open(folder, StandardOpenOption.READ)) {
-      channel.force(true);
-    }
-  }
-
   private static boolean unlink(Path path) throws IOException {
     if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
       return false; // A folder of other keys, not an object.
@@ -463,12 +398,6 @@ public final class FileObjectStore implements ObjectStore {
       }
       throw e;
     }
-  }
-
-  /** A missing file, or a path through something that is not a folder ("a/b" when "a" is a file). */
-  private static boolean isMissing(IOException e) {
-    return e instanceof NoSuchFileException || e instanceof NotDirectoryException
-        || (e instanceof FileSystemException f && "Not a directory".equals(f.getReason()));
   }
 
   private static String reason(IOException e) {
