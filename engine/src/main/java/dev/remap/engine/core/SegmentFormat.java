@@ -20,9 +20,10 @@ import java.util.zip.CRC32C;
  * u32 CRC-32C of the header before it
  * data (from headerLength on: the DATA entries' bytes in entry order, nothing after them)
  * </pre>
- * Version 2 checksums the data too, so that a segment written without fsync and torn by a power
- * cut is recognised when the volume opens again ({@link #verify}); version 1 segments (written
- * before, always fsynced) are still read, and verified by their length only.
+ * Version 2 checksums the data too, so that a segment torn by a power cut can be told from a whole
+ * one ({@link #verify}; an open drops every version 2 segment no barrier made durable, torn or
+ * not); version 1 segments (written before, always fsynced) are still read, and verified by their
+ * length only.
  */
 public final class SegmentFormat {
 
@@ -45,6 +46,14 @@ public final class SegmentFormat {
    */
   public record Header(long seq, long firstJournalSeq, long lastJournalSeq, List<Entry> entries, int headerLength,
       int version, int dataCrc) {
+
+    /**
+     * Whether the segment was written by a build that synced every segment before going on
+     * (version 1): such a segment is durable whether or not a durable marker covers it.
+     */
+    public boolean syncedWhenWritten() {
+      return version == VERSION_WITHOUT_DATA_CRC;
+    }
 
     /** The segment's whole length: its header and the bytes of its DATA entries. */
     public long segmentLength() {

@@ -8,32 +8,28 @@ import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Replays a volume's segments after its checkpoint onto the checkpoint's table, as an open does,
- * and recovers from a power cut that tore or lost segments written lazily.
+ * and recovers from a crash or power cut that left segments written lazily but never synced.
  *
  * <p>On a store that writes segments without fsync ({@link ObjectStore#defersDurability}), only
- * segments up to the volume's durable marker ({@link StoreLayout#synced}) are known whole; a later
- * one may be missing, cut short or hold wrong bytes after a power cut, so its data is read and
- * checked ({@link SegmentFormat#verify}). At the first one that fails (or is missing), that segment
- * and every later one are dropped: the owner deletes them, so that their numbers are written again
- * with put-if-absent, and the journal, which keeps every record not in a durable segment (its files
- * are retired only after a barrier), replays from the last good segment's journal number. The
- * segments that verified are synced and the marker moved past them before anything is retired.
+ * segments up to the volume's durable marker ({@link StoreLayout#synced}) are durable. A later one
+ * is dropped, with every one after it, even if it looks whole: it was packed from a mapping that
+ * may have held a write the journal had not synced yet, in place of a flushed one the segment
+ * therefore skipped (the barrier syncs the journal before it moves the marker; nothing syncs it
+ * per segment). The owner deletes them, so that their numbers are written again with
+ * put-if-absent, and the journal, which keeps every record not in a durable segment (its files are
+ * retired only after a barrier), replays from the marker's journal number: exactly what survived
+ * in the journal, in its order. A segment written by a build that synced every segment (format
+ * version 1, {@link SegmentFormat.Header#syncedWhenWritten}) is kept where it is whole.
  *
- * <p>Only segments after the marker are read whole: at most what the barrier bounds leave unsynced
- * (a quarter of the journal, or {@code syncDelay} of uploads), and only after a crash: after a
- * close or a handover the marker covers every segment and an open reads headers alone. Measured
- * (default options, 1 MiB writes, local disk): a crash leaving 25 unsynced 8 MiB segments made
- * the next open take 0.8 s (1.0 s with a cold page cache), this check and the replayed journal's
- * scan together, against 0.1 s for the open after it. Verifying every segment after the
- * checkpoint instead would read up to {@code checkpointEvery} segments (512 MiB by default) at
- * every open. A process that does not own
- * the volume (standby) deletes nothing: it stops at the first bad segment, and recovers when it
- * takes the volume over.
+ * <p>Only headers are read: after a crash the segments after the marker are at most what the
+ * barrier bounds leave unsynced (a quarter of the journal, or {@code syncDelay} of uploads), and
+ * their writes are replayed from the journal and uploaded again. After a close or a handover the
+ * marker covers every segment. A process that does not own the volume (standby) deletes nothing
+ * and loads only what is durable; it loads the volume again, as its owner, when it takes it over.
  */
 final class SegmentRecovery {
 
@@ -51,13 +47,12 @@ final class SegmentRecovery {
   /**
    * Applies the volume's segments after lastSegment (its checkpoint's) to table.
    *
-   * @param owner whether this process owns the volume (and so may delete and sync)
+   * @param owner whether this process owns the volume (and so may delete what no barrier covered)
    */
   Replayed replay(VolumeMeta meta, MappingTable table, long lastSegment, long journalSeq, boolean owner)
       throws IOException {
     long durable = durableSegment(meta.id());
     List<ObjectInfo> segments = store.list(StoreLayout.segmentPrefix(meta.id()));
-    List<String> verified = new ArrayList<>();
     long last = lastSegment;
     long journal = journalSeq;
     for (int i = 0; i < segments.size(); i++) {
@@ -71,26 +66,25 @@ final class SegmentRecovery {
         header = readHeader(key);
       } else {
         try {
+          // A gap up to the marker is a segment the cleaner emptied and collection deleted.
           if (seq != last + 1 && last + 1 > durable) {
             throw new SegmentFormat.DamagedSegmentException("segment " + StoreLayout.segment(meta.id(), last + 1)
                 + " is missing before " + key);
           }
-          header = SegmentFormat.verify(ByteBuffer.wrap(store.get(key)), key);
+          header = readHeader(key);
+          if (!header.syncedWhenWritten()) {
+            throw new SegmentFormat.DamagedSegmentException(key + " was not made durable by a barrier");
+          }
+          // A whole version 1 segment was fsynced before its build went on.
+          SegmentFormat.verify(ByteBuffer.wrap(store.get(key)), key);
         } catch (SegmentFormat.DamagedSegmentException | NoSuchObjectException e) {
           drop(meta, segments.subList(i, segments.size()), e, owner);
           break;
         }
-        verified.add(key);
       }
       SegmentFormat.apply(header, key, table);
       last = seq;
       journal = Math.max(journal, header.lastJournalSeq());
-    }
-    if (owner && !verified.isEmpty()) {
-      // Intact now, but perhaps only in the page cache (a crash of the process, not of the
-      // machine): durable before the journal holding their records may be retired.
-      store.syncLazy(verified);
-      store.put(StoreLayout.synced(meta.id()), SegmentWriter.encodeMarker(last));
     }
     return new Replayed(last, journal);
   }

@@ -2,6 +2,7 @@ package dev.remap.engine.volume;
 
 import dev.remap.engine.core.SegmentFormat;
 import dev.remap.engine.core.Source;
+import dev.remap.engine.journal.Journal;
 import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
@@ -46,6 +47,8 @@ final class SegmentWriter {
   private final List<String> lazy = new ArrayList<>();
   private volatile int unsynced;
   private volatile long durableJournalSeq;
+  /** Synced by every barrier before its segments (set once, before the upload thread starts). */
+  private volatile Journal journal;
 
   SegmentWriter(UploadHost host, ObjectStore store, int checkpointEvery, long lastSegment, long uploadedSeq) {
     this.host = host;
@@ -67,6 +70,16 @@ final class SegmentWriter {
     sinceCheckpoint = 0;
   }
 
+  /** The journal every barrier syncs first (see {@link #barrier}). */
+  void syncFirst(Journal volumeJournal) {
+    this.journal = volumeJournal;
+  }
+
+  /** Whether segments are durable only after a barrier (the store writes them lazily). */
+  boolean defersDurability() {
+    return store.defersDurability();
+  }
+
   /** Segments written since the last barrier, not durable yet. */
   int unsyncedSegments() {
     return unsynced;
@@ -78,11 +91,22 @@ final class SegmentWriter {
   }
 
   /**
-   * Makes every segment written so far durable and records that in the volume's marker, so that
-   * the next open need not verify them. Then everything uploaded so far is durable.
+   * Makes every segment written so far durable and records that in the volume's marker; an open
+   * drops every segment after the marker (SegmentRecovery). Then everything uploaded so far is
+   * durable.
+   *
+   * <p>The journal is synced first. A segment was packed from the live mapping, which may already
+   * have held a newer write, not flushed, in place of a flushed one the segment therefore skipped;
+   * once the segment is durable and its records retired, only the journal keeps that newer write.
+   * Syncing the journal here, before any segment of the barrier is durable, covers every record
+   * mapped when any of them was packed, so the uploader never waits for the journal per segment.
    */
   void barrier() throws IOException {
     if (!lazy.isEmpty()) {
+      Journal first = journal;
+      if (first != null) {
+        first.sync();
+      }
       store.syncLazy(lazy);
       if (host.fencedReason() == null) {
         // Another owner numbers on after what it loaded: this owner's marker would be stale there.

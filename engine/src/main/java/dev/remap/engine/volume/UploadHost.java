@@ -32,10 +32,12 @@ interface UploadHost {
   void lost(String why);
 
   /**
-   * Syncs the journal and, under the map lock, decides what of batch to upload: the parts no
-   * later change has replaced (the rest would be overwritten anyway), trims and zeroes as they are.
+   * Under the map lock, decides what of batch to upload: the parts no later change has replaced
+   * (the rest would be overwritten anyway), trims and zeroes as they are. With syncJournal, first
+   * syncs the journal under that lock (a store whose segments are durable at once needs that; see
+   * {@link SegmentWriter#barrier} for one that defers it).
    */
-  Packing pack(Journal journal, List<Journal.Appended> batch) throws IOException;
+  Packing pack(Journal journal, List<Journal.Appended> batch, boolean syncJournal) throws IOException;
 
   /**
    * Moves the mapping onto a segment now in the store (see {@link Volume#commit}). The journal

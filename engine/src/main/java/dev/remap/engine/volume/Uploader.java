@@ -98,6 +98,7 @@ final class Uploader {
 
   void start(Journal journal) {
     this.journal = journal;
+    writer.syncFirst(journal);
     thread = new Thread(this::run, "remap-upload-" + host.name());
     thread.setDaemon(true);
     thread.start();
@@ -479,7 +480,7 @@ final class Uploader {
   }
 
   private void upload(List<Journal.Appended> batch) throws IOException {
-    UploadHost.Packing packing = host.pack(journal, batch);
+    UploadHost.Packing packing = host.pack(journal, batch, !writer.defersDurability());
     List<Move> moves = packing.moves();
     List<ByteBuffer> payloads = new ArrayList<>(moves.size());
     long payloadBytes = 0;

@@ -50,7 +50,7 @@ final class VolumeUploadHost implements UploadHost {
   }
 
   @Override
-  public Packing pack(Journal journal, List<Journal.Appended> batch) throws IOException {
+  public Packing pack(Journal journal, List<Journal.Appended> batch, boolean syncJournal) throws IOException {
     List<SegmentFormat.Entry> entries = new ArrayList<>();
     List<Uploader.Move> moves = new ArrayList<>();
     // Under the map lock only decide what to upload; the journal is read after letting go of
@@ -59,13 +59,18 @@ final class VolumeUploadHost implements UploadHost {
     // overwritten meanwhile is uploaded needlessly and then left alone by the relocation.
     volume.mapLock.readLock().lock();
     try {
-      // Before the store gets ahead of the journal, the journal holds everything mapped so far
-      // durably. Otherwise a power cut could leave a segment that skipped a flushed write
-      // (replaced by a newer, unflushed one the cut then drops), or a store whose journal
-      // numbers run past what the journal kept, which the next open would number on from and
-      // the replay after it cut off as torn (found by PowerCutTest and JournalPowerCutTest).
-      // Under the read lock: no change can be mapped between this sync and the decisions below.
-      journal.sync();
+      // On a store whose segments are durable once written (S3): before the store gets ahead of
+      // the journal, the journal holds everything mapped so far durably. Otherwise a power cut
+      // could leave a segment that skipped a flushed write (replaced by a newer, unflushed one the
+      // cut then drops), or a store whose journal numbers run past what the journal kept, which
+      // the next open would number on from and the replay after it cut off as torn (found by
+      // PowerCutTest and JournalPowerCutTest). Under the read lock: no change can be mapped
+      // between this sync and the decisions below. On a store that defers durability the
+      // barrier syncs the journal before it makes segments durable, and an open drops every
+      // segment no barrier covered (SegmentRecovery): writers do not wait for this fsync.
+      if (syncJournal) {
+        journal.sync();
+      }
       for (Journal.Appended appended : batch) {
         JournalRecord r = appended.record();
         if (r.type() != JournalRecord.Type.WRITE) {

@@ -163,6 +163,64 @@ class LazySegmentTest {
     }
   }
 
+  /**
+   * A segment is packed from the live mapping, which may already hold a newer write the journal
+   * has not synced, in place of a flushed one the segment therefore skips. If a power cut then
+   * keeps that segment (written back whole before any barrier) and drops the newer write, the
+   * flushed write is in neither: an open must drop every segment no barrier covered and replay
+   * the journal, not keep the whole ones.
+   */
+  @Test
+  void aWholeSegmentNoBarrierCoveredIsDroppedSoThatAFlushedWriteItSkippedIsReplayed() throws Exception {
+    Path journal = tmp.resolve("journal");
+    // Uploads only when 64 KiB wait (never by age), no sync unless asked.
+    VolumeOptions options = options(journal).withSegments(64 << 10, Duration.ofHours(1), 1000);
+    VolumeManager volumes = new VolumeManager(store, options);
+    VolumeMeta meta = volumes.create("lazy", SIZE, BLOCK, 64 << 10);
+    Path crashStore = tmp.resolve("crash-store");
+    Path crashJournal = tmp.resolve("crash-journal");
+    byte[] flushed = new byte[BLOCK];
+    new Random(1).nextBytes(flushed);
+    try (Volume volume = volumes.open("lazy")) {
+      volume.write(0, ByteBuffer.wrap(flushed), false);
+      volume.flush();
+      // The journal as a power cut leaves it when nothing syncs it after this flush.
+      copy(journal, crashJournal);
+      // One batch: 64 KiB elsewhere, then a newer write over the flushed block. The upload takes
+      // the flushed write and the 64 KiB (enough for a segment) and leaves the newer write for
+      // later, but the flushed block already maps to it: the segment holds the 64 KiB alone.
+      byte[] filler = new byte[64 << 10];
+      byte[] newer = new byte[BLOCK];
+      new Random(2).nextBytes(filler);
+      new Random(3).nextBytes(newer);
+      volume.writeAll(new long[] {1 << 20, 0}, new ByteBuffer[] {ByteBuffer.wrap(filler), ByteBuffer.wrap(newer)}, 2);
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (volume.stats().segmentsWritten() < 1) {
+        assertThat(System.nanoTime()).as("a segment within 30 s").isLessThan(deadline);
+        Thread.sleep(10);
+      }
+      assertThat(volume.stats().uploadBacklogBytes()).as("the newer write, left for the next segment").isEqualTo(BLOCK);
+      // The store as the power cut leaves it: that segment written back whole, no marker.
+      copy(tmp.resolve("store"), crashStore);
+    }
+    try (ObjectStore crashed = FileObjectStore.open(crashStore)) {
+      assertThat(crashed.stat(StoreLayout.synced(meta.id()))).as("a marker before the crash").isEmpty();
+      List<ObjectInfo> segments = crashed.list(StoreLayout.segmentPrefix(meta.id()));
+      assertThat(segments).as("segments the crash left").hasSize(1);
+      SegmentFormat.verify(ByteBuffer.wrap(crashed.get(segments.get(0).key())), "the segment the crash left");
+      crashed.deleteAll(crashed.list(StoreLayout.LEASES).stream().map(ObjectInfo::key).toList());
+
+      VolumeManager reopened = new VolumeManager(crashed, options(crashJournal));
+      try (Volume volume = reopened.open("lazy")) {
+        byte[] seen = new byte[BLOCK];
+        volume.read(0, ByteBuffer.wrap(seen));
+        assertThat(seen).as("the flushed write after the power cut").isEqualTo(flushed);
+      } finally {
+        reopened.stopCollecting();
+      }
+    }
+  }
+
   /** Writes length bytes at offset in 64 KiB pieces, each filled from seed and its offset. */
   private static void write(Volume volume, long offset, int length, int seed) throws IOException {
     for (int at = 0; at < length; at += Math.min(length, 64 << 10)) {
