@@ -185,6 +185,27 @@ final class SegmentWriter {
     }
   }
 
+  /**
+   * Writes a segment of an upload: the packed entries, their data read from the journal (the
+   * upload thread alone retires journal files, so the moves' locations stay readable).
+   *
+   * @return the bytes of client data the segment holds
+   */
+  long writeFromJournal(UploadHost.Packing packing, Journal from, long firstJournalSeq, long lastJournalSeq)
+      throws IOException {
+    List<Uploader.Move> moves = packing.moves();
+    List<ByteBuffer> payloads = new ArrayList<>(moves.size());
+    long payloadBytes = 0;
+    for (Uploader.Move move : moves) {
+      ByteBuffer bytes = ByteBuffer.allocate((int) move.length());
+      from.read((Source.Journaled) move.from(), bytes); // an upload's moves come from the journal
+      payloads.add(bytes.flip());
+      payloadBytes += move.length();
+    }
+    write(packing.entries(), payloads, moves, firstJournalSeq, lastJournalSeq);
+    return payloadBytes;
+  }
+
   /** A cleaning step's segment (see {@link SegmentCleaner}): only while this process owns the volume. */
   void writeCleaned(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Uploader.Move> moves)
       throws IOException {

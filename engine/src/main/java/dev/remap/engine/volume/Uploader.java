@@ -2,15 +2,10 @@ package dev.remap.engine.volume;
 
 import dev.remap.engine.core.Source;
 import dev.remap.engine.journal.Journal;
-import dev.remap.engine.store.NoSpaceException;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,13 +20,14 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Durability: on a store that writes segments lazily (the file store), a segment is not durable
  * when it is committed; the journal holding its data stays until a barrier ({@link
- * SegmentWriter#barrier}) syncs it. A barrier runs when the journal bytes waiting for one reach a
+ * SegmentWriter#barrier}, which syncs the journal first) syncs it. A barrier runs when the journal bytes waiting for one reach a
  * quarter of the journal (the journal never fills for want of one), when the oldest unsynced
  * segment is {@code syncDelay} old, before every checkpoint, and in every drain (handover,
  * snapshot, close). A client's FLUSH syncs only the journal: that is what makes its writes durable.
  *
- * <p>A store failure is retried with backoff, forever: the changes stay in the durable journal,
- * writers go on until the journal is full and then wait. Nothing acknowledged is dropped.
+ * <p>A store failure is retried with backoff, forever ({@link UploadFailures}): the changes stay in
+ * the journal, writers go on until the journal is full and then wait. Nothing acknowledged is
+ * dropped. The changes not uploaded yet are {@link PendingChanges}.
  *
  * <p>It sees its volume only through {@link UploadHost}: the host packs a batch (under its map
  * lock) and commits a written segment; {@link SegmentWriter} writes segments and checkpoints.
@@ -56,16 +52,11 @@ final class Uploader {
   private final VolumeOptions options;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
-  private final ArrayDeque<Journal.Appended> pending = new ArrayDeque<>();
-  private long pendingBytes;
-  private long oldestNanos;
+  private final PendingChanges pending = new PendingChanges();
   private boolean urgent;
   private boolean busy;
   private boolean stopping;
-  private volatile String lastError;
-  /** Why the store refuses uploads for want of space; null while it takes them. */
-  private volatile String storeFull;
-  private final AtomicLong failures = new AtomicLong();
+  private final UploadFailures failures;
   private final AtomicLong dataBytes = new AtomicLong();
   private SegmentCleaner cleaner;
   private int uploadsSinceCleaning;
@@ -87,6 +78,7 @@ final class Uploader {
   Uploader(UploadHost host, ObjectStore store, VolumeOptions options, long lastSegment, long uploadedSeq) {
     this.host = host;
     this.options = options;
+    this.failures = new UploadFailures(host.name());
     this.writer = new SegmentWriter(host, store, options.checkpointEvery(), lastSegment, uploadedSeq);
     this.syncs = new SyncSchedule(options.syncDelay(), options.journalCapacity());
   }
@@ -105,37 +97,17 @@ final class Uploader {
   }
 
   void enqueue(Journal.Appended appended) {
-    lock.lock();
-    try {
-      boolean first = pending.isEmpty();
-      if (first) {
-        oldestNanos = System.nanoTime();
-      }
-      pending.add(appended);
-      pendingBytes += appended.record().payloadSize();
-      // The first change starts the upload delay's clock: a thread waiting with nothing pending
-      // must learn of it, or a few small writes or trims would wait for 8 MiB more or a drain.
-      if (first || pendingBytes >= options.segmentTarget()) {
-        changed.signalAll();
-      }
-    } finally {
-      lock.unlock();
-    }
+    enqueueAll(List.of(appended));
   }
 
-  /** As {@link #enqueue} for each, under one acquisition of the lock. */
+  /** Queues journaled changes for upload, in journal order, under one acquisition of the lock. */
   void enqueueAll(List<Journal.Appended> batch) {
     lock.lock();
     try {
-      boolean first = pending.isEmpty();
-      if (first) {
-        oldestNanos = System.nanoTime();
-      }
-      for (Journal.Appended appended : batch) {
-        pending.add(appended);
-        pendingBytes += appended.record().payloadSize();
-      }
-      if (first || pendingBytes >= options.segmentTarget()) {
+      boolean first = pending.addAll(batch, System.nanoTime());
+      // The first change starts the upload delay's clock: a thread waiting with nothing pending
+      // must learn of it, or a few small writes or trims would wait for 8 MiB more or a drain.
+      if (first || pending.bytes() >= options.segmentTarget()) {
         changed.signalAll();
       }
     } finally {
@@ -154,7 +126,7 @@ final class Uploader {
   long backlogBytes() {
     lock.lock();
     try {
-      return pendingBytes;
+      return pending.bytes();
     } finally {
       lock.unlock();
     }
@@ -166,17 +138,17 @@ final class Uploader {
   }
 
   String lastError() {
-    return lastError;
+    return failures.lastError();
   }
 
   /** Why the store refuses this volume's uploads for want of space, or null. */
   String storeFull() {
-    return storeFull;
+    return failures.storeFull();
   }
 
   /** Upload attempts that failed (each retry counts). */
   long failures() {
-    return failures.get();
+    return failures.failures();
   }
 
   /** Uploads everything pending now; fails if that takes longer than timeout. */
@@ -195,9 +167,9 @@ final class Uploader {
         }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
-          throw new IOException("volume " + host.name() + ": " + pendingBytes
+          throw new IOException("volume " + host.name() + ": " + pending.bytes()
               + " bytes are not uploaded yet" + (pending.isEmpty() ? " and " + writer.unsyncedSegments()
-              + " segments not synced" : "") + (lastError == null ? "" : " (" + lastError + ")"));
+              + " segments not synced" : "") + errorSuffix());
         }
         changed.awaitNanos(left);
       }
@@ -244,7 +216,7 @@ final class Uploader {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           throw new IOException("volume " + host.name() + ": no checkpoint within " + timeout
-              + (lastError == null ? "" : " (" + lastError + ")"));
+              + errorSuffix());
         }
         changed.awaitNanos(left);
       }
@@ -295,8 +267,12 @@ final class Uploader {
     return drained;
   }
 
+  private String errorSuffix() {
+    String error = failures.lastError();
+    return error == null ? "" : " (" + error + ")";
+  }
+
   private void run() {
-    long backoff = 100;
     while (true) {
       Work work = nextWork();
       if (work == null) {
@@ -337,26 +313,12 @@ final class Uploader {
           upload(work.batch());
         }
         retireDurable();
-        backoff = 100;
-        lastError = null;
-        if (storeFull != null) {
-          storeFull = null;
-          journal.refuseWhenFull(null);
-        }
+        failures.succeeded(journal);
         finish(work, true);
       } catch (IOException | RuntimeException e) {
-        lastError = e.getMessage();
-        failures.incrementAndGet();
-        if (e instanceof NoSpaceException || NoSpaceException.isNoSpace(e)) {
-          // Unlike an outage, waiting frees nothing here: once the journal is full, writes fail
-          // with ENOSPC at once (the VM pauses on it) instead of hanging; retries go on meanwhile.
-          storeFull = e.getMessage();
-          journal.refuseWhenFull("the store has no space left for volume " + host.name() + ": " + e.getMessage());
-        }
-        LOG.log(Level.WARNING, "upload of volume {0} failed, retrying in {1} ms: {2}", host.name(), backoff, e.getMessage());
+        long backoff = failures.failed(e, journal);
         finish(work, false);
         sleep(backoff);
-        backoff = Math.min(backoff * 2, 5000);
       }
     }
   }
@@ -389,9 +351,8 @@ final class Uploader {
         }
         boolean uploadDue = false;
         if (!pending.isEmpty()) {
-          long age = System.nanoTime() - oldestNanos;
-          wait = Math.min(wait, options.uploadDelay().toNanos() - age);
-          uploadDue = urgent || pendingBytes >= options.segmentTarget() || wait <= 0;
+          wait = Math.min(wait, options.uploadDelay().toNanos() - pending.ageNanos(System.nanoTime()));
+          uploadDue = urgent || pending.bytes() >= options.segmentTarget() || wait <= 0;
         }
         // Uploads of client data go first, but under steady writes one is always due: then the
         // cleaner gets a turn after every UPLOADS_PER_CLEANING_TURN uploads, or the store would
@@ -414,13 +375,7 @@ final class Uploader {
           changed.awaitNanos(wait);
         }
       }
-      List<Journal.Appended> batch = new ArrayList<>();
-      long bytes = 0;
-      for (Iterator<Journal.Appended> it = pending.iterator(); it.hasNext() && (batch.isEmpty() || bytes < options.segmentTarget()); ) {
-        Journal.Appended next = it.next();
-        batch.add(next);
-        bytes += next.record().payloadSize();
-      }
+      List<Journal.Appended> batch = pending.nextBatch(options.segmentTarget());
       busy = true;
       uploadsSinceCleaning++;
       return new Work(batch, Kind.UPLOAD);
@@ -456,17 +411,7 @@ final class Uploader {
   private void finish(Work work, boolean done) {
     lock.lock();
     try {
-      long uploadedBytes = 0;
-      if (done) {
-        for (int i = 0; i < work.batch().size(); i++) {
-          long bytes = pending.removeFirst().record().payloadSize();
-          pendingBytes -= bytes;
-          uploadedBytes += bytes;
-        }
-        if (!pending.isEmpty()) {
-          oldestNanos = System.nanoTime();
-        }
-      }
+      long uploadedBytes = done ? pending.removeOldest(work.batch().size(), System.nanoTime()) : 0;
       // Even after a failure: a segment written before it (its commit failed) waits for a sync too.
       syncs.worked(uploadedBytes, writer.unsyncedSegments() > 0, System.nanoTime());
       busy = false;
@@ -481,19 +426,9 @@ final class Uploader {
 
   private void upload(List<Journal.Appended> batch) throws IOException {
     UploadHost.Packing packing = host.pack(journal, batch, !writer.defersDurability());
-    List<Move> moves = packing.moves();
-    List<ByteBuffer> payloads = new ArrayList<>(moves.size());
-    long payloadBytes = 0;
-    for (Move move : moves) {
-      ByteBuffer bytes = ByteBuffer.allocate((int) move.length());
-      journal.read((Source.Journaled) move.from(), bytes); // an upload's moves come from the journal
-      payloads.add(bytes.flip());
-      payloadBytes += move.length();
-    }
     long first = batch.get(0).record().seq();
     long last = batch.get(batch.size() - 1).record().seq();
-    writer.write(packing.entries(), payloads, moves, first, last);
-    dataBytes.addAndGet(payloadBytes);
+    dataBytes.addAndGet(writer.writeFromJournal(packing, journal, first, last));
   }
 
   private void awaitStop() {
