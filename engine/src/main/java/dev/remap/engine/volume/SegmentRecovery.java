@@ -16,13 +16,14 @@ import java.util.List;
  *
  * <p>On a store that writes segments without fsync ({@link ObjectStore#defersDurability}), only
  * segments up to the volume's durable marker ({@link StoreLayout#synced}) are durable. A later one
- * is dropped, with every one after it, even if it looks whole: it was packed from a mapping that
- * may have held a write the journal had not synced yet, in place of a flushed one the segment
- * therefore skipped (the barrier syncs the journal before it moves the marker; nothing syncs it
- * per segment). The owner deletes them, so that their numbers are written again with
- * put-if-absent, and the journal, which keeps every record not in a durable segment (its files are
- * retired only after a barrier), replays from the marker's journal number: exactly what survived
- * in the journal, in its order. A segment written by a build that synced every segment (format
+ * is dropped, with every one after it, even if it looks whole: it holds journal records up to a
+ * number the journal may not have kept (the barrier syncs the journal before it moves the marker;
+ * nothing syncs it per segment), and kept, it would make the open number new records on from
+ * there, after a gap in the journal's last file that the replay after the next crash takes for a
+ * torn tail, dropping flushed writes after it. The owner deletes them, so that their numbers are
+ * written again with put-if-absent, and the journal, which keeps every record not in a durable
+ * segment (its files are retired only after a barrier), replays from the marker's journal number:
+ * exactly what survived in the journal, in its order. A segment written by a build that synced every segment (format
  * version 1, {@link SegmentFormat.Header#syncedWhenWritten}) is kept where it is whole.
  *
  * <p>Only headers are read: after a crash the segments after the marker are at most what the

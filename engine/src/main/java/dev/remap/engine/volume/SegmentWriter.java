@@ -1,7 +1,9 @@
 package dev.remap.engine.volume;
 
 import dev.remap.engine.core.SegmentFormat;
+import dev.remap.engine.core.SegmentPacking;
 import dev.remap.engine.core.Source;
+import dev.remap.engine.core.Span;
 import dev.remap.engine.journal.Journal;
 import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.store.ObjectStore;
@@ -95,11 +97,12 @@ final class SegmentWriter {
    * drops every segment after the marker (SegmentRecovery). Then everything uploaded so far is
    * durable.
    *
-   * <p>The journal is synced first. A segment was packed from the live mapping, which may already
-   * have held a newer write, not flushed, in place of a flushed one the segment therefore skipped;
-   * once the segment is durable and its records retired, only the journal keeps that newer write.
-   * Syncing the journal here, before any segment of the barrier is durable, covers every record
-   * mapped when any of them was packed, so the uploader never waits for the journal per segment.
+   * <p>The journal is synced first, so that the marker never gets ahead of it: the segments hold
+   * journal records up to some number, and an open after a power cut numbers new records on from
+   * the store's newest; if the journal had lost records below that number, new ones would follow
+   * a gap in its last file, which the replay after the next crash takes for a torn tail, dropping
+   * flushed writes after it ({@code BarrierSyncPowerCutTest}). One sync per barrier, none per
+   * segment: the uploader never waits for the journal to pack.
    */
   void barrier() throws IOException {
     if (!lazy.isEmpty()) {
@@ -187,22 +190,23 @@ final class SegmentWriter {
 
   /**
    * Writes a segment of an upload: the packed entries, their data read from the journal (the
-   * upload thread alone retires journal files, so the moves' locations stay readable).
+   * upload thread alone retires journal files, so the locations stay readable).
    *
    * @return the bytes of client data the segment holds
    */
-  long writeFromJournal(UploadHost.Packing packing, Journal from, long firstJournalSeq, long lastJournalSeq)
+  long writeFromJournal(SegmentPacking.Packed packed, Journal from, long firstJournalSeq, long lastJournalSeq)
       throws IOException {
-    List<Uploader.Move> moves = packing.moves();
-    List<ByteBuffer> payloads = new ArrayList<>(moves.size());
+    List<Uploader.Move> moves = new ArrayList<>(packed.data().size());
+    List<ByteBuffer> payloads = new ArrayList<>(packed.data().size());
     long payloadBytes = 0;
-    for (Uploader.Move move : moves) {
-      ByteBuffer bytes = ByteBuffer.allocate((int) move.length());
-      from.read((Source.Journaled) move.from(), bytes); // an upload's moves come from the journal
+    for (Span piece : packed.data()) {
+      ByteBuffer bytes = ByteBuffer.allocate((int) piece.length());
+      from.read((Source.Journaled) piece.source(), bytes); // an upload's data comes from the journal
       payloads.add(bytes.flip());
-      payloadBytes += move.length();
+      moves.add(new Uploader.Move(piece.offset(), piece.length(), piece.source(), null));
+      payloadBytes += piece.length();
     }
-    write(packing.entries(), payloads, moves, firstJournalSeq, lastJournalSeq);
+    write(packed.entries(), payloads, moves, firstJournalSeq, lastJournalSeq);
     return payloadBytes;
   }
 

@@ -7,13 +7,13 @@ import java.util.List;
 
 /**
  * What a volume's {@link Uploader} and {@link SegmentWriter} need of it, and nothing more: they
- * are given what to pack and hand back what they committed (the log-worker shape), and never
- * touch the volume's tables or locks themselves. {@link VolumeUploadHost} is the volume's.
+ * pack a segment from the journaled changes alone ({@link dev.remap.engine.core.SegmentPacking})
+ * and hand back what they committed (the log-worker shape), and never touch the volume's tables
+ * or locks themselves. {@link VolumeUploadHost} is the volume's.
  */
 interface UploadHost {
 
   /** What to put in the next segment: its entries, and for each DATA entry where its bytes are now. */
-  record Packing(List<SegmentFormat.Entry> entries, List<Uploader.Move> moves) {}
 
   String name();
 
@@ -30,14 +30,6 @@ interface UploadHost {
 
   /** Another owner wrote the volume: this process stops serving it. */
   void lost(String why);
-
-  /**
-   * Under the map lock, decides what of batch to upload: the parts no later change has replaced
-   * (the rest would be overwritten anyway), trims and zeroes as they are. With syncJournal, first
-   * syncs the journal under that lock (a store whose segments are durable at once needs that; see
-   * {@link SegmentWriter#barrier} for one that defers it).
-   */
-  Packing pack(Journal journal, List<Journal.Appended> batch, boolean syncJournal) throws IOException;
 
   /**
    * Moves the mapping onto a segment now in the store (see {@link Volume#commit}). The journal

@@ -1,11 +1,15 @@
 package dev.remap.engine.volume;
 
+import dev.remap.engine.core.SegmentFormat;
+import dev.remap.engine.core.SegmentPacking;
 import dev.remap.engine.core.Source;
 import dev.remap.engine.journal.Journal;
+import dev.remap.engine.journal.JournalRecord;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -14,23 +18,27 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The one thread that writes a volume's data to the store. It takes journaled changes in order,
- * packs the parts still live into a segment of about {@code segmentTarget} bytes (log-structured:
- * thousands of small random writes make one store PUT), writes it, then moves the mapping from
- * the journal to the segment and retires the journal files it covered once that segment is durable.
+ * packs what no later change of the batch overwrites into a segment of about {@code
+ * segmentTarget} bytes (log-structured: thousands of small random writes make one store PUT),
+ * writes it, then moves the mapping from the journal to the segment and retires the journal files
+ * it covered once that segment is durable.
  *
  * <p>Durability: on a store that writes segments lazily (the file store), a segment is not durable
  * when it is committed; the journal holding its data stays until a barrier ({@link
- * SegmentWriter#barrier}, which syncs the journal first) syncs it. A barrier runs when the journal bytes waiting for one reach a
- * quarter of the journal (the journal never fills for want of one), when the oldest unsynced
- * segment is {@code syncDelay} old, before every checkpoint, and in every drain (handover,
- * snapshot, close). A client's FLUSH syncs only the journal: that is what makes its writes durable.
+ * SegmentWriter#barrier}, which syncs the journal first) syncs it. A barrier runs when the journal
+ * bytes waiting for one reach a quarter of the journal (the journal never fills for want of one),
+ * when the oldest unsynced segment is {@code syncDelay} old, before every checkpoint, and in every
+ * drain (handover, snapshot, close). A client's FLUSH syncs only the journal: that is what makes
+ * its writes durable.
  *
  * <p>A store failure is retried with backoff, forever ({@link UploadFailures}): the changes stay in
  * the journal, writers go on until the journal is full and then wait. Nothing acknowledged is
  * dropped. The changes not uploaded yet are {@link PendingChanges}.
  *
- * <p>It sees its volume only through {@link UploadHost}: the host packs a batch (under its map
- * lock) and commits a written segment; {@link SegmentWriter} writes segments and checkpoints.
+ * <p>It sees its volume only through {@link UploadHost}: it packs a batch from the journaled
+ * changes alone ({@link SegmentPacking}: the volume as of the batch's last change, so that a
+ * segment never depends on a later change a power cut may take from the journal) and hands the
+ * written segment to the host to commit; {@link SegmentWriter} writes segments and checkpoints.
  *
  * <p>Locking: {@code lock} guards the pending queue, the flags and the checkpoint requests; a
  * thread holding it never calls the host (package-info.java has the package's lock order).
@@ -425,10 +433,27 @@ final class Uploader {
   }
 
   private void upload(List<Journal.Appended> batch) throws IOException {
-    UploadHost.Packing packing = host.pack(journal, batch, !writer.defersDurability());
+    if (!writer.defersDurability()) {
+      // A store durable at once (S3): the journal holds the batch durably before the store does.
+      // Otherwise a power cut could leave the store's journal numbers past what the journal kept;
+      // the next open would number on from the store's in the journal's last file, and the replay
+      // after it would take that gap for a torn tail (found by JournalPowerCutTest). On a store
+      // that defers durability the barrier syncs the journal before any segment counts.
+      journal.sync();
+    }
+    List<SegmentPacking.Change> changes = new ArrayList<>(batch.size());
+    for (Journal.Appended appended : batch) {
+      JournalRecord r = appended.record();
+      SegmentFormat.Kind kind = switch (r.type()) {
+        case WRITE -> SegmentFormat.Kind.DATA;
+        case ZERO -> SegmentFormat.Kind.ZERO;
+        case TRIM -> SegmentFormat.Kind.TRIM;
+      };
+      changes.add(new SegmentPacking.Change(kind, r.offset(), r.length(), appended.payload()));
+    }
     long first = batch.get(0).record().seq();
     long last = batch.get(batch.size() - 1).record().seq();
-    dataBytes.addAndGet(writer.writeFromJournal(packing, journal, first, last));
+    dataBytes.addAndGet(writer.writeFromJournal(SegmentPacking.pack(changes), journal, first, last));
   }
 
   private void awaitStop() {

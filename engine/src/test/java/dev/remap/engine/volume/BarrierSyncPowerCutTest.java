@@ -19,14 +19,16 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A barrier syncs the journal before it makes segments durable. A segment is packed from the live
- * mapping, which may already hold a newer write, not flushed, in place of a flushed one the
- * segment therefore skips ({@link BarrierSyncWriter} sets that up for sure). Once the barrier
- * made the segment durable, only the journal holds the newer write: if the barrier did not sync
- * it, a power cut drops it and the block reads as it was before the flushed write. Nothing else
- * syncs the journal in that window (no FLUSH; the uploader does not sync it per segment on a store
- * that defers durability). The random cuts of {@link LazySegmentPowerCutTest} do not reach this
- * window reliably: they passed with the barrier's journal sync removed.
+ * A barrier syncs the journal before it makes segments durable. {@link BarrierSyncWriter} has a
+ * segment made durable by a barrier while the journal holds, unsynced, records up to and past the
+ * segment's (no FLUSH after the first write; the uploader does not sync the journal per segment
+ * on a store that defers durability); then the power is cut. Afterwards the flushed write must be
+ * there (the segment holds it: it is packed as of its batch), and a write flushed after the cut
+ * must survive a crash after it: if the barrier had not synced the journal, the marker would cover
+ * journal numbers the cut took from the journal, new records would be numbered on past that gap in
+ * the journal's last file, and the replay after the next crash would take the gap for a torn tail
+ * (this fails with the barrier's journal sync removed; the random cuts of {@link
+ * LazySegmentPowerCutTest} did not reach this window).
  */
 class BarrierSyncPowerCutTest {
 
@@ -42,7 +44,7 @@ class BarrierSyncPowerCutTest {
 
   @Test
   @Timeout(120)
-  void aBarrierSyncsTheJournalBeforeTheSegmentsThatSkippedAFlushedWrite() throws Exception {
+  void aBarrierSyncsTheJournalSoThatAWriteFlushedAfterAPowerCutSurvivesTheNextCrash() throws Exception {
     Path backing = Files.createDirectories(tmp.resolve("backing"));
     Path mounted = Files.createDirectories(tmp.resolve("mnt"));
     mount = PowerCutMount.mount(backing, mounted, PowerCutMount.Model.STRICT);
@@ -72,9 +74,13 @@ class BarrierSyncPowerCutTest {
     mount.close();
     mount = PowerCutMount.mount(backing, mounted, PowerCutMount.Model.STRICT);
 
+    byte[] later = new byte[BarrierSyncWriter.BLOCK];
+    java.util.Arrays.fill(later, (byte) 9);
+    Path copiedStore = tmp.resolve("copy-store");
+    Path copiedJournal = tmp.resolve("copy-journal");
     try (ObjectStore s = FileObjectStore.open(store)) {
       // The killed writer's lease: the process opening it now stands for that writer after its crash.
-      s.deleteAll(s.list(StoreLayout.LEASES).stream().map(ObjectInfo::key).toList());
+      dropLeases(s);
       VolumeManager volumes = new VolumeManager(s, BarrierSyncWriter.options(journal));
       try (Volume volume = volumes.open(BarrierSyncWriter.VOLUME)) {
         ByteBuffer seen = ByteBuffer.allocate(BarrierSyncWriter.BLOCK);
@@ -82,8 +88,41 @@ class BarrierSyncPowerCutTest {
         // The flushed write, or the newer one (not flushed, so either may be what a cut leaves).
         assertThat(seen.flip()).as("block 0 after the power cut (%s)", mount.log())
             .isIn(BarrierSyncWriter.block(1), BarrierSyncWriter.block(2));
+        // A write flushed now, then a crash (as SIGKILL leaves the files: copied while open).
+        volume.write(0, ByteBuffer.wrap(later), false);
+        volume.flush();
+        copy(store, copiedStore);
+        copy(journal, copiedJournal);
       } finally {
         volumes.stopCollecting();
+      }
+    }
+    try (ObjectStore s = FileObjectStore.open(copiedStore)) {
+      dropLeases(s);
+      VolumeManager volumes = new VolumeManager(s, BarrierSyncWriter.options(copiedJournal));
+      try (Volume volume = volumes.open(BarrierSyncWriter.VOLUME)) {
+        ByteBuffer seen = ByteBuffer.allocate(BarrierSyncWriter.BLOCK);
+        volume.read(0, seen);
+        assertThat(seen.flip()).as("block 0, flushed after the power cut, after a crash").isEqualTo(ByteBuffer.wrap(later));
+      } finally {
+        volumes.stopCollecting();
+      }
+    }
+  }
+
+  private static void dropLeases(ObjectStore s) throws java.io.IOException {
+    s.deleteAll(s.list(StoreLayout.LEASES).stream().map(ObjectInfo::key).toList());
+  }
+
+  private static void copy(Path from, Path to) throws java.io.IOException {
+    try (java.util.stream.Stream<Path> files = Files.walk(from)) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        Path target = to.resolve(from.relativize(file).toString());
+        if (Files.isDirectory(file)) {
+          Files.createDirectories(target);
+        } else if (!file.getFileName().toString().startsWith(".~")) {
+          Files.copy(file, target);
+        }
       }
     }
   }

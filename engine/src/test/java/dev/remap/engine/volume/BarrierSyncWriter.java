@@ -10,9 +10,10 @@ import java.time.Duration;
  * The child process of {@link BarrierSyncPowerCutTest}: one flushed 4 KiB write at block 0, then
  * in one batch 64 KiB elsewhere and a newer write over block 0, never flushed. The upload takes
  * the flushed write and the 64 KiB (a whole segment's worth) and leaves the newer one for later,
- * but block 0 already maps to it, so the segment skips the flushed write. Prints "FLUSHED" after
- * the flush, and "BARRIER backlog" once a barrier made that segment durable (the durable marker
- * exists), backlog being the bytes still waiting for upload; then waits for the power cut.
+ * though block 0 already maps to it; the journal holds all three, only the first synced. Prints
+ * "FLUSHED" after the flush, and "BARRIER backlog" once a barrier made that segment durable (the
+ * durable marker exists), backlog being the bytes still waiting for upload; then waits for the
+ * power cut.
  */
 public final class BarrierSyncWriter {
 

@@ -164,14 +164,16 @@ class LazySegmentTest {
   }
 
   /**
-   * A segment is packed from the live mapping, which may already hold a newer write the journal
-   * has not synced, in place of a flushed one the segment therefore skips. If a power cut then
-   * keeps that segment (written back whole before any barrier) and drops the newer write, the
-   * flushed write is in neither: an open must drop every segment no barrier covered and replay
-   * the journal, not keep the whole ones.
+   * A power cut that keeps a segment no barrier covered (written back whole) and takes from the
+   * journal what no flush covered. The segment was packed while a newer write, not flushed and
+   * not in its batch, already replaced a flushed one: it must still hold the flushed write (it is
+   * packed as of its batch, not from the live mapping). And it holds journal numbers the journal
+   * lost: an open must drop it and replay the journal, or new records would be numbered on past a
+   * gap in the journal's last file, which the replay after the next crash takes for a torn tail —
+   * losing a write flushed after the first crash.
    */
   @Test
-  void aWholeSegmentNoBarrierCoveredIsDroppedSoThatAFlushedWriteItSkippedIsReplayed() throws Exception {
+  void aSegmentNoBarrierCoveredNeitherLosesAFlushedWriteNorLeavesAGapInTheJournal() throws Exception {
     Path journal = tmp.resolve("journal");
     // Uploads only when 64 KiB wait (never by age), no sync unless asked.
     VolumeOptions options = options(journal).withSegments(64 << 10, Duration.ofHours(1), 1000);
@@ -188,7 +190,7 @@ class LazySegmentTest {
       copy(journal, crashJournal);
       // One batch: 64 KiB elsewhere, then a newer write over the flushed block. The upload takes
       // the flushed write and the 64 KiB (enough for a segment) and leaves the newer write for
-      // later, but the flushed block already maps to it: the segment holds the 64 KiB alone.
+      // later, though the flushed block already maps to it.
       byte[] filler = new byte[64 << 10];
       byte[] newer = new byte[BLOCK];
       new Random(2).nextBytes(filler);
@@ -203,22 +205,46 @@ class LazySegmentTest {
       // The store as the power cut leaves it: that segment written back whole, no marker.
       copy(tmp.resolve("store"), crashStore);
     }
+    byte[] later = new byte[BLOCK];
+    new Random(4).nextBytes(later);
+    Path secondStore = tmp.resolve("second-store");
+    Path secondJournal = tmp.resolve("second-journal");
     try (ObjectStore crashed = FileObjectStore.open(crashStore)) {
       assertThat(crashed.stat(StoreLayout.synced(meta.id()))).as("a marker before the crash").isEmpty();
       List<ObjectInfo> segments = crashed.list(StoreLayout.segmentPrefix(meta.id()));
       assertThat(segments).as("segments the crash left").hasSize(1);
       SegmentFormat.verify(ByteBuffer.wrap(crashed.get(segments.get(0).key())), "the segment the crash left");
-      crashed.deleteAll(crashed.list(StoreLayout.LEASES).stream().map(ObjectInfo::key).toList());
-
+      dropLeases(crashed);
       VolumeManager reopened = new VolumeManager(crashed, options(crashJournal));
       try (Volume volume = reopened.open("lazy")) {
         byte[] seen = new byte[BLOCK];
         volume.read(0, ByteBuffer.wrap(seen));
         assertThat(seen).as("the flushed write after the power cut").isEqualTo(flushed);
+        // A write flushed after the crash, then a second crash (as SIGKILL leaves things).
+        volume.write(0, ByteBuffer.wrap(later), false);
+        volume.flush();
+        copy(crashStore, secondStore);
+        copy(crashJournal, secondJournal);
       } finally {
         reopened.stopCollecting();
       }
     }
+    try (ObjectStore second = FileObjectStore.open(secondStore)) {
+      dropLeases(second);
+      VolumeManager reopened = new VolumeManager(second, options(secondJournal));
+      try (Volume volume = reopened.open("lazy")) {
+        byte[] seen = new byte[BLOCK];
+        volume.read(0, ByteBuffer.wrap(seen));
+        assertThat(seen).as("the write flushed after the first crash, after the second").isEqualTo(later);
+      } finally {
+        reopened.stopCollecting();
+      }
+    }
+  }
+
+  /** A copy's lease is its running owner's: the process reopening it is that owner after its crash. */
+  private static void dropLeases(ObjectStore crashed) throws IOException {
+    crashed.deleteAll(crashed.list(StoreLayout.LEASES).stream().map(ObjectInfo::key).toList());
   }
 
   /** Writes length bytes at offset in 64 KiB pieces, each filled from seed and its offset. */
