@@ -1,13 +1,11 @@
 package dev.remap.engine.core;
 
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,71 +43,80 @@ public final class MappingCodec {
    */
   public static byte[] encode(MappingTable table, long segmentSeq, long journalSeq) {
     Geometry g = table.geometry();
+    // One pass to number the keys and size the result, one to write it into an array of exactly
+    // that size: a checkpoint of a volume cut into 4 KiB spans by random writes has millions of
+    // spans, and a stream of synchronized single-byte writes was most of the time it took.
     Map<String, Integer> keys = new HashMap<>();
-    List<String> keyList = new ArrayList<>();
+    List<byte[]> keyBytes = new ArrayList<>();
+    int[] spanKeys = new int[64];
+    int spans = 0;
     int nonEmpty = 0;
+    long size = 4 + 4 + 8 + 4 + 4 + 8 + 8 + 4 + 4 + 4;
+    String lastKey = null;
+    int lastIndex = -1;
     for (long i = 0; i < g.chunkCount(); i++) {
       ChunkRef chunk = table.chunk(i);
-      if (!chunk.isEmpty()) {
-        nonEmpty++;
+      if (chunk.isEmpty()) {
+        continue;
       }
+      nonEmpty++;
+      size += 8 + 8 + 4;
       for (Span span : chunk.spans()) {
         if (span.source() instanceof Source.Journaled j) {
           throw new IllegalStateException("chunk " + i + " still maps to the local " + j);
         }
+        int index = -1;
+        size += 4 + 4 + 1;
         if (span.source() instanceof Source.Stored s) {
-          keys.computeIfAbsent(s.key(), k -> {
-            keyList.add(k);
-            return keyList.size() - 1;
-          });
-        }
-      }
-    }
-    try {
-      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-      DataOutputStream out = new DataOutputStream(bytes);
-      out.writeInt(MAGIC);
-      out.writeInt(VERSION);
-      out.writeLong(g.size());
-      out.writeInt(g.blockSize());
-      out.writeInt(g.chunkSize());
-      out.writeLong(segmentSeq);
-      out.writeLong(journalSeq);
-      out.writeInt(keyList.size());
-      for (String key : keyList) {
-        byte[] utf8 = key.getBytes(StandardCharsets.UTF_8);
-        out.writeShort(utf8.length);
-        out.write(utf8);
-      }
-      out.writeInt(nonEmpty);
-      for (long i = 0; i < g.chunkCount(); i++) {
-        ChunkRef chunk = table.chunk(i);
-        if (chunk.isEmpty()) {
-          continue;
-        }
-        out.writeLong(i);
-        out.writeLong(chunk.generation());
-        out.writeInt(chunk.spans().size());
-        for (Span span : chunk.spans()) {
-          out.writeInt((int) span.offset());
-          out.writeInt((int) span.length());
-          if (span.source() instanceof Source.Stored s) {
-            out.writeByte(1);
-            out.writeInt(keys.get(s.key()));
-            out.writeLong(s.offset());
-          } else {
-            out.writeByte(0);
+          // Neighbouring spans mostly come from one segment, whose key is one String instance.
+          if (s.key() != lastKey) {
+            lastIndex = keys.computeIfAbsent(s.key(), k -> {
+              keyBytes.add(k.getBytes(StandardCharsets.UTF_8));
+              return keyBytes.size() - 1;
+            });
+            lastKey = s.key();
           }
+          index = lastIndex;
+          size += 4 + 8;
+        }
+        if (spans == spanKeys.length) {
+          spanKeys = Arrays.copyOf(spanKeys, spans * 2);
+        }
+        spanKeys[spans++] = index;
+      }
+    }
+    for (byte[] key : keyBytes) {
+      size += 2 + key.length;
+    }
+    byte[] bytes = new byte[Math.toIntExact(size)];
+    ByteBuffer out = ByteBuffer.wrap(bytes);
+    out.putInt(MAGIC).putInt(VERSION).putLong(g.size()).putInt(g.blockSize()).putInt(g.chunkSize())
+        .putLong(segmentSeq).putLong(journalSeq).putInt(keyBytes.size());
+    for (byte[] key : keyBytes) {
+      out.putShort((short) key.length).put(key);
+    }
+    out.putInt(nonEmpty);
+    int s = 0;
+    for (long i = 0; i < g.chunkCount(); i++) {
+      ChunkRef chunk = table.chunk(i);
+      if (chunk.isEmpty()) {
+        continue;
+      }
+      out.putLong(i).putLong(chunk.generation()).putInt(chunk.spans().size());
+      for (Span span : chunk.spans()) {
+        out.putInt((int) span.offset()).putInt((int) span.length());
+        int index = spanKeys[s++];
+        if (index >= 0) {
+          out.put((byte) 1).putInt(index).putLong(((Source.Stored) span.source()).offset());
+        } else {
+          out.put((byte) 0);
         }
       }
-      out.flush();
-      CRC32C crc = new CRC32C();
-      crc.update(bytes.toByteArray());
-      out.writeInt((int) crc.getValue());
-      return bytes.toByteArray();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
+    CRC32C crc = new CRC32C();
+    crc.update(bytes, 0, out.position());
+    out.putInt((int) crc.getValue());
+    return bytes;
   }
 
   /** Decodes what {@link #encode} wrote; a damaged or foreign object is an IOException. */

@@ -1,6 +1,7 @@
 package dev.remap.engine.volume;
 
 import dev.remap.engine.core.MappingCodec;
+import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.core.SegmentFormat;
 import dev.remap.engine.journal.Journal;
 import java.io.IOException;
@@ -64,11 +65,16 @@ final class VolumeUploadHost implements UploadHost {
 
   @Override
   public byte[] checkpoint(long segmentSeq, long journalSeq) {
+    // Copied under the lock (one reference per chunk: chunks are immutable), encoded after it:
+    // a table cut into millions of spans takes a while to encode, and writers need the write
+    // lock to map their writes.
+    MappingTable snapshot;
     volume.mapLock.readLock().lock();
     try {
-      return MappingCodec.encode(volume.stored, segmentSeq, journalSeq);
+      snapshot = volume.stored.copy();
     } finally {
       volume.mapLock.readLock().unlock();
     }
+    return MappingCodec.encode(snapshot, segmentSeq, journalSeq);
   }
 }
