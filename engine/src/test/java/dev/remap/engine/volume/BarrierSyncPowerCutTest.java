@@ -80,7 +80,7 @@ class BarrierSyncPowerCutTest {
     Path copiedJournal = tmp.resolve("copy-journal");
     try (ObjectStore s = FileObjectStore.open(store)) {
       // The killed writer's lease: the process opening it now stands for that writer after its crash.
-      dropLeases(s);
+      LazySegmentTest.dropLeases(s);
       VolumeManager volumes = new VolumeManager(s, BarrierSyncWriter.options(journal));
       try (Volume volume = volumes.open(BarrierSyncWriter.VOLUME)) {
         ByteBuffer seen = ByteBuffer.allocate(BarrierSyncWriter.BLOCK);
@@ -91,14 +91,14 @@ class BarrierSyncPowerCutTest {
         // A write flushed now, then a crash (as SIGKILL leaves the files: copied while open).
         volume.write(0, ByteBuffer.wrap(later), false);
         volume.flush();
-        copy(store, copiedStore);
-        copy(journal, copiedJournal);
+        LazySegmentTest.copy(store, copiedStore);
+        LazySegmentTest.copy(journal, copiedJournal);
       } finally {
         volumes.stopCollecting();
       }
     }
     try (ObjectStore s = FileObjectStore.open(copiedStore)) {
-      dropLeases(s);
+      LazySegmentTest.dropLeases(s);
       VolumeManager volumes = new VolumeManager(s, BarrierSyncWriter.options(copiedJournal));
       try (Volume volume = volumes.open(BarrierSyncWriter.VOLUME)) {
         ByteBuffer seen = ByteBuffer.allocate(BarrierSyncWriter.BLOCK);
@@ -106,23 +106,6 @@ class BarrierSyncPowerCutTest {
         assertThat(seen.flip()).as("block 0, flushed after the power cut, after a crash").isEqualTo(ByteBuffer.wrap(later));
       } finally {
         volumes.stopCollecting();
-      }
-    }
-  }
-
-  private static void dropLeases(ObjectStore s) throws java.io.IOException {
-    s.deleteAll(s.list(StoreLayout.LEASES).stream().map(ObjectInfo::key).toList());
-  }
-
-  private static void copy(Path from, Path to) throws java.io.IOException {
-    try (java.util.stream.Stream<Path> files = Files.walk(from)) {
-      for (Path file : (Iterable<Path>) files::iterator) {
-        Path target = to.resolve(from.relativize(file).toString());
-        if (Files.isDirectory(file)) {
-          Files.createDirectories(target);
-        } else if (!file.getFileName().toString().startsWith(".~")) {
-          Files.copy(file, target);
-        }
       }
     }
   }

@@ -243,7 +243,7 @@ class LazySegmentTest {
   }
 
   /** A copy's lease is its running owner's: the process reopening it is that owner after its crash. */
-  private static void dropLeases(ObjectStore crashed) throws IOException {
+  static void dropLeases(ObjectStore crashed) throws IOException {
     crashed.deleteAll(crashed.list(StoreLayout.LEASES).stream().map(ObjectInfo::key).toList());
   }
 
@@ -268,7 +268,8 @@ class LazySegmentTest {
     return infos.get(infos.size() - 1);
   }
 
-  private static void copy(Path from, Path to) throws IOException {
+  /** Copies a folder as a crash leaves it (what is written, in the page cache or not), temp files left out. */
+  static void copy(Path from, Path to) throws IOException {
     try (Stream<Path> files = Files.walk(from)) {
       for (Path file : (Iterable<Path>) files::iterator) {
         Path target = to.resolve(from.relativize(file).toString());
