@@ -5,6 +5,7 @@ import dev.remap.engine.core.SegmentPacking;
 import dev.remap.engine.core.Source;
 import dev.remap.engine.core.Span;
 import dev.remap.engine.journal.Journal;
+import dev.remap.engine.journal.JournalRecord;
 import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
@@ -194,12 +195,42 @@ final class SegmentWriter {
   }
 
   /**
-   * Writes a segment of an upload: the packed entries, their data read from the journal (the
+   * Packs a batch of journaled changes ({@link SegmentPacking}: the volume as of its last change)
+   * and writes it as the next segment.
+   *
+   * @return the bytes of client data the segment holds
+   */
+  long writeBatch(List<Journal.Appended> batch, Journal from) throws IOException {
+    if (!store.defersDurability()) {
+      // A store durable at once (S3): the journal holds the batch durably before the store does.
+      // Otherwise a power cut could leave the store's journal numbers past what the journal kept;
+      // the next open would number on from the store's in the journal's last file, and the replay
+      // after it would take that gap for a torn tail (found by JournalPowerCutTest). On a store
+      // that defers durability the barrier syncs the journal before any segment counts.
+      from.sync();
+    }
+    List<SegmentPacking.Change> changes = new ArrayList<>(batch.size());
+    for (Journal.Appended appended : batch) {
+      JournalRecord r = appended.record();
+      SegmentFormat.Kind kind = switch (r.type()) {
+        case WRITE -> SegmentFormat.Kind.DATA;
+        case ZERO -> SegmentFormat.Kind.ZERO;
+        case TRIM -> SegmentFormat.Kind.TRIM;
+      };
+      changes.add(new SegmentPacking.Change(kind, r.offset(), r.length(), appended.payload()));
+    }
+    long first = batch.get(0).record().seq();
+    long last = batch.get(batch.size() - 1).record().seq();
+    return writeFromJournal(SegmentPacking.pack(changes), from, first, last);
+  }
+
+  /**
+   * Writes a packed segment: the entries, their data read from the journal (the
    * upload thread alone retires journal files, so the locations stay readable).
    *
    * @return the bytes of client data the segment holds
    */
-  long writeFromJournal(SegmentPacking.Packed packed, Journal from, long firstJournalSeq, long lastJournalSeq)
+  private long writeFromJournal(SegmentPacking.Packed packed, Journal from, long firstJournalSeq, long lastJournalSeq)
       throws IOException {
     List<Span> data = packed.data();
     List<Uploader.Move> moves = new ArrayList<>(data.size());

@@ -1,15 +1,12 @@
 package dev.remap.engine.volume;
 
-import dev.remap.engine.core.SegmentFormat;
 import dev.remap.engine.core.SegmentPacking;
 import dev.remap.engine.core.Source;
 import dev.remap.engine.journal.Journal;
-import dev.remap.engine.journal.JournalRecord;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -433,27 +430,7 @@ final class Uploader {
   }
 
   private void upload(List<Journal.Appended> batch) throws IOException {
-    if (!writer.defersDurability()) {
-      // A store durable at once (S3): the journal holds the batch durably before the store does.
-      // Otherwise a power cut could leave the store's journal numbers past what the journal kept;
-      // the next open would number on from the store's in the journal's last file, and the replay
-      // after it would take that gap for a torn tail (found by JournalPowerCutTest). On a store
-      // that defers durability the barrier syncs the journal before any segment counts.
-      journal.sync();
-    }
-    List<SegmentPacking.Change> changes = new ArrayList<>(batch.size());
-    for (Journal.Appended appended : batch) {
-      JournalRecord r = appended.record();
-      SegmentFormat.Kind kind = switch (r.type()) {
-        case WRITE -> SegmentFormat.Kind.DATA;
-        case ZERO -> SegmentFormat.Kind.ZERO;
-        case TRIM -> SegmentFormat.Kind.TRIM;
-      };
-      changes.add(new SegmentPacking.Change(kind, r.offset(), r.length(), appended.payload()));
-    }
-    long first = batch.get(0).record().seq();
-    long last = batch.get(batch.size() - 1).record().seq();
-    dataBytes.addAndGet(writer.writeFromJournal(SegmentPacking.pack(changes), journal, first, last));
+    dataBytes.addAndGet(writer.writeBatch(batch, journal));
   }
 
   private void awaitStop() {

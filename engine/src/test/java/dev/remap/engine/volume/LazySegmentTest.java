@@ -196,11 +196,7 @@ class LazySegmentTest {
       new Random(2).nextBytes(filler);
       new Random(3).nextBytes(newer);
       volume.writeAll(new long[] {1 << 20, 0}, new ByteBuffer[] {ByteBuffer.wrap(filler), ByteBuffer.wrap(newer)}, 2);
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (volume.stats().segmentsWritten() < 1) {
-        assertThat(System.nanoTime()).as("a segment within 30 s").isLessThan(deadline);
-        Thread.sleep(10);
-      }
+      await("a segment", () -> volume.stats().segmentsWritten() >= 1);
       assertThat(volume.stats().uploadBacklogBytes()).as("the newer write, left for the next segment").isEqualTo(BLOCK);
       // The store as the power cut leaves it: that segment written back whole, no marker.
       copy(tmp.resolve("store"), crashStore);
@@ -257,9 +253,14 @@ class LazySegmentTest {
   }
 
   private static void awaitUploaded(Volume volume) throws InterruptedException {
+    await("uploaded", () -> volume.stats().uploadBacklogBytes() == 0);
+  }
+
+  /** Polls condition until it holds, failing after 30 s. */
+  private static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (volume.stats().uploadBacklogBytes() > 0) {
-      assertThat(System.nanoTime()).as("uploaded within 30 s").isLessThan(deadline);
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as(what + " within 30 s").isLessThan(deadline);
       Thread.sleep(10);
     }
   }
