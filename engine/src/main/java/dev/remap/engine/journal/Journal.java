@@ -69,8 +69,12 @@ public final class Journal implements AutoCloseable {
   /** A file was created since the last sync: the directory entry is not durable yet. */
   private boolean directoryDirty;
 
-  private Journal(Path dir, long capacity, long fileSize, JournalRecovery.Recovered recovered) {
+  /** How far files were ever retired, written before they are unlinked. */
+  private final RetiredNote note;
+
+  private Journal(Path dir, long capacity, long fileSize, RetiredNote note, JournalRecovery.Recovered recovered) {
     this.dir = dir;
+    this.note = note;
     this.capacity = capacity;
     this.fileSize = fileSize;
     for (JournalFile file : recovered.files()) {
@@ -92,7 +96,13 @@ public final class Journal implements AutoCloseable {
       throw new IllegalArgumentException("journal capacity must be at least one file of " + fileSize + " bytes");
     }
     Files.createDirectories(dir);
-    return new Journal(dir, capacity, fileSize, JournalRecovery.recover(dir, afterSeq, replay));
+    RetiredNote note = RetiredNote.open(dir);
+    try {
+      return new Journal(dir, capacity, fileSize, note, JournalRecovery.recover(dir, afterSeq, note.value(), replay));
+    } catch (IOException | RuntimeException e) {
+      note.close();
+      throw e;
+    }
   }
 
   /**
@@ -308,6 +318,23 @@ public final class Journal implements AutoCloseable {
     } finally {
       lock.unlock();
     }
+    long newest = 0;
+    for (JournalFile file : gone) {
+      newest = Math.max(newest, file.lastSeq());
+    }
+    // Durably before any unlink: a power cut may keep an unlink of records the store does not
+    // hold durably yet (never flushed), and the next open must know they were retired.
+    try {
+      note.advance(newest);
+    } catch (IOException e) {
+      lock.lock();
+      try {
+        retiredFiles.addAll(gone); // the next retirement tries again
+      } finally {
+        lock.unlock();
+      }
+      throw e;
+    }
     IOException failed = null;
     long freed = 0;
     for (JournalFile file : gone) {
@@ -407,6 +434,7 @@ public final class Journal implements AutoCloseable {
       }
     } finally {
       lock.unlock();
+      note.close();
     }
   }
 }

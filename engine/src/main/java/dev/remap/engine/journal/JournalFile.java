@@ -59,6 +59,12 @@ final class JournalFile {
     }
   }
 
+  /** The number of the first record a file was created for, from its name. */
+  static long firstSeqOf(Path path) {
+    String name = path.getFileName().toString();
+    return Long.parseUnsignedLong(name.substring(0, name.length() - ".wal".length()), 16);
+  }
+
   /** Opens a file found at open; its size is 0 until recovery has scanned it. */
   static JournalFile reopen(Path path) throws IOException {
     FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);

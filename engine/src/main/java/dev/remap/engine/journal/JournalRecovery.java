@@ -38,22 +38,34 @@ final class JournalRecovery {
 
   private final Path dir;
   private final long afterSeq;
+  /** How far the journal was ever retired ({@link RetiredNote}): records up to here may be missing. */
+  private final long retiredTo;
   private final Journal.Replay replay;
   /** The last sequence number handed to the replay, or the store's (afterSeq) before any. */
   private long lastSeq;
   /** The last sequence number read, replayed or not: the next record must follow it. */
   private long scanned;
 
-  private JournalRecovery(Path dir, long afterSeq, Journal.Replay replay) {
+  private JournalRecovery(Path dir, long afterSeq, long retiredTo, Journal.Replay replay) {
     this.dir = dir;
     this.afterSeq = afterSeq;
+    this.retiredTo = retiredTo;
     this.replay = replay;
     this.lastSeq = afterSeq;
   }
 
-  /** Recovers the journal in dir, replaying every intact record with seq > afterSeq in order. */
-  static Recovered recover(Path dir, long afterSeq, Journal.Replay replay) throws IOException {
-    return new JournalRecovery(dir, afterSeq, replay).run();
+  /**
+   * Recovers the journal in dir, replaying every intact record with seq > afterSeq in order;
+   * records up to retiredTo were retired (some maybe before the store held them durably, never
+   * flushed: see {@link RetiredNote}) and may be missing or torn.
+   */
+  static Recovered recover(Path dir, long afterSeq, long retiredTo, Journal.Replay replay) throws IOException {
+    return new JournalRecovery(dir, afterSeq, retiredTo, replay).run();
+  }
+
+  /** Numbers up to here may be missing from the journal without anything flushed being lost. */
+  private long floor() {
+    return Math.max(afterSeq, retiredTo);
   }
 
   private Recovered run() throws IOException {
@@ -67,6 +79,11 @@ final class JournalRecovery {
     boolean torn = false;
     boolean deleted = false;
     for (Path path : paths) {
+      if (torn && JournalFile.firstSeqOf(path) <= floor() + 1) {
+        // What the tear took was retired (a retired file whose unlink a power cut undid, its data
+        // never synced) or is in the store: the files after it go on where it should have ended.
+        torn = false;
+      }
       if (torn) {
         // Everything after a torn record was written later and no completed sync covered it
         // (a sync forces every file in order): drop it.
@@ -89,7 +106,9 @@ final class JournalRecovery {
         channel.force(true);
       }
     }
-    return new Recovered(files, lastSeq, usedBytes);
+    // New records are numbered after every retired one: a number given twice could make a
+    // later recovery take a flushed record for one of the retired ones it may skip over.
+    return new Recovered(files, Math.max(lastSeq, retiredTo), usedBytes);
   }
 
   /** Reads the records of one file; returns true when it ended in a torn record (now cut off). */
@@ -105,7 +124,9 @@ final class JournalRecovery {
         break;
       }
       JournalRecord record = parsed.get().record();
-      boolean inOrder = scanned == 0 || record.seq() == scanned + 1;
+      // A jump over retired numbers is no gap: those records left the journal (see RetiredNote).
+      boolean inOrder = scanned == 0 || record.seq() == scanned + 1
+          || (record.seq() > scanned && record.seq() <= floor() + 1);
       if (!inOrder || position + record.encodedSize() > end) {
         break;
       }
@@ -119,7 +140,7 @@ final class JournalRecovery {
         break;
       }
       if (record.seq() > afterSeq) {
-        if (record.seq() != lastSeq + 1) {
+        if (record.seq() != lastSeq + 1 && record.seq() > retiredTo + 1) {
           throw new IOException("the journal in " + dir + " lacks records " + (lastSeq + 1) + " to "
               + (record.seq() - 1) + ": it does not belong to this volume's state in the store");
         }

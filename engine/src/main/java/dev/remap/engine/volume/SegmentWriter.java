@@ -93,7 +93,12 @@ final class SegmentWriter {
     return unsynced;
   }
 
-  /** Journal records up to this number are in durable segments: the journal may be retired up to it. */
+  /** Journal records up to this number are in segments, durable or not (upload thread). */
+  long uploadedJournalSeq() {
+    return uploadedSeq;
+  }
+
+  /** Journal records up to this number are in durable segments. */
   long durableJournalSeq() {
     return durableJournalSeq;
   }

@@ -5,9 +5,10 @@ import java.time.Duration;
 /**
  * When the {@link Uploader}'s next barrier ({@link SegmentWriter#barrier}) is due, on a store that
  * writes segments lazily: the journal bytes that only unsynced segments hold, and since when the
- * first of them waits. Due when those bytes reach a quarter of the journal, when the journal is
- * three quarters full while any wait (so that the journal never fills for want of a sync), or when
- * the oldest has waited {@code delay}. No I/O; guarded by the uploader's lock.
+ * first of them waits. Due when the oldest has waited {@code delay}, and, while a FLUSH holds
+ * those bytes in the journal ({@link RetirementGate}), when they reach a quarter of the journal or
+ * the journal is three quarters full (so that it never fills for want of a sync). No I/O; guarded
+ * by the uploader's lock.
  */
 final class SyncSchedule {
 
@@ -39,12 +40,16 @@ final class SyncSchedule {
     waitingBytes += journalBytes;
   }
 
-  /** Nanoseconds until a barrier is due (0 or less: now), Long.MAX_VALUE while nothing waits. */
-  long nanosUntilDue(long journalUsedBytes, long nowNanos) {
+  /**
+   * Nanoseconds until a barrier is due (0 or less: now), Long.MAX_VALUE while nothing waits.
+   *
+   * @param flushHolds whether a FLUSH keeps the waiting bytes in the journal until a barrier
+   */
+  long nanosUntilDue(long journalUsedBytes, boolean flushHolds, long nowNanos) {
     if (!waiting) {
       return Long.MAX_VALUE;
     }
-    if (waitingBytes >= journalCapacity / 4 || journalUsedBytes >= journalCapacity - journalCapacity / 4) {
+    if (flushHolds && (waitingBytes >= journalCapacity / 4 || journalUsedBytes >= journalCapacity - journalCapacity / 4)) {
       return 0;
     }
     return delayNanos - (nowNanos - sinceNanos);

@@ -21,12 +21,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * it covered once that segment is durable.
  *
  * <p>Durability: on a store that writes segments lazily (the file store), a segment is not durable
- * when it is committed; the journal holding its data stays until a barrier ({@link
- * SegmentWriter#barrier}, which syncs the journal first) syncs it. A barrier runs when the journal
- * bytes waiting for one reach a quarter of the journal (the journal never fills for want of one),
- * when the oldest unsynced segment is {@code syncDelay} old, before every checkpoint, and in every
- * drain (handover, snapshot, close). A client's FLUSH syncs only the journal: that is what makes
- * its writes durable.
+ * when it is committed. Records a client's FLUSH covered stay in the journal until a barrier
+ * ({@link SegmentWriter#barrier}, which syncs the journal first) syncs the segments holding them;
+ * records no FLUSH covered leave it once segments hold them ({@link RetirementGate}), and a later
+ * FLUSH first has a barrier run ({@link #flushing}). A barrier runs when the journal bytes a FLUSH
+ * holds in it reach a quarter of the journal (the journal never fills for want of one), when the
+ * oldest unsynced segment is {@code syncDelay} old, when a FLUSH asks, before every checkpoint,
+ * and in every drain (handover, snapshot, close).
  *
  * <p>A store failure is retried with backoff, forever ({@link UploadFailures}): the changes stay in
  * the journal, writers go on until the journal is full and then wait. Nothing acknowledged is
@@ -79,6 +80,9 @@ final class Uploader {
   private final SyncSchedule syncs;
   /** The journal is retired up to here (upload thread, and the closing thread after it stopped). */
   private long retiredSeq;
+  private final RetirementGate gate = new RetirementGate();
+  /** A FLUSH waits for a barrier to make segments durable up to here (guarded by lock). */
+  private long barrierWanted;
 
   Uploader(UploadHost host, ObjectStore store, VolumeOptions options, long lastSegment, long uploadedSeq) {
     this.host = host;
@@ -154,6 +158,35 @@ final class Uploader {
   /** Upload attempts that failed (each retry counts). */
   long failures() {
     return failures.failures();
+  }
+
+  /**
+   * A client's FLUSH covering journal records up to seq starts: if records it covers left the
+   * journal before their segments were durable, waits for a barrier (see {@link RetirementGate}).
+   * The caller syncs the journal after this returns.
+   */
+  void flushing(long seq) throws IOException {
+    long needed = gate.flushing(seq, writer.durableJournalSeq());
+    if (needed == 0) {
+      return;
+    }
+    lock.lock();
+    try {
+      barrierWanted = Math.max(barrierWanted, needed);
+      changed.signalAll();
+      while (writer.durableJournalSeq() < needed) {
+        if (stopping || host.fencedReason() != null) {
+          throw new IOException("volume " + host.name() + " stopped before its segments were synced"
+              + (host.fencedReason() == null ? "" : ": " + host.fencedReason()));
+        }
+        changed.await();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while syncing volume " + host.name(), e);
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** Uploads everything pending now; fails if that takes longer than timeout. */
@@ -345,9 +378,14 @@ final class Uploader {
           busy = true;
           return new Work(List.of(), Kind.CHECKPOINT);
         }
+        if (barrierWanted > writer.durableJournalSeq()) {
+          busy = true; // a FLUSH waits for it: before anything else
+          return new Work(List.of(), Kind.BARRIER);
+        }
         long wait = Long.MAX_VALUE;
         if (writer.unsyncedSegments() > 0) {
-          long syncIn = syncs.nanosUntilDue(journal.usedBytes(), System.nanoTime());
+          long syncIn = syncs.nanosUntilDue(journal.usedBytes(), gate.flushWaits(writer.durableJournalSeq()),
+              System.nanoTime());
           if (syncIn <= 0 || (draining > 0 && pending.isEmpty())) {
             busy = true;
             return new Work(List.of(), Kind.BARRIER);
@@ -404,12 +442,12 @@ final class Uploader {
     }
   }
 
-  /** Retires the journal up to what durable segments hold (see the class comment). Upload thread. */
+  /** Retires the journal as far as {@link RetirementGate} allows. Upload thread. */
   private void retireDurable() throws IOException {
-    long durable = writer.durableJournalSeq();
-    if (durable > retiredSeq) {
-      host.retire(journal, durable);
-      retiredSeq = durable;
+    long upTo = gate.retirable(writer.durableJournalSeq(), writer.uploadedJournalSeq());
+    if (upTo > retiredSeq) {
+      host.retire(journal, upTo);
+      retiredSeq = upTo;
     }
   }
 

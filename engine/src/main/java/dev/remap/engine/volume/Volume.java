@@ -249,6 +249,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   public void flush() throws IOException {
     // On standby there is nothing to flush: the handover moved every change to the store.
     if (tenure.isOwner()) {
+      uploader.flushing(journal.lastSeq());
       journal.sync();
     } else if (tenure.fencedReason() != null) {
       throw new IOException(tenure.fencedReason());

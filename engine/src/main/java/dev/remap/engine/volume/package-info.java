@@ -14,8 +14,10 @@
  *   <li>{@code Uploader.lock}: the upload queue and its flags; a thread holding it only waits on
  *       its condition or returns, it never takes the map lock (so {@code Uploader.checkpointNow}
  *       asks the upload thread to write the checkpoint instead of writing it under the lock);</li>
- *   <li>the journal's own lock (inside {@code Journal}), and the monitors of {@code LeaseKeeper}
- *       and its {@code Held} leases: leaves, under which no lock of this list is taken.</li>
+ *   <li>the journal's own lock (inside {@code Journal}), the monitor of {@code RetirementGate}
+ *       (a FLUSH records there what it covers, the upload thread decides there how far to retire),
+ *       and the monitors of {@code LeaseKeeper} and its {@code Held} leases: leaves, under which no
+ *       lock of this list is taken.</li>
  * </ol>
  * Paths as they are: a write ({@code VolumeWrites}, which owns no lock) takes writeOrder, appends
  * to the journal (its lock, let go), then the map's write lock, then the uploader's lock to

@@ -147,10 +147,7 @@ class JournalTest {
       }
       journal.sync();
     }
-    Path file;
-    try (var files = Files.list(dir)) {
-      file = files.findFirst().orElseThrow();
-    }
+    Path file = walFiles().get(0);
     long intact = Files.size(file);
     // A crash in the middle of the fourth append: header written, payload half there.
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
@@ -173,10 +170,7 @@ class JournalTest {
         journal.append(Type.WRITE, 0, 512, bytes(512, i));
       }
     }
-    Path file;
-    try (var files = Files.list(dir)) {
-      file = files.findFirst().orElseThrow();
-    }
+    Path file = walFiles().get(0);
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
       channel.write(ByteBuffer.wrap(new byte[] {42}), 2L * (512 + JournalRecord.HEADER) + JournalRecord.HEADER + 7);
     }
@@ -212,7 +206,7 @@ class JournalTest {
       }
       journal.retire(40);
       assertThat(journal.usedBytes()).isZero();
-      assertThat(dir.toFile().list()).isEmpty();
+      assertThat(walFiles()).isEmpty();
       assertThat(journal.append(Type.WRITE, 0, 4096, bytes(4096, 0)).record().seq()).isEqualTo(41);
     }
     assertThat(reopen(40)).hasSize(1);
@@ -225,8 +219,70 @@ class JournalTest {
       journal.retire(1);
       journal.append(Type.TRIM, 0, 512, null);
     }
-    // The store says nothing is uploaded, but the journal starts at record 2.
+    // The store says nothing is uploaded, but the journal starts at record 2, and no note says
+    // record 1 was retired here (a journal from elsewhere).
+    Files.delete(dir.resolve(RetiredNote.NAME));
     assertThatThrownBy(() -> reopen(0)).hasMessageContaining("lacks records 1 to 1");
+  }
+
+  /**
+   * Records retired before the store held them durably (no FLUSH covered them) and lost there by
+   * a power cut: the journal's first record follows the store's newest with a gap its note covers.
+   */
+  @Test
+  void aGapOfRetiredRecordsIsAcceptedAndNumbersGoOnPastIt() throws Exception {
+    try (Journal journal = Journal.open(dir, 1 << 20, 64 << 10, 0, a -> { })) {
+      for (int i = 0; i < 20; i++) {
+        journal.append(Type.WRITE, 0, 4096, bytes(4096, i)); // records 1..20, in two files
+      }
+      journal.retire(20);
+      journal.append(Type.TRIM, 0, 512, null); // record 21
+    }
+    assertThat(reopen(3)).as("records after the gap from 3 (the store's) to 21")
+        .extracting(a -> a.record().seq()).containsExactly(21L);
+    try (Journal journal = Journal.open(dir, 1 << 20, 64 << 10, 3, a -> { })) {
+      assertThat(journal.append(Type.TRIM, 0, 512, null).record().seq()).isEqualTo(22);
+      journal.retire(22);
+    }
+    // Nothing left, the store still at 3: the next record is numbered past every retired one,
+    // never again one of them.
+    try (Journal journal = Journal.open(dir, 1 << 20, 64 << 10, 3, a -> { })) {
+      assertThat(journal.append(Type.TRIM, 0, 512, null).record().seq()).isEqualTo(23);
+    }
+    Files.delete(dir.resolve(RetiredNote.NAME));
+    assertThatThrownBy(() -> reopen(3)).hasMessageContaining("lacks records 4 to 22");
+  }
+
+  /**
+   * A retired file whose unlink a power cut undid, its data partly written back: torn, then the
+   * files after it. Its tear is no torn tail (what it took was retired): the files after it stay.
+   */
+  @Test
+  void aRetiredFileBackTornKeepsTheFilesAfterIt() throws Exception {
+    Path first;
+    byte[] firstBytes;
+    long lastOfFirst;
+    try (Journal journal = Journal.open(dir, 1 << 20, 64 << 10, 0, a -> { })) {
+      for (int i = 0; i < 40; i++) {
+        journal.append(Type.WRITE, 0, 4096, bytes(4096, i)); // several 64 KiB files
+      }
+      journal.sync();
+      first = walFiles().get(0);
+      firstBytes = Files.readAllBytes(first);
+      lastOfFirst = firstBytes.length / (4096 + JournalRecord.HEADER);
+      journal.retire(lastOfFirst);
+      assertThat(first).doesNotExist();
+    }
+    // Back, with half of it and a torn record.
+    Files.write(first, java.util.Arrays.copyOf(firstBytes, firstBytes.length / 2 + 100));
+    assertThat(reopen(0)).as("records replayed").extracting(a -> a.record().seq())
+        .containsSubsequence(lastOfFirst + 1, 40L).last().isEqualTo(40L);
+  }
+
+  private List<Path> walFiles() throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.filter(f -> f.getFileName().toString().endsWith(".wal")).sorted().toList();
+    }
   }
 
   /** Fills a journal of capacity 128 KiB with 4 KiB writes; returns the last seq appended. */
@@ -335,8 +391,8 @@ class JournalTest {
   void aFileThatCannotBeCreatedFailsTheAppendWithNoSpaceUntilRetireFreesOne() throws Exception {
     Assumptions.assumeTrue(SmallDisk.canMount(), "mounting a small filesystem needs root");
     Path work = Files.createDirectories(dir.resolve("work"));
-    // Four inodes: the root, the journal folder and two journal files.
-    try (SmallDisk disk = SmallDisk.tmpfs(work, 1 << 20, 4)) {
+    // Five inodes: the root, the journal folder, its retired note and two journal files.
+    try (SmallDisk disk = SmallDisk.tmpfs(work, 1 << 20, 5)) {
       Path journalDir = disk.root().resolve("journal");
       try (Journal journal = Journal.open(journalDir, 1 << 20, 64 << 10, 0, a -> { })) {
         long seq = 0;
