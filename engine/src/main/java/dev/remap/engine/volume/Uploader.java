@@ -10,8 +10,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The one thread that writes a volume's data to the store. It takes journaled changes in order,
@@ -38,8 +36,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * segment never depends on a later change a power cut may take from the journal) and hands the
  * written segment to the host to commit; {@link SegmentWriter} writes segments and checkpoints.
  *
- * <p>Locking: {@code lock} guards the pending queue, the flags and the checkpoint requests; a
- * thread holding it never calls the host (package-info.java has the package's lock order).
+ * <p>Locking: the {@link UploadMonitor}'s lock guards the pending queue, the flags, the
+ * checkpoint requests and the sync schedule, and the other threads' waits (drain, checkpoint, a
+ * FLUSH's barrier) are there. This class keeps the thread: choosing its next work under that lock
+ * ({@code nextWork} stays here because it weighs the cleaner, the journal and the sync schedule
+ * too, which are the thread's), and doing it holding no lock, since the work calls the host
+ * (package-info.java has the package's lock order).
  */
 final class Uploader {
 
@@ -56,33 +58,19 @@ final class Uploader {
   private final UploadHost host;
   private final SegmentWriter writer;
   private final VolumeOptions options;
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition changed = lock.newCondition();
-  private final PendingChanges pending = new PendingChanges();
-  private boolean urgent;
-  private boolean busy;
-  private boolean stopping;
   private final UploadFailures failures;
+  private final UploadMonitor monitor;
   private final AtomicLong dataBytes = new AtomicLong();
   private SegmentCleaner cleaner;
   private int uploadsSinceCleaning;
-  /** Checkpoints asked for by {@link #checkpointNow} (guarded by lock), and the last one written. */
-  private long checkpointsAsked;
-  private long checkpointTaken;
-  private long checkpointsDone;
-  private IOException checkpointFailure;
   private static final int UPLOADS_PER_CLEANING_TURN = 2;
   private Journal journal;
   private Thread thread;
-  /** Drains waiting now (guarded by lock): they wait for a barrier too once nothing is pending. */
-  private int draining;
-  /** When the next barrier is due (guarded by lock). */
+  /** When the next barrier is due (guarded by the monitor's lock: nextWork and finish use it). */
   private final SyncSchedule syncs;
   /** The journal is retired up to here (upload thread, and the closing thread after it stopped). */
   private long retiredSeq;
   private final RetirementGate gate = new RetirementGate();
-  /** A FLUSH waits for a barrier to make segments durable up to here (guarded by lock). */
-  private long barrierWanted;
 
   Uploader(UploadHost host, ObjectStore store, VolumeOptions options, long lastSegment, long uploadedSeq) {
     this.host = host;
@@ -90,6 +78,7 @@ final class Uploader {
     this.failures = new UploadFailures(host.name());
     this.writer = new SegmentWriter(host, store, options.checkpointEvery(), lastSegment, uploadedSeq);
     this.syncs = new SyncSchedule(options.syncDelay(), options.journalCapacity());
+    this.monitor = new UploadMonitor(host, writer, failures, options.segmentTarget());
   }
 
   /** Gives the thread a cleaner to run between uploads (before {@link #start}). */
@@ -111,17 +100,7 @@ final class Uploader {
 
   /** Queues journaled changes for upload, in journal order, under one acquisition of the lock. */
   void enqueueAll(List<Journal.Appended> batch) {
-    lock.lock();
-    try {
-      boolean first = pending.addAll(batch, System.nanoTime());
-      // The first change starts the upload delay's clock: a thread waiting with nothing pending
-      // must learn of it, or a few small writes or trims would wait for 8 MiB more or a drain.
-      if (first || pending.bytes() >= options.segmentTarget()) {
-        changed.signalAll();
-      }
-    } finally {
-      lock.unlock();
-    }
+    monitor.enqueueAll(batch);
   }
 
   /**
@@ -133,12 +112,7 @@ final class Uploader {
   }
 
   long backlogBytes() {
-    lock.lock();
-    try {
-      return pending.bytes();
-    } finally {
-      lock.unlock();
-    }
+    return monitor.backlogBytes();
   }
 
   /** Bytes of the clients' writes that reached segments (what write amplification divides by). */
@@ -170,54 +144,12 @@ final class Uploader {
     if (needed == 0) {
       return;
     }
-    lock.lock();
-    try {
-      barrierWanted = Math.max(barrierWanted, needed);
-      changed.signalAll();
-      while (writer.durableJournalSeq() < needed) {
-        if (stopping || host.fencedReason() != null) {
-          throw new IOException("volume " + host.name() + " stopped before its segments were synced"
-              + (host.fencedReason() == null ? "" : ": " + host.fencedReason()));
-        }
-        changed.await();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while syncing volume " + host.name(), e);
-    } finally {
-      lock.unlock();
-    }
+    monitor.awaitBarrier(needed);
   }
 
   /** Uploads everything pending now; fails if that takes longer than timeout. */
   void drain(Duration timeout) throws IOException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    lock.lock();
-    draining++;
-    try {
-      urgent = true;
-      changed.signalAll();
-      // Segments not synced yet count as not uploaded: a drain precedes a snapshot, a handover or
-      // a close, after which the store alone must hold every change, durably.
-      while (!pending.isEmpty() || busy || writer.unsyncedSegments() > 0) {
-        if (host.fencedReason() != null) {
-          throw new IOException(host.fencedReason());
-        }
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw new IOException("volume " + host.name() + ": " + pending.bytes()
-              + " bytes are not uploaded yet" + (pending.isEmpty() ? " and " + writer.unsyncedSegments()
-              + " segments not synced" : "") + errorSuffix());
-        }
-        changed.awaitNanos(left);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while uploading volume " + host.name(), e);
-    } finally {
-      draining--;
-      lock.unlock();
-    }
+    monitor.drain(timeout);
   }
 
   /**
@@ -225,49 +157,24 @@ final class Uploader {
    * back). Only when nothing is pending: a handover drained everything first.
    */
   void continueFrom(long lastSegment, long storedJournalSeq) {
-    lock.lock();
+    monitor.lock.lock();
     try {
-      if (!pending.isEmpty() || busy) {
+      if (!monitor.idle()) {
         throw new IllegalStateException("volume " + host.name() + " has changes not uploaded yet");
       }
       writer.continueFrom(lastSegment, storedJournalSeq);
     } finally {
-      lock.unlock();
+      monitor.lock.unlock();
     }
   }
 
   /**
    * Writes a checkpoint now if segments were written since the last one (after a drain). The
    * upload thread writes it, as it writes everything else of the volume's: this thread only asks
-   * and waits, so it never takes the map lock while holding {@code lock} (package-info's order).
+   * and waits ({@link UploadMonitor#checkpointNow}).
    */
   void checkpointNow(Duration timeout) throws IOException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    lock.lock();
-    try {
-      long ticket = ++checkpointsAsked;
-      changed.signalAll();
-      while (checkpointsDone < ticket) {
-        if (stopping || host.fencedReason() != null) {
-          return; // nothing of this owner's goes to the store any more
-        }
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw new IOException("volume " + host.name() + ": no checkpoint within " + timeout
-              + errorSuffix());
-        }
-        changed.awaitNanos(left);
-      }
-      if (checkpointFailure != null) {
-        throw new IOException("volume " + host.name() + ": checkpoint failed: " + checkpointFailure.getMessage(),
-            checkpointFailure);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while checkpointing volume " + host.name(), e);
-    } finally {
-      lock.unlock();
-    }
+    monitor.checkpointNow(timeout);
   }
 
   /**
@@ -283,13 +190,7 @@ final class Uploader {
       drained = false;
       LOG.log(Level.WARNING, "closing with changes left in the journal: {0}", e.getMessage());
     }
-    lock.lock();
-    try {
-      stopping = true;
-      changed.signalAll();
-    } finally {
-      lock.unlock();
-    }
+    monitor.stop();
     try {
       thread.join(timeout.toMillis());
     } catch (InterruptedException e) {
@@ -305,11 +206,6 @@ final class Uploader {
     return drained;
   }
 
-  private String errorSuffix() {
-    String error = failures.lastError();
-    return error == null ? "" : " (" + error + ")";
-  }
-
   private void run() {
     while (true) {
       Work work = nextWork();
@@ -319,7 +215,7 @@ final class Uploader {
       if (host.fencedReason() != null) {
         // Another owner took the volume: nothing more goes to the store from here.
         finish(work, false);
-        awaitStop();
+        monitor.awaitStop();
         return;
       }
       if (work.kind() == Kind.CLEAN) {
@@ -340,7 +236,7 @@ final class Uploader {
         } catch (IOException e) {
           failed = e;
         }
-        checkpointed(failed);
+        monitor.checkpointed(failed);
         finish(work, true);
         continue;
       }
@@ -366,28 +262,27 @@ final class Uploader {
    * step when one is due and nobody waits for a drain. Null when stopping.
    */
   private Work nextWork() {
-    lock.lock();
+    monitor.lock.lock();
     try {
+      PendingChanges pending = monitor.pending();
       while (true) {
-        if (stopping) {
+        if (monitor.stopping()) {
           return null;
         }
-        if (checkpointTaken < checkpointsAsked && pending.isEmpty()) {
+        if (monitor.takeCheckpoint()) {
           // Asked for after a drain: before cleaning, which would only delay the handover.
-          checkpointTaken = checkpointsAsked;
-          busy = true;
           return new Work(List.of(), Kind.CHECKPOINT);
         }
-        if (barrierWanted > writer.durableJournalSeq()) {
-          busy = true; // a FLUSH waits for it: before anything else
+        if (monitor.barrierWanted() > writer.durableJournalSeq()) {
+          monitor.markBusy(); // a FLUSH waits for it: before anything else
           return new Work(List.of(), Kind.BARRIER);
         }
         long wait = Long.MAX_VALUE;
         if (writer.unsyncedSegments() > 0) {
           long syncIn = syncs.nanosUntilDue(journal.usedBytes(), gate.flushWaits(writer.durableJournalSeq()),
               System.nanoTime());
-          if (syncIn <= 0 || (draining > 0 && pending.isEmpty())) {
-            busy = true;
+          if (syncIn <= 0 || (monitor.draining() && pending.isEmpty())) {
+            monitor.markBusy();
             return new Work(List.of(), Kind.BARRIER);
           }
           wait = syncIn;
@@ -395,15 +290,15 @@ final class Uploader {
         boolean uploadDue = false;
         if (!pending.isEmpty()) {
           wait = Math.min(wait, options.uploadDelay().toNanos() - pending.ageNanos(System.nanoTime()));
-          uploadDue = urgent || pending.bytes() >= options.segmentTarget() || wait <= 0;
+          uploadDue = monitor.urgent() || pending.bytes() >= options.segmentTarget() || wait <= 0;
         }
         // Uploads of client data go first, but under steady writes one is always due: then the
         // cleaner gets a turn after every UPLOADS_PER_CLEANING_TURN uploads, or the store would
         // grow for as long as the writes last (its own pace bounds what a turn costs).
-        if (cleaner != null && !urgent && (!uploadDue || uploadsSinceCleaning >= UPLOADS_PER_CLEANING_TURN)) {
+        if (cleaner != null && !monitor.urgent() && (!uploadDue || uploadsSinceCleaning >= UPLOADS_PER_CLEANING_TURN)) {
           long clean = cleaner.nanosUntilDue();
           if (clean <= 0) {
-            busy = true;
+            monitor.markBusy();
             uploadsSinceCleaning = 0;
             return new Work(List.of(), Kind.CLEAN);
           }
@@ -413,32 +308,20 @@ final class Uploader {
           break;
         }
         if (wait == Long.MAX_VALUE) {
-          changed.await();
+          monitor.changed.await();
         } else {
-          changed.awaitNanos(wait);
+          monitor.changed.awaitNanos(wait);
         }
       }
       List<Journal.Appended> batch = pending.nextBatch(options.segmentTarget());
-      busy = true;
+      monitor.markBusy();
       uploadsSinceCleaning++;
       return new Work(batch, Kind.UPLOAD);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return null;
     } finally {
-      lock.unlock();
-    }
-  }
-
-  /** The checkpoint taken in nextWork is written (or failed): its askers go on. */
-  private void checkpointed(IOException failed) {
-    lock.lock();
-    try {
-      checkpointsDone = checkpointTaken;
-      checkpointFailure = failed;
-      changed.signalAll();
-    } finally {
-      lock.unlock();
+      monitor.lock.unlock();
     }
   }
 
@@ -452,36 +335,19 @@ final class Uploader {
   }
 
   private void finish(Work work, boolean done) {
-    lock.lock();
+    monitor.lock.lock();
     try {
-      long uploadedBytes = done ? pending.removeOldest(work.batch().size(), System.nanoTime()) : 0;
+      long uploadedBytes = done ? monitor.pending().removeOldest(work.batch().size(), System.nanoTime()) : 0;
       // Even after a failure: a segment written before it (its commit failed) waits for a sync too.
       syncs.worked(uploadedBytes, writer.unsyncedSegments() > 0, System.nanoTime());
-      busy = false;
-      if (pending.isEmpty()) {
-        urgent = false;
-      }
-      changed.signalAll();
+      monitor.finished();
     } finally {
-      lock.unlock();
+      monitor.lock.unlock();
     }
   }
 
   private void upload(List<Journal.Appended> batch) throws IOException {
     dataBytes.addAndGet(writer.writeBatch(batch, journal));
-  }
-
-  private void awaitStop() {
-    lock.lock();
-    try {
-      while (!stopping) {
-        changed.await();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } finally {
-      lock.unlock();
-    }
   }
 
   private static void sleep(long millis) {

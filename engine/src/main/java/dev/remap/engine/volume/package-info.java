@@ -11,9 +11,10 @@
  *   <li>{@code Volume.writeOrder}: one change (or handover, resize, quiesced action) at a time,
  *       so that journal order and mapping order are the same;</li>
  *   <li>{@code Volume.mapLock} (read or write): the {@code live} and {@code stored} tables;</li>
- *   <li>{@code Uploader.lock}: the upload queue and its flags; a thread holding it only waits on
- *       its condition or returns, it never takes the map lock (so {@code Uploader.checkpointNow}
- *       asks the upload thread to write the checkpoint instead of writing it under the lock);</li>
+ *   <li>{@code UploadMonitor.lock} (one per uploader): the upload queue and its flags; a thread
+ *       holding it only waits on its condition or returns, it never takes the map lock (so
+ *       {@code UploadMonitor.checkpointNow} asks the upload thread to write the checkpoint instead
+ *       of writing it under the lock);</li>
  *   <li>the journal's own lock (inside {@code Journal}), the monitor of {@code RetirementGate}
  *       (a FLUSH records there what it covers, the upload thread decides there how far to retire),
  *       and the monitors of {@code LeaseKeeper} and its {@code Held} leases: leaves, under which no
