@@ -57,6 +57,11 @@ class LazySegmentTest {
         .withSyncDelay(Duration.ofHours(1));
   }
 
+  /** As {@link #options}, but uploads only when 64 KiB wait, never by age. */
+  private static VolumeOptions uploadsBySize(Path journal) {
+    return options(journal).withSegments(64 << 10, Duration.ofHours(1), 1000);
+  }
+
   @Test
   void flushedRecordsAreNotRetiredUntilTheSegmentsHoldingThemAreSynced() throws Exception {
     VolumeManager volumes = new VolumeManager(store, options(tmp.resolve("journal")));
@@ -114,8 +119,7 @@ class LazySegmentTest {
   void aPowerCutAfterUnflushedRecordsLeftTheJournalLeavesAGapTheOpenAccepts() throws Exception {
     Path journal = tmp.resolve("journal");
     // Uploads only when 64 KiB wait, so that a last 4 KiB write stays in the journal.
-    VolumeOptions options = options(journal).withSegments(64 << 10, Duration.ofHours(1), 1000);
-    VolumeManager volumes = new VolumeManager(store, options);
+    VolumeManager volumes = new VolumeManager(store, uploadsBySize(journal));
     VolumeMeta meta = volumes.create("lazy", SIZE, BLOCK, 64 << 10);
     Path crashStore = tmp.resolve("crash-store");
     Path crashJournal = tmp.resolve("crash-journal");
@@ -281,9 +285,7 @@ class LazySegmentTest {
   @Test
   void aSegmentNoBarrierCoveredNeitherLosesAFlushedWriteNorLeavesAGapInTheJournal() throws Exception {
     Path journal = tmp.resolve("journal");
-    // Uploads only when 64 KiB wait (never by age), no sync unless asked.
-    VolumeOptions options = options(journal).withSegments(64 << 10, Duration.ofHours(1), 1000);
-    VolumeManager volumes = new VolumeManager(store, options);
+    VolumeManager volumes = new VolumeManager(store, uploadsBySize(journal));
     VolumeMeta meta = volumes.create("lazy", SIZE, BLOCK, 64 << 10);
     Path crashStore = tmp.resolve("crash-store");
     Path crashJournal = tmp.resolve("crash-journal");
