@@ -8,6 +8,7 @@ import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -15,22 +16,23 @@ import java.util.List;
  * and recovers from a crash or power cut that left segments written lazily but never synced.
  *
  * <p>On a store that writes segments without fsync ({@link ObjectStore#defersDurability}), only
- * segments up to the volume's durable marker ({@link StoreLayout#synced}) are durable. A later one
- * is dropped, with every one after it, even if it looks whole: it holds journal records up to a
- * number the journal may not have kept (the barrier syncs the journal before it moves the marker;
- * nothing syncs it per segment), and kept, it would make the open number new records on from
- * there, after a gap in the journal's last file that the replay after the next crash takes for a
- * torn tail, dropping flushed writes after it. The owner deletes them, so that their numbers are
- * written again with put-if-absent, and the journal, which keeps every record not in a durable
- * segment (its files are retired only after a barrier), replays from the marker's journal number:
- * exactly what survived in the journal, in its order. A segment written by a build that synced every segment (format
- * version 1, {@link SegmentFormat.Header#syncedWhenWritten}) is kept where it is whole.
+ * segments up to the volume's durable marker ({@link StoreLayout#synced}) are durable. The owner
+ * reads each later one whole and checks its data ({@link SegmentFormat#verify}): the whole ones,
+ * in order, are kept, synced and covered by the marker before the volume serves (after a SIGKILL
+ * every one is whole: the page cache kept them, and with them the writes no FLUSH covered, which
+ * the journal may have let go of already); the first torn or missing one is dropped with every
+ * one after it (what a power cut leaves), deleted so that their numbers are written again with
+ * put-if-absent, and the journal replays from the last kept segment's journal number. Records
+ * the journal still holds are then replayed in their order; where a kept segment holds numbers
+ * past what the journal kept (the journal syncs only on FLUSH and barriers), new records are
+ * numbered on after them, a jump in the journal's numbering that its recovery accepts because
+ * the store holds what lies in between.
  *
- * <p>Only headers are read: after a crash the segments after the marker are at most what the
- * barrier bounds leave unsynced (a quarter of the journal, or {@code syncDelay} of uploads), and
- * their writes are replayed from the journal and uploaded again. After a close or a handover the
- * marker covers every segment. A process that does not own the volume (standby) deletes nothing
- * and loads only what is durable; it loads the volume again, as its owner, when it takes it over.
+ * <p>Reading the segments after the marker whole costs an open after a crash up to a
+ * checkpoint's worth of segments (64) plus {@code syncDelay} of uploads; after a close or a
+ * handover the marker covers every segment and only headers are read. A process that does not
+ * own the volume (standby) deletes nothing and loads only what is durable; it loads the volume
+ * again, as its owner, when it takes it over.
  */
 final class SegmentRecovery {
 
@@ -56,6 +58,7 @@ final class SegmentRecovery {
     List<ObjectInfo> segments = store.list(StoreLayout.segmentPrefix(meta.id()));
     long last = lastSegment;
     long journal = journalSeq;
+    List<String> kept = new ArrayList<>();
     for (int i = 0; i < segments.size(); i++) {
       String key = segments.get(i).key();
       long seq = StoreLayout.seqOf(key);
@@ -73,11 +76,14 @@ final class SegmentRecovery {
                 + " is missing before " + key);
           }
           header = readHeader(key);
-          if (!header.syncedWhenWritten()) {
+          if (!owner && !header.syncedWhenWritten()) {
             throw new SegmentFormat.DamagedSegmentException(key + " was not made durable by a barrier");
           }
-          // A whole version 1 segment was fsynced before its build went on.
+          // Whole: kept (a version 1 segment was fsynced before its build went on).
           SegmentFormat.verify(ByteBuffer.wrap(store.get(key)), key);
+          if (!header.syncedWhenWritten()) {
+            kept.add(key);
+          }
         } catch (SegmentFormat.DamagedSegmentException | NoSuchObjectException e) {
           drop(meta, segments.subList(i, segments.size()), e, owner);
           break;
@@ -86,6 +92,13 @@ final class SegmentRecovery {
       SegmentFormat.apply(header, key, table);
       last = seq;
       journal = Math.max(journal, header.lastJournalSeq());
+    }
+    if (!kept.isEmpty()) {
+      // Durable before the journal counts on them: it retires what durable segments hold.
+      store.syncLazy(kept);
+      store.put(StoreLayout.synced(meta.id()), SegmentWriter.encodeMarker(last));
+      LOG.log(Level.INFO, "volume {0}: kept {1} whole segments written before a crash and not synced, "
+          + "synced now up to {2}", meta.name(), kept.size(), StoreLayout.segment(meta.id(), last));
     }
     return new Replayed(last, journal);
   }

@@ -105,15 +105,16 @@ final class SegmentWriter {
 
   /**
    * Makes every segment written so far durable and records that in the volume's marker; an open
-   * drops every segment after the marker (SegmentRecovery). Then everything uploaded so far is
-   * durable.
+   * keeps a segment after the marker only if it is whole, with every one before it
+   * (SegmentRecovery). Then everything uploaded so far is durable.
    *
    * <p>The journal is synced first, so that the marker never gets ahead of it: the segments hold
    * journal records up to some number, and an open after a power cut numbers new records on from
    * the store's newest; if the journal had lost records below that number, new ones would follow
-   * a gap in its last file, which the replay after the next crash takes for a torn tail, dropping
-   * flushed writes after it ({@code BarrierSyncPowerCutTest}). One sync per barrier, none per
-   * segment: the uploader never waits for the journal to pack.
+   * a jump in its last file ({@code BarrierSyncPowerCutTest} checks that a write flushed after such
+   * a cut survives the next crash; the journal's recovery now accepts such a jump too, since the
+   * store holds what lies in between). One sync per barrier, none per segment: the uploader never
+   * waits for the journal to pack.
    */
   void barrier() throws IOException {
     if (!lazy.isEmpty()) {

@@ -11,8 +11,10 @@ import java.time.Duration;
  *
  * <p>{@code syncDelay}: on a store that writes segments without fsync ({@link
  * dev.remap.engine.store.ObjectStore#defersDurability}, the file store), how long a segment may
- * stay not durable before the uploader syncs it (and may retire the journal that holds its data);
- * a quarter of the journal waiting for that sync, a checkpoint, a drain or a close sync sooner.
+ * stay not durable before the uploader syncs it (and may retire the journal records a FLUSH
+ * covered that it holds; records no FLUSH covered leave the journal without waiting for it); a
+ * FLUSH that needs it, a quarter of the journal held by a FLUSH, a checkpoint, a drain or a close
+ * sync sooner.
  *
  * <p>{@code nodeId} names this node in the volume leases of the store (default: the host name);
  * an owner renews its lease every {@code leaseTtl}/3 and is presumed dead by others once its lease
