@@ -75,12 +75,12 @@ final class SegmentRecovery {
             throw new SegmentFormat.DamagedSegmentException("segment " + StoreLayout.segment(meta.id(), last + 1)
                 + " is missing before " + key);
           }
-          header = readHeader(key);
-          if (!owner && !header.syncedWhenWritten()) {
+          if (!owner && !readHeader(key).syncedWhenWritten()) {
             throw new SegmentFormat.DamagedSegmentException(key + " was not made durable by a barrier");
           }
-          // Whole: kept (a version 1 segment was fsynced before its build went on).
-          SegmentFormat.verify(ByteBuffer.wrap(store.get(key)), key);
+          // Whole: kept (a version 1 segment was fsynced before its build went on). One read of
+          // the object gives the header and checks the data.
+          header = SegmentFormat.verify(ByteBuffer.wrap(store.get(key)), key);
           if (!header.syncedWhenWritten()) {
             kept.add(key);
           }
