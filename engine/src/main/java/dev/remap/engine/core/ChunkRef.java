@@ -9,97 +9,72 @@ import java.util.function.ToLongFunction;
 /**
  * The physical reference of one chunk (the virtual storage unit): which byte ranges of the chunk
  * are stored where. Immutable: every change returns a new value, so a snapshot can keep the old
- * one at no cost. Ranges not covered are holes. Spans are kept sorted, non-overlapping and
- * coalesced (neighbours that continue each other in the same object become one span), so a
- * chunk written sequentially stays one span however many writes made it. Every span is maximal
- * (no two neighbours continue each other), so the spans depend only on which source each byte
- * has, not on the order of the changes that gave it.
+ * one at no cost. Ranges not covered are holes. The spans a caller sees ({@link #spans},
+ * {@link #resolve}) are sorted, non-overlapping and maximal: neighbours that continue each other
+ * in the same object are one span, so a chunk written sequentially stays one span however many
+ * writes made it, and the spans depend only on which source each byte has, not on the order of
+ * the changes that gave it.
+ *
+ * <p>Inside, the spans are kept in leaves ({@link SpanRun}) of at most {@value #LEAF_MAX} spans,
+ * each covering a range of the chunk from its bound to the next leaf's. A change copies the
+ * leaves it touches and the short array of leaves, not the whole chunk: a 1 MiB chunk cut into
+ * 256 spans of 4 KiB by random writes (the usual state of a VM disk) took a copy of all 256 spans
+ * for each 4 KiB write, each upload's relocation and each segment applied to the stored table,
+ * which was most of a 4 KiB write's mapping CPU. A chunk of few spans is one leaf, as flat as
+ * before. A cut between leaves may split a span in two; the views join them again.
  *
  * <p>The generation counts the changes of this chunk; it lets callers tell two states of the same
  * chunk apart without comparing spans (cache validation, upload bookkeeping).
  */
 public final class ChunkRef {
 
-  public static final ChunkRef EMPTY = new ChunkRef(0, new Span[0], new long[0], new long[0]);
+  /** A leaf with more spans than this is cut in leaves of {@link #LEAF_TARGET}. */
+  static final int LEAF_MAX = 64;
+  static final int LEAF_TARGET = 32;
+
+  public static final ChunkRef EMPTY = new ChunkRef(0, new SpanRun[] {SpanRun.EMPTY}, new long[] {0}, 0);
 
   private final long generation;
-  // Sorted by offset, non-overlapping, coalesced; never modified after construction.
-  private final Span[] spans;
-  // The spans' starts and ends side by side: the binary searches read these flat arrays instead
-  // of following a pointer per probe (on a chunk cut into hundreds of 4 KiB spans, those cache
-  // misses were most of a write's mapping cost). put() copies them in bulk like the spans.
-  private final long[] starts;
-  private final long[] ends;
+  // Leaf i covers [bounds[i], bounds[i + 1]), the last one to the chunk's end; bounds[0] is 0.
+  // Never modified after construction.
+  private final SpanRun[] leaves;
+  private final long[] bounds;
+  private final int spanCount;
 
-  private ChunkRef(long generation, Span[] spans, long[] starts, long[] ends) {
+  private ChunkRef(long generation, SpanRun[] leaves, long[] bounds, int spanCount) {
     this.generation = generation;
-    this.spans = spans;
-    this.starts = starts;
-    this.ends = ends;
+    this.leaves = leaves;
+    this.bounds = bounds;
+    this.spanCount = spanCount;
   }
 
   public long generation() {
     return generation;
   }
 
-  /** The stored and zero spans, in chunk-relative offsets; holes are the gaps. */
+  /** The stored and zero spans, in chunk-relative offsets, maximal; holes are the gaps. */
   public List<Span> spans() {
-    return Collections.unmodifiableList(Arrays.asList(spans));
+    List<Span> out = new ArrayList<>(spanCount);
+    for (SpanRun leaf : leaves) {
+      for (int i = 0; i < leaf.size(); i++) {
+        appendJoined(out, leaf.span(i));
+      }
+    }
+    return Collections.unmodifiableList(out);
   }
 
   public boolean isEmpty() {
-    return spans.length == 0;
+    return spanCount == 0;
   }
 
   /**
-   * Maps [offset, offset+length) of the chunk to source; a {@link Source.Hole} unmaps it.
-   * Binary search finds the spans the range touches; the untouched ones are copied in bulk, so
-   * a write costs O(log n) comparisons and one array copy however fragmented the chunk is.
+   * Maps [offset, offset+length) of the chunk to source; a {@link Source.Hole} unmaps it. Binary
+   * search finds the spans the range touches in the leaves it touches; the rest of those leaves
+   * is copied in bulk, the other leaves are shared.
    */
   public ChunkRef put(long offset, long length, Source source) {
     checkRange(offset, length);
-    long end = offset + length;
-    int first = firstEndingAfter(offset);      // first span with end > offset
-    int last = firstStartingAtOrAfter(end);    // first span with offset >= end
-    Span[] middle = new Span[3];
-    int m = 0;
-    if (first < last && spans[first].offset() < offset) {
-      middle[m++] = spans[first].clip(spans[first].offset(), offset);
-    }
-    if (!(source instanceof Source.Hole)) {
-      middle[m++] = new Span(offset, length, source);
-    }
-    if (first < last && spans[last - 1].end() > end) {
-      middle[m++] = spans[last - 1].clip(end, spans[last - 1].end());
-    }
-    m = joinWithin(middle, m);
-    // Join the new span with the neighbours it continues (the rest were already joined).
-    int from = first;
-    int to = last;
-    if (m > 0 && from > 0 && joinable(spans[from - 1], middle[0])) {
-      middle[0] = joined(spans[from - 1], middle[0]);
-      from--;
-    }
-    if (m > 0 && to < spans.length && joinable(middle[m - 1], spans[to])) {
-      middle[m - 1] = joined(middle[m - 1], spans[to]);
-      to++;
-    }
-    int n = from + m + spans.length - to;
-    Span[] out = new Span[n];
-    long[] outStarts = new long[n];
-    long[] outEnds = new long[n];
-    System.arraycopy(spans, 0, out, 0, from);
-    System.arraycopy(starts, 0, outStarts, 0, from);
-    System.arraycopy(ends, 0, outEnds, 0, from);
-    for (int i = 0; i < m; i++) {
-      out[from + i] = middle[i];
-      outStarts[from + i] = middle[i].offset();
-      outEnds[from + i] = middle[i].end();
-    }
-    System.arraycopy(spans, to, out, from + m, spans.length - to);
-    System.arraycopy(starts, to, outStarts, from + m, spans.length - to);
-    System.arraycopy(ends, to, outEnds, from + m, spans.length - to);
-    return new ChunkRef(generation + 1, out, outStarts, outEnds);
+    return apply(List.of(new Span(offset, length, source)), generation + 1);
   }
 
   /**
@@ -109,19 +84,21 @@ public final class ChunkRef {
   public List<Span> resolve(long offset, long length) {
     checkRange(offset, length);
     long end = offset + length;
-    List<Span> out = new ArrayList<>();
+    List<Span> parts = new ArrayList<>();
+    for (int k = leafOf(offset); k < leaves.length && bounds[k] < end; k++) {
+      leaves[k].collect(offset, end, parts);
+    }
+    List<Span> out = new ArrayList<>(parts.size() * 2 + 1);
     long cursor = offset;
-    for (int i = firstEndingAfter(offset); i < spans.length && spans[i].offset() < end; i++) {
-      Span span = spans[i];
-      if (span.offset() > cursor) {
-        out.add(new Span(cursor, span.offset() - cursor, Source.Hole.INSTANCE));
+    for (Span part : parts) {
+      if (part.offset() > cursor) {
+        appendJoined(out, new Span(cursor, part.offset() - cursor, Source.Hole.INSTANCE));
       }
-      Span part = span.clip(offset, end);
-      out.add(part);
+      appendJoined(out, part);
       cursor = part.end();
     }
     if (cursor < end) {
-      out.add(new Span(cursor, end - cursor, Source.Hole.INSTANCE));
+      appendJoined(out, new Span(cursor, end - cursor, Source.Hole.INSTANCE));
     }
     return out;
   }
@@ -133,27 +110,18 @@ public final class ChunkRef {
    * upload of an older one. Returns this when nothing moved.
    */
   public ChunkRef relocate(long offset, long length, Source from, Source.Stored to) {
-    checkRange(offset, length);
-    ChunkRef result = this;
-    long end = offset + length;
-    for (int i = firstEndingAfter(offset); i < spans.length && spans[i].offset() < end; i++) {
-      Span part = spans[i].clip(offset, end);
-      if (part.source().equals(from.advance(part.offset() - offset))) {
-        result = result.put(part.offset(), part.length(), to.advance(part.offset() - offset));
-      }
-    }
-    return result == this ? this : new ChunkRef(generation + 1, result.spans, result.starts, result.ends);
+    return relocateAll(List.of(new MappingTable.Relocation(offset, length, from, to)));
   }
 
   /**
-   * The result of {@link #put} for each change in order, in one pass: O(spans + changes) and one
-   * copy of the chunk's arrays instead of one per change (an upload can commit many 4 KiB changes
-   * to a chunk cut into hundreds of spans). The changes are chunk-relative, sorted by offset and must not
+   * The result of {@link #put} for each change in order, in one pass: one copy of each leaf the
+   * changes touch instead of one per change (an upload can commit many 4 KiB changes to a chunk
+   * cut into hundreds of spans). The changes are chunk-relative, sorted by offset and must not
    * overlap; the generation advances by one per change, as the single puts would.
    */
   public ChunkRef putAll(List<Span> changes) {
     requireSortedApart(changes, Span::offset, Span::end);
-    return changes.isEmpty() ? this : applyInOrder(changes, generation + changes.size());
+    return changes.isEmpty() ? this : apply(changes, generation + changes.size());
   }
 
   /**
@@ -167,104 +135,176 @@ public final class ChunkRef {
     requireSortedApart(moves, MappingTable.Relocation::offset, MappingTable.Relocation::end);
     List<Span> puts = new ArrayList<>();
     int moved = 0;
-    int first = 0;
     for (MappingTable.Relocation move : moves) {
-      long offset = move.offset();
+      boolean any = false;
       long end = move.end();
-      while (first < spans.length && ends[first] <= offset) {
-        first++;
+      for (int k = leafOf(move.offset()); k < leaves.length && bounds[k] < end; k++) {
+        long from = Math.max(move.offset(), bounds[k]);
+        long to = Math.min(end, leafEnd(k));
+        long delta = from - move.offset();
+        any |= leaves[k].matchMove(from, to - from, move.from().advance(delta),
+            (Source.Stored) move.to().advance(delta), puts);
       }
-      int before = puts.size();
-      for (int i = first; i < spans.length && starts[i] < end; i++) {
-        Span part = spans[i].clip(offset, end);
-        long delta = part.offset() - offset;
-        if (part.source().equals(move.from().advance(delta))) {
-          puts.add(new Span(part.offset(), part.length(), move.to().advance(delta)));
-        }
-      }
-      if (puts.size() > before) {
+      if (any) {
         moved++;
       }
     }
-    return moved == 0 ? this : applyInOrder(puts, generation + moved);
+    return moved == 0 ? this : apply(puts, generation + moved);
   }
 
   /**
-   * Applies sorted, non-overlapping puts as {@link #put} would one after the other. The output is
-   * built left to right: before each change every span starting before the change's end is
-   * appended, so the spans the change touches are the tail of the output and its right neighbour
-   * is the next input span; the tail is then replaced exactly as put replaces its middle.
+   * Applies sorted, non-overlapping puts, each cut at the leaves' bounds, leaf by leaf; then cuts
+   * a leaf grown past {@link #LEAF_MAX}, or lays the chunk out again when its leaves have become
+   * sparse (few spans per leaf after a rewrite), so that the leaves stay few and full.
    */
-  private ChunkRef applyInOrder(List<Span> changes, long newGeneration) {
+  private ChunkRef apply(List<Span> changes, long newGeneration) {
     if (changes.size() == 1) {
+      // A write's put: usually inside one leaf, which is then all that is copied.
       Span only = changes.get(0);
-      return put(only.offset(), only.length(), only.source()).withGeneration(newGeneration);
+      int k = leafOf(only.offset());
+      if (only.end() <= leafEnd(k)) {
+        SpanRun changed = leaves[k].put(only.offset(), only.length(), only.source());
+        int count = spanCount - leaves[k].size() + changed.size();
+        if (changed.size() <= LEAF_MAX && !sparse(leaves.length, count)) {
+          SpanRun[] copy = leaves.clone();
+          copy[k] = changed;
+          return new ChunkRef(newGeneration, copy, bounds, count);
+        }
+      }
     }
-    // Each change removes what it covers and adds at most three spans: a net gain of two at most.
-    int capacity = spans.length + 2 * changes.size();
-    Span[] out = new Span[capacity];
-    long[] outStarts = new long[capacity];
-    long[] outEnds = new long[capacity];
-    int size = 0;
-    int next = 0;
-    Span[] middle = new Span[3];
-    for (Span change : changes) {
-      long offset = change.offset();
-      long end = change.end();
-      int upto = next;
-      while (upto < spans.length && starts[upto] < end) {
-        upto++;
+    List<SpanRun> outLeaves = new ArrayList<>(leaves.length + 2);
+    List<Long> outBounds = new ArrayList<>(leaves.length + 2);
+    int count = 0;
+    int next = 0; // the first leaf not yet in the output
+    int c = 0;
+    Span current = changes.get(0); // the change, or what is left of it past a leaf's end
+    while (current != null) {
+      int k = leafOf(current.offset());
+      for (; next < k; next++) {
+        count += add(leaves[next], bounds[next], outLeaves, outBounds);
       }
-      copy(next, out, outStarts, outEnds, size, upto - next);
-      size += upto - next;
-      next = upto;
-      int first = size;
-      while (first > 0 && outEnds[first - 1] > offset) {
-        first--;
+      long leafEnd = leafEnd(k);
+      List<Span> parts = new ArrayList<>();
+      while (current != null && current.offset() < leafEnd) {
+        if (current.end() <= leafEnd) {
+          parts.add(current);
+          c++;
+          current = c < changes.size() ? changes.get(c) : null;
+        } else {
+          parts.add(current.clip(current.offset(), leafEnd));
+          current = current.clip(leafEnd, current.end());
+        }
       }
-      int m = 0;
-      if (first < size && outStarts[first] < offset) {
-        middle[m++] = out[first].clip(outStarts[first], offset);
-      }
-      if (!(change.source() instanceof Source.Hole)) {
-        middle[m++] = change;
-      }
-      if (first < size && outEnds[size - 1] > end) {
-        middle[m++] = out[size - 1].clip(end, outEnds[size - 1]);
-      }
-      m = joinWithin(middle, m);
-      if (m > 0 && first > 0 && joinable(out[first - 1], middle[0])) {
-        middle[0] = joined(out[first - 1], middle[0]);
-        first--;
-      }
-      if (m > 0 && next < spans.length && joinable(middle[m - 1], spans[next])) {
-        middle[m - 1] = joined(middle[m - 1], spans[next]);
-        next++;
-      }
-      for (int i = 0; i < m; i++) {
-        out[first + i] = middle[i];
-        outStarts[first + i] = middle[i].offset();
-        outEnds[first + i] = middle[i].end();
-      }
-      size = first + m;
+      count += add(leaves[k].applyInOrder(parts), bounds[k], outLeaves, outBounds);
+      next = k + 1;
     }
-    copy(next, out, outStarts, outEnds, size, spans.length - next);
-    size += spans.length - next;
-    if (size < capacity) {
-      out = Arrays.copyOf(out, size);
-      outStarts = Arrays.copyOf(outStarts, size);
-      outEnds = Arrays.copyOf(outEnds, size);
+    for (; next < leaves.length; next++) {
+      count += add(leaves[next], bounds[next], outLeaves, outBounds);
     }
-    return new ChunkRef(newGeneration, out, outStarts, outEnds);
+    if (sparse(outLeaves.size(), count)) {
+      return laidOut(newGeneration, joinedSpans(outLeaves));
+    }
+    long[] b = new long[outBounds.size()];
+    for (int i = 0; i < b.length; i++) {
+      b[i] = outBounds.get(i);
+    }
+    return new ChunkRef(newGeneration, outLeaves.toArray(SpanRun[]::new), b, count);
   }
 
-  /** Copies count spans from index from on, with their starts and ends, to index at of the others. */
-  private void copy(int from, Span[] out, long[] outStarts, long[] outEnds, int at, int count) {
-    System.arraycopy(spans, from, out, at, count);
-    System.arraycopy(starts, from, outStarts, at, count);
-    System.arraycopy(ends, from, outEnds, at, count);
+  /**
+   * Whether leaves holding count spans should be laid out again: they would fit in one, or hold
+   * fewer than a quarter of {@link #LEAF_TARGET} each on average (a rewrite joined their spans).
+   * Keeps a chunk's leaves few, so that the memory per chunk stays near that of its spans.
+   */
+  private static boolean sparse(int leafCount, int count) {
+    return leafCount > 1 && (count <= LEAF_MAX || leafCount > 1 + count / (LEAF_TARGET / 4));
   }
 
+  /**
+   * Adds a leaf starting at bound to the output, cut in even leaves of about {@link #LEAF_TARGET}
+   * when it holds more than {@link #LEAF_MAX}; returns its span count.
+   */
+  private static int add(SpanRun leaf, long bound, List<SpanRun> outLeaves, List<Long> outBounds) {
+    if (leaf.size() <= LEAF_MAX) {
+      outLeaves.add(leaf);
+      outBounds.add(bound);
+      return leaf.size();
+    }
+    Span[] all = new Span[leaf.size()];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = leaf.span(i);
+    }
+    cut(all, bound, outLeaves, outBounds);
+    return all.length;
+  }
+
+  /** Cuts sorted spans in ceil(n / LEAF_TARGET) leaves of even size, the first starting at bound. */
+  private static void cut(Span[] all, long bound, List<SpanRun> outLeaves, List<Long> outBounds) {
+    int pieces = (all.length + LEAF_TARGET - 1) / LEAF_TARGET;
+    for (int p = 0; p < pieces; p++) {
+      int from = (int) ((long) all.length * p / pieces);
+      int to = (int) ((long) all.length * (p + 1) / pieces);
+      outLeaves.add(SpanRun.of(all, from, to));
+      outBounds.add(p == 0 ? bound : all[from].offset());
+    }
+  }
+
+  /** A chunk of these maximal spans: one leaf when they are few, even leaves otherwise. */
+  private static ChunkRef laidOut(long generation, List<Span> spans) {
+    Span[] all = spans.toArray(Span[]::new);
+    if (all.length <= LEAF_MAX) {
+      return new ChunkRef(generation, new SpanRun[] {SpanRun.of(all, 0, all.length)}, new long[] {0}, all.length);
+    }
+    List<SpanRun> leaves = new ArrayList<>();
+    List<Long> bounds = new ArrayList<>();
+    cut(all, 0, leaves, bounds);
+    return new ChunkRef(generation, leaves.toArray(SpanRun[]::new),
+        bounds.stream().mapToLong(Long::longValue).toArray(), all.length);
+  }
+
+  private static List<Span> joinedSpans(List<SpanRun> leaves) {
+    List<Span> out = new ArrayList<>();
+    for (SpanRun leaf : leaves) {
+      for (int i = 0; i < leaf.size(); i++) {
+        appendJoined(out, leaf.span(i));
+      }
+    }
+    return out;
+  }
+
+  /** Appends span, joined with the last one when it continues it (across a leaf's bound). */
+  private static void appendJoined(List<Span> out, Span span) {
+    int last = out.size() - 1;
+    if (last >= 0) {
+      Span previous = out.get(last);
+      boolean holes = previous.source() instanceof Source.Hole && span.source() instanceof Source.Hole
+          && previous.end() == span.offset();
+      if (holes || SpanRun.joinable(previous, span)) {
+        out.set(last, SpanRun.joined(previous, span));
+        return;
+      }
+    }
+    out.add(span);
+  }
+
+  /** The leaf that covers offset: the last whose bound is at or before it. */
+  private int leafOf(long offset) {
+    int lo = 0;
+    int hi = bounds.length - 1;
+    while (lo < hi) {
+      int mid = (lo + hi + 1) >>> 1;
+      if (bounds[mid] <= offset) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return lo;
+  }
+
+  private long leafEnd(int k) {
+    return k + 1 < bounds.length ? bounds[k + 1] : Long.MAX_VALUE;
+  }
 
   private static <T> void requireSortedApart(List<T> changes, ToLongFunction<T> start, ToLongFunction<T> end) {
     long previousEnd = 0;
@@ -280,79 +320,25 @@ public final class ChunkRef {
 
   /** The same spans under another generation (restoring a persisted reference). */
   public ChunkRef withGeneration(long newGeneration) {
-    return new ChunkRef(newGeneration, spans, starts, ends);
+    return new ChunkRef(newGeneration, leaves, bounds, spanCount);
   }
 
   /** Bytes mapped to stored objects (not holes, not zeros). */
   public long storedBytes() {
     long total = 0;
-    for (Span span : spans) {
-      if (span.source() instanceof Source.Stored) {
-        total += span.length();
+    for (SpanRun leaf : leaves) {
+      for (int i = 0; i < leaf.size(); i++) {
+        if (leaf.span(i).source() instanceof Source.Stored) {
+          total += leaf.span(i).length();
+        }
       }
     }
     return total;
   }
 
-  private int firstEndingAfter(long offset) {
-    int lo = 0;
-    int hi = spans.length;
-    while (lo < hi) {
-      int mid = (lo + hi) >>> 1;
-      if (ends[mid] > offset) {
-        hi = mid;
-      } else {
-        lo = mid + 1;
-      }
-    }
-    return lo;
-  }
-
-  private int firstStartingAtOrAfter(long offset) {
-    int lo = 0;
-    int hi = spans.length;
-    while (lo < hi) {
-      int mid = (lo + hi) >>> 1;
-      if (starts[mid] >= offset) {
-        hi = mid;
-      } else {
-        lo = mid + 1;
-      }
-    }
-    return lo;
-  }
-
-  private static boolean joinable(Span previous, Span next) {
-    if (previous.end() != next.offset()) {
-      return false;
-    }
-    if (previous.source() instanceof Source.Zero && next.source() instanceof Source.Zero) {
-      return true;
-    }
-    return Source.continuous(previous.source(), previous.length(), next.source());
-  }
-
-  /**
-   * Joins the pieces of a change that continue each other: a write of the bytes a span already
-   * maps to (zeroing zeros, a rewrite of the same source) continues the pieces of that span around
-   * it. Keeping every span maximal makes the spans a function of the bytes' sources alone, so
-   * changes to ranges apart give the same spans in any order (what the batched methods rely on).
-   * Returns the new count.
-   */
-  private static int joinWithin(Span[] middle, int m) {
-    int kept = 0;
-    for (int i = 1; i < m; i++) {
-      if (joinable(middle[kept], middle[i])) {
-        middle[kept] = joined(middle[kept], middle[i]);
-      } else {
-        middle[++kept] = middle[i];
-      }
-    }
-    return m == 0 ? 0 : kept + 1;
-  }
-
-  private static Span joined(Span previous, Span next) {
-    return new Span(previous.offset(), previous.length() + next.length(), previous.source());
+  /** How many leaves hold the spans (for tests of the layout; callers see only the spans). */
+  int leafCount() {
+    return leaves.length;
   }
 
   private static void checkRange(long offset, long length) {
@@ -363,6 +349,6 @@ public final class ChunkRef {
 
   @Override
   public String toString() {
-    return "ChunkRef{gen=" + generation + ", " + Arrays.toString(spans) + "}";
+    return "ChunkRef{gen=" + generation + ", " + spans() + "}";
   }
 }

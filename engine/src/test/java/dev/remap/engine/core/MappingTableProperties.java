@@ -14,6 +14,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.IntRange;
 
 /**
@@ -68,7 +69,30 @@ class MappingTableProperties {
   @Property(tries = 300)
   void resolvesLikeAByteArray(@ForAll("ops") List<Op> ops, @ForAll @IntRange(min = 1, max = 5) int chunks,
       @ForAll @IntRange(min = 0, max = 127) int tailBlocks) {
-    int size = Math.max(512, (chunks - 1) * CHUNK + tailBlocks * 512);
+    run(ops, Math.max(512, (chunks - 1) * CHUNK + tailBlocks * 512), 3 * CHUNK);
+  }
+
+  /** Hundreds of small changes to two chunks: chunks cut into many spans, held in several leaves. */
+  @Property(tries = 100)
+  void resolvesLikeAByteArrayWhenChunksAreCutIntoManySpans(@ForAll("manyOps") List<Op> ops) {
+    run(ops, 2 * CHUNK, 2048);
+  }
+
+  @Provide
+  Arbitrary<List<Op>> manyOps() {
+    Arbitrary<Kind> kinds = Arbitraries.frequencyOf(
+        Tuple.of(12, Arbitraries.just(Kind.WRITE)), Tuple.of(2, Arbitraries.just(Kind.TRIM)),
+        Tuple.of(2, Arbitraries.just(Kind.ZERO)), Tuple.of(6, Arbitraries.just(Kind.RELOCATE)),
+        Tuple.of(1, Arbitraries.just(Kind.SNAPSHOT)));
+    Arbitrary<Op> op = Combinators.combine(kinds,
+            Arbitraries.integers().between(0, Integer.MAX_VALUE),
+            Arbitraries.integers().between(0, Integer.MAX_VALUE),
+            Arbitraries.integers())
+        .as(Op::new);
+    return op.list().ofMinSize(100).ofMaxSize(600);
+  }
+
+  private static void run(List<Op> ops, int size, int maxLength) {
     MappingTable table = new MappingTable(new Geometry(size, 512, CHUNK));
     Model model = new Model(size);
     Map<String, byte[]> objects = new HashMap<>();
@@ -79,7 +103,7 @@ class MappingTableProperties {
     for (Op op : ops) {
       int volumeSize = model.bytes.length;
       int offset = op.a() % volumeSize;
-      int length = 1 + op.b() % Math.min(volumeSize - offset, 3 * CHUNK);
+      int length = 1 + op.b() % Math.min(volumeSize - offset, maxLength);
       Random random = new Random(op.seed());
       switch (op.kind()) {
         case WRITE -> {
@@ -170,6 +194,17 @@ class MappingTableProperties {
       previous = span;
     }
     assertThat(cursor).isEqualTo(size);
+    for (long c = 0; c < table.geometry().chunkCount(); c++) {
+      List<Span> chunkSpans = table.chunk(c).spans();
+      for (int i = 1; i < chunkSpans.size(); i++) {
+        Span before = chunkSpans.get(i - 1);
+        Span after = chunkSpans.get(i);
+        assertThat(before.end()).as("a chunk's spans are sorted and apart").isLessThanOrEqualTo(after.offset());
+        assertThat(before.end() == after.offset() && (Source.continuous(before.source(), before.length(), after.source())
+            || (before.source() == Source.Zero.INSTANCE && after.source() == Source.Zero.INSTANCE)))
+            .as("a chunk's neighbouring spans that continue each other are one span").isFalse();
+      }
+    }
     assertThat(Arrays.mismatch(read, model.bytes)).as("first byte that reads differently").isEqualTo(-1);
     assertThat(Arrays.mismatch(state, model.state)).as("first byte whose hole/zero/data state differs").isEqualTo(-1);
   }
