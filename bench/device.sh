@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # The node's published device against the same device on nbdkit-file: each export is attached as
 # the CSI node attaches a volume on a machine without the nbd kernel module (docs/CSI.md,
-# NodeStageVolume): nbdfuse serving a file through a reconnecting nbdkit (`--filter=retry nbd`),
-# and a loop device with direct I/O on that file; fio (libaio, O_DIRECT) runs on the loop device.
-# The same without the reconnecting nbdkit (nbdfuse straight to the server) shows what the retry
-# filter costs.
+# NodeStageVolume): nbdfuse serving a file through the node plugin's reconnecting proxy
+# (dev.remap.csi.node.ReconnectingProxy, its own JVM), and a loop device with direct I/O on that
+# file; fio (libaio, O_DIRECT) runs on the loop device. Two more attachments of each server show
+# what reconnecting costs: nbdfuse through the reconnecting nbdkit earlier plugins used
+# (`--filter=retry nbd`, one request at a time), and nbdfuse straight to the server.
 #
 #   bench/device.sh [--no-build] [--size 1G] [--runtime 8] [--ramp 1] [--reps 2] [--jobs "1 2 3 4 5 6 7"]
 #
 # Targets (each its own export, filled whole with random bytes, then read once):
-#   remap-retry / remap-direct              `remap serve` on a file store (no RAM tier), the node's path
-#   nbdkit-file-retry / nbdkit-file-direct  nbdkit's file plugin on a file, the same attachment
+#   remap-proxy / remap-retry / remap-direct  `remap serve` on a file store (no RAM tier); -proxy is the node's path
+#   nbdkit-file-proxy / -retry / -direct       nbdkit's file plugin on a file, the same attachments
 # Jobs as ../shared/bench/run.sh numbers them: 1 4k randread QD32 | 2 4k randwrite QD32 |
 #   3 1M read QD8 | 4 1M write QD8 | 5 4k randread QD1 (mean/p99 µs) | 6 4k randwrite QD32 +
 #   fsync every 32 | 7 1M write QD8 + fsync every 8 (an fsync of the loop device reaches the
 #   server as an NBD FLUSH). Target order is shuffled in every repetition; dirty pages are written
 #   back before each fio run. Prints medians [min-max], per-repetition ratios (Remap against
-#   nbdkit-file on the same attachment; direct against reconnecting), and the server CPU µs per
-#   I/O of both servers. Needs root (losetup, FUSE),
+#   nbdkit-file on the same attachment; direct against each reconnecting one), and the server CPU
+#   µs per I/O of both servers. The proxies' logs (most requests in flight) stay in the results
+#   folder. Needs root (losetup, FUSE),
 #   fio, nbdkit, nbdfuse, python3, a JDK and Maven (offline) unless --no-build.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
@@ -27,7 +29,7 @@ while (($#)); do
     --no-build) BUILD=0; shift ;;
     --size) SIZE=$2; shift 2 ;; --runtime) RUNTIME=$2; shift 2 ;; --ramp) RAMP=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;; --jobs) JOBS=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "bench/device.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -58,14 +60,14 @@ head -c "$bytes" /dev/urandom >"$work/data.raw"
 
 # The servers: Remap on a file store, nbdkit-file on a file of its own.
 BIN=$root/remap STORE="file://$work/store" JOURNAL=$work/journal
-for v in dev-retry dev-direct; do
+for v in dev-proxy dev-retry dev-direct; do
   "$BIN" volume create "$v" --size "$SIZE" --store "$STORE" --journal "$JOURNAL" >/dev/null
 done
 REMAP_JAVA_OPTS="-Xmx2g" "$BIN" serve --store "$STORE" --journal "$JOURNAL" --socket "$work/remap.sock" \
   --cache-ram 0 >"$work/remap.log" 2>&1 &
 PIDS+=($!); remap_pid=$!
 wait_for "$work/remap.sock"
-for f in file-retry file-direct; do
+for f in file-proxy file-retry file-direct; do
   cp "$work/data.raw" "$work/$f.img"
 done
 nbdkit --foreground --unix "$work/nbdkit.sock" --pidfile "$work/nbdkit.pid" file dir="$work" \
@@ -73,12 +75,20 @@ nbdkit --foreground --unix "$work/nbdkit.sock" --pidfile "$work/nbdkit.pid" file
 PIDS+=($!); nbdkit_pid=$!
 wait_for "$work/nbdkit.sock"
 
-# attach LABEL SOCKET EXPORT retry|direct: nbdfuse (+ reconnecting nbdkit) and a loop device.
+# attach LABEL SOCKET EXPORT proxy|retry|direct: nbdfuse (+ a reconnecting proxy or nbdkit) and a
+# loop device. The proxy runs as the node plugin starts it: its own JVM on the CLI's class path.
 declare -A DEVICE
+java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 attach() {
   local label=$1 socket=$2 export=$3 how=$4 dir=$work/fuse-$1
   mkdir -p "$dir"
-  if [ "$how" = retry ]; then
+  if [ "$how" = proxy ]; then
+    "$java" -XX:+UseSerialGC -Xmx64m -Xms4m -Xss512k -cp "$root/cli/target/remap.jar" dev.remap.csi.node.ReconnectingProxy \
+      --listen "$dir.proxy.sock" --engine "$socket" --export "$export" >"$out/$label.proxy.log" 2>&1 &
+    PIDS+=($!)
+    wait_for "$dir.proxy.sock"
+    nbdfuse -P "$dir.pid" "$dir/disk" --unix "$dir.proxy.sock" >"$dir.log" 2>&1 &
+  elif [ "$how" = retry ]; then
     nbdfuse -P "$dir.pid" "$dir/disk" [ nbdkit --exit-with-parent --filter=retry nbd socket="$socket" \
       export="$export" retries=180 retry-delay=1 retry-exponential=no ] >"$dir.log" 2>&1 &
   else
@@ -89,11 +99,13 @@ attach() {
   DEVICE[$label]=$(losetup --find --show --direct-io=on "$dir/disk")
   LOOPS+=("${DEVICE[$label]}")
 }
+attach remap-proxy "$work/remap.sock" dev-proxy proxy
 attach remap-retry "$work/remap.sock" dev-retry retry
 attach remap-direct "$work/remap.sock" dev-direct direct
+attach nbdkit-file-proxy "$work/nbdkit.sock" file-proxy.img proxy
 attach nbdkit-file-retry "$work/nbdkit.sock" file-retry.img retry
 attach nbdkit-file-direct "$work/nbdkit.sock" file-direct.img direct
-for label in remap-retry remap-direct; do  # fill Remap's exports whole, as the files are
+for label in remap-proxy remap-retry remap-direct; do  # fill Remap's exports whole, as the files are
   dd if="$work/data.raw" of="${DEVICE[$label]}" bs=1M oflag=direct conv=fsync status=none
 done
 for label in "${!DEVICE[@]}"; do
@@ -114,7 +126,7 @@ job() { # NUMBER -> fio options
 }
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 server_of() { case $1 in remap-*) echo "$remap_pid" ;; *) echo "$nbdkit_pid" ;; esac; }
-labels=(remap-retry remap-direct nbdkit-file-retry nbdkit-file-direct)
+labels=(remap-proxy remap-retry remap-direct nbdkit-file-proxy nbdkit-file-retry nbdkit-file-direct)
 for rep in $(seq "$REPS"); do
   for j in $JOBS; do
     for label in $(printf '%s\n' "${labels[@]}" | shuf); do
@@ -136,7 +148,7 @@ out, jobs, reps, tck = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), int(s
 names = {"1": "4k randread QD32 IOPS", "2": "4k randwrite QD32 IOPS", "3": "1M read QD8 MiB/s",
          "4": "1M write QD8 MiB/s", "5": "4k QD1 mean/p99 µs", "6": "4k randwrite QD32 +fsync/32 IOPS",
          "7": "1M write QD8 +fsync/8 MiB/s"}
-labels = ["nbdkit-file-retry", "nbdkit-file-direct", "remap-retry", "remap-direct"]
+labels = ["nbdkit-file-proxy", "nbdkit-file-retry", "nbdkit-file-direct", "remap-proxy", "remap-retry", "remap-direct"]
 cpu = {}
 for line in open(f"{out}/cpu.txt"):
     l, j, r, t = line.split()
@@ -163,18 +175,21 @@ for l in labels:
                      if j == "5" else med([x[0] for x in v]))
     print(f"| {l} | " + " | ".join(cells) + " |")
 print("\nRatios per repetition, median [min–max]; QD1: p99 ratio, lower is better. Remap against"
-      " nbdkit-file on the same attachment, and each server's direct attachment against its reconnecting one")
+      " nbdkit-file on the same attachment, the proxy against the retry nbdkit, and each server's direct"
+      " attachment against its reconnecting ones")
 print("| ratio | " + " | ".join(names[j] for j in jobs) + " |")
 print("|---" * (len(jobs) + 1) + "|")
-for l, base in (("remap-retry", "nbdkit-file-retry"), ("remap-direct", "nbdkit-file-direct"),
-                ("remap-direct", "remap-retry"), ("nbdkit-file-direct", "nbdkit-file-retry")):
+for l, base in (("remap-proxy", "nbdkit-file-proxy"), ("remap-retry", "nbdkit-file-retry"),
+                ("remap-direct", "nbdkit-file-direct"), ("remap-proxy", "remap-retry"),
+                ("remap-direct", "remap-proxy"), ("nbdkit-file-proxy", "nbdkit-file-retry"),
+                ("nbdkit-file-direct", "nbdkit-file-proxy"), ("nbdkit-file-direct", "nbdkit-file-retry")):
     cells = []
     for j in jobs:
         k = 1 if j == "5" else 0
         rs = [val[(l, j, r)][k] / val[(base, j, r)][k] for r in range(1, reps + 1)]
         cells.append(f"{statistics.median(rs):.2f} [{min(rs):.2f}–{max(rs):.2f}]")
     print(f"| {l} / {base} | " + " | ".join(cells) + " |")
-print("\nServer CPU µs per I/O (median; the server process alone: nbdfuse, the retry nbdkit and the loop device not counted)")
+print("\nServer CPU µs per I/O (median; the server process alone: nbdfuse, the proxy or retry nbdkit and the loop device not counted)")
 print("| device | " + " | ".join(names[j] for j in jobs) + " |")
 print("|---" * (len(jobs) + 1) + "|")
 for l in labels:

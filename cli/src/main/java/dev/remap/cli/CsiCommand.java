@@ -68,7 +68,7 @@ final class CsiCommand implements Callable<Integer> {
   String httpAddress;
 
   @Option(names = "--helper-keeper", paramLabel = "SOCKET",
-      description = {"Node: start the helpers of kernel devices (nbdfuse, nbdkit) through the helper keeper listening",
+      description = {"Node: start the helpers of kernel devices (nbdfuse, reconnecting proxies) through the helper keeper listening",
           "on SOCKET (./remap helper-keeper), so that devices outlive this process's container; default: as",
           "children of this process"})
   Path helperKeeper;

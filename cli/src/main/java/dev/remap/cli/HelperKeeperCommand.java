@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 
 /** ./remap helper-keeper: the node's long-lived starter of device helpers. Wiring only. */
 @Command(name = "helper-keeper", mixinStandardHelpOptions = true,
-    description = {"Start the helpers of kernel devices (nbdfuse, nbdkit) for the CSI node plugin (remap csi",
+    description = {"Start the helpers of kernel devices (nbdfuse, reconnecting proxies) for the CSI node plugin (remap csi",
         "--helper-keeper SOCKET) and keep them running while the plugin restarts. Runs until SIGTERM;",
         "its helpers end with it."})
 final class HelperKeeperCommand implements Callable<Integer> {

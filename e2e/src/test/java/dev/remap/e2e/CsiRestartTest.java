@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The node plugin is killed (SIGKILL) while a block and a filesystem volume are staged and
- * published. The devices (loop on nbdfuse, whose nbdkit reconnects) outlive the plugin; the
+ * published. The devices (loop on nbdfuse, whose proxy reconnects) outlive the plugin; the
  * restarted plugin reads its persisted state, serves both volumes again, and the devices
  * reconnect to it: writers running across the restart see a stall, never an error, and
  * everything written and synced is found.
@@ -118,7 +118,7 @@ class CsiRestartTest {
     }
     assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(dir.toString());
     assertThat(ProcessHandle.allProcesses().map(p -> p.info().commandLine().orElse(""))
-        .filter(c -> c.contains(dir.resolve("state").toString()))).as("nbdfuse and nbdkit are gone").isEmpty();
+        .filter(c -> c.contains(dir.resolve("state").toString()))).as("nbdfuse and the proxy are gone").isEmpty();
   }
 
   /**

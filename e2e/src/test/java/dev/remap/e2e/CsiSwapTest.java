@@ -163,7 +163,7 @@ class CsiSwapTest {
    * The swap disk's pages die with the plugin. The restarted plugin makes the disk again, with
    * its signature, and the device reconnects to it: new swap-outs work, and a page swapped out
    * before the kill reads as an I/O error, not as the zeros the new disk holds there. (Read
-   * straight from the node's NBD socket: through the device, nbdkit would retry it for 180 s.)
+   * straight from the node's NBD socket, where the engine's answer is seen as it is.)
    */
   @Test
   void aRestartedPluginMakesTheDiskAgainAndPagesFromBeforeFail(@TempDir Path dir) throws Exception {

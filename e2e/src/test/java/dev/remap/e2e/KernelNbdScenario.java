@@ -91,7 +91,7 @@ final class KernelNbdScenario {
     // The proof that it waited, not failed or finished: the NBD device holds it in flight while no
     // plugin runs, and dd has not exited when the next plugin is started.
     awaitWriteInFlight(waiting, nbd);
-    // Held past a few of nbdkit's once-a-second reconnect attempts, each of which finds no server.
+    // Held past a few of the proxy's once-a-second reconnect attempts, each of which finds no server.
     Thread.sleep(3000);
     assertThat(BlockDevices.inFlightWrites(nbd)).as("%s holds the write after 3 s without a plugin", nbd)
         .isPositive();

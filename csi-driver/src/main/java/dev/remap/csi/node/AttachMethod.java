@@ -7,11 +7,13 @@ import java.util.Optional;
 /**
  * How the node plugin turns a served volume into a kernel block device (docs/ARCHITECTURE.md,
  * "Node attach"). The kernel NBD client is preferred: one hop, no FUSE round trip. Without the
- * nbd module, nbdfuse exposes the export as a file and a loop device is put on top of it.
+ * nbd module, nbdfuse exposes the export as a file and a loop device is put on top of it. Both
+ * reach the engine through the plugin's own {@link ReconnectingProxy} (a Java process started
+ * from the plugin's class path), so neither needs a tool for it on the host.
  */
 public enum AttachMethod {
-  NBD_CLIENT("kernel NBD device (nbd-client, through a reconnecting nbdkit) + losetup loop device"),
-  NBDFUSE_LOOP("nbdfuse file (through a reconnecting nbdkit) + losetup loop device");
+  NBD_CLIENT("kernel NBD device (nbd-client, through the reconnecting proxy) + losetup loop device"),
+  NBDFUSE_LOOP("nbdfuse file (through the reconnecting proxy) + losetup loop device");
 
   private final String description;
 
@@ -45,7 +47,7 @@ public enum AttachMethod {
         if (!host.nbdClient()) {
           missing.add("the nbd-client command (Debian package nbd-client)");
         }
-        missing.addAll(loopAndProxy(host));
+        missing.addAll(loop(host));
       }
       case NBDFUSE_LOOP -> {
         if (!host.fuseDevice()) {
@@ -54,18 +56,18 @@ public enum AttachMethod {
         if (!host.nbdfuse()) {
           missing.add("the nbdfuse command (Debian package libnbd-bin)");
         }
-        missing.addAll(loopAndProxy(host));
+        missing.addAll(loop(host));
       }
     }
     return missing;
   }
 
-  /** Both methods keep devices alive through a reconnecting nbdkit and hand out a loop device. */
-  private static List<String> loopAndProxy(HostFacts host) {
+  /**
+   * Both methods hand out a loop device. (HostFacts still reports nbdkit, which devices attached
+   * by older plugins run on; new attachments do not need it.)
+   */
+  private static List<String> loop(HostFacts host) {
     List<String> missing = new ArrayList<>();
-    if (!host.nbdkit()) {
-      missing.add("the nbdkit command with its nbd plugin and retry filter (Debian package nbdkit)");
-    }
     if (!host.loopControl()) {
       missing.add("/dev/loop-control (the loop kernel module)");
     }

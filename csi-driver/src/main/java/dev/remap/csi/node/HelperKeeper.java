@@ -19,10 +19,10 @@ import java.util.logging.Logger;
 
 /**
  * The node's helper keeper (`remap helper-keeper`): a small, long-lived process that starts the
- * helpers of kernel devices (nbdfuse, the kernel client's nbdkit) for the node plugin, as its own
+ * helpers of kernel devices (nbdfuse, the devices' reconnecting proxies) for the node plugin, as its own
  * children, on request over a Unix socket (see {@link KeeperWire}). It exists so that the node
  * plugin's pod can be deleted, restarted or upgraded while VMs use their disks: the helpers live
- * here, nbdkit reconnects to the next plugin's engine, and the kernel devices see a stall, not an
+ * here, the proxies reconnect to the next plugin's engine, and the kernel devices see a stall, not an
  * error. It holds no state: what it started is known by pid to the plugin's staged records.
  * Restarting the keeper itself ends its helpers (they are its children in its container), which
  * is why its DaemonSet updates only on delete (docs/CSI.md).

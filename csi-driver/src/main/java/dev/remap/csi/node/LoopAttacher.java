@@ -17,14 +17,14 @@ import java.util.Optional;
  * is what the pod gets in both cases: it gives the device its real size (see growth below). It
  * uses direct I/O so that the page cache does not hold every block twice.
  *
- * <p>nbdfuse cannot reconnect, so it does not talk to the engine directly: it starts nbdkit
- * (socket activation) with the nbd plugin behind the retry filter, and that nbdkit connects to
- * the engine's socket. When the engine goes away (the node plugin restarts) a request fails
- * inside nbdkit, which reconnects every second and sends the request again: the device stalls
- * until the engine is back and never returns an I/O error for the restart. Both processes are
- * started here but outlive this JVM, which is what lets the kernel devices survive a plugin
- * restart. The retry filter handles one request at a time per device; that costs throughput on
- * this fallback path only (docs/CSI.md has the figures).
+ * <p>nbdfuse cannot reconnect, so it does not talk to the engine directly: it connects to a
+ * {@link ReconnectingProxy} (its own process, socket {@code VOLUME.proxy.sock} beside the mount),
+ * and the proxy connects to the engine's socket. When the engine goes away (the node plugin
+ * restarts) the proxy reconnects every second and sends again what was in flight: the device
+ * stalls until the engine is back and never returns an I/O error for the restart. The proxy
+ * forwards requests at the device's queue depth. Both processes are started here but outlive
+ * this JVM, which is what lets the kernel devices survive a plugin restart; the proxy ends by
+ * itself when nbdfuse closes its connections (the unmount).
  *
  * <p>Growth while attached: an NBD connection's size is fixed when it is negotiated, and
  * nbdfuse's file keeps the size it was mounted with. So the node's NBD server gives each volume
@@ -44,10 +44,11 @@ final class LoopAttacher {
   static final int RECONNECT_ATTEMPTS = 180;
 
   /**
-   * An attached volume: how, the loop device, the volume's folder (the FUSE mount, or nbdkit's
-   * socket for the kernel client), the pid of the process the device depends on (nbdfuse, or
-   * the kernel client's nbdkit) and what the loop device is backed by (the FUSE file or the NBD
-   * device).
+   * An attached volume: how, the loop device, the volume's folder (the FUSE mount, or the proxy's
+   * socket for the kernel client), the pid of the process the device depends on (nbdfuse, or the
+   * kernel client's proxy; nbdkit in records of older plugins) and what the loop device is backed
+   * by (the FUSE file or the NBD device). The nbdfuse path's proxy pid is in a file beside the
+   * mount ({@link #proxyFile}), which keeps the record's format.
    */
   record Attachment(AttachMethod method, String device, Path dir, long helperPid, String backing) {
 
@@ -70,7 +71,7 @@ final class LoopAttacher {
     if (method == AttachMethod.NBD_CLIENT) {
       NbdClientDevice.Connected nbd = NbdClientDevice.connect(export, nbdSocket, dir, readOnly, helpers);
       backing = nbd.device();
-      helper = nbd.nbdkitPid();
+      helper = nbd.proxyPid();
     } else {
       helper = mountFuse(export, nbdSocket, dir, readOnly, helpers);
       backing = dir.resolve(FILE).toString();
@@ -91,13 +92,31 @@ final class LoopAttacher {
     }
   }
 
-  /** nbdfuse on fuseDir, serving the export through a reconnecting nbdkit; returns nbdfuse's pid. */
+  /** nbdfuse on fuseDir, serving the export through a reconnecting proxy; returns nbdfuse's pid. */
   private static long mountFuse(String export, Path nbdSocket, Path fuseDir, boolean readOnly,
       HelperLauncher helpers) throws IOException {
     Files.createDirectories(fuseDir);
     if (Mounts.isMountPoint(fuseDir)) {
       detachFuse(fuseDir, Optional.empty()); // left by a plugin that died before recording it
     }
+    Path proxySocket = proxyFile(fuseDir, ".proxy.sock");
+    ProxyProcess.start(export, nbdSocket, proxySocket, proxyFile(fuseDir, ".proxy.pid"),
+        proxyFile(fuseDir, ".proxy.log"), readOnly, helpers);
+    try {
+      return startNbdfuse(export, proxySocket, fuseDir, readOnly, helpers);
+    } catch (IOException | RuntimeException e) {
+      ProxyProcess.stop(proxyFile(fuseDir, ".proxy.pid"));
+      throw e;
+    }
+  }
+
+  /** A file of the nbdfuse path's proxy, beside the mount: VOLUME.proxy.sock, .pid, .log. */
+  static Path proxyFile(Path fuseDir, String suffix) {
+    return fuseDir.resolveSibling(fuseDir.getFileName() + suffix);
+  }
+
+  private static long startNbdfuse(String export, Path proxySocket, Path fuseDir, boolean readOnly,
+      HelperLauncher helpers) throws IOException {
     Path pidFile = fuseDir.resolveSibling(fuseDir.getFileName() + ".pid");
     Path log = fuseDir.resolveSibling(fuseDir.getFileName() + ".log");
     Files.deleteIfExists(pidFile);
@@ -106,7 +125,7 @@ final class LoopAttacher {
       command.add("-r");
     }
     command.add(fuseDir.resolve(FILE).toString());
-    command.addAll(reconnectingProxy(export, nbdSocket, readOnly));
+    command.addAll(List.of("--unix", proxySocket.toString()));
     long pid = helpers.start(command, log);
     Optional<ProcessHandle> nbdfuse = ProcessHandle.of(pid);
     Instant deadline = Instant.now().plus(READY);
@@ -124,23 +143,6 @@ final class LoopAttacher {
     return pid;
   }
 
-  /** The nbdfuse server command: nbdkit forwarding to the engine and reconnecting to it. */
-  static List<String> reconnectingProxy(String export, Path nbdSocket, boolean readOnly) {
-    List<String> command = new ArrayList<>(List.of("[", "nbdkit", "--exit-with-parent"));
-    if (readOnly) {
-      command.add("--readonly");
-    }
-    command.addAll(retryingEngine(export, nbdSocket));
-    command.add("]");
-    return command;
-  }
-
-  /** nbdkit's filter and plugin arguments: the engine's export, reconnected to for 180 s. */
-  static List<String> retryingEngine(String export, Path nbdSocket) {
-    return List.of("--filter=retry", "nbd", "socket=" + nbdSocket, "export=" + export,
-        "retries=" + RECONNECT_ATTEMPTS, "retry-delay=1", "retry-exponential=no");
-  }
-
   /** Undoes {@link #attach}; every step is skipped when it is undone already. */
   static void detach(Attachment attachment) throws IOException {
     if (backs(attachment)) {
@@ -149,7 +151,7 @@ final class LoopAttacher {
     release(attachment);
   }
 
-  /** Lets go of what the loop device was on: the NBD device and its nbdkit, or the FUSE mount. */
+  /** Lets go of what the loop device was on: the NBD device and its proxy, or the FUSE mount and its proxy. */
   private static void release(Attachment attachment) throws IOException {
     if (attachment.method() == AttachMethod.NBD_CLIENT) {
       NbdClientDevice.disconnect(attachment.backing(), attachment.dir(), attachment.helperPid());
@@ -171,6 +173,9 @@ final class LoopAttacher {
       Commands.tryRun(30, "fusermount3", "-u", "-z", attachment.dir().toString());
     }
     ProcessHandle.of(attachment.helperPid()).ifPresent(ProcessHandle::destroy);
+    if (attachment.method() == AttachMethod.NBDFUSE_LOOP) {
+      ProxyProcess.stop(proxyFile(attachment.dir(), ".proxy.pid"));
+    }
   }
 
   /** The size of the attached device in bytes. */
@@ -239,11 +244,12 @@ final class LoopAttacher {
     }
   }
 
-  /** Does the device still work: its helper alive, the FUSE mount or NBD device there, the loop on it? */
+  /** Does the device still work: its helpers alive, the FUSE mount or NBD device there, the loop on it? */
   static boolean alive(Attachment attachment) throws IOException {
     boolean below = attachment.method() == AttachMethod.NBD_CLIENT
         ? NbdClientDevice.alive(attachment.backing(), attachment.helperPid())
         : ProcessHandle.of(attachment.helperPid()).map(ProcessHandle::isAlive).orElse(false)
+            && ProxyProcess.aliveOrAbsent(proxyFile(attachment.dir(), ".proxy.pid"))
             && Mounts.isMountPoint(attachment.dir());
     return below && backs(attachment);
   }
@@ -267,6 +273,10 @@ final class LoopAttacher {
         process.get().destroy();
       }
     }
+    // nbdfuse's end closed the proxy's last client, so the proxy is ending by itself; this makes
+    // sure it has ended before the detach returns.
+    ProxyProcess.stop(proxyFile(fuseDir, ".proxy.pid"));
+    Files.deleteIfExists(proxyFile(fuseDir, ".proxy.sock"));
   }
 
   static void sleep(long millis) throws IOException {

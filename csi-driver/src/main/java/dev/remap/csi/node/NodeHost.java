@@ -17,7 +17,7 @@ import java.util.logging.Logger;
 /**
  * The host side of the node plugin: attach, mount, bind, and their undoing, for volumes the
  * node's NBD server serves on {@code nbdSocket}. Each volume's attachment lives in
- * {@code attachRoot/VOLUME} (its FUSE mount, or the socket of its kernel client's nbdkit).
+ * {@code attachRoot/VOLUME} (its FUSE mount, or the socket of its kernel client's proxy).
  * No state of its own and no locking: {@link NodeService} holds the volume's lock and persists
  * what this returns.
  */
@@ -199,7 +199,7 @@ public final class NodeHost {
 
   /**
    * Takes over a volume staged by a previous run of the plugin. Normally its device is still
-   * there: nbdfuse and its nbdkit outlived that run, and nbdkit reconnects to this run's NBD
+   * there: nbdfuse and its proxy outlived that run, and the proxy reconnects to this run's NBD
    * server on the device's next request, so the mounts stay as they are and programs using them
    * see a stall, not an error. Only if the device died too (nbdfuse killed, host tools gone) is
    * it replaced: the old mounts are lazily unmounted, a fresh device attached, and the staging

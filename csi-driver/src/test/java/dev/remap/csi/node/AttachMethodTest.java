@@ -33,21 +33,27 @@ class AttachMethodTest {
   void namesEveryMissingPartWhenNoMethodWorks() {
     assertThat(AttachMethod.choose(NOTHING)).isEmpty();
     assertThat(AttachMethod.missingFor(AttachMethod.NBDFUSE_LOOP, NOTHING))
-        .hasSize(6)
+        .hasSize(5)
         .anySatisfy(m -> assertThat(m).contains("/dev/fuse"))
         .anySatisfy(m -> assertThat(m).contains("nbdfuse"))
-        .anySatisfy(m -> assertThat(m).contains("nbdkit"))
         .anySatisfy(m -> assertThat(m).contains("loop-control"))
         .anySatisfy(m -> assertThat(m).contains("losetup"))
         .anySatisfy(m -> assertThat(m).contains("perl"));
   }
 
   @Test
-  void theKernelPathNeedsTheReconnectingProxyAndTheLoopDeviceToo() {
+  void neitherPathNeedsNbdkitTheProxyIsThePluginsOwn() {
     HostFacts noNbdkit = new HostFacts(true, true, true, true, true, false, true, true, true);
-    assertThat(AttachMethod.choose(noNbdkit)).isEmpty();
-    assertThat(AttachMethod.missingFor(AttachMethod.NBD_CLIENT, noNbdkit)).singleElement().asString()
-        .contains("nbdkit");
+    assertThat(AttachMethod.choose(noNbdkit)).contains(AttachMethod.NBD_CLIENT);
+    assertThat(AttachMethod.missingFor(AttachMethod.NBDFUSE_LOOP, noNbdkit)).isEmpty();
+  }
+
+  @Test
+  void theKernelPathNeedsTheLoopDeviceToo() {
+    HostFacts noLoop = new HostFacts(true, true, true, true, true, true, false, true, true);
+    assertThat(AttachMethod.choose(noLoop)).isEmpty();
+    assertThat(AttachMethod.missingFor(AttachMethod.NBD_CLIENT, noLoop)).singleElement().asString()
+        .contains("loop-control");
   }
 
   @Test
