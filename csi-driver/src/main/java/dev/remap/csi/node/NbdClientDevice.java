@@ -25,7 +25,6 @@ import java.util.List;
  */
 final class NbdClientDevice {
 
-  private static final String SOCKET = "proxy.sock";
   private static final String PID = "proxy.pid";
   /** The pid file of the nbdkit older plugins ran in the proxy's place. */
   private static final String NBDKIT_PID = "nbdkit.pid";
@@ -39,7 +38,7 @@ final class NbdClientDevice {
       throws IOException {
     Files.createDirectories(dir);
     ProxyProcess.stop(dir.resolve(NBDKIT_PID)); // one left by an older plugin that died before recording it
-    Path socket = dir.resolve(SOCKET);
+    Path socket = ProxyProcess.socketFor(dir);
     long pid = ProxyProcess.start(export, engineSocket, socket, dir.resolve(PID), dir.resolve("proxy.log"), readOnly,
         helpers);
     try {
@@ -83,7 +82,7 @@ final class NbdClientDevice {
     ProxyProcess.stop(helperPid);
     Files.deleteIfExists(dir.resolve(PID));
     Files.deleteIfExists(dir.resolve(NBDKIT_PID));
-    Files.deleteIfExists(dir.resolve(SOCKET));
+    Files.deleteIfExists(ProxyProcess.socketFor(dir));
   }
 
   /** Is the device connected, and its proxy (or older nbdkit) alive to serve it? */

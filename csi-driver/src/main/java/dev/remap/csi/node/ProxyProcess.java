@@ -21,9 +21,32 @@ final class ProxyProcess {
 
   private ProxyProcess() {}
 
+  /** The longest path a Unix socket may have (sun_path holds 108 bytes with its terminating zero). */
+  static final int MAX_SOCKET_PATH = 107;
+
+  /**
+   * The proxy's socket for the device folder dir: a short name beside it, from a hash of the
+   * folder's name. A volume's name may have 128 characters, so a socket named after it overran
+   * the 107 bytes a Unix socket's path may have (csi-sanity's long volume names did).
+   */
+  static Path socketFor(Path dir) {
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(dir.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return dir.resolveSibling("proxy-" + java.util.HexFormat.of().formatHex(digest, 0, 8) + ".sock");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+
   /** Starts a proxy listening on socket and waits until it does; returns its pid. */
   static long start(String export, Path engineSocket, Path socket, Path pidFile, Path log, boolean readOnly,
       HelperLauncher helpers) throws IOException {
+    // The proxy binds it as NAME~ first (see ReconnectingProxy.run): one byte more.
+    if (socket.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1 > MAX_SOCKET_PATH) {
+      throw new IOException("the NBD proxy's socket " + socket + " is longer than the " + MAX_SOCKET_PATH
+          + " bytes a Unix socket's path may have: use a shorter state folder (--state-dir)");
+    }
     stop(pidFile); // an orphan of a plugin that died before recording it
     Files.deleteIfExists(socket);
     long pid = helpers.start(ReconnectingProxy.command(socket, engineSocket, export, readOnly), log);

@@ -108,6 +108,8 @@ class ReconnectingProxyTest {
   @Test
   void theProxyKeepsTheDevicesQueueDepth() throws Exception {
     Path log = attach();
+    assertThat(LoopAttacher.fuseQueue(attachment.dir())).as("the FUSE mount's queue (max_background)")
+        .isEqualTo(LoopAttacher.FUSE_QUEUE);
     Proc.Result fio = Proc.run(Duration.ofMinutes(2), fio("qd32", attachment.device(), "--rw=randread", "--bs=4k",
         "--iodepth=32", "--time_based", "--runtime=3").toArray(String[]::new)).requireSuccess();
     assertThat(fio.output()).contains("err= 0");
