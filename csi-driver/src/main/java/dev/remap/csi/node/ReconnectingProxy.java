@@ -1,6 +1,7 @@
 package dev.remap.csi.node;
 
 import static dev.remap.csi.node.ProxyWire.*;
+import static dev.remap.engine.nbd.NbdProtocol.*;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;

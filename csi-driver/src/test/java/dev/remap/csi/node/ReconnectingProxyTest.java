@@ -142,10 +142,10 @@ class ReconnectingProxyTest {
         assertThat(good.write(8192, data)).isZero();
 
         try (RawNbdClient bad = RawNbdClient.connect(socket)) {
-          assertThat(bad.option(99, new byte[0])).as("unknown option").isEqualTo(ProxyWire.REP_ERR_UNSUP);
-          assertThat(bad.option(8, new byte[0])).as("structured replies").isEqualTo(ProxyWire.REP_ERR_UNSUP);
-          assertThat(bad.goReply("no-such-export")).isEqualTo(ProxyWire.REP_ERR_UNKNOWN);
-          assertThat(bad.garbage()).as("an option with a bad magic").isEqualTo(ProxyWire.REP_ERR_INVALID);
+          assertThat(bad.option(99, new byte[0])).as("unknown option").isEqualTo(dev.remap.engine.nbd.NbdProtocol.REP_ERR_UNSUP);
+          assertThat(bad.option(8, new byte[0])).as("structured replies").isEqualTo(dev.remap.engine.nbd.NbdProtocol.REP_ERR_UNSUP);
+          assertThat(bad.goReply("no-such-export")).isEqualTo(dev.remap.engine.nbd.NbdProtocol.REP_ERR_UNKNOWN);
+          assertThat(bad.garbage()).as("an option with a bad magic").isEqualTo(dev.remap.engine.nbd.NbdProtocol.REP_ERR_INVALID);
           assertThat(bad.closedByPeer()).isTrue();
         }
         assertThat(good.read(8192, 4096)).isEqualTo(data);
