@@ -5,7 +5,8 @@
 # (dev.remap.csi.node.ReconnectingProxy, its own JVM), and a loop device with direct I/O on that
 # file; fio (libaio, O_DIRECT) runs on the loop device. Two more attachments of each server show
 # what reconnecting costs: nbdfuse through the reconnecting nbdkit earlier plugins used
-# (`--filter=retry nbd`, one request at a time), and nbdfuse straight to the server.
+# (`--filter=retry nbd`, one request at a time), and nbdfuse straight to the server. Every FUSE
+# mount gets the queue the node gives its mounts (max_background 64, through fusectl).
 #
 #   bench/device.sh [--no-build] [--size 1G] [--runtime 8] [--ramp 1] [--reps 2] [--jobs "1 2 3 4 5 6 7"]
 #
@@ -96,6 +97,12 @@ attach() {
   fi
   PIDS+=($!); MOUNTS+=("$dir")
   wait_for "$dir.pid"
+  # The FUSE queue raised from 12 to 64, as the node does after nbdfuse mounts
+  # (LoopAttacher.raiseFuseQueue); for every attachment, so that they differ only in what reconnects.
+  mountpoint -q /sys/fs/fuse/connections || mount -t fusectl fusectl /sys/fs/fuse/connections
+  local dev; dev=$(stat -c %d "$dir")
+  local conn=/sys/fs/fuse/connections/$(( (dev & 0xff) | ((dev >> 12) & 0xfff00) ))
+  echo 64 >"$conn/max_background"; echo 48 >"$conn/congestion_threshold"
   DEVICE[$label]=$(losetup --find --show --direct-io=on "$dir/disk")
   LOOPS+=("${DEVICE[$label]}")
 }
