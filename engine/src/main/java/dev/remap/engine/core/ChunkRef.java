@@ -230,36 +230,24 @@ public final class ChunkRef {
       outBounds.add(bound);
       return leaf.size();
     }
-    Span[] all = new Span[leaf.size()];
-    for (int i = 0; i < all.length; i++) {
-      all[i] = leaf.span(i);
-    }
-    cut(all, bound, outLeaves, outBounds);
-    return all.length;
-  }
-
-  /** Cuts sorted spans in ceil(n / LEAF_TARGET) leaves of even size, the first starting at bound. */
-  private static void cut(Span[] all, long bound, List<SpanRun> outLeaves, List<Long> outBounds) {
-    int pieces = (all.length + LEAF_TARGET - 1) / LEAF_TARGET;
+    int pieces = (leaf.size() + LEAF_TARGET - 1) / LEAF_TARGET;
     for (int p = 0; p < pieces; p++) {
-      int from = (int) ((long) all.length * p / pieces);
-      int to = (int) ((long) all.length * (p + 1) / pieces);
-      outLeaves.add(SpanRun.of(all, from, to));
-      outBounds.add(p == 0 ? bound : all[from].offset());
+      int from = (int) ((long) leaf.size() * p / pieces);
+      int to = (int) ((long) leaf.size() * (p + 1) / pieces);
+      outLeaves.add(leaf.slice(from, to));
+      outBounds.add(p == 0 ? bound : leaf.start(from));
     }
+    return leaf.size();
   }
 
   /** A chunk of these maximal spans: one leaf when they are few, even leaves otherwise. */
   private static ChunkRef laidOut(long generation, List<Span> spans) {
-    Span[] all = spans.toArray(Span[]::new);
-    if (all.length <= LEAF_MAX) {
-      return new ChunkRef(generation, new SpanRun[] {SpanRun.of(all, 0, all.length)}, new long[] {0}, all.length);
-    }
+    SpanRun all = SpanRun.of(spans);
     List<SpanRun> leaves = new ArrayList<>();
     List<Long> bounds = new ArrayList<>();
-    cut(all, 0, leaves, bounds);
+    add(all, 0, leaves, bounds);
     return new ChunkRef(generation, leaves.toArray(SpanRun[]::new),
-        bounds.stream().mapToLong(Long::longValue).toArray(), all.length);
+        bounds.stream().mapToLong(Long::longValue).toArray(), all.size());
   }
 
   private static List<Span> joinedSpans(List<SpanRun> leaves) {
@@ -327,11 +315,7 @@ public final class ChunkRef {
   public long storedBytes() {
     long total = 0;
     for (SpanRun leaf : leaves) {
-      for (int i = 0; i < leaf.size(); i++) {
-        if (leaf.span(i).source() instanceof Source.Stored) {
-          total += leaf.span(i).length();
-        }
-      }
+      total += leaf.storedBytes();
     }
     return total;
   }

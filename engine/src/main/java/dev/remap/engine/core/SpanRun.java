@@ -1,109 +1,96 @@
 package dev.remap.engine.core;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * One leaf of a {@link ChunkRef}: sorted, non-overlapping spans in flat arrays, immutable. Every
- * change returns a new run that shares nothing mutable with this one. Within a run, neighbours
- * that continue each other are joined, so a run's spans are maximal; a chunk cut into several
- * runs may hold two spans that continue each other on either side of a cut, which the chunk's
- * views join (see {@link ChunkRef}).
+ * One leaf of a {@link ChunkRef}: sorted, non-overlapping spans, immutable. Every change returns a
+ * new run that shares nothing mutable with this one. Within a run, neighbours that continue each
+ * other are joined, so a run's spans are maximal; a chunk cut into several runs may hold two
+ * spans that continue each other on either side of a cut, which the chunk's views join (see
+ * {@link ChunkRef}).
  *
- * <p>A change copies the run's arrays once, whatever it touches: that is why a chunk keeps its
- * runs small (a chunk cut into hundreds of 4 KiB spans is several runs of a few dozen).
+ * <p>The spans are kept as parallel primitive arrays, not as {@link Span} and {@link Source}
+ * objects: start and end in the chunk, the kind of source, its object (a store key or journal
+ * file name, shared by every span in that object) and the offset in it. A random 4 KiB change
+ * lands in a random chunk of a table of hundreds of thousands of spans; as objects, each span it
+ * looked at was two more pointers to follow (cache misses were most of a change's cost, and each
+ * clip built two objects), and a span took about 90 bytes of heap where it now takes about 30.
+ * {@link Span} objects are made only for callers that ask for them ({@link #span},
+ * {@link #collect}). A change copies the run's arrays once, whatever it touches: that is why a
+ * chunk keeps its runs small.
  */
 final class SpanRun {
 
-  static final SpanRun EMPTY = new SpanRun(new Span[0], new long[0], new long[0]);
+  private static final byte ZERO = 1;
+  private static final byte STORED = 2;
+  private static final byte JOURNALED = 3;
 
-  // Sorted by offset, non-overlapping, joined; never modified after construction.
-  private final Span[] spans;
-  // The spans' starts and ends side by side: the binary searches read these flat arrays instead
-  // of following a pointer per probe (on a run of many spans, those cache misses were most of a
-  // write's mapping cost). Changes copy them in bulk like the spans.
+  static final SpanRun EMPTY = new SpanRun(new long[0], new long[0], new byte[0], new String[0], new long[0]);
+
+  // Sorted by start, non-overlapping, joined; never modified after construction.
   private final long[] starts;
   private final long[] ends;
+  private final byte[] kinds;
+  private final String[] objects; // the key or journal file; null for zeros
+  private final long[] offsets;   // where the span's first byte is in its object; 0 for zeros
 
-  private SpanRun(Span[] spans, long[] starts, long[] ends) {
-    this.spans = spans;
+  private SpanRun(long[] starts, long[] ends, byte[] kinds, String[] objects, long[] offsets) {
     this.starts = starts;
     this.ends = ends;
+    this.kinds = kinds;
+    this.objects = objects;
+    this.offsets = offsets;
   }
 
   /** A run of the given spans, which must be sorted, apart and joined where they continue. */
-  static SpanRun of(Span[] spans, int from, int to) {
-    int n = to - from;
-    Span[] copy = new Span[n];
-    long[] s = new long[n];
-    long[] e = new long[n];
-    for (int i = 0; i < n; i++) {
-      copy[i] = spans[from + i];
-      s[i] = copy[i].offset();
-      e[i] = copy[i].end();
+  static SpanRun of(List<Span> spans) {
+    Builder b = new Builder(spans.size());
+    for (Span span : spans) {
+      b.add(span.offset(), span.end(), span.source());
     }
-    return new SpanRun(copy, s, e);
+    return b.build();
+  }
+
+  /** Spans from index from (inclusive) to to (exclusive) of this run, as a run of their own. */
+  SpanRun slice(int from, int to) {
+    return new SpanRun(Arrays.copyOfRange(starts, from, to), Arrays.copyOfRange(ends, from, to),
+        Arrays.copyOfRange(kinds, from, to), Arrays.copyOfRange(objects, from, to), Arrays.copyOfRange(offsets, from, to));
   }
 
   int size() {
-    return spans.length;
+    return starts.length;
+  }
+
+  long start(int index) {
+    return starts[index];
   }
 
   Span span(int index) {
-    return spans[index];
+    return new Span(starts[index], ends[index] - starts[index], source(index, starts[index]));
+  }
+
+  /** Bytes mapped to stored objects in this run. */
+  long storedBytes() {
+    long total = 0;
+    for (int i = 0; i < kinds.length; i++) {
+      if (kinds[i] == STORED) {
+        total += ends[i] - starts[i];
+      }
+    }
+    return total;
   }
 
   /** Maps [offset, offset+length) to source, a hole unmapping it; see {@link ChunkRef#put}. */
   SpanRun put(long offset, long length, Source source) {
-    long end = offset + length;
-    int first = firstEndingAfter(offset);      // first span with end > offset
-    int last = firstStartingAtOrAfter(end);    // first span with offset >= end
-    Span[] middle = new Span[3];
-    int m = 0;
-    if (first < last && spans[first].offset() < offset) {
-      middle[m++] = spans[first].clip(spans[first].offset(), offset);
-    }
-    if (!(source instanceof Source.Hole)) {
-      middle[m++] = new Span(offset, length, source);
-    }
-    if (first < last && spans[last - 1].end() > end) {
-      middle[m++] = spans[last - 1].clip(end, spans[last - 1].end());
-    }
-    m = joinWithin(middle, m);
-    // Join the new span with the neighbours it continues (the rest were already joined).
-    int from = first;
-    int to = last;
-    if (m > 0 && from > 0 && joinable(spans[from - 1], middle[0])) {
-      middle[0] = joined(spans[from - 1], middle[0]);
-      from--;
-    }
-    if (m > 0 && to < spans.length && joinable(middle[m - 1], spans[to])) {
-      middle[m - 1] = joined(middle[m - 1], spans[to]);
-      to++;
-    }
-    int n = from + m + spans.length - to;
-    Span[] out = new Span[n];
-    long[] outStarts = new long[n];
-    long[] outEnds = new long[n];
-    System.arraycopy(spans, 0, out, 0, from);
-    System.arraycopy(starts, 0, outStarts, 0, from);
-    System.arraycopy(ends, 0, outEnds, 0, from);
-    for (int i = 0; i < m; i++) {
-      out[from + i] = middle[i];
-      outStarts[from + i] = middle[i].offset();
-      outEnds[from + i] = middle[i].end();
-    }
-    System.arraycopy(spans, to, out, from + m, spans.length - to);
-    System.arraycopy(starts, to, outStarts, from + m, spans.length - to);
-    System.arraycopy(ends, to, outEnds, from + m, spans.length - to);
-    return new SpanRun(out, outStarts, outEnds);
+    return applyInOrder(List.of(new Span(offset, length, source)));
   }
 
-  /**
-   * Adds to out the spans of [offset, end) of this run, clipped to it, holes left out, in order.
-   */
+  /** Adds to out the spans of [offset, end) of this run, clipped to it, holes left out, in order. */
   void collect(long offset, long end, List<Span> out) {
-    for (int i = firstEndingAfter(offset); i < spans.length && starts[i] < end; i++) {
-      out.add(starts[i] >= offset && ends[i] <= end ? spans[i] : spans[i].clip(offset, end));
+    for (int i = firstEndingAfter(offset); i < starts.length && starts[i] < end; i++) {
+      long from = Math.max(offset, starts[i]);
+      out.add(new Span(from, Math.min(end, ends[i]) - from, source(i, from)));
     }
   }
 
@@ -113,13 +100,22 @@ final class SpanRun {
    * whether it added anything.
    */
   boolean matchMove(long offset, long length, Source from, Source.Stored to, List<Span> puts) {
+    if (from instanceof Source.Hole) {
+      return false; // no span maps to a hole
+    }
+    byte kind = kindOf(from);
+    String object = objectOf(from);
+    long base = offsetOf(from);
     long end = offset + length;
     boolean moved = false;
-    for (int i = firstEndingAfter(offset); i < spans.length && starts[i] < end; i++) {
-      Span part = spans[i].clip(offset, end);
-      long delta = part.offset() - offset;
-      if (part.source().equals(from.advance(delta))) {
-        puts.add(new Span(part.offset(), part.length(), to.advance(delta)));
+    for (int i = firstEndingAfter(offset); i < starts.length && starts[i] < end; i++) {
+      long partStart = Math.max(offset, starts[i]);
+      long partEnd = Math.min(end, ends[i]);
+      long delta = partStart - offset;
+      boolean same = kinds[i] == kind
+          && (kind == ZERO || (object.equals(objects[i]) && offsets[i] + (partStart - starts[i]) == base + delta));
+      if (same) {
+        puts.add(new Span(partStart, partEnd - partStart, to.advance(delta)));
         moved = true;
       }
     }
@@ -127,97 +123,108 @@ final class SpanRun {
   }
 
   /**
-   * Applies sorted, non-overlapping puts as {@link #put} would one after the other, in one pass
-   * and one copy of the arrays. The output is built left to right: before each change every span
+   * Applies sorted, non-overlapping changes as puts one after the other would, in one pass and
+   * one copy of the arrays. The output is built left to right: before each change every span
    * starting before the change's end is appended, so the spans the change touches are the tail of
-   * the output and its right neighbour is the next input span; the tail is then replaced exactly
-   * as put replaces its middle.
+   * the output and its right neighbour is the next input span; that tail is cut back to what lies
+   * before the change, the change and what of the tail lies after it are appended, and each
+   * appended piece is joined with the one before it when it continues it.
    */
   SpanRun applyInOrder(List<Span> changes) {
-    if (changes.size() == 1) {
-      Span only = changes.get(0);
-      return put(only.offset(), only.length(), only.source());
-    }
-    // Each change removes what it covers and adds at most three spans: a net gain of two at most.
-    int capacity = spans.length + 2 * changes.size();
-    Span[] out = new Span[capacity];
-    long[] outStarts = new long[capacity];
-    long[] outEnds = new long[capacity];
-    int size = 0;
+    Builder out = new Builder(starts.length + 2 * changes.size());
     int next = 0;
-    Span[] middle = new Span[3];
     for (Span change : changes) {
       long offset = change.offset();
       long end = change.end();
       int upto = next;
-      while (upto < spans.length && starts[upto] < end) {
+      while (upto < starts.length && starts[upto] < end) {
         upto++;
       }
-      copy(next, out, outStarts, outEnds, size, upto - next);
-      size += upto - next;
+      out.copy(this, next, upto);
       next = upto;
-      int first = size;
-      while (first > 0 && outEnds[first - 1] > offset) {
+      // The output's spans that end after the change's start overlap it: cut them back to what
+      // lies before it, keeping what lies after it (at most one span reaches past its end).
+      int first = out.size;
+      while (first > 0 && out.ends[first - 1] > offset) {
         first--;
       }
-      int m = 0;
-      if (first < size && outStarts[first] < offset) {
-        middle[m++] = out[first].clip(outStarts[first], offset);
+      boolean tail = first < out.size && out.ends[out.size - 1] > end;
+      byte tailKind = 0;
+      String tailObject = null;
+      long tailOffset = 0;
+      long tailEnd = 0;
+      if (tail) {
+        int t = out.size - 1;
+        tailKind = out.kinds[t];
+        tailObject = out.objects[t];
+        tailOffset = tailKind == ZERO ? 0 : out.offsets[t] + (end - out.starts[t]);
+        tailEnd = out.ends[t];
+      }
+      if (first < out.size && out.starts[first] < offset) {
+        out.ends[first] = offset;
+        out.size = first + 1;
+      } else {
+        out.size = first;
       }
       if (!(change.source() instanceof Source.Hole)) {
-        middle[m++] = change;
+        out.add(offset, end, change.source());
       }
-      if (first < size && outEnds[size - 1] > end) {
-        middle[m++] = out[size - 1].clip(end, outEnds[size - 1]);
+      if (tail) {
+        out.add(end, tailEnd, tailKind, tailObject, tailOffset);
       }
-      m = joinWithin(middle, m);
-      if (m > 0 && first > 0 && joinable(out[first - 1], middle[0])) {
-        middle[0] = joined(out[first - 1], middle[0]);
-        first--;
-      }
-      if (m > 0 && next < spans.length && joinable(middle[m - 1], spans[next])) {
-        middle[m - 1] = joined(middle[m - 1], spans[next]);
+      // The input span after the change may continue what was just appended (a rewrite of the
+      // bytes a span already maps to): join it here rather than copy it apart.
+      if (next < starts.length && out.size > 0 && out.ends[out.size - 1] == starts[next]
+          && out.continues(out.size - 1, kinds[next], objects[next], offsets[next])) {
+        out.ends[out.size - 1] = ends[next];
         next++;
       }
-      for (int i = 0; i < m; i++) {
-        out[first + i] = middle[i];
-        outStarts[first + i] = middle[i].offset();
-        outEnds[first + i] = middle[i].end();
-      }
-      size = first + m;
     }
-    copy(next, out, outStarts, outEnds, size, spans.length - next);
-    size += spans.length - next;
-    return size == capacity ? new SpanRun(out, outStarts, outEnds) : of(out, 0, size);
+    out.copy(this, next, starts.length);
+    return out.build();
   }
 
-  /** Copies count spans from index from on, with their starts and ends, to index at of the others. */
-  private void copy(int from, Span[] out, long[] outStarts, long[] outEnds, int at, int count) {
-    System.arraycopy(spans, from, out, at, count);
-    System.arraycopy(starts, from, outStarts, at, count);
-    System.arraycopy(ends, from, outEnds, at, count);
+  private Source source(int index, long at) {
+    return switch (kinds[index]) {
+      case ZERO -> Source.Zero.INSTANCE;
+      case STORED -> new Source.Stored(objects[index], offsets[index] + (at - starts[index]));
+      default -> new Source.Journaled(objects[index], offsets[index] + (at - starts[index]));
+    };
+  }
+
+  private static byte kindOf(Source source) {
+    if (source instanceof Source.Stored) {
+      return STORED;
+    }
+    if (source instanceof Source.Journaled) {
+      return JOURNALED;
+    }
+    if (source instanceof Source.Zero) {
+      return ZERO;
+    }
+    throw new IllegalArgumentException("a hole is not kept as a span");
+  }
+
+  private static String objectOf(Source source) {
+    if (source instanceof Source.Stored stored) {
+      return stored.key();
+    }
+    return source instanceof Source.Journaled journaled ? journaled.file() : null;
+  }
+
+  private static long offsetOf(Source source) {
+    if (source instanceof Source.Stored stored) {
+      return stored.offset();
+    }
+    return source instanceof Source.Journaled journaled ? journaled.offset() : 0;
   }
 
   private int firstEndingAfter(long offset) {
     int lo = 0;
-    int hi = spans.length;
+    int hi = starts.length;
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
       if (ends[mid] > offset) {
-        hi = mid;
-      } else {
-        lo = mid + 1;
-      }
-    }
-    return lo;
-  }
-
-  private int firstStartingAtOrAfter(long offset) {
-    int lo = 0;
-    int hi = spans.length;
-    while (lo < hi) {
-      int mid = (lo + hi) >>> 1;
-      if (starts[mid] >= offset) {
         hi = mid;
       } else {
         lo = mid + 1;
@@ -237,26 +244,92 @@ final class SpanRun {
     return Source.continuous(previous.source(), previous.length(), next.source());
   }
 
-  /**
-   * Joins the pieces of a change that continue each other: a write of the bytes a span already
-   * maps to (zeroing zeros, a rewrite of the same source) continues the pieces of that span around
-   * it. Keeping every span maximal makes the spans a function of the bytes' sources alone, so
-   * changes to ranges apart give the same spans in any order (what the batched methods rely on).
-   * Returns the new count.
-   */
-  private static int joinWithin(Span[] middle, int m) {
-    int kept = 0;
-    for (int i = 1; i < m; i++) {
-      if (joinable(middle[kept], middle[i])) {
-        middle[kept] = joined(middle[kept], middle[i]);
-      } else {
-        middle[++kept] = middle[i];
-      }
-    }
-    return m == 0 ? 0 : kept + 1;
-  }
-
   static Span joined(Span previous, Span next) {
     return new Span(previous.offset(), previous.length() + next.length(), previous.source());
+  }
+
+  /**
+   * A run being built left to right in growable parallel arrays; {@link #add} joins a span with
+   * the last one when it continues it, which keeps every run it builds maximal.
+   */
+  private static final class Builder {
+    long[] starts;
+    long[] ends;
+    byte[] kinds;
+    String[] objects;
+    long[] offsets;
+    int size;
+
+    Builder(int capacity) {
+      int c = Math.max(capacity, 1);
+      starts = new long[c];
+      ends = new long[c];
+      kinds = new byte[c];
+      objects = new String[c];
+      offsets = new long[c];
+    }
+
+    void add(long start, long end, Source source) {
+      add(start, end, kindOf(source), objectOf(source), offsetOf(source));
+    }
+
+    void add(long start, long end, byte kind, String object, long offset) {
+      if (size > 0 && ends[size - 1] == start && continues(size - 1, kind, object, offset)) {
+        ends[size - 1] = end;
+        return;
+      }
+      grow(size + 1);
+      starts[size] = start;
+      ends[size] = end;
+      kinds[size] = kind;
+      objects[size] = object;
+      offsets[size] = offset;
+      size++;
+    }
+
+    /** Whether a span of kind, object and offset starting where span i ends continues it. */
+    boolean continues(int i, byte kind, String object, long offset) {
+      if (kinds[i] != kind) {
+        return false;
+      }
+      if (kind == ZERO) {
+        return true;
+      }
+      return object.equals(objects[i]) && offset == offsets[i] + (ends[i] - starts[i]);
+    }
+
+    /** Appends spans from index from to to of run, which do not continue each other. */
+    void copy(SpanRun run, int from, int to) {
+      int n = to - from;
+      if (n <= 0) {
+        return;
+      }
+      grow(size + n);
+      System.arraycopy(run.starts, from, starts, size, n);
+      System.arraycopy(run.ends, from, ends, size, n);
+      System.arraycopy(run.kinds, from, kinds, size, n);
+      System.arraycopy(run.objects, from, objects, size, n);
+      System.arraycopy(run.offsets, from, offsets, size, n);
+      size += n;
+    }
+
+    private void grow(int needed) {
+      if (needed > starts.length) {
+        int c = Math.max(needed, starts.length * 2);
+        starts = Arrays.copyOf(starts, c);
+        ends = Arrays.copyOf(ends, c);
+        kinds = Arrays.copyOf(kinds, c);
+        objects = Arrays.copyOf(objects, c);
+        offsets = Arrays.copyOf(offsets, c);
+      }
+    }
+
+    SpanRun build() {
+      if (size == starts.length) {
+        return new SpanRun(starts, ends, kinds, objects, offsets);
+      }
+      return new SpanRun(Arrays.copyOf(starts, size), Arrays.copyOf(ends, size), Arrays.copyOf(kinds, size),
+          Arrays.copyOf(objects, size), Arrays.copyOf(offsets, size));
+    }
   }
 }
