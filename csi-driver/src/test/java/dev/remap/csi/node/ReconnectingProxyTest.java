@@ -8,6 +8,7 @@ import dev.remap.engine.store.FileObjectStore;
 import dev.remap.engine.store.ObjectStore;
 import dev.remap.engine.volume.VolumeManager;
 import dev.remap.engine.volume.VolumeOptions;
+import dev.remap.testkit.Await;
 import dev.remap.testkit.Proc;
 import dev.remap.testkit.RemapPaths;
 import java.io.IOException;
@@ -89,11 +90,15 @@ class ReconnectingProxyTest {
         "--size=96M", "--iodepth=16", "--rate_iops=1500", "--verify=crc32c", "--do_verify=1",
         "--verify_fatal=1", "--verify_state_save=0"))
         .redirectErrorStream(true).redirectOutput(fioOut.toFile()).start();
-    Thread.sleep(1500);
+    // fio's writes reach the engine through the proxy before the engine stops.
+    Await.until("fio's writes reaching the engine through the proxy", Duration.ofSeconds(30),
+        () -> fio.isAlive() && Files.readString(log).contains("requests in flight upstream: new peak"));
     assertThat(fio.isAlive()).as("fio still writing when the engine stops").isTrue();
     stopEngine();
     server = null;
-    Thread.sleep(2500); // a few of the proxy's once-a-second attempts find no engine
+    // The proxy's first reconnect attempt finds no engine, while fio waits.
+    Await.until("a reconnect attempt that finds no engine", Duration.ofSeconds(30),
+        () -> Files.readString(log).contains("reconnect attempt 1 of"));
     assertThat(fio.isAlive()).as("fio waits for the engine instead of failing").isTrue();
     startEngine();
     assertThat(fio.waitFor(3, TimeUnit.MINUTES)).as("fio ends").isTrue();
@@ -132,9 +137,7 @@ class ReconnectingProxyTest {
     Process proxy = new ProcessBuilder(ReconnectingProxy.command(socket, engineSocket(), VOLUME, false))
         .redirectErrorStream(true).redirectOutput(tmp.resolve("proxy.log").toFile()).start();
     try {
-      for (int i = 0; i < 300 && !Files.exists(socket); i++) {
-        Thread.sleep(20);
-      }
+      Await.until("the proxy listening on " + socket, Duration.ofSeconds(30), () -> Files.exists(socket));
       try (RawNbdClient good = RawNbdClient.connect(socket)) {
         assertThat(good.go(VOLUME)).isEqualTo(16L << 20);
         byte[] data = new byte[4096];
