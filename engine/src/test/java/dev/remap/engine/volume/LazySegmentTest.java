@@ -9,14 +9,15 @@ import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -429,15 +430,28 @@ class LazySegmentTest {
     return infos.get(infos.size() - 1);
   }
 
-  /** Copies a folder as a crash leaves it (what is written, in the page cache or not), temp files left out. */
+  /**
+   * Copies a folder as a crash leaves it (what is written, in the page cache or not), temp files
+   * left out. The volume may still be open and working: a file it renames or retires between the
+   * listing and the copy is left out, as a crash just after that rename or unlink would leave it.
+   */
   static void copy(Path from, Path to) throws IOException {
-    try (Stream<Path> files = Files.walk(from)) {
-      for (Path file : (Iterable<Path>) files::iterator) {
-        Path target = to.resolve(from.relativize(file).toString());
-        if (Files.isDirectory(file)) {
-          Files.createDirectories(target);
-        } else if (!file.getFileName().toString().startsWith(".~")) {
+    Files.createDirectories(to);
+    List<Path> entries = new ArrayList<>();
+    try (DirectoryStream<Path> listing = Files.newDirectoryStream(from)) {
+      listing.forEach(entries::add);
+    } catch (NoSuchFileException gone) {
+      return; // a folder removed since its parent was listed
+    }
+    for (Path file : entries) {
+      Path target = to.resolve(file.getFileName().toString());
+      if (Files.isDirectory(file)) {
+        copy(file, target);
+      } else if (!file.getFileName().toString().startsWith(".~")) {
+        try {
           Files.copy(file, target);
+        } catch (NoSuchFileException gone) {
+          // renamed or retired since the listing: the copy is of a moment after that
         }
       }
     }
