@@ -163,8 +163,10 @@ class LazySegmentTest {
         // A write flushed now, then a crash (copied while open): numbered on past the gap, kept.
         volume.write(12 << 20, ByteBuffer.wrap(later), false);
         volume.flush();
-        copy(crashStore, tmp.resolve("second-store"));
+        // The journal first: a record the uploader moves to a segment meanwhile is then in one
+        // copy or the other, as it is at every moment of the real files.
         copy(crashJournal, tmp.resolve("second-journal"));
+        copy(crashStore, tmp.resolve("second-store"));
       } finally {
         reopened.stopCollecting();
       }
