@@ -7,8 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.zip.CRC32C;
 
 /**
@@ -121,6 +123,45 @@ public final class MappingCodec {
 
   /** Decodes what {@link #encode} wrote; a damaged or foreign object is an IOException. */
   public static Decoded decode(ByteBuffer data, String what) throws IOException {
+    DataInputStream in = checked(data, what);
+    Geometry g = new Geometry(in.readLong(), in.readInt(), in.readInt());
+    long segmentSeq = in.readLong();
+    long journalSeq = in.readLong();
+    String[] keys = keys(in);
+    MappingTable table = new MappingTable(g);
+    int chunks = in.readInt();
+    List<Span> spans = new ArrayList<>();
+    for (int c = 0; c < chunks; c++) {
+      long index = in.readLong();
+      long generation = in.readLong();
+      int spanCount = in.readInt();
+      spans.clear();
+      for (int s = 0; s < spanCount; s++) {
+        long offset = Integer.toUnsignedLong(in.readInt());
+        long length = Integer.toUnsignedLong(in.readInt());
+        Source source = in.readByte() == 1 ? new Source.Stored(keys[in.readInt()], in.readLong()) : Source.Zero.INSTANCE;
+        spans.add(new Span(offset, length, source));
+      }
+      // Encoded spans are sorted and apart: one pass builds the chunk (not a put, and a copy of
+      // a leaf, per span: a checkpoint of a randomly written volume has millions of them).
+      table.setChunk(index, ChunkRef.EMPTY.putAll(spans).withGeneration(generation));
+    }
+    return new Decoded(table, segmentSeq, journalSeq);
+  }
+
+  /**
+   * The store objects an encoded table references, read from its key list alone: what the
+   * cleaner asks of every other volume's checkpoint and every snapshot manifest, every time it
+   * measures, without building their tables. Checked as {@link #decode} checks.
+   */
+  public static Set<String> referencedKeys(ByteBuffer data, String what) throws IOException {
+    DataInputStream in = checked(data, what);
+    in.skipBytes(8 + 4 + 4 + 8 + 8);
+    return new HashSet<>(Arrays.asList(keys(in)));
+  }
+
+  /** The body after magic and version, once the checksum and those two are verified. */
+  private static DataInputStream checked(ByteBuffer data, String what) throws IOException {
     byte[] bytes = new byte[data.remaining()];
     data.duplicate().get(bytes);
     if (bytes.length < 8) {
@@ -136,30 +177,16 @@ public final class MappingCodec {
     if (in.readInt() != MAGIC || in.readInt() != VERSION) {
       throw new IOException(what + " is not a Remap mapping of a version this build reads");
     }
-    Geometry g = new Geometry(in.readLong(), in.readInt(), in.readInt());
-    long segmentSeq = in.readLong();
-    long journalSeq = in.readLong();
+    return in;
+  }
+
+  private static String[] keys(DataInputStream in) throws IOException {
     String[] keys = new String[in.readInt()];
     for (int k = 0; k < keys.length; k++) {
       byte[] utf8 = new byte[in.readUnsignedShort()];
       in.readFully(utf8);
       keys[k] = new String(utf8, StandardCharsets.UTF_8);
     }
-    MappingTable table = new MappingTable(g);
-    int chunks = in.readInt();
-    for (int c = 0; c < chunks; c++) {
-      long index = in.readLong();
-      long generation = in.readLong();
-      int spanCount = in.readInt();
-      ChunkRef ref = ChunkRef.EMPTY;
-      for (int s = 0; s < spanCount; s++) {
-        long offset = Integer.toUnsignedLong(in.readInt());
-        long length = Integer.toUnsignedLong(in.readInt());
-        Source source = in.readByte() == 1 ? new Source.Stored(keys[in.readInt()], in.readLong()) : Source.Zero.INSTANCE;
-        ref = ref.put(offset, length, source);
-      }
-      table.setChunk(index, ref.withGeneration(generation));
-    }
-    return new Decoded(table, segmentSeq, journalSeq);
+    return keys;
   }
 }

@@ -67,7 +67,7 @@ final class SharedSegments {
     }
     Set<String> own = new HashSet<>();
     try {
-      for (String referenced : MappingCodec.decode(ByteBuffer.wrap(store.get(key)), key).table().referencedKeys()) {
+      for (String referenced : MappingCodec.referencedKeys(ByteBuffer.wrap(store.get(key)), key)) {
         if (referenced.startsWith(ownPrefix)) {
           own.add(referenced);
         }
