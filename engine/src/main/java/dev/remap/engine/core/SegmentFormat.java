@@ -96,33 +96,66 @@ public final class SegmentFormat {
       total += p.remaining();
     }
     ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(total));
-    out.putInt(MAGIC).putInt(VERSION).putInt(headerLength)
-        .putLong(seq).putLong(firstJournalSeq).putLong(lastJournalSeq).putInt(changes.size());
-    long dataOffset = headerLength;
+    out.position(headerLength);
     int payload = 0;
+    for (Entry change : changes) {
+      if (change.kind() == Kind.DATA) {
+        ByteBuffer p = payloads.get(payload++);
+        if (p.remaining() != change.length()) {
+          throw new IllegalArgumentException("payload length differs from entry length " + change.length());
+        }
+        out.put(p.duplicate());
+      }
+    }
+    out.flip();
+    seal(out, seq, firstJournalSeq, lastJournalSeq, changes);
+    return out;
+  }
+
+  /**
+   * Writes the header of a segment whose data is in place already: segment runs from its position
+   * to its limit, and from {@link #headerLength}(changes.size()) on holds the DATA entries' bytes
+   * in entry order, nothing after them. This lets the writer read data straight from the journal
+   * into the buffer the segment is written from, instead of into buffers of its own that are then
+   * copied ({@link #encode} is the same for payloads already in memory). The entries' data
+   * offsets are computed here (theirs are ignored). Position and limit are left as they are.
+   *
+   * @return the header, as {@link #parse} reads it back
+   */
+  public static Header seal(ByteBuffer segment, long seq, long firstJournalSeq, long lastJournalSeq,
+      List<Entry> changes) {
+    int headerLength = headerLength(changes.size());
+    List<Entry> placed = new ArrayList<>(changes.size());
+    long dataOffset = headerLength;
     for (Entry change : changes) {
       long at = 0;
       if (change.kind() == Kind.DATA) {
-        if (payloads.get(payload++).remaining() != change.length()) {
-          throw new IllegalArgumentException("payload length differs from entry length " + change.length());
-        }
         at = dataOffset;
         dataOffset += change.length();
       }
-      out.put((byte) (change.kind().ordinal() + 1)).putLong(change.volumeOffset()).putLong(change.length()).putLong(at);
+      placed.add(new Entry(change.kind(), change.volumeOffset(), change.length(), at));
     }
-    CRC32C data = new CRC32C();
-    for (ByteBuffer p : payloads) {
-      data.update(p.duplicate());
+    if (dataOffset != segment.remaining()) {
+      throw new IllegalArgumentException("a segment of " + segment.remaining() + " bytes cannot hold a header of "
+          + headerLength + " and " + (dataOffset - headerLength) + " bytes of data");
     }
-    out.putInt((int) data.getValue());
+    ByteBuffer data = segment.duplicate();
+    data.position(segment.position() + headerLength);
+    CRC32C dataCrc = new CRC32C();
+    dataCrc.update(data);
+    ByteBuffer out = segment.duplicate();
+    out.putInt(MAGIC).putInt(VERSION).putInt(headerLength)
+        .putLong(seq).putLong(firstJournalSeq).putLong(lastJournalSeq).putInt(changes.size());
+    for (Entry e : placed) {
+      out.put((byte) (e.kind().ordinal() + 1)).putLong(e.volumeOffset()).putLong(e.length()).putLong(e.dataOffset());
+    }
+    out.putInt((int) dataCrc.getValue());
+    ByteBuffer header = segment.duplicate();
+    header.limit(out.position());
     CRC32C crc = new CRC32C();
-    crc.update(out.array(), 0, out.position());
+    crc.update(header);
     out.putInt((int) crc.getValue());
-    for (ByteBuffer p : payloads) {
-      out.put(p.duplicate());
-    }
-    return out.flip();
+    return new Header(seq, firstJournalSeq, lastJournalSeq, placed, headerLength, VERSION, (int) dataCrc.getValue());
   }
 
   /** The header length the prefix announces (read that many bytes, then {@link #parse}). */

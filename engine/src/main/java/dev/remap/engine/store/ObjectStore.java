@@ -23,7 +23,9 @@ import java.util.Optional;
  *       S3: the server acknowledged it). The one exception is {@link #putIfAbsentLazily}: its object
  *       is durable only once a {@link #syncLazy} naming it has returned.
  *   <li><b>Buffers.</b> put reads {@code data} from its position to its limit and does not move its
- *       position; the caller must not change those bytes until put returns. read fills {@code dst}
+ *       position; the caller must not change those bytes until put returns, and may reuse them
+ *       after (a store keeps no reference: the uploader writes segment after segment from one
+ *       buffer); heap and direct buffers alike. read fills {@code dst}
  *       from its position and advances it by the count returned.
  *   <li><b>Errors.</b> A missing object is {@link NoSuchObjectException}; a failure of the store
  *       (unreachable, credentials, missing bucket or folder, permission) is {@link StoreException}

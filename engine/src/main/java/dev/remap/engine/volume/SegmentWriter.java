@@ -38,11 +38,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class SegmentWriter {
 
-  /** Gaps up to this are read through when an upload reads its pieces from the journal. */
-  private static final int READ_THROUGH = 64 << 10;
-  /** The most one such read takes. */
-  private static final int MAX_RUN = 16 << 20;
-
   private final UploadHost host;
   private final ObjectStore store;
   private final int checkpointEvery;
@@ -51,6 +46,8 @@ final class SegmentWriter {
   private int sinceCheckpoint;
   private final AtomicLong segments = new AtomicLong();
   private final AtomicLong uploaded = new AtomicLong();
+  /** Where segments are put together (upload thread only, as every segment is written there). */
+  private final SegmentBuffers buffers = new SegmentBuffers();
   /** Segments written lazily since the last barrier (upload thread only). */
   private final List<String> lazy = new ArrayList<>();
   private volatile int unsynced;
@@ -161,9 +158,16 @@ final class SegmentWriter {
    */
   void write(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Uploader.Move> moves,
       long firstJournalSeq, long lastJournalSeq) throws IOException {
+    ByteBuffer segment = buffers.withPayloads(SegmentFormat.headerLength(entries.size()), payloads);
+    writeSealed(segment, entries, moves, firstJournalSeq, lastJournalSeq);
+  }
+
+  /** {@link #write} of a segment whose data is in place after room for its header. */
+  private void writeSealed(ByteBuffer segment, List<SegmentFormat.Entry> entries, List<Uploader.Move> moves,
+      long firstJournalSeq, long lastJournalSeq) throws IOException {
     long seq = nextSegment;
     String key = StoreLayout.segment(host.volumeId(), seq);
-    ByteBuffer segment = SegmentFormat.encode(seq, firstJournalSeq, lastJournalSeq, entries, payloads);
+    SegmentFormat.Header header = SegmentFormat.seal(segment, seq, firstJournalSeq, lastJournalSeq, entries);
     boolean deferred = store.defersDurability();
     if (!store.putIfAbsentLazily(key, segment)) {
       // A segment of this number exists: an earlier attempt of ours whose answer was lost, or
@@ -174,7 +178,6 @@ final class SegmentWriter {
       }
       store.put(key, segment);
     }
-    SegmentFormat.Header header = SegmentFormat.parse(segment, key);
     List<Uploader.Move> placed = new ArrayList<>(moves.size());
     int m = 0;
     for (SegmentFormat.Entry entry : header.entries()) {
@@ -194,7 +197,7 @@ final class SegmentWriter {
       durableJournalSeq = uploadedSeq;
     }
     segments.incrementAndGet();
-    uploaded.addAndGet(segment.limit());
+    uploaded.addAndGet(segment.remaining());
     if (++sinceCheckpoint >= checkpointEvery) {
       checkpoint();
     }
@@ -231,8 +234,8 @@ final class SegmentWriter {
   }
 
   /**
-   * Writes a packed segment: the entries, their data read from the journal (the
-   * upload thread alone retires journal files, so the locations stay readable).
+   * Writes a packed segment: the entries, their data read from the journal straight into the
+   * buffer the segment is written from ({@link SegmentBuffers}).
    *
    * @return the bytes of client data the segment holds
    */
@@ -240,38 +243,13 @@ final class SegmentWriter {
       throws IOException {
     List<Span> data = packed.data();
     List<Uploader.Move> moves = new ArrayList<>(data.size());
-    List<ByteBuffer> payloads = new ArrayList<>(data.size());
     long payloadBytes = 0;
-    // Neighbouring pieces lie one after the other in a journal file, a record header apart (in
-    // batch order): one read per run of them, not one per piece (2,048 per segment of 4 KiB
-    // writes), reading through small gaps (headers, parts a later write of the batch replaced).
-    int i = 0;
-    while (i < data.size()) {
-      Source.Journaled start = (Source.Journaled) data.get(i).source();
-      long end = start.offset() + data.get(i).length();
-      int j = i + 1;
-      while (j < data.size()) {
-        Source.Journaled next = (Source.Journaled) data.get(j).source();
-        long nextEnd = next.offset() + data.get(j).length();
-        if (!next.file().equals(start.file()) || next.offset() < end || next.offset() - end > READ_THROUGH
-            || nextEnd - start.offset() > MAX_RUN) {
-          break;
-        }
-        end = nextEnd;
-        j++;
-      }
-      ByteBuffer run = ByteBuffer.allocate((int) (end - start.offset()));
-      from.read(start, run);
-      for (int k = i; k < j; k++) {
-        Span piece = data.get(k);
-        int at = (int) (((Source.Journaled) piece.source()).offset() - start.offset());
-        payloads.add(run.slice(at, (int) piece.length()));
-        moves.add(new Uploader.Move(piece.offset(), piece.length(), piece.source(), null));
-        payloadBytes += piece.length();
-      }
-      i = j;
+    for (Span piece : data) {
+      moves.add(new Uploader.Move(piece.offset(), piece.length(), piece.source(), null));
+      payloadBytes += piece.length();
     }
-    write(packed.entries(), payloads, moves, firstJournalSeq, lastJournalSeq);
+    ByteBuffer segment = buffers.fromJournal(SegmentFormat.headerLength(packed.entries().size()), data, from);
+    writeSealed(segment, packed.entries(), moves, firstJournalSeq, lastJournalSeq);
     return payloadBytes;
   }
 

@@ -95,5 +95,20 @@ class CodecProperties {
       }
     }
     assertThat(java.util.Arrays.mismatch(read, model)).isEqualTo(-1);
+
+    // Sealed in place, in direct memory, at an offset of a larger buffer (as the uploader
+    // assembles a segment): the same bytes, the header parse reads, and the data verifies.
+    int headerLength = SegmentFormat.headerLength(entries.size());
+    ByteBuffer direct = ByteBuffer.allocateDirect(7 + segment.remaining() + 5);
+    direct.position(7 + headerLength);
+    payloads.forEach(p -> direct.put(p.duplicate()));
+    direct.limit(direct.position()).position(7);
+    SegmentFormat.Header sealed = SegmentFormat.seal(direct, 9, 100, 130, entries);
+    assertThat(direct.position()).isEqualTo(7);
+    assertThat(direct.slice()).isEqualTo(segment);
+    assertThat(sealed).isEqualTo(header);
+    assertThat(SegmentFormat.verify(direct.slice(), "sealed")).isEqualTo(header);
+    assertThatThrownBy(() -> SegmentFormat.seal(direct.duplicate().limit(direct.limit() - 1), 9, 100, 130, entries))
+        .as("data one byte short").isInstanceOf(IllegalArgumentException.class);
   }
 }

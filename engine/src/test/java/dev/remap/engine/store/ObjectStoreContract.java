@@ -72,6 +72,20 @@ abstract class ObjectStoreContract {
   }
 
   @Test
+  void aDirectBufferReusedAfterPutLeavesTheObjectAsItWas() throws IOException {
+    // The uploader writes segment after segment from one direct buffer.
+    ByteBuffer reused = ByteBuffer.allocateDirect(3000);
+    reused.put(bytes(3000, 21)).flip();
+    assertThat(store.putIfAbsentLazily("vol/reused/0001", reused)).isTrue();
+    reused.clear();
+    reused.put(bytes(3000, 22)).flip();
+    store.put("vol/reused/0002", reused);
+
+    assertThat(store.get("vol/reused/0001")).isEqualTo(bytes(3000, 21));
+    assertThat(store.get("vol/reused/0002")).isEqualTo(bytes(3000, 22));
+  }
+
+  @Test
   void emptyObject() throws IOException {
     store.put("empty", ByteBuffer.allocate(0));
 
