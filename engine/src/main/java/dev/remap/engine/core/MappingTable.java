@@ -85,7 +85,10 @@ public final class MappingTable {
    * applied.
    */
   public void putAll(List<Span> changes) {
-    ChunkBatches<Span> batches = new ChunkBatches<>(Span::offset, Span::end, ChunkRef::putAll);
+    // Puts that overlap within a chunk (several segments' changes applied at once, a trim and a
+    // later write in one segment) are cut to what each last put covers: still one pass.
+    ChunkBatches<Span> batches = new ChunkBatches<>(Span::offset, Span::end, ChunkRef::putAll,
+        (chunk, inOrder) -> chunk.putAll(Coverage.latestWins(inOrder)).withGeneration(chunk.generation() + inOrder.size()));
     for (Span change : changes) {
       forEachChunk(change.offset(), change.length(), (index, chunkOffset, partLength, delta) ->
           batches.add(index, new Span(chunkOffset, partLength, change.source().advance(delta))));
@@ -99,7 +102,7 @@ public final class MappingTable {
    */
   public void relocateAll(List<Relocation> moves) {
     ChunkBatches<Relocation> batches =
-        new ChunkBatches<>(Relocation::offset, Relocation::end, ChunkRef::relocateAll);
+        new ChunkBatches<>(Relocation::offset, Relocation::end, ChunkRef::relocateAll, null);
     for (Relocation move : moves) {
       forEachChunk(move.offset(), move.length(), (index, chunkOffset, partLength, delta) ->
           batches.add(index, new Relocation(chunkOffset, partLength, move.from().advance(delta),
@@ -112,8 +115,9 @@ public final class MappingTable {
    * Chunk-relative changes gathered per chunk and applied to each chunk in one call, sorted by
    * offset. Changes to ranges apart commute (each changes only its own range), so only the order
    * of overlapping ones matters. The usual case, no overlap within a chunk, is one stable sort; a
-   * chunk with overlapping changes takes them in the caller's order instead, applying what it
-   * gathered whenever the next change overlaps it, which keeps every overlapping pair in order.
+   * chunk with overlapping changes is handed to {@code overlapping} in the caller's order when
+   * there is one (puts: the later wins), or takes them in that order, applying what it gathered
+   * whenever the next change overlaps it, which keeps every overlapping pair in order.
    */
   private final class ChunkBatches<T> {
     private record Part<T>(int chunk, int order, long start, long end, T change) {}
@@ -121,12 +125,15 @@ public final class MappingTable {
     private final ToLongFunction<T> start;
     private final ToLongFunction<T> end;
     private final BiFunction<ChunkRef, List<T>, ChunkRef> apply;
+    private final BiFunction<ChunkRef, List<T>, ChunkRef> overlapping;
     private final List<Part<T>> parts = new ArrayList<>();
 
-    ChunkBatches(ToLongFunction<T> start, ToLongFunction<T> end, BiFunction<ChunkRef, List<T>, ChunkRef> apply) {
+    ChunkBatches(ToLongFunction<T> start, ToLongFunction<T> end, BiFunction<ChunkRef, List<T>, ChunkRef> apply,
+        BiFunction<ChunkRef, List<T>, ChunkRef> overlapping) {
       this.start = start;
       this.end = end;
       this.apply = apply;
+      this.overlapping = overlapping;
     }
 
     void add(int index, T change) {
@@ -147,6 +154,12 @@ public final class MappingTable {
         List<Part<T>> group = parts.subList(from, to);
         if (apart) {
           applyTo(chunk, group);
+        } else if (overlapping != null) {
+          List<Part<T>> inOrder = new ArrayList<>(group);
+          inOrder.sort(Comparator.comparingInt(Part::order));
+          List<T> changes = new ArrayList<>(inOrder.size());
+          inOrder.forEach(part -> changes.add(part.change()));
+          chunks[chunk] = overlapping.apply(chunks[chunk], changes);
         } else {
           applyInOrder(chunk, new ArrayList<>(group));
         }

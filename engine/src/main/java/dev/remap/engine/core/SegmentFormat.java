@@ -235,6 +235,12 @@ public final class SegmentFormat {
 
   /** Applies a segment's changes to a table, as the upload of those changes did. */
   public static void apply(Header header, String segmentKey, MappingTable table) {
+    // In journal order, as the uploads were: where entries overlap, the later one wins.
+    table.putAll(changes(header, segmentKey));
+  }
+
+  /** A segment's changes as puts, in entry order (applied in that order, the later wins where they overlap). */
+  public static List<Span> changes(Header header, String segmentKey) {
     List<Span> changes = new ArrayList<>(header.entries().size());
     for (Entry e : header.entries()) {
       Source source = switch (e.kind()) {
@@ -244,7 +250,6 @@ public final class SegmentFormat {
       };
       changes.add(new Span(e.volumeOffset(), e.length(), source));
     }
-    // In journal order, as the uploads were: where entries overlap, the later one wins.
-    table.putAll(changes);
+    return changes;
   }
 }

@@ -2,8 +2,6 @@ package dev.remap.engine.core;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * What a segment holds of a batch of changes: for each write, the parts no later change of the
@@ -32,12 +30,11 @@ public final class SegmentPacking {
     int n = changes.size();
     // From the last change back: what later changes of the batch cover is left out of earlier writes.
     List<List<Span>> pieces = new ArrayList<>(n);
-    TreeMap<Long, Long> covered = new TreeMap<>();
+    Coverage covered = new Coverage();
     for (int i = n - 1; i >= 0; i--) {
       Change c = changes.get(i);
-      long end = c.offset() + c.length();
-      pieces.add(c.kind() == SegmentFormat.Kind.DATA ? uncovered(covered, c, end) : List.of());
-      cover(covered, c.offset(), end);
+      pieces.add(c.kind() == SegmentFormat.Kind.DATA ? covered.uncovered(c.offset(), c.length(), c.payload()) : List.of());
+      covered.cover(c.offset(), c.offset() + c.length());
     }
     List<SegmentFormat.Entry> entries = new ArrayList<>(n);
     List<Span> data = new ArrayList<>(n);
@@ -53,43 +50,5 @@ public final class SegmentPacking {
       }
     }
     return new Packed(entries, data);
-  }
-
-  /** The parts of c not in covered, each with where its bytes are. */
-  private static List<Span> uncovered(TreeMap<Long, Long> covered, Change c, long end) {
-    List<Span> out = new ArrayList<>(1);
-    long at = c.offset();
-    Map.Entry<Long, Long> before = covered.floorEntry(at);
-    if (before != null && before.getValue() > at) {
-      at = before.getValue();
-    }
-    while (at < end) {
-      Map.Entry<Long, Long> next = covered.ceilingEntry(at);
-      long stop = next == null ? end : Math.min(end, next.getKey());
-      if (stop > at) {
-        out.add(new Span(at, stop - at, c.payload().advance(at - c.offset())));
-      }
-      if (next == null || next.getKey() >= end) {
-        break;
-      }
-      at = next.getValue();
-    }
-    return out;
-  }
-
-  /** Adds [from, to) to covered, a set of disjoint ranges (start to end) with none touching. */
-  private static void cover(TreeMap<Long, Long> covered, long from, long to) {
-    Map.Entry<Long, Long> before = covered.floorEntry(from);
-    if (before != null && before.getValue() >= from) {
-      from = before.getKey();
-      to = Math.max(to, before.getValue());
-      covered.remove(before.getKey());
-    }
-    for (Map.Entry<Long, Long> next = covered.ceilingEntry(from); next != null && next.getKey() <= to;
-        next = covered.ceilingEntry(from)) {
-      to = Math.max(to, next.getValue());
-      covered.remove(next.getKey());
-    }
-    covered.put(from, to);
   }
 }

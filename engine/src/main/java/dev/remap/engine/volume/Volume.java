@@ -56,7 +56,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   final ReentrantLock writeOrder = new ReentrantLock();
   final ReentrantReadWriteLock mapLock = new ReentrantReadWriteLock();
   final MappingTable live;
-  final MappingTable stored;
+  final StoredTable stored;
   final Uploader uploader;
   private final SegmentCleaner cleaner;
   private final VolumeLock lock;
@@ -75,7 +75,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     // Before the uploader starts: its thread asks whether the volume was fenced or is still owned.
     this.tenure = new Tenure(new VolumeTenureHost(this), ownership, lock, reloader, epoch);
     this.meta = meta;
-    this.stored = stored;
+    this.stored = new StoredTable(stored);
     this.live = stored.copy();
     this.uploader = new Uploader(new VolumeUploadHost(this), store, options, lastSegment, lastJournalSeq);
     this.cleaner = new SegmentCleaner(new VolumeCleanerTarget(this, reader, collectSoon), store, options.cleaning(),
@@ -338,7 +338,8 @@ public final class Volume implements BlockDevice, Ownership.Holder {
   }
 
   /**
-   * Relocates uploaded ranges from the journal to a segment and applies the segment to stored.
+   * Relocates uploaded ranges from the journal to a segment and queues the segment for stored
+   * ({@link StoredTable}: applied when a checkpoint, the cleaner or a snapshot reads it).
    * The journal keeps their records until the segment is durable: the uploader retires it then
    * ({@link UploadHost#retire}).
    */
@@ -349,7 +350,7 @@ public final class Volume implements BlockDevice, Ownership.Holder {
       live.relocateAll(moves.stream()
           .map(move -> new MappingTable.Relocation(move.offset(), move.length(), move.from(), move.to()))
           .toList());
-      SegmentFormat.apply(header, segmentKey, stored);
+      stored.queue(header, segmentKey);
     } finally {
       mapLock.writeLock().unlock();
     }

@@ -42,7 +42,7 @@ final class VolumeCleanerTarget implements SegmentCleaner.Target {
   public MappingTable storedCopy() {
     volume.mapLock.readLock().lock();
     try {
-      return volume.stored.copy();
+      return volume.stored.current().copy();
     } finally {
       volume.mapLock.readLock().unlock();
     }
@@ -52,7 +52,7 @@ final class VolumeCleanerTarget implements SegmentCleaner.Target {
   public <T> T queryStored(Function<MappingTable, T> query) {
     volume.mapLock.readLock().lock();
     try {
-      return query.apply(volume.stored);
+      return query.apply(volume.stored.current());
     } finally {
       volume.mapLock.readLock().unlock();
     }

@@ -55,7 +55,7 @@ final class VolumeSnapshots {
     // cleaner may empty a segment it references and a collection delete that segment, unless the
     // manifest is already in the store to keep it.
     boolean written = volume.quiesced(QUIESCE_TIMEOUT, () -> store.putIfAbsent(key,
-        ByteBuffer.wrap(MappingCodec.encode(volume.stored, 0, 0))));
+        ByteBuffer.wrap(MappingCodec.encode(volume.stored.current(), 0, 0))));
     if (!written) {
       throw new VolumeException("snapshot " + volume.name() + "@" + snapshot + " already exists");
     }

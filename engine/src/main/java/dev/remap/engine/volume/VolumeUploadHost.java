@@ -71,7 +71,7 @@ final class VolumeUploadHost implements UploadHost {
     MappingTable snapshot;
     volume.mapLock.readLock().lock();
     try {
-      snapshot = volume.stored.copy();
+      snapshot = volume.stored.current().copy();
     } finally {
       volume.mapLock.readLock().unlock();
     }

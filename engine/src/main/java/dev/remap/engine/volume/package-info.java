@@ -17,8 +17,9 @@
  *       of writing it under the lock);</li>
  *   <li>the journal's own lock (inside {@code Journal}), the monitor of {@code RetirementGate}
  *       (a FLUSH records there what it covers, the upload thread decides there how far to retire),
- *       and the monitors of {@code LeaseKeeper} and its {@code Held} leases: leaves, under which no
- *       lock of this list is taken.</li>
+ *       the monitors of {@code LeaseKeeper} and its {@code Held} leases, and the monitor of
+ *       {@code StoredTable} (under the map lock: a commit queues a segment's changes there, a
+ *       reader of {@code stored} applies them): leaves, under which no lock of this list is taken.</li>
  * </ol>
  * Paths as they are: a write ({@code VolumeWrites}, which owns no lock) takes writeOrder, appends
  * to the journal (its lock, let go), then the map's write lock, then the uploader's lock to
@@ -34,7 +35,8 @@
  *
  * <h2>Threads</h2>
  * The upload thread of a volume is the only one that writes its segments and checkpoints and
- * changes {@code stored}; the cleaner runs on it between uploads. Clients' threads change
+ * commits them to {@code stored} (a snapshot's thread may be the one that applies what was
+ * queued: {@code StoredTable}); the cleaner runs on it between uploads. Clients' threads change
  * {@code live} and the journal. The lease timer of {@code LeaseKeeper} renews leases and answers
  * handover requests, on its own threads.
  */
