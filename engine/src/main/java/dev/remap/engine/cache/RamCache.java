@@ -2,11 +2,10 @@ package dev.remap.engine.cache;
 
 import dev.remap.engine.block.BlockDevice;
 import dev.remap.engine.block.ForwardingBlockDevice;
-import dev.remap.engine.core.EvictionPolicy;
+import dev.remap.engine.core.PageSlots;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -17,21 +16,38 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code next} and keep them. Writes go through to {@code next} and then drop the pages they
  * touch, so the cache never holds data older than the device.
  *
- * <p>Locking: {@code lock} guards the page map and the eviction policy and is held only for
+ * <p>Locking: {@code lock} guards the page index and the slabs and is held only for
  * copies, never for I/O. A read that misses records each page's write generation before it
  * reads {@code next}, and keeps the page only if no write touched it meanwhile, so a slow miss
  * can never re-insert data that a concurrent write replaced. A change marks its pages before it
  * goes to {@code next} and again once it is there, before it drops them: a miss that read the
  * old bytes while the change was on its way (after the first mark) sees the second one.
+ *
+ * <p>Memory: {@link PageSlots} says which pages are kept and in which slot; a slot's bytes are a
+ * stretch of a slab, a heap {@code byte[]} of at most {@link #SLAB_BYTES}. A tier of a few GiB
+ * is then a few hundred arrays without references instead of hundreds of thousands of small
+ * ones (each with a boxed key and two map entries), so filling it allocates nothing per page and
+ * the collector has next to nothing to trace. Heap slabs rather than direct buffers: the tier
+ * counts against {@code -Xmx} as its pages always did, and takes nothing from the direct memory
+ * limit that the connections' buffers share (a direct tier would need that limit raised by its
+ * size wherever a tier is configured). Slabs are
+ * allocated as the tier first fills them (slots are handed out from the lowest, freed ones
+ * first), so an empty tier costs nothing, and {@link #clear} gives them back.
  */
 public final class RamCache extends ForwardingBlockDevice {
 
   private static final int STRIPES = 1 << 14;
+  /** The most bytes one slab holds: large enough to be few, small enough to find room for on a busy heap. */
+  static final int SLAB_BYTES = 16 << 20;
 
   private final int pageSize;
+  private final long capacityBytes;
   private final ReentrantLock lock = new ReentrantLock();
-  private final Map<Long, byte[]> pages = new HashMap<>();
-  private final EvictionPolicy<Long> policy;
+  /** Which page is in which slot; under lock. */
+  private final PageSlots slots;
+  /** Slot s is at (s % slotsPerSlab) * pageSize in slab s / slotsPerSlab; under lock, null until first used. */
+  private final byte[][] slabs;
+  private final int slotsPerSlab;
   private final AtomicLongArray writeGenerations = new AtomicLongArray(STRIPES);
   private final TierCounters counters = new TierCounters();
 
@@ -51,22 +67,27 @@ public final class RamCache extends ForwardingBlockDevice {
     if (Integer.bitCount(pageSize) != 1 || pageSize < next.blockSize()) {
       throw new IllegalArgumentException("cache page size must be a power of two of at least one block");
     }
+    long slotCount = capacityBytes / pageSize;
+    if (capacityBytes <= 0 || slotCount > PageSlots.MAX_CAPACITY) {
+      throw new IllegalArgumentException("cache capacity must be positive and at most "
+          + PageSlots.MAX_CAPACITY + " pages: " + capacityBytes);
+    }
     this.pageSize = pageSize;
-    this.policy = new EvictionPolicy<>(capacityBytes, 0.8);
+    this.capacityBytes = capacityBytes;
+    this.slots = new PageSlots((int) slotCount, 0.8);
+    this.slotsPerSlab = Math.max(1, SLAB_BYTES / pageSize);
+    this.slabs = new byte[(int) ((slotCount + slotsPerSlab - 1) / slotsPerSlab)][];
   }
 
   public TierCounters.Snapshot counters() {
     lock.lock();
     try {
       return new TierCounters.Snapshot("ram", counters.hits.get(), counters.misses.get(), counters.evictions.get(),
-          policy.usedBytes(), policy.capacity());
+          (long) slots.size() * pageSize, capacityBytes);
     } finally {
       lock.unlock();
     }
   }
-
-
-
 
   /** Answers from RAM if every page of the range is cached; false (dst untouched) otherwise. */
   public boolean tryRead(long offset, ByteBuffer dst) {
@@ -79,19 +100,19 @@ public final class RamCache extends ForwardingBlockDevice {
     lock.lock();
     try {
       for (long p = first; p <= last; p++) {
-        if (!pages.containsKey(p)) {
+        if (slots.lookup(p) < 0) {
           counters.misses.incrementAndGet();
           return false;
         }
       }
       int base = dst.position();
       for (long p = first; p <= last; p++) {
-        policy.access(p);
+        int slot = slots.access(p);
         long pageStart = p * pageSize;
         long from = Math.max(offset, pageStart);
         long to = Math.min(offset + length, pageStart + pageSize);
-        dst.position(base + (int) (from - offset));
-        dst.put(pages.get(p), (int) (from - pageStart), (int) (to - from));
+        dst.put(base + (int) (from - offset), slabs[slot / slotsPerSlab],
+            slabOffset(slot) + (int) (from - pageStart), (int) (to - from));
       }
       dst.position(base + length);
       counters.hits.incrementAndGet();
@@ -111,26 +132,52 @@ public final class RamCache extends ForwardingBlockDevice {
       next.read(offset, dst);
       return;
     }
-    // Read the whole pages around the request once, keep them, and answer from them.
-    long start = offset / pageSize * pageSize;
-    long end = Math.min(size(), (offset + length + pageSize - 1) / pageSize * pageSize);
-    long[] generations = new long[(int) ((end - start) / pageSize)];
-    for (int i = 0; i < generations.length; i++) {
-      generations[i] = writeGenerations.get(stripe(start / pageSize + i));
+    long first = offset / pageSize;
+    if (offset % pageSize == 0 && length % pageSize == 0) {
+      // Whole pages: read them straight into dst and keep them from there.
+      long[] generations = generations(first, length / pageSize);
+      int base = dst.position();
+      next.read(offset, dst);
+      keep(first, generations, dst, base);
+      return;
     }
+    // Read the whole pages around the request once, keep them, and answer from them.
+    long start = first * pageSize;
+    long end = Math.min(size(), (offset + length + pageSize - 1) / pageSize * pageSize);
+    long[] generations = generations(first, (int) ((end - start) / pageSize));
     ByteBuffer whole = ByteBuffer.allocate((int) (end - start));
     next.read(start, whole);
-    byte[] bytes = whole.array();
-    dst.put(bytes, (int) (offset - start), length);
+    dst.put(whole.array(), (int) (offset - start), length);
+    keep(first, generations, whole, 0);
+  }
+
+  /** The write generations of count pages from first, taken before they are read. */
+  private long[] generations(long first, int count) {
+    long[] generations = new long[count];
+    for (int i = 0; i < count; i++) {
+      generations[i] = writeGenerations.get(stripe(first + i));
+    }
+    return generations;
+  }
+
+  /**
+   * Keeps the pages just read (page first + i at from's index base + i * pageSize), each one only
+   * if no change touched it since its generation was taken and it is not kept already.
+   */
+  private void keep(long first, long[] generations, ByteBuffer from, int base) {
     lock.lock();
     try {
       for (int i = 0; i < generations.length; i++) {
-        long page = start / pageSize + i;
-        int pageLength = (int) Math.min(pageSize, end - (start + (long) i * pageSize));
-        if (pageLength == pageSize && writeGenerations.get(stripe(page)) == generations[i] && !pages.containsKey(page)) {
-          byte[] copy = new byte[pageSize];
-          System.arraycopy(bytes, i * pageSize, copy, 0, pageSize);
-          insert(page, copy);
+        long page = first + i;
+        if (writeGenerations.get(stripe(page)) != generations[i] || slots.lookup(page) >= 0) {
+          continue;
+        }
+        int slot = slots.add(page);
+        if (slots.lastEvicted() >= 0) {
+          counters.evictions.incrementAndGet();
+        }
+        if (slot >= 0) {
+          from.get(base + i * pageSize, slab(slot), slabOffset(slot), pageSize);
         }
       }
     } finally {
@@ -138,12 +185,20 @@ public final class RamCache extends ForwardingBlockDevice {
     }
   }
 
-  private void insert(long page, byte[] data) {
-    pages.put(page, data);
-    for (Long evicted : policy.add(page, data.length)) {
-      pages.remove(evicted);
-      counters.evictions.incrementAndGet();
+  /** The slab slot is in, allocated when the tier first reaches it. */
+  private byte[] slab(int slot) {
+    int index = slot / slotsPerSlab;
+    byte[] slab = slabs[index];
+    if (slab == null) {
+      long slotsLeft = slots.capacity() - (long) index * slotsPerSlab;
+      slab = new byte[(int) Math.min(slotsPerSlab, slotsLeft) * pageSize];
+      slabs[index] = slab;
     }
+    return slab;
+  }
+
+  private int slabOffset(int slot) {
+    return slot % slotsPerSlab * pageSize;
   }
 
   @Override
@@ -188,9 +243,6 @@ public final class RamCache extends ForwardingBlockDevice {
     invalidate(offset, length);
   }
 
-
-
-
   /**
    * Drops every page, and makes misses in flight drop what they read: the device below changed
    * behind the cache's back (its volume was owned by another node meanwhile).
@@ -201,10 +253,8 @@ public final class RamCache extends ForwardingBlockDevice {
     }
     lock.lock();
     try {
-      for (Long page : pages.keySet()) {
-        policy.remove(page);
-      }
-      pages.clear();
+      slots.clear();
+      Arrays.fill(slabs, null);
     } finally {
       lock.unlock();
     }
@@ -233,23 +283,7 @@ public final class RamCache extends ForwardingBlockDevice {
     bump(offset, length);
     lock.lock();
     try {
-      long first = offset / pageSize;
-      long last = (offset + length - 1) / pageSize;
-      if (last - first > pages.size()) {
-        pages.keySet().removeIf(p -> {
-          boolean hit = p >= first && p <= last;
-          if (hit) {
-            policy.remove(p);
-          }
-          return hit;
-        });
-        return;
-      }
-      for (long p = first; p <= last; p++) {
-        if (pages.remove(p) != null) {
-          policy.remove(p);
-        }
-      }
+      slots.removeRange(offset / pageSize, (offset + length - 1) / pageSize);
     } finally {
       lock.unlock();
     }
