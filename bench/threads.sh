@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Where a Remap server's CPU goes, thread by thread, under one fio job: a diagnostic to read
+# before and after a change of the data path, not a benchmark against the anchors (that is
+# bench/nbd.sh). One `remap serve` on a fresh file store, its volume filled whole and pre-read
+# (as bench/nbd.sh's warm target), then:
+#   write   4 KiB random writes QD32 (fio's nbd engine), server CPU per write by thread
+#   read    4 KiB random writes QD32, then at once 1 MiB sequential reads QD8 (the read after the
+#           writes of bench/nbd.sh's jobs 2 and 3): MiB/s and server CPU per MiB by thread
+# Per-thread CPU is read from /proc while fio runs (connection threads end with the connection).
+#
+#   bench/threads.sh [--bin LAUNCHER] [--size 512M] [--ram 600M] [--runtime 10] [--perf] write|read
+#
+# --bin     the launcher to serve with (default: this tree's ./remap; an older build's, to compare)
+# --perf    also `perf record` the server during the measured job and print the hottest symbols
+#           of each thread named in $COMMS (default: remap-upload-v); JIT names via jcmd perfmap
+set -euo pipefail
+root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+BIN=$root/remap SIZE=512M RAM=600M RUNTIME=10 PERF=0 MODE=""
+while (($#)); do
+  case $1 in
+    --bin) BIN=$2; shift 2 ;; --size) SIZE=$2; shift 2 ;; --ram) RAM=$2; shift 2 ;;
+    --runtime) RUNTIME=$2; shift 2 ;; --perf) PERF=1; shift ;;
+    write|read) MODE=$1; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "bench/threads.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ -n "$MODE" ] || { echo "bench/threads.sh: say write or read" >&2; exit 2; }
+work=$(mktemp -d /tmp/remap-threads.XXXXXX) pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+store="file://$work/store" uri="nbd+unix:///v?socket=$work/s.sock"
+"$BIN" volume create v --size "$SIZE" --store "$store" --journal "$work/journal" >/dev/null
+head -c "$SIZE" /dev/urandom >"$work/data.raw"
+REMAP_JAVA_OPTS="-Xms3g -Xmx3g -XX:+AlwaysPreTouch" "$BIN" serve --store "$store" --journal "$work/journal" \
+  --socket "$work/s.sock" --cache-ram "$RAM" >"$work/log" 2>&1 &
+pid=$!
+for _ in $(seq 300); do grep -qs "serving " "$work/log" && break; sleep 0.1; done
+nbdcopy "$work/data.raw" "$uri" --destination-is-zero
+nbdcopy --no-extents "$uri" null:
+rm -f "$work/data.raw"; sync; sleep 3
+
+threads() { for t in /proc/$pid/task/*; do
+  echo "$(basename "$t") $(tr ' ' _ <"$t/comm" 2>/dev/null) $(awk '{sub(/.*\) /, ""); print $12 + $13}' "$t/stat" 2>/dev/null)"
+done; }
+job() { # NAME FIO-ARGS...: runs fio for RUNTIME s after a 2 s ramp; per-thread ticks around the measured part
+  local name=$1; shift
+  fio --name="$name" --ioengine=nbd --uri="$uri" "$@" --time_based --ramp_time=2 --runtime="$RUNTIME" \
+    --norandommap --randrepeat=0 --output-format=json --output="$work/$name.json" >/dev/null &
+  local fp=$!
+  sleep 2; threads >"$work/$name.t0"
+  ((PERF)) && { perf record -F 999 -g -p "$pid" -o "$work/perf.data" -- sleep $((RUNTIME - 1)) >/dev/null 2>&1 & }
+  sleep $((RUNTIME - 1)); threads >"$work/$name.t1"; wait "$fp"
+}
+report() { # NAME rw UNIT-BYTES LABEL
+  python3 - "$work/$1.t0" "$work/$1.t1" "$work/$1.json" "$2" "$3" "$4" "$((RUNTIME - 1))" <<'PY'
+import collections, json, re, sys
+t0, t1, out, rw, unit, label, secs = sys.argv[1:8]
+io = json.load(open(out))["jobs"][0][rw]
+before = {l.split()[0]: int(l.split()[2]) for l in open(t0) if len(l.split()) == 3}
+ticks = collections.Counter()
+for line in open(t1):
+    p = line.split()
+    if len(p) == 3:
+        ticks[re.sub(r"\d+", "#", p[1])] += int(p[2]) - before.get(p[0], 0)
+units = io["bw_bytes"] / int(unit) * float(secs)
+print(f"{label}: {io['iops']:.0f} IOPS, {io['bw_bytes'] / 2**20:.0f} MiB/s, server CPU "
+      f"{sum(ticks.values()) * 1e4 / units:.1f} us per {label.split()[0]} (threads with any):")
+for name, t in ticks.most_common():
+    if t:
+        print(f"  {name:<22} {t * 1e4 / units:8.1f} us")
+PY
+}
+if [ "$MODE" = write ]; then
+  job w --rw=randwrite --bs=4k --iodepth=32
+  report w write 4096 "write (4 KiB random, QD32)"
+else
+  fio --name=w --ioengine=nbd --uri="$uri" --rw=randwrite --bs=4k --iodepth=32 --time_based --runtime=14 \
+    --norandommap --randrepeat=0 --output=/dev/null
+  job r --rw=read --bs=1M --iodepth=8
+  report r read 1048576 "MiB (1 MiB sequential reads QD8, after 14 s of 4 KiB random writes)"
+fi
+if ((PERF)); then
+  jcmd "$pid" Compiler.perfmap >/dev/null 2>&1 || true
+  for c in ${COMMS:-remap-upload-v}; do
+    echo "== perf, thread $c"
+    perf report -i "$work/perf.data" --comms "$c" --no-children --percentage relative --sort sym --stdio -g none \
+      2>/dev/null | grep -v '^#' | grep '%' | head -25
+  done
+fi
