@@ -58,7 +58,7 @@ final class StoredTable {
     table.resize(size);
   }
 
-  /** Changes waiting (for tests and the stats). */
+  /** Changes waiting (for tests). */
   synchronized int queuedChanges() {
     return queued.size();
   }
