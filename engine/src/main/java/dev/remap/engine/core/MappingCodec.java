@@ -144,7 +144,12 @@ public final class MappingCodec {
       }
       // Encoded spans are sorted and apart: one pass builds the chunk (not a put, and a copy of
       // a leaf, per span: a checkpoint of a randomly written volume has millions of them).
-      table.setChunk(index, ChunkRef.EMPTY.putAll(spans).withGeneration(generation));
+      try {
+        table.setChunk(index, ChunkRef.EMPTY.putAll(spans).withGeneration(generation));
+      } catch (IllegalArgumentException e) {
+        // Only a mapping no build writes gets here (its checksum was right): still named as damaged.
+        throw new IOException(what + " is damaged (chunk " + index + ": " + e.getMessage() + ")");
+      }
     }
     return new Decoded(table, segmentSeq, journalSeq);
   }
