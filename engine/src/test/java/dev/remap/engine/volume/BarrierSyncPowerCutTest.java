@@ -80,7 +80,7 @@ class BarrierSyncPowerCutTest {
     Path copiedJournal = tmp.resolve("copy-journal");
     try (ObjectStore s = FileObjectStore.open(store)) {
       // The killed writer's lease: the process opening it now stands for that writer after its crash.
-      LazySegmentTest.dropLeases(s);
+      CrashCopies.dropLeases(s);
       VolumeManager volumes = new VolumeManager(s, BarrierSyncWriter.options(journal));
       try (Volume volume = volumes.open(BarrierSyncWriter.VOLUME)) {
         ByteBuffer seen = ByteBuffer.allocate(BarrierSyncWriter.BLOCK);
@@ -93,14 +93,14 @@ class BarrierSyncPowerCutTest {
         volume.flush();
         // The journal first: a record the uploader moves to a segment meanwhile is then in one
         // copy or the other, as it is at every moment of the real files.
-        LazySegmentTest.copy(journal, copiedJournal);
-        LazySegmentTest.copy(store, copiedStore);
+        CrashCopies.copy(journal, copiedJournal);
+        CrashCopies.copy(store, copiedStore);
       } finally {
         volumes.stopCollecting();
       }
     }
     try (ObjectStore s = FileObjectStore.open(copiedStore)) {
-      LazySegmentTest.dropLeases(s);
+      CrashCopies.dropLeases(s);
       VolumeManager volumes = new VolumeManager(s, BarrierSyncWriter.options(copiedJournal));
       try (Volume volume = volumes.open(BarrierSyncWriter.VOLUME)) {
         ByteBuffer seen = ByteBuffer.allocate(BarrierSyncWriter.BLOCK);

@@ -75,7 +75,7 @@ class LazyRetirementPowerCutTest {
     mount = PowerCutMount.mount(backing, mounted, PowerCutMount.Model.STRICT);
 
     try (ObjectStore s = FileObjectStore.open(store)) {
-      LazySegmentTest.dropLeases(s); // the process opening it stands for the writer after its crash
+      CrashCopies.dropLeases(s); // the process opening it stands for the writer after its crash
       VolumeManager volumes = new VolumeManager(s, LazyRetirementWriter.options(journal));
       try (Volume volume = volumes.open(LazyRetirementWriter.VOLUME)) {
         assertRange(volume, 0, 64 << 10, 1, "the write flushed and synced first");

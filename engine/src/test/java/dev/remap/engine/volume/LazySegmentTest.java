@@ -9,9 +9,7 @@ import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
@@ -134,8 +132,8 @@ class LazySegmentTest {
       volume.write(8 << 20, ByteBuffer.wrap(expected(8 << 20, BLOCK, 3)), false);
       // The disk as a power cut can leave it: the unlinks and the last record written back, the
       // segments after the marker not (removed below).
-      copy(tmp.resolve("store"), crashStore);
-      copy(journal, crashJournal);
+      CrashCopies.copy(tmp.resolve("store"), crashStore);
+      CrashCopies.copy(journal, crashJournal);
     }
     try (ObjectStore crashed = FileObjectStore.open(crashStore)) {
       long marker = SegmentWriter.decodeMarker(crashed.get(StoreLayout.synced(meta.id())), "marker");
@@ -147,7 +145,7 @@ class LazySegmentTest {
       }
       assertThat(unsynced).as("segments the cut takes").isNotEmpty();
       crashed.deleteAll(unsynced);
-      dropLeases(crashed);
+      CrashCopies.dropLeases(crashed);
       VolumeManager reopened = new VolumeManager(crashed, options(crashJournal));
       byte[] later = expected(12 << 20, BLOCK, 4);
       try (Volume volume = reopened.open("lazy")) {
@@ -165,13 +163,13 @@ class LazySegmentTest {
         volume.flush();
         // The journal first: a record the uploader moves to a segment meanwhile is then in one
         // copy or the other, as it is at every moment of the real files.
-        copy(crashJournal, tmp.resolve("second-journal"));
-        copy(crashStore, tmp.resolve("second-store"));
+        CrashCopies.copy(crashJournal, tmp.resolve("second-journal"));
+        CrashCopies.copy(crashStore, tmp.resolve("second-store"));
       } finally {
         reopened.stopCollecting();
       }
       try (ObjectStore second = FileObjectStore.open(tmp.resolve("second-store"))) {
-        dropLeases(second);
+        CrashCopies.dropLeases(second);
         VolumeManager again = new VolumeManager(second, options(tmp.resolve("second-journal")));
         try (Volume volume = again.open("lazy")) {
           assertThat(read(volume, 12 << 20, BLOCK)).as("the write flushed after the cut, after a crash").isEqualTo(later);
@@ -198,12 +196,12 @@ class LazySegmentTest {
       write(volume, 0, 3 << 20, 1);
       awaitUploaded(volume);
       await("the journal let go", () -> volume.stats().journalBytes() == 0);
-      copy(tmp.resolve("store"), crashStore); // as SIGKILL leaves them: the page cache is the disk's
-      copy(journal, crashJournal);
+      CrashCopies.copy(tmp.resolve("store"), crashStore); // as SIGKILL leaves them: the page cache is the disk's
+      CrashCopies.copy(journal, crashJournal);
     }
     try (ObjectStore crashed = FileObjectStore.open(crashStore)) {
       assertThat(crashed.stat(StoreLayout.synced(meta.id()))).as("a marker before the crash").isEmpty();
-      dropLeases(crashed);
+      CrashCopies.dropLeases(crashed);
       VolumeManager reopened = new VolumeManager(crashed, options(crashJournal));
       try (Volume volume = reopened.open("lazy")) {
         assertThat(read(volume, 0, 3 << 20)).as("3 MiB no FLUSH covered, after the crash")
@@ -263,8 +261,8 @@ class LazySegmentTest {
       awaitUploaded(volume);
       volume.read(0, ByteBuffer.wrap(expected));
       // The disk as a crash of the machine could leave it: the uploader is idle, nothing changes.
-      copy(tmp.resolve("store"), crashStore);
-      copy(journal, crashJournal);
+      CrashCopies.copy(tmp.resolve("store"), crashStore);
+      CrashCopies.copy(journal, crashJournal);
     }
     long marker;
     List<Path> unsynced = new ArrayList<>();
@@ -333,7 +331,7 @@ class LazySegmentTest {
       volume.write(0, ByteBuffer.wrap(flushed), false);
       volume.flush();
       // The journal as a power cut leaves it when nothing syncs it after this flush.
-      copy(journal, crashJournal);
+      CrashCopies.copy(journal, crashJournal);
       // One batch: 64 KiB elsewhere, then a newer write over the flushed block. The upload takes
       // the flushed write and the 64 KiB (enough for a segment) and leaves the newer write for
       // later, though the flushed block already maps to it.
@@ -345,7 +343,7 @@ class LazySegmentTest {
       await("a segment", () -> volume.stats().segmentsWritten() >= 1);
       assertThat(volume.stats().uploadBacklogBytes()).as("the newer write, left for the next segment").isEqualTo(BLOCK);
       // The store as the power cut leaves it: that segment written back whole, no marker.
-      copy(tmp.resolve("store"), crashStore);
+      CrashCopies.copy(tmp.resolve("store"), crashStore);
     }
     byte[] later = new byte[BLOCK];
     new Random(4).nextBytes(later);
@@ -356,7 +354,7 @@ class LazySegmentTest {
       List<ObjectInfo> segments = crashed.list(StoreLayout.segmentPrefix(meta.id()));
       assertThat(segments).as("segments the crash left").hasSize(1);
       SegmentFormat.verify(ByteBuffer.wrap(crashed.get(segments.get(0).key())), "the segment the crash left");
-      dropLeases(crashed);
+      CrashCopies.dropLeases(crashed);
       VolumeManager reopened = new VolumeManager(crashed, options(crashJournal));
       try (Volume volume = reopened.open("lazy")) {
         byte[] seen = new byte[BLOCK];
@@ -365,14 +363,14 @@ class LazySegmentTest {
         // A write flushed after the crash, then a second crash (as SIGKILL leaves things).
         volume.write(0, ByteBuffer.wrap(later), false);
         volume.flush();
-        copy(crashStore, secondStore);
-        copy(crashJournal, secondJournal);
+        CrashCopies.copy(crashStore, secondStore);
+        CrashCopies.copy(crashJournal, secondJournal);
       } finally {
         reopened.stopCollecting();
       }
     }
     try (ObjectStore second = FileObjectStore.open(secondStore)) {
-      dropLeases(second);
+      CrashCopies.dropLeases(second);
       VolumeManager reopened = new VolumeManager(second, options(secondJournal));
       try (Volume volume = reopened.open("lazy")) {
         byte[] seen = new byte[BLOCK];
@@ -382,11 +380,6 @@ class LazySegmentTest {
         reopened.stopCollecting();
       }
     }
-  }
-
-  /** A copy's lease is its running owner's: the process reopening it is that owner after its crash. */
-  static void dropLeases(ObjectStore crashed) throws IOException {
-    crashed.deleteAll(crashed.list(StoreLayout.LEASES).stream().map(ObjectInfo::key).toList());
   }
 
   /** What {@link #write} writes there (length a multiple of 64 KiB, or one piece). */
@@ -430,32 +423,5 @@ class LazySegmentTest {
 
   private static ObjectInfo last(List<ObjectInfo> infos) {
     return infos.get(infos.size() - 1);
-  }
-
-  /**
-   * Copies a folder as a crash leaves it (what is written, in the page cache or not), temp files
-   * left out. The volume may still be open and working: a file it renames or retires between the
-   * listing and the copy is left out, as a crash just after that rename or unlink would leave it.
-   */
-  static void copy(Path from, Path to) throws IOException {
-    Files.createDirectories(to);
-    List<Path> entries = new ArrayList<>();
-    try (DirectoryStream<Path> listing = Files.newDirectoryStream(from)) {
-      listing.forEach(entries::add);
-    } catch (NoSuchFileException gone) {
-      return; // a folder removed since its parent was listed
-    }
-    for (Path file : entries) {
-      Path target = to.resolve(file.getFileName().toString());
-      if (Files.isDirectory(file)) {
-        copy(file, target);
-      } else if (!file.getFileName().toString().startsWith(".~")) {
-        try {
-          Files.copy(file, target);
-        } catch (NoSuchFileException gone) {
-          // renamed or retired since the listing: the copy is of a moment after that
-        }
-      }
-    }
   }
 }
