@@ -6,6 +6,9 @@
 #   write   4 KiB random writes QD32 (fio's nbd engine), server CPU per write by thread
 #   read    4 KiB random writes QD32, then at once 1 MiB sequential reads QD8 (the read after the
 #           writes of bench/nbd.sh's jobs 2 and 3): MiB/s and server CPU per MiB by thread
+#   cold    4 KiB random reads QD32 on a server with no RAM tier and an empty local-disk tier, the
+#           volume's data only in the store (bench/nbd.sh's cold target): QD1, then QD32 twice,
+#           the runs before filling the disk tier, the last reading it; IOPS, p99, CPU per read
 # Per-thread CPU is read from /proc while fio runs (connection threads end with the connection).
 #
 #   bench/threads.sh [--bin LAUNCHER] [--size 512M] [--ram 600M] [--runtime 10] [--perf] write|read
@@ -20,8 +23,8 @@ while (($#)); do
   case $1 in
     --bin) BIN=$2; shift 2 ;; --size) SIZE=$2; shift 2 ;; --ram) RAM=$2; shift 2 ;;
     --runtime) RUNTIME=$2; shift 2 ;; --perf) PERF=1; shift ;;
-    write|read) MODE=$1; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    write|read|cold) MODE=$1; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench/threads.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -63,14 +66,28 @@ for line in open(t1):
     if len(p) == 3:
         ticks[re.sub(r"\d+", "#", p[1])] += int(p[2]) - before.get(p[0], 0)
 units = io["bw_bytes"] / int(unit) * float(secs)
-print(f"{label}: {io['iops']:.0f} IOPS, {io['bw_bytes'] / 2**20:.0f} MiB/s, server CPU "
+p99 = io["clat_ns"]["percentile"]["99.000000"] / 1000
+print(f"{label}: {io['iops']:.0f} IOPS, {io['bw_bytes'] / 2**20:.0f} MiB/s, p99 {p99:.0f} us, server CPU "
       f"{sum(ticks.values()) * 1e4 / units:.1f} us per {label.split()[0]} (threads with any):")
 for name, t in ticks.most_common():
     if t:
         print(f"  {name:<22} {t * 1e4 / units:8.1f} us")
 PY
 }
-if [ "$MODE" = write ]; then
+if [ "$MODE" = cold ]; then
+  # SIGTERM uploads the journal to segments; the new server has only the store to read from.
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  REMAP_JAVA_OPTS="-Xms2g -Xmx2g" "$BIN" serve --store "$store" --journal "$work/journal" \
+    --socket "$work/s.sock" --cache-ram 0 --cache-dir "$work/diskcache" --cache-disk 4G >"$work/log" 2>&1 &
+  pid=$!
+  for _ in $(seq 300); do grep -qs "serving " "$work/log" && break; sleep 0.1; done
+  job c0 --rw=randread --bs=4k --iodepth=1
+  report c0 read 4096 "read (4 KiB random, QD1, disk tier filling)"
+  job c1 --rw=randread --bs=4k --iodepth=32
+  report c1 read 4096 "read (4 KiB random, QD32, disk tier filling)"
+  job c2 --rw=randread --bs=4k --iodepth=32
+  report c2 read 4096 "read (4 KiB random, QD32, disk tier filled by the run before)"
+elif [ "$MODE" = write ]; then
   job w --rw=randwrite --bs=4k --iodepth=32
   report w write 4096 "write (4 KiB random, QD32)"
 else

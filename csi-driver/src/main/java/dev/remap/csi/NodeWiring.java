@@ -60,10 +60,13 @@ final class NodeWiring implements AutoCloseable {
   private final NbdServer nbd;
   private final Optional<SwapExports> swapDisks;
 
-  private NodeWiring(NodeService service, NbdServer nbd, Optional<SwapExports> swapDisks) {
+  private final VolumeStacks stacks;
+
+  private NodeWiring(NodeService service, NbdServer nbd, Optional<SwapExports> swapDisks, VolumeStacks stacks) {
     this.service = service;
     this.nbd = nbd;
     this.swapDisks = swapDisks;
+    this.stacks = stacks;
   }
 
   static NodeWiring start(DriverConfig config, VolumeManager manager, NameLocks locks, EngineMetrics metrics)
@@ -102,7 +105,7 @@ final class NodeWiring implements AutoCloseable {
       NodeService service = startup.start(config.nodeId(), manager, locks, host, swaps);
       Gauge.builder("remap.staged.volumes", service, NodeService::stagedVolumes)
           .description("Volumes staged on this node.").strongReference(true).register(metrics.registry());
-      return new NodeWiring(service, nbd, swapDisks);
+      return new NodeWiring(service, nbd, swapDisks, stacks);
     } catch (RuntimeException e) {
       nbd.close();
       closeQuietly(swapDisks);
@@ -233,6 +236,11 @@ final class NodeWiring implements AutoCloseable {
         return;
       }
       try {
+        // The tier replaced or removed lets its open block files go; an export still reading
+        // through it reads on (a closed tier opens a file per read and writes its fills itself).
+        if (current != null) {
+          current.cache().close();
+        }
         if (bytes > 0) {
           disks.put(volume, new DiskTier(new DiskCache(manager.store(), dir, bytes, DISK_CACHE_BLOCK), bytes));
           return;
@@ -242,6 +250,12 @@ final class NodeWiring implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException("cannot set up the disk cache of volume " + volume + " in " + dir, e);
       }
+    }
+
+    /** The disk tiers write the blocks they fetched (a restart finds them) and let their files go. */
+    synchronized void close() {
+      disks.values().forEach(d -> d.cache().close());
+      shareCache.ifPresent(DiskCache::close);
     }
   }
 
@@ -259,5 +273,6 @@ final class NodeWiring implements AutoCloseable {
   public void close() {
     nbd.close();
     closeQuietly(swapDisks);
+    stacks.close();
   }
 }

@@ -87,9 +87,14 @@ class CsiNodePathTest {
           "iflag=direct").requireSuccess();
       assertThat(Files.readAllBytes(readBack)).isEqualTo(pattern);
       Path diskCache = dir.resolve("state/disk-cache/blk");
-      try (java.util.stream.Stream<Path> blocks = Files.list(diskCache)) {
-        assertThat(blocks.count()).as("blocks of store objects in the volume's disk tier").isPositive();
+      long blocks = 0;
+      // The tier writes a fetched block's file in the background: it is there within moments.
+      for (long end = System.nanoTime() + 10_000_000_000L; blocks == 0 && System.nanoTime() < end; Thread.sleep(20)) {
+        try (java.util.stream.Stream<Path> files = Files.list(diskCache)) {
+          blocks = files.filter(f -> !f.toString().endsWith(".tmp")).count();
+        }
       }
+      assertThat(blocks).as("blocks of store objects in the volume's disk tier").isPositive();
       assertThat(Files.readAllBytes(fsTarget.resolve("disk.img"))).isEqualTo(pattern);
       for (int i = 0; i < 20; i++) {
         assertThat(fsTarget.resolve("notes/" + i + ".txt")).hasContent("note " + i);

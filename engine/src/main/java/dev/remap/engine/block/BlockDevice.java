@@ -78,6 +78,21 @@ public interface BlockDevice extends AutoCloseable {
     return false;
   }
 
+  /**
+   * Reads as {@link #read} does if this read needs local work only (decided per read, where
+   * {@link #readsAreLocal} is for every read: a local-disk tier holding every block asked for);
+   * otherwise returns false at once, dst's position unchanged and its remaining bytes unspecified,
+   * and the read is to be made where waiting is allowed. The default reads when every read is
+   * local: a layer that changes what is read must answer for itself, never pass this on unchanged.
+   */
+  default boolean readIfLocal(long offset, ByteBuffer dst) throws IOException {
+    if (!readsAreLocal()) {
+      return false;
+    }
+    read(offset, dst);
+    return true;
+  }
+
   /** Deallocates the range: it reads as zeros and reports as a hole. */
   void trim(long offset, long length, boolean fua) throws IOException;
 

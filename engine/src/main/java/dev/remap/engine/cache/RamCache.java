@@ -124,31 +124,56 @@ public final class RamCache extends ForwardingBlockDevice {
 
   @Override
   public void read(long offset, ByteBuffer dst) throws IOException {
+    fill(offset, dst, (at, into) -> {
+      next.read(at, into);
+      return true;
+    });
+  }
+
+  /** As {@link #read}, when the device below can read the range locally; misses are kept as read does. */
+  @Override
+  public boolean readIfLocal(long offset, ByteBuffer dst) throws IOException {
+    return fill(offset, dst, next::readIfLocal);
+  }
+
+  /** A read of the device below that may decline (false: nothing read, nothing to keep). */
+  @FunctionalInterface
+  private interface Below {
+    boolean read(long offset, ByteBuffer dst) throws IOException;
+  }
+
+  /** Answers from RAM, or reads from below and keeps the pages; false if below declined. */
+  private boolean fill(long offset, ByteBuffer dst, Below below) throws IOException {
     if (tryRead(offset, dst)) {
-      return;
+      return true;
     }
     int length = dst.remaining();
     if (offset < 0 || offset + length > size()) {
-      next.read(offset, dst);
-      return;
+      return below.read(offset, dst);
     }
     long first = offset / pageSize;
     if (offset % pageSize == 0 && length % pageSize == 0) {
       // Whole pages: read them straight into dst and keep them from there.
       long[] generations = generations(first, length / pageSize);
       int base = dst.position();
-      next.read(offset, dst);
+      if (!below.read(offset, dst.duplicate())) {
+        return false;
+      }
+      dst.position(base + length);
       keep(first, generations, dst, base);
-      return;
+      return true;
     }
     // Read the whole pages around the request once, keep them, and answer from them.
     long start = first * pageSize;
     long end = Math.min(size(), (offset + length + pageSize - 1) / pageSize * pageSize);
     long[] generations = generations(first, (int) ((end - start) / pageSize));
     ByteBuffer whole = ByteBuffer.allocate((int) (end - start));
-    next.read(start, whole);
+    if (!below.read(start, whole)) {
+      return false;
+    }
     dst.put(whole.array(), (int) (offset - start), length);
     keep(first, generations, whole, 0);
+    return true;
   }
 
   /** The write generations of count pages from first, taken before they are read. */

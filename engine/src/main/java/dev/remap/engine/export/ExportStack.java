@@ -149,6 +149,19 @@ public final class ExportStack implements BlockDevice {
     queue.countServedElsewhere(RequestMerger.Kind.READ, 1, length);
   }
 
+  /**
+   * Reads on the calling thread if this read takes local work only (RAM, the journal, a local-disk
+   * tier holding its blocks: {@link BlockDevice#readIfLocal}); false, to be queued, if it does not.
+   */
+  public boolean readIfLocal(long offset, ByteBuffer dst) throws IOException {
+    long length = dst.remaining();
+    if (!top.readIfLocal(offset, dst)) {
+      return false;
+    }
+    queue.countServedElsewhere(RequestMerger.Kind.READ, 1, length);
+    return true;
+  }
+
   public CompletableFuture<Void> submitWrite(long offset, ByteBuffer src, boolean fua) {
     return queue.submitWrite(offset, src, fua);
   }

@@ -49,16 +49,33 @@ public final class GrowthRoom extends ForwardingBlockDevice {
 
   @Override
   public void read(long offset, ByteBuffer dst) throws IOException {
+    read(offset, dst, false);
+  }
+
+  @Override
+  public boolean readIfLocal(long offset, ByteBuffer dst) throws IOException {
+    return read(offset, dst, true);
+  }
+
+  /** The volume's bytes up to its end, zeros after; false if onlyLocal and the volume declined. */
+  private boolean read(long offset, ByteBuffer dst, boolean onlyLocal) throws IOException {
     long end = next.size();
     int inside = (int) Math.max(0, Math.min(dst.remaining(), end - offset));
     if (inside > 0) {
       ByteBuffer head = dst.slice(dst.position(), inside);
-      next.read(offset, head);
+      if (onlyLocal) {
+        if (!next.readIfLocal(offset, head)) {
+          return false;
+        }
+      } else {
+        next.read(offset, head);
+      }
       dst.position(dst.position() + inside);
     }
     while (dst.hasRemaining()) {
       dst.put((byte) 0);
     }
+    return true;
   }
 
   @Override

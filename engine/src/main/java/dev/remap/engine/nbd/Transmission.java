@@ -186,8 +186,9 @@ final class Transmission {
       runWrites(); // before the buffer is reused
       return;
     }
-    if (r.type() == CMD_READ && readsHere && r.length() <= READ_HERE_MAX) {
-      readHere(r);
+    // Tried here first: then the RAM tier was asked already (a RAM miss is counted once).
+    boolean triedHere = r.type() == CMD_READ && batch != null && r.length() <= READ_HERE_MAX;
+    if (triedHere && readHere(r, !readsHere)) {
       return;
     }
     if (r.type() != CMD_READ) {
@@ -211,7 +212,7 @@ final class Transmission {
     switch (r.type()) {
       case CMD_READ -> {
         ByteBuffer data = ByteBuffer.allocate((int) r.length());
-        if (stack.tryRead(r.offset(), data.duplicate())) {
+        if (!triedHere && stack.tryRead(r.offset(), data.duplicate())) {
           complete(r, bytes, start, null, data);
         } else {
           stack.submitRead(r.offset(), data).whenComplete((v, e) -> complete(r, bytes, start, e, data));
@@ -233,13 +234,21 @@ final class Transmission {
     }
   }
 
-  /** A read of local data, served by this thread; its reply goes out with the batch's. */
-  private void readHere(Request r) {
+  /**
+   * A read of local data, served by this thread; its reply goes out with the batch's. With
+   * onlyIfLocal, an export whose reads are not all local is asked whether this one is (its bytes
+   * in the journal or the local-disk tier), and false returned, nothing sent, if it is not.
+   */
+  private boolean readHere(Request r, boolean onlyIfLocal) {
     long start = System.nanoTime();
     ByteBuffer data = ByteBuffer.allocate((int) r.length());
     Throwable failure = null;
     try {
-      export.stack().readNow(r.offset(), data.duplicate());
+      if (!onlyIfLocal) {
+        export.stack().readNow(r.offset(), data.duplicate());
+      } else if (!export.stack().readIfLocal(r.offset(), data.duplicate())) {
+        return false;
+      }
     } catch (IOException | RuntimeException e) {
       failure = e;
     }
@@ -252,6 +261,7 @@ final class Transmission {
     if (batch.heldBytes() >= ReaderBatch.MAX_HELD_BYTES) {
       runWrites(); // a burst of large reads is sent as it goes, not held whole
     }
+    return true;
   }
 
   /** A FUA write of a batch is journaled: it is answered once a flush made it durable. */

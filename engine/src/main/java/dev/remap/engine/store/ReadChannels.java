@@ -29,7 +29,8 @@ import java.util.function.Predicate;
  * delete of a key, after the file system change; an open that raced with it is not kept (the
  * {@code changes} count tells). A change made by another process is not seen: hence only keys that
  * are immutable by the store layout (data segments), which another process replaces only after
- * taking the volume from this one.
+ * taking the volume from this one. The local-disk tier keeps its block files open with one too
+ * (every block file is written whole and renamed into place, and forgotten when it is evicted).
  *
  * <p><b>Bound and closing.</b> At most {@code capacity} channels stay open, least recently used
  * evicted first. A channel is closed only once no reader holds it (each read takes a lease on it and
@@ -40,7 +41,7 @@ import java.util.function.Predicate;
  * <p><b>Locking.</b> One monitor guards the map, the counts and the flags; no I/O is done holding
  * it except closing channels nobody holds, which does not block.
  */
-final class ReadChannels implements AutoCloseable {
+public final class ReadChannels implements AutoCloseable {
 
   /** Data segments: "segments/ID/SEQ.seg" and "imports/ID/N.seg" (see volume.StoreLayout), never replaced. */
   static final Predicate<String> SEGMENTS = key -> key.endsWith(".seg");
@@ -55,7 +56,7 @@ final class ReadChannels implements AutoCloseable {
   private long changes;
   private boolean closed;
 
-  ReadChannels(int capacity, Predicate<String> cacheable) {
+  public ReadChannels(int capacity, Predicate<String> cacheable) {
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be at least 1, not " + capacity);
     }
@@ -157,7 +158,7 @@ final class ReadChannels implements AutoCloseable {
    * Reads from offset of the object into dst until dst is full or the object ends; returns the
    * count. Throws what FileChannel.open throws for a missing object.
    */
-  int read(String key, Path path, long offset, ByteBuffer dst) throws IOException {
+  public int read(String key, Path path, long offset, ByteBuffer dst) throws IOException {
     int start = dst.position();
     for (int attempt = 1; ; attempt++) {
       Lease lease = acquire(key, path);
@@ -185,7 +186,7 @@ final class ReadChannels implements AutoCloseable {
   }
 
   /** Drops the channel of key after a put, create or delete of it (call after the change). */
-  void forget(String key) {
+  public void forget(String key) {
     Lease dropped;
     synchronized (this) {
       changes++;

@@ -226,6 +226,21 @@ public final class Volume implements BlockDevice, Ownership.Holder {
     return readsLocal;
   }
 
+  /** Reads now if the bytes are in the journal, or in the local-disk tier (none fetched from the store). */
+  @Override
+  public boolean readIfLocal(long offset, ByteBuffer dst) throws IOException {
+    if (readsLocal) {
+      read(offset, dst);
+      return true;
+    }
+    checkRange(offset, dst.remaining());
+    if (!dst.hasRemaining()) {
+      return true;
+    }
+    tenure.ensureOwner();
+    return reads.readIfLocal(offset, dst);
+  }
+
   @Override
   public void trim(long offset, long length, boolean fua) throws IOException {
     changeRange(JournalRecord.Type.TRIM, offset, length, fua);

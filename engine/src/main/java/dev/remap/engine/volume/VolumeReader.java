@@ -34,6 +34,16 @@ final class VolumeReader implements ObjectReader {
     }
   }
 
+  @Override
+  public boolean readIfLocal(String key, long offset, ByteBuffer dst) throws IOException {
+    try {
+      return next.readIfLocal(key, offset, dst);
+    } catch (IOException e) {
+      failures.increment();
+      throw e;
+    }
+  }
+
   /** Whether this volume's store reads go through a local-disk tier (which fills blocks on a miss). */
   boolean hasDiskTier() {
     return next instanceof DiskCache.Counted;

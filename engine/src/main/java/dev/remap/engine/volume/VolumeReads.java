@@ -62,7 +62,30 @@ final class VolumeReads {
     dst.position(base + length);
   }
 
+  /**
+   * As {@link #read} if every byte is in the journal or readable locally from the store's reader
+   * (its local-disk tier); false otherwise, dst's position unchanged (see BlockDevice#readIfLocal).
+   */
+  boolean readIfLocal(long offset, ByteBuffer dst) throws IOException {
+    int length = dst.remaining();
+    int base = dst.position();
+    try {
+      if (!readOnce(offset, dst, base, length, true)) {
+        return false;
+      }
+    } catch (NoSuchObjectException collected) {
+      return false; // resolved again by the read made where waiting is allowed
+    }
+    dst.position(base + length);
+    return true;
+  }
+
   private void readOnce(long offset, ByteBuffer dst, int base, int length) throws IOException {
+    readOnce(offset, dst, base, length, false);
+  }
+
+  /** One resolve and read; false when onlyLocal and a store span is not local (nothing more read). */
+  private boolean readOnce(long offset, ByteBuffer dst, int base, int length, boolean onlyLocal) throws IOException {
     List<Span> fromStore = new ArrayList<>();
     mapLock.readLock().lock();
     try {
@@ -82,8 +105,13 @@ final class VolumeReads {
     for (Span span : fromStore) {
       Source.Stored s = (Source.Stored) span.source();
       ByteBuffer part = slice(dst, base + (int) (span.offset() - offset), (int) span.length());
-      reader.readFully(s.key(), s.offset(), part);
+      if (!onlyLocal) {
+        reader.readFully(s.key(), s.offset(), part);
+      } else if (!reader.readIfLocal(s.key(), s.offset(), part)) {
+        return false;
+      }
     }
+    return true;
   }
 
   /** The live table's holes and zeros in the range, neighbours of the same kind merged. */

@@ -81,6 +81,7 @@ class DiskCacheTest extends BlockDeviceContract {
         assertThat(dst.array()).isEqualTo(Arrays.copyOfRange(random(1 << 20, i), offset, offset + (1 << 19)));
       }
     }
+    cache.awaitFills(); // block files are written in the background
     assertThat(cache.counters().usedBytes()).isLessThanOrEqualTo(2 << 20);
     long onDisk;
     try (var files = Files.list(tmp.resolve("cache"))) {

@@ -155,7 +155,9 @@ class ShareReadCacheTest {
 
   @Test
   void theCacheFolderServesTheNextRunOfTheNodeWithoutTheStore() throws IOException {
-    readByThreeVms(Optional.of(new DiskCache(store, tmp.resolve("share-cache"), 1L << 30, CACHE_BLOCK)));
+    try (DiskCache first = new DiskCache(store, tmp.resolve("share-cache"), 1L << 30, CACHE_BLOCK)) {
+      readByThreeVms(Optional.of(first));
+    } // closing writes the blocks still in flight, as a node plugin stopping does
     // A restarted node plugin makes its cache again over the same folder: the blocks are still good
     // (content objects never change), so no VM goes to the store for the file.
     Figures restarted = readByThreeVms(Optional.of(

@@ -41,6 +41,7 @@ class VolumeReadersTest {
         }
       }
       assertThat(cache.counters().misses()).isPositive();
+      cache.awaitFills(); // block files are written in the background
       try (Stream<Path> files = Files.list(tmp.resolve("cache"))) {
         assertThat(files.count()).isPositive();
       }
