@@ -9,7 +9,9 @@
 # Targets, each a 2 GiB volume of a file store filled whole with random bytes, as the runner fills
 # the anchors' files (so no read hits a hole, and every write overwrites data):
 #   remap-warm-unix / remap-warm-tcp   one server, RAM cache large enough for the whole export,
-#                                      pre-read once (nbdcopy --no-extents) so it holds all of it;
+#                                      pre-read once (nbdcopy --no-extents) so it holds all of it
+#                                      (an idle connection held for the whole run keeps the stack,
+#                                      and so the RAM tier, open between fio's connections);
 #                                      writes invalidate what they overwrite, so the RAM tier's hit
 #                                      ratio over the run is printed at the end (its /metrics)
 #   remap-cold-unix                    a second server with no RAM cache and an empty local-disk
@@ -25,7 +27,7 @@
 #   the runner's tables it prints new/old per job and repetition (median [min-max]), also kept
 #   in the results folder as new-vs-old.md. The two warm servers take 10 GiB of heap from the start.
 # --profile records a JFR profile of each server, kept in /tmp/remap-nbd-profile.*.
-# Needs: a JDK, Maven (offline), fio, nbdkit, qemu-nbd, nbdcopy, curl, python3 (and git for --compare).
+# Needs: a JDK, Maven (offline), fio, nbdkit, qemu-nbd, qemu-io, nbdcopy, curl, python3 (and git for --compare).
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 RUN=${REMAP_BENCH_RUN:-$root/../shared/bench/run.sh}
@@ -99,6 +101,26 @@ FILL=${REMAP_BENCH_FILL:-2G}   # the export's size: filled whole, like the ancho
 head -c "$FILL" /dev/urandom >"$work/data.raw"
 HEAP="-Xms5g -Xmx5g -XX:+AlwaysPreTouch"
 
+# One idle client connection per served volume for the whole run, as the node's device holds one:
+# a server opens a volume's stack (RAM tier, cleaner) at its first connection and closes it when
+# the last one ends (pushing its journal to the store), so without it every fio job would start
+# on an empty RAM tier and end with that push. qemu-io reads commands from a pipe that only a
+# `sleep` writes to; the cleanup kills both.
+hold() { # URI
+  local pidfile; pidfile=$(mktemp "$work/hold.XXXXXX")
+  { sleep 1000000 & echo $! >"$pidfile"; wait; } | qemu-io -f raw "$1" >"$pidfile.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 600); do [ -s "$pidfile" ] && break; sleep 0.05; done
+  PIDS+=("$(cat "$pidfile")")
+}
+opened() { # METRICS-URL VOLUME: waits until the server has the volume's stack open (its RAM tier's gauge)
+  for _ in $(seq 100); do
+    curl -s "$1" | grep -q "^remap_cache_capacity_bytes{tier=\"ram\",volume=\"$2\"} [1-9]" && return 0
+    sleep 0.1
+  done
+  echo "bench/nbd.sh: the held connection did not open $2" >&2; return 1
+}
+
 build() { # TREE DIR NAME PORT: one build's volumes, warm and cold servers, collector and targets
   local tree=$1 dir=$2 name=$3 port=$4 warm cold v
   local jfrs=${name#remap}; jfrs=${jfrs#-}; jfrs=${jfrs:+$jfrs-}  # JFR files: warm, old-warm, ...
@@ -117,12 +139,16 @@ build() { # TREE DIR NAME PORT: one build's volumes, warm and cold servers, coll
     --listen "127.0.0.1:$port" --cache-ram 2300M --http-address "127.0.0.1:$((port + 100))"
   METRICS+=("$name=http://127.0.0.1:$((port + 100))/metrics")
   warm=${PIDS[-1]}
+  hold "nbd+unix:///bench-warm?socket=$dir/warm.sock"
+  opened "http://127.0.0.1:$((port + 100))/metrics" bench-warm
   nbdcopy "$work/data.raw" "nbd+unix:///bench-warm?socket=$dir/warm.sock" --destination-is-zero
   nbdcopy --no-extents "nbd+unix:///bench-warm?socket=$dir/warm.sock" null:
 
   serve "$dir/cold.log" "-Xmx2g $(jfr "${jfrs}cold")" --socket "$dir/cold.sock" --cache-ram 0 \
     --cache-dir "$dir/diskcache" --cache-disk 4G
   cold=${PIDS[-1]}
+  hold "nbd+unix:///bench-cold?socket=$dir/cold.sock"
+  sleep 2 # no RAM tier, so no gauge to wait for: qemu-io connects within moments
 
   while sleep 15; do remap gc --grace 20s >/dev/null 2>&1 || true; done &
   PIDS+=($!)

@@ -11,24 +11,26 @@
 #           the runs before filling the disk tier, the last reading it; IOPS, p99, CPU per read
 # Per-thread CPU is read from /proc while fio runs (connection threads end with the connection).
 #
-#   bench/threads.sh [--bin LAUNCHER] [--size 512M] [--ram 600M] [--runtime 10] [--perf] write|read
+#   bench/threads.sh [--bin LAUNCHER] [--size 512M] [--ram 600M] [--runtime 10] [--perf] [--drop] MODE
 #
 # --bin     the launcher to serve with (default: this tree's ./remap; an older build's, to compare)
 # --perf    also `perf record` the server during the measured job and print the hottest symbols
 #           of each thread named in $COMMS (default: remap-upload-v); JIT names via jcmd perfmap
+# --drop    cold: before each run, the store's and the disk tier's files are dropped from the page
+#           cache (dd iflag=nocache), so their reads go to the disk as on a node short of memory
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-BIN=$root/remap SIZE=512M RAM=600M RUNTIME=10 PERF=0 MODE=""
+BIN=$root/remap SIZE=512M RAM=600M RUNTIME=10 PERF=0 DROP=0 MODE=""
 while (($#)); do
   case $1 in
     --bin) BIN=$2; shift 2 ;; --size) SIZE=$2; shift 2 ;; --ram) RAM=$2; shift 2 ;;
-    --runtime) RUNTIME=$2; shift 2 ;; --perf) PERF=1; shift ;;
+    --runtime) RUNTIME=$2; shift 2 ;; --perf) PERF=1; shift ;; --drop) DROP=1; shift ;;
     write|read|cold) MODE=$1; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "bench/threads.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[ -n "$MODE" ] || { echo "bench/threads.sh: say write or read" >&2; exit 2; }
+[ -n "$MODE" ] || { echo "bench/threads.sh: say write, read or cold" >&2; exit 2; }
 work=$(mktemp -d /tmp/remap-threads.XXXXXX) pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 store="file://$work/store" uri="nbd+unix:///v?socket=$work/s.sock"
@@ -81,11 +83,13 @@ if [ "$MODE" = cold ]; then
     --socket "$work/s.sock" --cache-ram 0 --cache-dir "$work/diskcache" --cache-disk 4G >"$work/log" 2>&1 &
   pid=$!
   for _ in $(seq 300); do grep -qs "serving " "$work/log" && break; sleep 0.1; done
-  job c0 --rw=randread --bs=4k --iodepth=1
+  drop() { ((DROP)) || return 0; sync
+    find "$work/store" "$work/diskcache" -type f -exec dd if={} iflag=nocache count=0 status=none \; ; }
+  drop; job c0 --rw=randread --bs=4k --iodepth=1
   report c0 read 4096 "read (4 KiB random, QD1, disk tier filling)"
-  job c1 --rw=randread --bs=4k --iodepth=32
+  drop; job c1 --rw=randread --bs=4k --iodepth=32
   report c1 read 4096 "read (4 KiB random, QD32, disk tier filling)"
-  job c2 --rw=randread --bs=4k --iodepth=32
+  drop; job c2 --rw=randread --bs=4k --iodepth=32
   report c2 read 4096 "read (4 KiB random, QD32, disk tier filled by the run before)"
 elif [ "$MODE" = write ]; then
   job w --rw=randwrite --bs=4k --iodepth=32

@@ -138,12 +138,11 @@ public final class ExportStack implements BlockDevice {
     return top.readsAreLocal();
   }
 
-  /** Reads on the calling thread, past the queue (only when {@link #readsOnCaller}): RAM first. */
+  /**
+   * Reads on the calling thread, past the queue (only when {@link #readsOnCaller}), after the
+   * caller found the range not all in RAM ({@link #tryRead}).
+   */
   public void readNow(long offset, ByteBuffer dst) throws IOException {
-    if (tryRead(offset, dst.duplicate())) {
-      dst.position(dst.limit());
-      return;
-    }
     long length = dst.remaining();
     top.read(offset, dst);
     queue.countServedElsewhere(RequestMerger.Kind.READ, 1, length);
@@ -152,6 +151,7 @@ public final class ExportStack implements BlockDevice {
   /**
    * Reads on the calling thread if this read takes local work only (RAM, the journal, a local-disk
    * tier holding its blocks: {@link BlockDevice#readIfLocal}); false, to be queued, if it does not.
+   * Called after the caller found the range not all in RAM ({@link #tryRead}).
    */
   public boolean readIfLocal(long offset, ByteBuffer dst) throws IOException {
     long length = dst.remaining();
