@@ -130,6 +130,7 @@ public final class VolumeMeters {
   private final Counter[] bytes = new Counter[Kind.values().length];
   private final Counter[] failures = new Counter[Kind.values().length];
   private final Timer[] durations = new Timer[Kind.values().length];
+  private final Counter readsHandedOver;
   private Supplier<StackFigures> stack;
   private StackFigures carried = StackFigures.ZERO;
 
@@ -147,6 +148,10 @@ public final class VolumeMeters {
           .description("Time from a request's arrival to its answer, by kind.")
           .serviceLevelObjectives(BUCKETS).tags("volume", volume, "kind", k).register(registry);
     }
+    readsHandedOver = Counter.builder("remap.reads.handed.over")
+        .description("Times a connection stopped reading on its own thread for a while and handed reads to the"
+            + " transfer workers, because its reads there waited for the disk.")
+        .tag("volume", volume).register(registry);
     counter(registry, volume, "remap.requests.merged", "Requests merged into a neighbour by a transfer worker.",
         null, StackFigures::merged);
     counter(registry, volume, "remap.cache.hits", "Cache hits, by tier.", "ram", StackFigures::ramHits);
@@ -217,6 +222,11 @@ public final class VolumeMeters {
       requests[i].increment();
       bytes[i].increment(length);
     }
+  }
+
+  /** A connection hands its reads to the workers for a while (they waited for the disk on its thread). */
+  public void readsHandedOver() {
+    readsHandedOver.increment();
   }
 
   /** The export's stack opened: its figures are read from source until {@link #detach}. */

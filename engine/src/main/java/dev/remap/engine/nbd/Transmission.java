@@ -292,6 +292,7 @@ final class Transmission {
     if (Integer.bitCount(slowReadsHere) >= 8) {
       readHereFrom = start + took + READ_HERE_PAUSE;
       slowReadsHere = 0;
+      export.meters().readsHandedOver();
     }
   }
 

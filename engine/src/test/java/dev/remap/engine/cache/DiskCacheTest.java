@@ -45,6 +45,7 @@ class DiskCacheTest extends BlockDeviceContract {
 
   @AfterEach
   void closeStore() throws Exception {
+    cache.close(); // block files still being written land before the folder is deleted
     store.close();
   }
 

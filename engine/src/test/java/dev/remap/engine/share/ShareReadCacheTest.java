@@ -137,8 +137,10 @@ class ShareReadCacheTest {
 
   @Test
   void threeVmsReadABaseBlockFromTheStoreOnceWithOneNodeCacheAndThreeTimesWithout() throws IOException {
-    Figures cached = readByThreeVms(Optional.of(
-        new DiskCache(store, tmp.resolve("share-cache"), 1L << 30, CACHE_BLOCK)));
+    Figures cached;
+    try (DiskCache cache = new DiskCache(store, tmp.resolve("share-cache"), 1L << 30, CACHE_BLOCK)) {
+      cached = readByThreeVms(Optional.of(cache));
+    }
     Figures direct = readByThreeVms(Optional.empty());
     System.out.println(cached.line("one node-wide disk cache"));
     System.out.println(direct.line("no cache"));
@@ -160,8 +162,10 @@ class ShareReadCacheTest {
     } // closing writes the blocks still in flight, as a node plugin stopping does
     // A restarted node plugin makes its cache again over the same folder: the blocks are still good
     // (content objects never change), so no VM goes to the store for the file.
-    Figures restarted = readByThreeVms(Optional.of(
-        new DiskCache(store, tmp.resolve("share-cache"), 1L << 30, CACHE_BLOCK)));
+    Figures restarted;
+    try (DiskCache again = new DiskCache(store, tmp.resolve("share-cache"), 1L << 30, CACHE_BLOCK)) {
+      restarted = readByThreeVms(Optional.of(again));
+    }
     assertThat(restarted.getsAfterThree()).isZero();
     assertThat(restarted.bytesAfterThree()).isZero();
   }
