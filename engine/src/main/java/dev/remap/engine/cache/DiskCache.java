@@ -108,12 +108,12 @@ public final class DiskCache implements ObjectReader, AutoCloseable {
 
     @Override
     public void readFully(String key, long offset, ByteBuffer dst) throws IOException {
-      read(key, offset, dst, own);
+      read(key, offset, dst, own, false);
     }
 
     @Override
     public boolean readIfLocal(String key, long offset, ByteBuffer dst) throws IOException {
-      return readHere(key, offset, dst, own);
+      return read(key, offset, dst, own, true);
     }
 
     /** This reader's hits and misses; no size: the tier is shared. */
@@ -124,13 +124,13 @@ public final class DiskCache implements ObjectReader, AutoCloseable {
 
   @Override
   public void readFully(String key, long offset, ByteBuffer dst) throws IOException {
-    read(key, offset, dst, null);
+    read(key, offset, dst, null, false);
   }
 
   /** Reads if every block is here (a file, or fetched and being written); false, nothing fetched, if not. */
   @Override
   public boolean readIfLocal(String key, long offset, ByteBuffer dst) throws IOException {
-    return readHere(key, offset, dst, null);
+    return read(key, offset, dst, null, true);
   }
 
   /** Block files written in the background are finished or dropped; open files are closed. */
@@ -140,26 +140,13 @@ public final class DiskCache implements ObjectReader, AutoCloseable {
     files.close();
   }
 
-  /** Reads through the tier, counting hits and misses in the tier's counters and in also (if given). */
-  private void read(String key, long offset, ByteBuffer dst, TierCounters also) throws IOException {
-    String prefix = digest(key);
-    long at = offset;
-    while (dst.hasRemaining()) {
-      long block = at / blockSize;
-      int within = (int) (at - block * blockSize);
-      ByteBuffer part = dst.slice();
-      part.limit(Math.min(part.remaining(), blockSize - within));
-      int n = readBlock(key, prefix + "-" + block, block, within, part, also);
-      if (n <= 0) {
-        throw new IOException("object " + key + " ends before offset " + at + ": the store is damaged");
-      }
-      dst.position(dst.position() + n);
-      at += n;
-    }
-  }
-
-  /** As {@link #read} without fetching: false when a block is not here (dst's bytes then unspecified). */
-  private boolean readHere(String key, long offset, ByteBuffer dst, TierCounters also) throws IOException {
+  /**
+   * Reads through the tier, counting hits and misses in the tier's counters and in also (if
+   * given). With onlyHere, no block is fetched: false (dst's position unchanged, its bytes
+   * unspecified) as soon as one is neither a file nor fetched already.
+   */
+  private boolean read(String key, long offset, ByteBuffer dst, TierCounters also, boolean onlyHere)
+      throws IOException {
     String prefix = digest(key);
     ByteBuffer into = dst.duplicate();
     long at = offset;
@@ -169,30 +156,39 @@ public final class DiskCache implements ObjectReader, AutoCloseable {
       ByteBuffer part = into.slice();
       part.limit(Math.min(part.remaining(), blockSize - within));
       String name = prefix + "-" + block;
-      int n;
-      if (present.contains(name)) {
-        touch(name);
-        try {
-          n = files.read(name, dir.resolve(name), within, part);
-        } catch (NoSuchFileException evictedMeanwhile) {
-          return false;
-        }
-      } else {
-        ByteBuffer fetched = fills.ready(name);
-        if (fetched == null) {
-          return false;
-        }
-        n = copy(fetched.duplicate(), within, part);
+      int n = onlyHere ? readIfHere(name, within, part, also) : readBlock(key, name, block, within, part, also);
+      if (n < 0) {
+        return false;
       }
-      if (n <= 0) {
+      if (n == 0) {
         throw new IOException("object " + key + " ends before offset " + at + ": the store is damaged");
       }
-      count(counters.hits, also == null ? null : also.hits);
       into.position(into.position() + n);
       at += n;
     }
     dst.position(into.position());
     return true;
+  }
+
+  /** Copies from one block if it is here (its file, or fetched already); -1 if it is not. */
+  private int readIfHere(String name, int within, ByteBuffer part, TierCounters also) throws IOException {
+    int n;
+    if (present.contains(name)) {
+      touch(name);
+      try {
+        n = files.read(name, dir.resolve(name), within, part);
+      } catch (NoSuchFileException evictedMeanwhile) {
+        return -1;
+      }
+    } else {
+      ByteBuffer fetched = fills.ready(name);
+      if (fetched == null) {
+        return -1;
+      }
+      n = copy(fetched.duplicate(), within, part);
+    }
+    count(counters.hits, also == null ? null : also.hits);
+    return n;
   }
 
   /** Copies from one cached block (fetching it on a miss); returns bytes copied. */
