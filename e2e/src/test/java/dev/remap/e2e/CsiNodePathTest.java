@@ -28,7 +28,7 @@ class CsiNodePathTest {
   private static final Duration QUICK = Duration.ofMinutes(2);
 
   @Test
-  void writesThroughTheKernelSurviveUnstageAndAFreshProcess(@TempDir Path dir) throws IOException {
+  void writesThroughTheKernelSurviveUnstageAndAFreshProcess(@TempDir Path dir) throws IOException, InterruptedException {
     Files.createDirectories(dir.resolve("store"));
     Path staging = dir.resolve("staging");
     Path blockStaging = staging.resolve("blk");
