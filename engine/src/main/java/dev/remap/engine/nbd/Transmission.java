@@ -45,16 +45,6 @@ final class Transmission {
    * at once (1 MiB reads QD8 on the reader thread alone ran at 0.6x of the workers' rate).
    */
   static final long READ_HERE_MAX = 128 << 10;
-  /**
-   * Reads run here only while they come from memory (RAM tier, page cache): one that waits for
-   * the disk (a file not in the page cache; ~90 µs per 4 KiB on this project's test machines)
-   * holds up every request behind it, where the workers would run several at once. A read here
-   * that took over {@link #READ_HERE_SLOW} plus a µs per 4 KiB is slow; when 8 of the last 16
-   * were (one here and there is this thread losing its core), reads go to the workers for
-   * {@link #READ_HERE_PAUSE}, and the reads here after that tell again.
-   */
-  static final long READ_HERE_SLOW = TimeUnit.MICROSECONDS.toNanos(50);
-  static final long READ_HERE_PAUSE = TimeUnit.MILLISECONDS.toNanos(50);
 
   private final Wire wire;
   private final ServedExport export;
@@ -65,10 +55,8 @@ final class Transmission {
   private final AtomicInteger inflight = new AtomicInteger();
   private final AtomicLong inflightBytes = new AtomicLong();
   private volatile boolean readerWaiting;
-  /** Reads are not tried here before this time (System.nanoTime): too many here were slow. */
-  private long readHereFrom = System.nanoTime();
-  /** The last 16 reads here, a bit each, set when it was slow. */
-  private int slowReadsHere;
+  /** Whether reads are served here now: not while they wait for the disk. */
+  private final SlowReads slowReads = new SlowReads(System.nanoTime());
   /** Set for a paged export: its requests are served by the reader thread, headers read exactly. */
   private final PagedRequests paged;
   /** What this reader thread serves itself from one socket read; null for a paged export. */
@@ -202,7 +190,7 @@ final class Transmission {
     }
     // Tried here first: then the RAM tier was asked already (a RAM miss is counted once).
     boolean triedHere = r.type() == CMD_READ && batch != null && r.length() <= READ_HERE_MAX
-        && System.nanoTime() - readHereFrom >= 0;
+        && slowReads.readHere(System.nanoTime());
     if (triedHere && readHere(r, !readsHere)) {
       return;
     }
@@ -270,7 +258,9 @@ final class Transmission {
       } catch (IOException | RuntimeException e) {
         failure = e;
       }
-      noteReadHere(start, System.nanoTime() - start, r.length());
+      if (slowReads.note(start, System.nanoTime() - start, r.length())) {
+        export.meters().readsHandedOver();
+      }
     }
     long took = System.nanoTime() - start;
     export.meters().completed(Kind.READ, r.length(), took, failure != null);
@@ -283,17 +273,6 @@ final class Transmission {
       runWrites(); // a burst of large reads is sent as it goes, not held whole
     }
     return true;
-  }
-
-  /** Counts a read below RAM on this thread as slow or not; too many slow ones pause reads here. */
-  private void noteReadHere(long start, long took, long length) {
-    boolean slow = took > READ_HERE_SLOW + (length >> 12) * 1000;
-    slowReadsHere = (slowReadsHere << 1 | (slow ? 1 : 0)) & 0xFFFF;
-    if (Integer.bitCount(slowReadsHere) >= 8) {
-      readHereFrom = start + took + READ_HERE_PAUSE;
-      slowReadsHere = 0;
-      export.meters().readsHandedOver();
-    }
   }
 
   /** A FUA write of a batch is journaled: it is answered once a flush made it durable. */
