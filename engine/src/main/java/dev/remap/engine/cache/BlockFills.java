@@ -50,6 +50,8 @@ final class BlockFills implements AutoCloseable {
   private final AtomicLong pending = new AtomicLong();
   private final ThreadPoolExecutor background;
   private volatile String lastFailure = "";
+  /** Blocks in flight (fetching, or waiting for their file); guarded by this, waited on by awaitIdle. */
+  private int busy;
 
   BlockFills(Writer writer) {
     this.writer = writer;
@@ -71,11 +73,13 @@ final class BlockFills implements AutoCloseable {
     if (running != null) {
       return join(running);
     }
+    changeBusy(1);
     ByteBuffer whole;
     try {
       whole = fetch.get();
     } catch (IOException | RuntimeException | Error e) {
       inFlight.remove(name, mine);
+      changeBusy(-1);
       mine.completeExceptionally(e);
       throw e;
     }
@@ -116,6 +120,14 @@ final class BlockFills implements AutoCloseable {
     } finally {
       pending.addAndGet(-size);
       inFlight.remove(name, fill);
+      changeBusy(-1);
+    }
+  }
+
+  private synchronized void changeBusy(int by) {
+    busy += by;
+    if (busy == 0) {
+      notifyAll();
     }
   }
 
@@ -134,15 +146,10 @@ final class BlockFills implements AutoCloseable {
     }
   }
 
-  /** Blocks fetched and not yet written (or given up). */
-  int inFlight() {
-    return inFlight.size();
-  }
-
-  /** Waits until no block is in flight (tests). */
-  void awaitIdle() throws InterruptedException {
-    while (!inFlight.isEmpty()) {
-      Thread.sleep(1);
+  /** Waits until no block is in flight: every one fetched so far is in its file or given up. */
+  synchronized void awaitIdle() throws InterruptedException {
+    while (busy > 0) {
+      wait();
     }
   }
 

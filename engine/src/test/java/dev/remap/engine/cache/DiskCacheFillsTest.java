@@ -37,7 +37,12 @@ class DiskCacheFillsTest {
   @TempDir Path tmp;
   private CountingStore store;
   private DiskCache cache;
-  private final ExecutorService readers = Executors.newFixedThreadPool(8);
+  private final List<Thread> readerThreads = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final ExecutorService readers = Executors.newFixedThreadPool(8, task -> {
+    Thread thread = new Thread(task, "disk-cache-reader");
+    readerThreads.add(thread);
+    return thread;
+  });
 
   /** The real store, counting the reads that reach it and able to hold them at a gate. */
   private static final class CountingStore extends ForwardingObjectStore {
@@ -83,10 +88,13 @@ class DiskCacheFillsTest {
       int offset = 4096 * i;
       reads.add(readers.submit(() -> read("segments/x/1.seg", offset, 4096)));
     }
-    while (store.reads.get() == 0) {
-      Thread.sleep(1);
+    // All eight parked: the first at the store's gate, the seven others on the block in flight.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (readerThreads.size() < 8 || !readerThreads.stream().allMatch(t -> t.getState() == Thread.State.WAITING)) {
+      assertThat(System.nanoTime()).as("readers parked in time").isLessThan(deadline);
+      Thread.onSpinWait();
     }
-    Thread.sleep(100); // the other readers reach the block in flight
+    assertThat(store.reads.get()).isEqualTo(1);
     store.gate.countDown();
     for (int i = 0; i < 8; i++) {
       assertThat(reads.get(i).get(10, TimeUnit.SECONDS)).isEqualTo(Arrays.copyOfRange(data, 4096 * i, 4096 * (i + 1)));
