@@ -8,7 +8,7 @@
 # (`--filter=retry nbd`, one request at a time), and nbdfuse straight to the server. Every FUSE
 # mount gets the queue the node gives its mounts (max_background 64, through fusectl).
 #
-#   bench/device.sh [--no-build] [--size 1G] [--runtime 8] [--ramp 1] [--reps 2] [--jobs "1 2 3 4 5 6 7"]
+#   bench/device.sh [--no-build] [--hold-freed-memory] [--size 1G] [--runtime 8] [--ramp 1] [--reps 2] [--jobs "1 2 3 4 5 6 7"]
 #
 # Targets (each its own export, filled whole with random bytes, then read once):
 #   remap-proxy / remap-retry / remap-direct  `remap serve` on a file store (no RAM tier); -proxy is the node's path
@@ -22,15 +22,19 @@
 #   µs per I/O of both servers. The proxies' logs (most requests in flight) stay in the results
 #   folder. Needs root (losetup, FUSE),
 #   fio, nbdkit, nbdfuse, python3, a JDK and Maven (offline) unless --no-build.
+# --hold-freed-memory holds off the host's taking back of freed memory for the run (bench/freed-memory.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-BUILD=1 SIZE=1G RUNTIME=8 RAMP=1 REPS=2 JOBS="1 2 3 4 5 6 7"
+# shellcheck source=bench/freed-memory.sh
+. "$root/bench/freed-memory.sh"
+BUILD=1 HOLD=0 SIZE=1G RUNTIME=8 RAMP=1 REPS=2 JOBS="1 2 3 4 5 6 7"
 while (($#)); do
   case $1 in
     --no-build) BUILD=0; shift ;;
+    --hold-freed-memory) HOLD=1; shift ;;
     --size) SIZE=$2; shift 2 ;; --runtime) RUNTIME=$2; shift 2 ;; --ramp) RAMP=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;; --jobs) JOBS=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^# --hold/p' "$0"; exit 0 ;;
     *) echo "bench/device.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -46,7 +50,8 @@ cleanup() {
   wait 2>/dev/null || true
   rm -rf "$work"
 }
-trap cleanup EXIT
+trap 'cleanup; release_freed_memory' EXIT
+((HOLD)) && hold_freed_memory
 wait_for() { for _ in $(seq 300); do [ -e "$1" ] && return 0; sleep 0.1; done; echo "bench/device.sh: no $1" >&2; return 1; }
 settle() {
   sync
@@ -60,12 +65,12 @@ bytes=$(numfmt --from=iec "$SIZE")
 head -c "$bytes" /dev/urandom >"$work/data.raw"
 
 # The servers: Remap on a file store, nbdkit-file on a file of its own.
-BIN=$root/remap STORE="file://$work/store" JOURNAL=$work/journal
+BIN=$root/remap STORE="file://$work/store" JOURNAL=$work/journal METRICS_PORT=19391
 for v in dev-proxy dev-retry dev-direct; do
   "$BIN" volume create "$v" --size "$SIZE" --store "$STORE" --journal "$JOURNAL" >/dev/null
 done
 REMAP_JAVA_OPTS="-Xmx2g" "$BIN" serve --store "$STORE" --journal "$JOURNAL" --socket "$work/remap.sock" \
-  --cache-ram 0 >"$work/remap.log" 2>&1 &
+  --cache-ram 0 --http-address 127.0.0.1:$METRICS_PORT >"$work/remap.log" 2>&1 &
 PIDS+=($!); remap_pid=$!
 wait_for "$work/remap.sock"
 for f in file-proxy file-retry file-direct; do
@@ -132,18 +137,24 @@ job() { # NUMBER -> fio options
   esac
 }
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Reads the server handed from a connection's thread to its workers (SlowReads), all volumes.
+handed() {
+  curl -s "http://127.0.0.1:$METRICS_PORT/metrics" |
+    awk '/^remap_reads_handed_over_total/ {s += $NF} END {printf "%d", s}'
+}
 server_of() { case $1 in remap-*) echo "$remap_pid" ;; *) echo "$nbdkit_pid" ;; esac; }
 labels=(remap-proxy remap-retry remap-direct nbdkit-file-proxy nbdkit-file-retry nbdkit-file-direct)
 for rep in $(seq "$REPS"); do
   for j in $JOBS; do
     for label in $(printf '%s\n' "${labels[@]}" | shuf); do
       settle
-      pid=$(server_of "$label"); c0=$(cpu "$pid")
+      pid=$(server_of "$label"); c0=$(cpu "$pid"); h0=$(handed)
       # shellcheck disable=SC2046
       fio --name="j$j" --filename="${DEVICE[$label]}" --ioengine=libaio --direct=1 --time_based \
         --runtime="$RUNTIME" --ramp_time="$RAMP" --output-format=json --output="$out/$label.$j.$rep.json" \
         $(job "$j") >/dev/null
       echo "$label $j $rep $(( $(cpu "$pid") - c0 ))" >>"$out/cpu.txt"
+      [[ $label == remap-* ]] && echo "$label $j $rep $(( $(handed) - h0 ))" >>"$out/handed.txt"
     done
   done
 done
@@ -204,4 +215,13 @@ for l in labels:
     for j in jobs:
         cells.append(f"{statistics.median(cpu[(l, j, r)] * 1e6 / max(1, val[(l, j, r)][2]) for r in range(1, reps + 1)):.1f}")
     print(f"| {l} | " + " | ".join(cells) + " |")
+handed = {}
+for line in open(f"{out}/handed.txt"):
+    l, j, r, n = line.split()
+    handed.setdefault((l, j), []).append(int(n))
+print("\nReads Remap handed from a connection's thread to its workers (remap_reads_handed_over_total), per repetition")
+print("| device | " + " | ".join(names[j] for j in jobs) + " |")
+print("|---" * (len(jobs) + 1) + "|")
+for l in labels[3:]:
+    print(f"| {l} | " + " | ".join(" / ".join(map(str, handed.get((l, j), []))) for j in jobs) + " |")
 EOF

@@ -3,7 +3,7 @@
 # same machine, same run, same export size, with the shared fio runner (../shared/bench/run.sh,
 # or $REMAP_BENCH_RUN).
 #
-#   bench/nbd.sh [--no-build] [--profile] [--compare REV]
+#   bench/nbd.sh [--no-build] [--profile] [--compare REV] [--hold-freed-memory]
 #                [run.sh options: --runtime 15 --reps 3 --jobs "1 2 3 4 5" ...]
 #
 # Targets, each a 2 GiB volume of a file store filled whole with random bytes, as the runner fills
@@ -27,17 +27,21 @@
 #   the runner's tables it prints new/old per job and repetition (median [min-max]), also kept
 #   in the results folder as new-vs-old.md. The two warm servers take 10 GiB of heap from the start.
 # --profile records a JFR profile of each server, kept in /tmp/remap-nbd-profile.*.
+# --hold-freed-memory holds off the host's taking back of freed memory for the run (bench/freed-memory.sh).
 # Needs: a JDK, Maven (offline), fio, nbdkit, qemu-nbd, qemu-io, nbdcopy, curl, python3 (and git for --compare).
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+# shellcheck source=bench/freed-memory.sh
+. "$root/bench/freed-memory.sh"
 RUN=${REMAP_BENCH_RUN:-$root/../shared/bench/run.sh}
-BUILD=1 PROFILE=0 COMPARE="" ARGS=()
+BUILD=1 PROFILE=0 HOLD=0 COMPARE="" ARGS=()
 while (($#)); do
   case $1 in
     --no-build) BUILD=0; shift ;;
+    --hold-freed-memory) HOLD=1; shift ;;
     --profile) PROFILE=1; shift ;;
     --compare) COMPARE=${2:?"bench/nbd.sh: --compare needs a git revision"}; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^# Needs/p' "$0"; exit 0 ;;
     *) ARGS+=("$1"); shift ;;
   esac
 done
@@ -81,7 +85,8 @@ cleanup() {
   # only the results are kept, or a few runs fill /tmp.
   [ -n "${OUT:-}" ] && rm -f "$OUT"/*.raw "$OUT"/*.sock
 }
-trap cleanup EXIT
+trap 'cleanup; release_freed_memory' EXIT
+((HOLD)) && hold_freed_memory
 
 # The build being set up: its launcher, store and journal (set by `build`). Each build has a store
 # of its own, as an older build need not read what a newer one wrote.

@@ -11,32 +11,39 @@
 #           the runs before filling the disk tier, the last reading it; IOPS, p99, CPU per read
 # Per-thread CPU is read from /proc while fio runs (connection threads end with the connection).
 #
-#   bench/threads.sh [--bin LAUNCHER] [--size 512M] [--ram 600M] [--runtime 10] [--perf] [--drop] MODE
+#   bench/threads.sh [--bin LAUNCHER] [--size 512M] [--ram 600M] [--runtime 10] [--perf [--callers]] [--drop] [--hold-freed-memory] MODE
 #
 # --bin     the launcher to serve with (default: this tree's ./remap; an older build's, to compare)
 # --perf    also `perf record` the server during the measured job and print the hottest symbols
 #           of each thread named in $COMMS (default: remap-upload-v); JIT names via jcmd perfmap
+# --callers with --perf: the JIT keeps frame pointers, and each hot symbol's callers are printed
+# --hold-freed-memory  hold off the host's taking back of freed memory for the run (bench/freed-memory.sh)
 # --drop    cold: before each run, the store's and the disk tier's files are dropped from the page
 #           cache (dd iflag=nocache), so their reads go to the disk as on a node short of memory
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-BIN=$root/remap SIZE=512M RAM=600M RUNTIME=10 PERF=0 DROP=0 MODE=""
+# shellcheck source=bench/freed-memory.sh
+. "$root/bench/freed-memory.sh"
+BIN=$root/remap SIZE=512M RAM=600M RUNTIME=10 PERF=0 DROP=0 HOLD=0 CALLERS=0 FRAMES="" MODE=""
 while (($#)); do
   case $1 in
     --bin) BIN=$2; shift 2 ;; --size) SIZE=$2; shift 2 ;; --ram) RAM=$2; shift 2 ;;
     --runtime) RUNTIME=$2; shift 2 ;; --perf) PERF=1; shift ;; --drop) DROP=1; shift ;;
+    --hold-freed-memory) HOLD=1; shift ;;
+    --callers) PERF=1 CALLERS=1 FRAMES=-XX:+PreserveFramePointer; shift ;;
     write|read|cold) MODE=$1; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0"; exit 0 ;;
     *) echo "bench/threads.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [ -n "$MODE" ] || { echo "bench/threads.sh: say write, read or cold" >&2; exit 2; }
 work=$(mktemp -d /tmp/remap-threads.XXXXXX) pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; release_freed_memory' EXIT
+((HOLD)) && hold_freed_memory
 store="file://$work/store" uri="nbd+unix:///v?socket=$work/s.sock"
 "$BIN" volume create v --size "$SIZE" --store "$store" --journal "$work/journal" >/dev/null
 head -c "$SIZE" /dev/urandom >"$work/data.raw"
-REMAP_JAVA_OPTS="-Xms3g -Xmx3g -XX:+AlwaysPreTouch" "$BIN" serve --store "$store" --journal "$work/journal" \
+REMAP_JAVA_OPTS="-Xms3g -Xmx3g -XX:+AlwaysPreTouch $FRAMES" "$BIN" serve --store "$store" --journal "$work/journal" \
   --socket "$work/s.sock" --cache-ram "$RAM" >"$work/log" 2>&1 &
 pid=$!
 for _ in $(seq 300); do grep -qs "serving " "$work/log" && break; sleep 0.1; done
@@ -106,5 +113,7 @@ if ((PERF)); then
     echo "== perf, thread $c"
     perf report -i "$work/perf.data" --comms "$c" --no-children --percentage relative --sort sym --stdio -g none \
       2>/dev/null | grep -v '^#' | grep '%' | head -25
+    ((CALLERS)) && perf report -i "$work/perf.data" --comms "$c" --no-children --percentage relative --sort sym \
+      --stdio -g caller,2,callee,function,percent --max-stack 12 2>/dev/null | grep -v '^#' | grep -v '^$' | head -150
   done
 fi

@@ -4,10 +4,8 @@ import dev.remap.engine.core.Source;
 import dev.remap.engine.store.NoSpaceException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -19,7 +17,8 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The local write-ahead journal of one volume: writes are appended here and acknowledged, and
  * uploaded to the store later. Files are named by the first sequence number they hold and roll
- * at {@code fileSize}; a file is deleted once everything in it has reached the store.
+ * at {@code fileSize}; a file leaves once everything in it has reached the store, deleted or kept
+ * as a spare that a later roll writes over ({@link JournalSpares}).
  *
  * <p>Durability: {@link #append} puts a record in the page cache; {@link #sync} makes every
  * record appended before it durable (fdatasync of each file written since the last sync, in file
@@ -71,10 +70,14 @@ public final class Journal implements AutoCloseable {
 
   /** How far files were ever retired, written before they are unlinked. */
   private final RetiredNote note;
+  /** Retired files a roll writes over instead of creating one. */
+  private final JournalSpares spares;
 
-  private Journal(Path dir, long capacity, long fileSize, RetiredNote note, JournalRecovery.Recovered recovered) {
+  private Journal(Path dir, long capacity, long fileSize, RetiredNote note, JournalSpares spares,
+      JournalRecovery.Recovered recovered) {
     this.dir = dir;
     this.note = note;
+    this.spares = spares;
     this.capacity = capacity;
     this.fileSize = fileSize;
     for (JournalFile file : recovered.files()) {
@@ -98,7 +101,8 @@ public final class Journal implements AutoCloseable {
     Files.createDirectories(dir);
     RetiredNote note = RetiredNote.open(dir);
     try {
-      return new Journal(dir, capacity, fileSize, note, JournalRecovery.recover(dir, afterSeq, note.value(), replay));
+      JournalRecovery.Recovered recovered = JournalRecovery.recover(dir, afterSeq, note.value(), replay);
+      return new Journal(dir, capacity, fileSize, note, JournalSpares.open(dir), recovered);
     } catch (IOException | RuntimeException e) {
       note.close();
       throw e;
@@ -200,9 +204,20 @@ public final class Journal implements AutoCloseable {
     if (current != null) {
       current.endAtSize();
     }
-    current = JournalFile.create(dir, firstSeq);
+    Path spare = spares.take();
+    current = spare == null ? JournalFile.create(dir, firstSeq) : reuse(spare, firstSeq);
     files.put(current.name(), current);
     directoryDirty = true;
+  }
+
+  /** A spare as the file that starts at firstSeq; a new file if the spare cannot be renamed. */
+  private JournalFile reuse(Path spare, long firstSeq) throws IOException {
+    try {
+      return JournalFile.reuse(spare, dir, firstSeq);
+    } catch (IOException e) {
+      Files.deleteIfExists(spare);
+      return JournalFile.create(dir, firstSeq);
+    }
   }
 
   /**
@@ -232,7 +247,7 @@ public final class Journal implements AutoCloseable {
           file.force();
         }
         if (directory) {
-          forceDirectory();
+          JournalFile.forceFolder(dir);
         }
       } catch (IOException e) {
         lock.lock();
@@ -246,13 +261,6 @@ public final class Journal implements AutoCloseable {
       }
     } finally {
       syncLock.unlock();
-    }
-  }
-
-  /** Makes the journal folder's entries (new files) durable. */
-  private void forceDirectory() throws IOException {
-    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-      channel.force(true);
     }
   }
 
@@ -308,15 +316,23 @@ public final class Journal implements AutoCloseable {
     }
   }
 
-  /** Closes and deletes the files {@link #retireLater} took out, and gives their space back. */
+  /**
+   * Closes the files {@link #retireLater} took out, deletes them or keeps them as spares, and gives
+   * their space back.
+   */
   public void deleteRetired() throws IOException {
     List<JournalFile> gone;
+    int liveFiles;
     lock.lock();
     try {
       gone = new ArrayList<>(retiredFiles);
       retiredFiles.clear();
+      liveFiles = files.size();
     } finally {
       lock.unlock();
+    }
+    if (gone.isEmpty()) {
+      return;
     }
     long newest = 0;
     for (JournalFile file : gone) {
@@ -336,13 +352,13 @@ public final class Journal implements AutoCloseable {
       throw e;
     }
     IOException failed = null;
+    try {
+      spares.keepOrDelete(gone, liveFiles, fileSize, capacity);
+    } catch (IOException e) {
+      failed = e;
+    }
     long freed = 0;
     for (JournalFile file : gone) {
-      try {
-        file.delete();
-      } catch (IOException e) {
-        failed = failed == null ? e : failed; // the other files still go
-      }
       freed += file.size();
     }
     lock.lock();
@@ -430,7 +446,7 @@ public final class Journal implements AutoCloseable {
         file.close();
       }
       if (directoryDirty) {
-        forceDirectory();
+        JournalFile.forceFolder(dir);
       }
     } finally {
       lock.unlock();

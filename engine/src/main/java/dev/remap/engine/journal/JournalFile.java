@@ -8,6 +8,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
@@ -17,7 +18,10 @@ import java.nio.file.StandardOpenOption;
  *
  * <p>Durability: bytes past {@link #size()} belong to no record (a torn tail, or what a failed
  * append left); they are cut off, durably, before the file takes another record, so that no later
- * file can hold synced records behind a torn one.
+ * file can hold synced records behind a torn one. A file reused from a spare ({@link #reuse})
+ * starts with an earlier use's records past its size: every one of them is numbered below the
+ * file's name, which is how recovery tells them from this use's records; they are overwritten,
+ * never cut, so an append rewrites pages the file has and does not grow it.
  *
  * <p>Locking: none of its own. {@link Journal}'s lock guards its state once the journal is open
  * (recovery, before that, has it to itself); {@link #read} is positional and needs no lock, and
@@ -63,6 +67,19 @@ final class JournalFile {
   static long firstSeqOf(Path path) {
     String name = path.getFileName().toString();
     return Long.parseUnsignedLong(name.substring(0, name.length() - ".wal".length()), 16);
+  }
+
+  /**
+   * Makes a spare (a retired file, see {@link #recycle}) the file that starts at firstSeq: renamed
+   * to that name and written from its start over what it held. The rename is durable only with the
+   * journal folder's next sync, as a created file's name is; before that a power cut leaves the
+   * spare's name, which recovery does not read.
+   */
+  static JournalFile reuse(Path spare, Path dir, long firstSeq) throws IOException {
+    Path path = dir.resolve(String.format("%016x.wal", firstSeq));
+    Files.move(spare, path, StandardCopyOption.ATOMIC_MOVE);
+    // The channel starts at 0 and nothing of this use is past it: at its end, with stale bytes beyond.
+    return new JournalFile(path, FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE), true);
   }
 
   /** Opens a file found at open; its size is 0 until recovery has scanned it. */
@@ -206,9 +223,27 @@ final class JournalFile {
     channel.close();
   }
 
+  /** Makes the folder's entries (created, renamed and deleted files) durable. */
+  static void forceFolder(Path dir) throws IOException {
+    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
+    }
+  }
+
   /** Closes and deletes a retired file. */
   void delete() throws IOException {
     channel.close();
     Files.deleteIfExists(path);
+  }
+
+  /**
+   * Closes a retired file and renames it to spare, for {@link #reuse}. Readers of its records
+   * fail from here on (its channel is closed), as after a delete. The caller makes the rename
+   * durable before it hands the spare out: a power cut that undid it would bring the file back
+   * under its old name holding the next use's records.
+   */
+  void recycle(Path spare) throws IOException {
+    channel.close();
+    Files.move(path, spare, StandardCopyOption.ATOMIC_MOVE);
   }
 }

@@ -2,11 +2,9 @@ package dev.remap.engine.journal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -27,6 +25,11 @@ import java.util.List;
  * Kept as the current file, it would take the records numbered after the store's, below its
  * name, and the next roll would create a file that sorts before it (the next recovery then reads
  * them out of order: "lacks records") or that is it (the roll fails).
+ *
+ * <p>A file reused from a spare holds an earlier use's records past this use's, numbered below the
+ * file's name: a scan ends at the first of them. A file that ends so, or in any bytes that are no
+ * record, is whole when the next file's name follows its last record (the journal rolled past
+ * it); only then are those bytes left as they are.
  *
  * <p>Locking: none; it runs inside {@link Journal#open}, before any other thread can see the
  * journal, and calls the replay holding no lock.
@@ -78,7 +81,8 @@ final class JournalRecovery {
     long usedBytes = 0;
     boolean torn = false;
     boolean deleted = false;
-    for (Path path : paths) {
+    for (int i = 0; i < paths.size(); i++) {
+      Path path = paths.get(i);
       if (torn && JournalFile.firstSeqOf(path) <= floor() + 1) {
         // What the tear took was retired (a retired file whose unlink a power cut undid, its data
         // never synced) or is in the store: the files after it go on where it should have ended.
@@ -92,7 +96,8 @@ final class JournalRecovery {
         continue;
       }
       JournalFile file = JournalFile.reopen(path);
-      torn = scan(file);
+      long nextFirst = i + 1 < paths.size() ? JournalFile.firstSeqOf(paths.get(i + 1)) : -1;
+      torn = scan(file, JournalFile.firstSeqOf(path), nextFirst);
       if (file.lastSeq() == 0) {
         file.delete(); // no record in it (see the class comment)
         deleted = true;
@@ -102,17 +107,19 @@ final class JournalRecovery {
       usedBytes += file.size();
     }
     if (deleted) {
-      try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-        channel.force(true);
-      }
+      JournalFile.forceFolder(dir);
     }
     // New records are numbered after every retired one: a number given twice could make a
     // later recovery take a flushed record for one of the retired ones it may skip over.
     return new Recovered(files, Math.max(lastSeq, retiredTo), usedBytes);
   }
 
-  /** Reads the records of one file; returns true when it ended in a torn record (now cut off). */
-  private boolean scan(JournalFile file) throws IOException {
+  /**
+   * Reads the records of one file (named firstSeq); returns true when it ended in a torn record
+   * (now cut off): bytes after its records, unless the next file (named nextFirst, -1 for none)
+   * starts where they end.
+   */
+  private boolean scan(JournalFile file, long firstSeq, long nextFirst) throws IOException {
     long position = 0;
     long end = file.length();
     ByteBuffer header = ByteBuffer.allocate(JournalRecord.HEADER);
@@ -124,6 +131,9 @@ final class JournalRecovery {
         break;
       }
       JournalRecord record = parsed.get().record();
+      if (record.seq() < firstSeq) {
+        break; // an earlier use's record in a reused file: this use's records end here
+      }
       // A jump over retired numbers is no gap: those records left the journal (see RetiredNote).
       boolean inOrder = scanned == 0 || record.seq() == scanned + 1
           || (record.seq() > scanned && record.seq() <= floor() + 1);
@@ -152,6 +162,9 @@ final class JournalRecovery {
       position += record.encodedSize();
     }
     if (position < end) {
+      if (file.lastSeq() > 0 && nextFirst == file.lastSeq() + 1) {
+        return false; // rolled past: what follows is an earlier use's, or a roll's unused room
+      }
       file.cutTornTail();
       return true;
     }
