@@ -4,6 +4,7 @@
 # bench/nbd.sh). One `remap serve` on a fresh file store, its volume filled whole and pre-read
 # (as bench/nbd.sh's warm target), then:
 #   write   4 KiB random writes QD32 (fio's nbd engine), server CPU per write by thread
+#   flush   the same with a FLUSH every 32 writes (bench/nbd.sh's job 6)
 #   read    4 KiB random writes QD32, then at once 1 MiB sequential reads QD8 (the read after the
 #           writes of bench/nbd.sh's jobs 2 and 3): MiB/s and server CPU per MiB by thread
 #   cold    4 KiB random reads QD32 on a server with no RAM tier and an empty local-disk tier, the
@@ -31,12 +32,12 @@ while (($#)); do
     --runtime) RUNTIME=$2; shift 2 ;; --perf) PERF=1; shift ;; --drop) DROP=1; shift ;;
     --hold-freed-memory) HOLD=1; shift ;;
     --callers) PERF=1 CALLERS=1 FRAMES=-XX:+PreserveFramePointer; shift ;;
-    write|read|cold) MODE=$1; shift ;;
+    write|flush|read|cold) MODE=$1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0"; exit 0 ;;
     *) echo "bench/threads.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[ -n "$MODE" ] || { echo "bench/threads.sh: say write, read or cold" >&2; exit 2; }
+[ -n "$MODE" ] || { echo "bench/threads.sh: say write, flush, read or cold" >&2; exit 2; }
 work=$(mktemp -d /tmp/remap-threads.XXXXXX) pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; release_freed_memory' EXIT
 ((HOLD)) && hold_freed_memory
@@ -101,6 +102,9 @@ if [ "$MODE" = cold ]; then
 elif [ "$MODE" = write ]; then
   job w --rw=randwrite --bs=4k --iodepth=32
   report w write 4096 "write (4 KiB random, QD32)"
+elif [ "$MODE" = flush ]; then
+  job f --rw=randwrite --bs=4k --iodepth=32 --fsync=32
+  report f write 4096 "write (4 KiB random, QD32, a FLUSH every 32 writes)"
 else
   fio --name=w --ioengine=nbd --uri="$uri" --rw=randwrite --bs=4k --iodepth=32 --time_based --runtime=14 \
     --norandommap --randrepeat=0 --output=/dev/null
