@@ -58,6 +58,7 @@ class JournalSparesPowerCutTest {
         }
         round = new Round(stored, spares(dir));
         Journal journal = Journal.open(dir, CAPACITY, FILE, stored, a -> { });
+        round.opened(journal.lastSeq());
         Thread power = new Thread(() -> {
           sleepQuietly(30 + random.nextInt(250));
           mount.cut();
@@ -92,7 +93,7 @@ class JournalSparesPowerCutTest {
           long next = journal.append(Type.WRITE, 0, 512, payload(expected, 512)).record().seq();
           assertThat(next).as("cut %d: numbered right after the replayed and retired records", cut)
               .isEqualTo(expected);
-          // The store takes what was replayed, so the next round starts after it.
+          // The store holds what the round retired; the replayed records stay in the journal, synced.
           journal.sync();
           stored = round.stored;
         }
@@ -162,8 +163,12 @@ class JournalSparesPowerCutTest {
     Round(long stored, int spares) {
       this.sparesAfterRetire = spares;
       this.stored = stored;
-      this.synced = stored;
-      this.appended = stored;
+    }
+
+    /** The journal opened holding records up to lastSeq, all synced by the check before. */
+    void opened(long lastSeq) {
+      synced = lastSeq;
+      appended = lastSeq;
     }
 
     /** Appends, syncs and retires until the power goes. */
