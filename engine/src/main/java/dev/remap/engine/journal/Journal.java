@@ -205,19 +205,9 @@ public final class Journal implements AutoCloseable {
       current.endAtSize();
     }
     Path spare = spares.take();
-    current = spare == null ? JournalFile.create(dir, firstSeq) : reuse(spare, firstSeq);
+    current = spare == null ? JournalFile.create(dir, firstSeq) : JournalFile.reuse(spare, dir, firstSeq);
     files.put(current.name(), current);
     directoryDirty = true;
-  }
-
-  /** A spare as the file that starts at firstSeq; a new file if the spare cannot be renamed. */
-  private JournalFile reuse(Path spare, long firstSeq) throws IOException {
-    try {
-      return JournalFile.reuse(spare, dir, firstSeq);
-    } catch (IOException e) {
-      Files.deleteIfExists(spare);
-      return JournalFile.create(dir, firstSeq);
-    }
   }
 
   /**

@@ -73,11 +73,17 @@ final class JournalFile {
    * Makes a spare (a retired file, see {@link #recycle}) the file that starts at firstSeq: renamed
    * to that name and written from its start over what it held. The rename is durable only with the
    * journal folder's next sync, as a created file's name is; before that a power cut leaves the
-   * spare's name, which recovery does not read.
+   * spare's name, which recovery does not read. A spare that cannot be renamed is deleted and a
+   * new file created instead.
    */
   static JournalFile reuse(Path spare, Path dir, long firstSeq) throws IOException {
     Path path = dir.resolve(String.format("%016x.wal", firstSeq));
-    Files.move(spare, path, StandardCopyOption.ATOMIC_MOVE);
+    try {
+      Files.move(spare, path, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      Files.deleteIfExists(spare); // a new file then
+      return create(dir, firstSeq);
+    }
     // The channel starts at 0 and nothing of this use is past it: at its end, with stale bytes beyond.
     return new JournalFile(path, FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE), true);
   }

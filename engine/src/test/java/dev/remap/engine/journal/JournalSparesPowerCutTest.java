@@ -24,7 +24,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * The journal writing over its spares, under simulated power cuts (the powercut filesystem drops
  * what was not fsynced, names whose folder was not fsynced included): a writer appends records of
  * random sizes over many small files, syncs and retires at random (the retired point plays the
- * store), and the power goes at a random moment, mid-call as often as not. After each cut a fresh
+ * store), and the power goes after a random number of appends while the writer goes on, so
+ * mid-call as often as not. After each cut a fresh
  * mount is what the machine finds, and the journal reopened there must replay every record a
  * completed sync covered after the retired point, each with its own payload, in order and with no
  * gap, and nothing of a spare's earlier use; the next record is numbered past all of them. The
@@ -56,11 +57,15 @@ class JournalSparesPowerCutTest {
           Files.createDirectories(dir);
           JournalFile.forceFolder(mounted);
         }
-        round = new Round(stored, spares(dir));
+        round = new Round(stored, spares(dir), 20 + random.nextInt(400));
         Journal journal = Journal.open(dir, CAPACITY, FILE, stored, a -> { });
         round.opened(journal.lastSeq());
         Thread power = new Thread(() -> {
-          sleepQuietly(30 + random.nextInt(250));
+          try {
+            round.ready.await(); // the writer is that many appends in, and goes on meanwhile
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
           mount.cut();
           round.cut.set(true);
         }, "power");
@@ -154,13 +159,17 @@ class JournalSparesPowerCutTest {
   /** One writer's life between two cuts. */
   private static final class Round {
     final AtomicBoolean cut = new AtomicBoolean();
+    /** Released after the writer's first {@code cutAfter} appends: the power goes then. */
+    final java.util.concurrent.CountDownLatch ready = new java.util.concurrent.CountDownLatch(1);
+    final int cutAfter;
     long stored;
     long synced;
     long appended;
     int reuses;
     int sparesAfterRetire;
 
-    Round(long stored, int spares) {
+    Round(long stored, int spares, int cutAfter) {
+      this.cutAfter = cutAfter;
       this.sparesAfterRetire = spares;
       this.stored = stored;
     }
@@ -173,8 +182,12 @@ class JournalSparesPowerCutTest {
 
     /** Appends, syncs and retires until the power goes. */
     void run(Journal journal, Path dir, Random random) {
+      int appends = 0;
       try {
         while (!cut.get()) {
+          if (++appends == cutAfter) {
+            ready.countDown();
+          }
           int length = 512 * (1 + random.nextInt(16));
           long seq = journal.lastSeq() + 1;
           long got = journal.append(Type.WRITE, 0, length, payload(seq, length)).record().seq();
@@ -211,6 +224,8 @@ class JournalSparesPowerCutTest {
         // The cut: every call fails with EIO from here on.
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
+      } finally {
+        ready.countDown(); // a writer that failed early still lets the power go
       }
     }
   }
@@ -225,13 +240,5 @@ class JournalSparesPowerCutTest {
     byte[] b = new byte[length];
     new Random(seq * 31 + length).nextBytes(b);
     return ByteBuffer.wrap(b);
-  }
-
-  private static void sleepQuietly(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }
