@@ -23,6 +23,8 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import org.awaitility.Awaitility;
 
 /**
  * Plays a transfer Job's pod where no kubelet runs: runs the real `./remap` with the Job's own
@@ -43,7 +45,11 @@ final class JobPart {
     Map<String, String> env = new HashMap<>();
     for (EnvVar e : c.getEnv() == null ? List.<EnvVar>of() : c.getEnv()) {
       SecretKeySelector ref = e.getValueFrom().getSecretKeyRef();
-      Secret secret = admin.secrets().inNamespace(job.getMetadata().getNamespace()).withName(ref.getName()).get();
+      // The operator copies the credentials just after creating the Job; a kubelet keeps the pod
+      // waiting (CreateContainerConfigError) until the Secret exists, and so does this.
+      Secret secret = Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+          .until(() -> admin.secrets().inNamespace(job.getMetadata().getNamespace()).withName(ref.getName()).get(),
+              Objects::nonNull);
       env.put(e.getName(), new String(Base64.getDecoder().decode(secret.getData().get(ref.getKey())), StandardCharsets.UTF_8));
     }
     try {
