@@ -429,12 +429,18 @@ build_remap() { # cli-jar cli-lib
   mkdir -p "$stage/opt/remap" "$stage/usr/local/bin"
   cp "$1" "$stage/opt/remap/remap.jar"
   cp -r "$2" "$stage/opt/remap/lib"
-  # For `kubectl exec ... remap doctor`; REMAP_JAVA_OPTS as in ./remap. The entrypoint
-  # runs java itself (no shell), so there JAVA_TOOL_OPTIONS is the way to add JVM options.
+  # The entrypoint, and `kubectl exec ... remap doctor`; REMAP_JAVA_OPTS as in ./remap.
   cat >"$stage/usr/local/bin/remap" <<'EOF'
 #!/bin/sh
 # The Remap command-line tool in the image; REMAP_JAVA_OPTS adds JVM options, as in ./remap.
-exec java -XX:+UseSerialGC -XX:MaxRAMPercentage=50 ${REMAP_JAVA_OPTS:-} -jar /opt/remap/remap.jar "$@"
+# As root (the node plugin, which serves volumes), the background threads' lowest priority is
+# passed on as nice 10 and the JVM's own threads kept at nice 0 (see ./remap, BackgroundThreads).
+priority=""
+if [ "$(id -u)" = 0 ]; then
+  priority="-XX:ThreadPriorityPolicy=1 -XX:JavaPriority1_To_OSPriority=10"
+  for p in 6 7 8 9 10; do priority="$priority -XX:JavaPriority${p}_To_OSPriority=0"; done
+fi
+exec java -XX:+UseSerialGC -XX:MaxRAMPercentage=50 $priority ${REMAP_JAVA_OPTS:-} -jar /opt/remap/remap.jar "$@"
 EOF
   readable "$stage"
   chmod 755 "$stage/usr/local/bin/remap"
@@ -442,8 +448,7 @@ EOF
   add_layer "$NODE_TAG" out-remap "$WORK/remap-app.tar" "images/build.sh: /opt/remap from cli/target"
   configure out-remap --config.user 0:0 --config.workingdir / \
     --config.env "PATH=$DEFAULT_PATH" --config.env LANG=C.UTF-8 \
-    --config.entrypoint java --config.entrypoint -XX:+UseSerialGC --config.entrypoint -XX:MaxRAMPercentage=50 \
-    --config.entrypoint -jar --config.entrypoint /opt/remap/remap.jar \
+    --config.entrypoint /usr/local/bin/remap \
     --config.label "org.opencontainers.image.title=remap" \
     --config.label "org.opencontainers.image.description=Remap CLI, CSI driver (controller and node) and node data path"
 }
@@ -558,7 +563,7 @@ verify_image() { # name verify?
   if ((${2:-1})); then
     case "$name" in
       remap)
-        java_checks "$rootfs" "$name" /opt/remap/remap.jar --help ;;
+        java_checks "$rootfs" "$name" /usr/local/bin/remap --help ;;
       remap-operator)
         java_checks "$rootfs" "$name" ;;
       remap-csi-sidecars)
@@ -584,12 +589,17 @@ java_checks() { # rootfs name [jar args...]
     die "java -version fails in $ref: $out"
   }
   if (($#)); then
-    chroot --userspec="$NONROOT:$NONROOT" "$rootfs" /usr/bin/env -i PATH="$DEFAULT_PATH" \
-      java -XX:+UseSerialGC -jar "$@" >"$WORK/jar.out" 2>&1 || {
-      unmount_under "$rootfs"
-      die "java -jar $* fails as uid $NONROOT in $ref: $(tail -n 5 "$WORK/jar.out")"
-    }
-    log "$ref: $(head -n 1 <<<"$out"); java -jar $* runs as uid $NONROOT"
+    # The entrypoint as the controller runs it (uid NONROOT) and as the node plugin does (root):
+    # either way it starts, and says nothing about the JVM's flags.
+    local user
+    for user in "$NONROOT:$NONROOT" 0:0; do
+      chroot --userspec="$user" "$rootfs" /usr/bin/env -i PATH="$DEFAULT_PATH" "$@" >"$WORK/jar.out" 2>&1 &&
+        ! grep -q "VM warning" "$WORK/jar.out" || {
+        unmount_under "$rootfs"
+        die "$* fails or warns as uid ${user%%:*} in $ref: $(tail -n 5 "$WORK/jar.out")"
+      }
+    done
+    log "$ref: $(head -n 1 <<<"$out"); $* runs as uid $NONROOT and as root"
   else
     log "$ref: $(head -n 1 <<<"$out")"
   fi

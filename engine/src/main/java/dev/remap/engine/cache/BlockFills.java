@@ -1,5 +1,6 @@
 package dev.remap.engine.cache;
 
+import dev.remap.engine.queue.BackgroundThreads;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
@@ -55,11 +56,8 @@ final class BlockFills implements AutoCloseable {
 
   BlockFills(Writer writer) {
     this.writer = writer;
-    this.background = new ThreadPoolExecutor(1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), task -> {
-      Thread thread = new Thread(task, "remap-disk-fill");
-      thread.setDaemon(true);
-      return thread;
-    });
+    this.background = new ThreadPoolExecutor(1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        task -> BackgroundThreads.create(task, "remap-disk-fill"));
     background.allowCoreThreadTimeOut(true);
   }
 

@@ -1,5 +1,6 @@
 package dev.remap.engine.volume;
 
+import dev.remap.engine.queue.BackgroundThreads;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
 import java.time.Duration;
@@ -35,11 +36,7 @@ public final class StoreCollector implements AutoCloseable {
   private StoreCollector(ObjectStore store, Duration grace) {
     this.store = store;
     this.grace = grace;
-    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "store-gc");
-      t.setDaemon(true);
-      return t;
-    });
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> BackgroundThreads.create(r, "store-gc"));
   }
 
   /** Starts collecting every interval; empty (and said so) when the interval is zero. */

@@ -3,6 +3,7 @@ package dev.remap.engine.volume;
 import dev.remap.engine.core.SegmentPacking;
 import dev.remap.engine.core.Source;
 import dev.remap.engine.journal.Journal;
+import dev.remap.engine.queue.BackgroundThreads;
 import dev.remap.engine.store.ObjectStore;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -89,8 +90,7 @@ final class Uploader {
   void start(Journal journal) {
     this.journal = journal;
     writer.syncFirst(journal);
-    thread = new Thread(this::run, "remap-upload-" + host.name());
-    thread.setDaemon(true);
+    thread = BackgroundThreads.create(this::run, "remap-upload-" + host.name());
     thread.start();
   }
 
