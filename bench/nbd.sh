@@ -12,7 +12,8 @@
 #                                      pre-read once (nbdcopy --no-extents) so it holds all of it
 #                                      (an idle connection held for the whole run keeps the stack,
 #                                      and so the RAM tier, open between fio's connections);
-#                                      writes invalidate what they overwrite, so the RAM tier's hit
+#                                      writes update the pages they overwrite (or drop them when
+#                                      writes race), as a page cache does; the RAM tier's hit
 #                                      ratio over the run is printed at the end (its /metrics)
 #   remap-cold-unix                    a second server with no RAM cache and an empty local-disk
 #                                      cache; its volume's data was uploaded to the store

@@ -13,8 +13,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * The RAM tier, in front of the request queue: a read whose pages are all here is answered at
  * once, without queueing (seed: the RAM cache is checked before a request enters the request
  * array). Pages are {@code pageSize}-aligned ranges of the device; misses read whole pages from
- * {@code next} and keep them. Writes go through to {@code next} and then drop the pages they
- * touch, so the cache never holds data older than the device.
+ * {@code next} and keep them. Writes go through to {@code next} and then update the pages kept
+ * with the bytes written (as a page cache does), or drop them where another change raced, so the
+ * cache never holds data older than the device.
  *
  * <p>Locking: {@code lock} guards the page index and the slabs and is held only for
  * copies, never for I/O. A read that misses records each page's write generation before it
@@ -37,6 +38,8 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class RamCache extends ForwardingBlockDevice {
 
   private static final int STRIPES = 1 << 14;
+  /** Writes of at most this many pages update the pages kept; longer ones drop them (the lock is held for copies only). */
+  private static final int MAX_UPDATE_PAGES = 256;
   /** The most bytes one slab holds: large enough to be few, small enough to find room for on a busy heap. */
   static final int SLAB_BYTES = 16 << 20;
 
@@ -228,30 +231,93 @@ public final class RamCache extends ForwardingBlockDevice {
 
   @Override
   public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-    long length = src.remaining();
-    bump(offset, length);
-    next.write(offset, src, fua);
-    invalidate(offset, length);
+    ByteBuffer data = src.duplicate();
+    long[] marks = mark(offset, data.remaining());
+    boolean written = false;
+    try {
+      next.write(offset, src, fua);
+      written = true;
+    } finally {
+      settle(offset, data, marks, written);
+    }
   }
 
   /** As {@link #write} for each, with the writes handed below together (one journal append). */
   @Override
   public int writeAll(long[] offsets, ByteBuffer[] payloads, int count) throws IOException {
-    long[] lengths = new long[count];
+    ByteBuffer[] data = new ByteBuffer[count];
+    long[][] marks = new long[count][];
     for (int i = 0; i < count; i++) {
-      lengths[i] = payloads[i].remaining();
-      bump(offsets[i], lengths[i]);
+      data[i] = payloads[i].duplicate();
+      marks[i] = mark(offsets[i], data[i].remaining());
     }
     int done = 0;
     try {
       done = next.writeAll(offsets, payloads, count);
     } finally {
-      // Every page marked is dropped, written or not: a failed write may have changed some of it.
+      // The writes that failed are dropped, not updated: a failed write may have changed some of it.
       for (int i = 0; i < count; i++) {
-        invalidate(offsets[i], lengths[i]);
+        settle(offsets[i], data[i], marks[i], i < done);
       }
     }
     return done;
+  }
+
+  /**
+   * Marks the pages a write touches before it goes below; returns each page's generation after
+   * the mark, or null for a write too long to update in place (its pages are dropped instead).
+   */
+  private long[] mark(long offset, long length) {
+    if (length <= 0 || length > (long) MAX_UPDATE_PAGES * pageSize) {
+      bump(offset, length);
+      return null;
+    }
+    long first = offset / pageSize;
+    long[] marks = new long[(int) ((offset + length - 1) / pageSize - first + 1)];
+    for (int i = 0; i < marks.length; i++) {
+      marks[i] = writeGenerations.incrementAndGet(stripe(first + i));
+    }
+    return marks;
+  }
+
+  /**
+   * After a write: a kept page that no other change marked since this write did gets the
+   * written bytes; every other kept page the write touched is dropped. The check, the second mark
+   * and the update happen together under the lock, so a change racing this one either marked
+   * before the check (and this one drops) or after it (and its own settle comes later, in lock
+   * order, and sees this mark). A miss that read the old bytes meanwhile either kept them before
+   * (they are overwritten here) or sees the second mark.
+   */
+  private void settle(long offset, ByteBuffer data, long[] marks, boolean written) {
+    int length = data.remaining();
+    if (marks == null || !written) {
+      invalidate(offset, length);
+      return;
+    }
+    long first = offset / pageSize;
+    lock.lock();
+    try {
+      for (int i = 0; i < marks.length; i++) {
+        long page = first + i;
+        int stripe = stripe(page);
+        boolean alone = writeGenerations.getAndIncrement(stripe) == marks[i];
+        int slot = slots.lookup(page);
+        if (slot < 0) {
+          continue;
+        }
+        if (!alone) {
+          slots.remove(page);
+          continue;
+        }
+        long pageStart = page * pageSize;
+        long from = Math.max(offset, pageStart);
+        long to = Math.min(offset + length, pageStart + pageSize);
+        data.get(data.position() + (int) (from - offset), slab(slot), slabOffset(slot) + (int) (from - pageStart),
+            (int) (to - from));
+      }
+    } finally {
+      lock.unlock();
+    }
   }
 
   @Override
@@ -297,10 +363,7 @@ public final class RamCache extends ForwardingBlockDevice {
     }
   }
 
-  /**
-   * Drops the cached pages a change touched. Dropping rather than patching keeps the cache
-   * equal to the device even when two writes to one page race: the next read refills it.
-   */
+  /** Drops the cached pages a change touched (trims, zeroes, long or failed writes): the next read refills them. */
   private void invalidate(long offset, long length) {
     if (length <= 0) {
       return;

@@ -152,7 +152,7 @@ class RamCacheTest {
   }
 
   /** Reads through the cache into a heap or direct buffer whose window starts at lead. */
-  private static byte[] read(RamCache cache, long offset, int length, boolean direct, int lead) throws Exception {
+  static byte[] read(RamCache cache, long offset, int length, boolean direct, int lead) throws Exception {
     ByteBuffer buffer = direct ? ByteBuffer.allocateDirect(lead + length) : ByteBuffer.allocate(lead + length);
     buffer.position(lead);
     cache.read(offset, buffer);
@@ -163,7 +163,7 @@ class RamCacheTest {
   }
 
   /** Bytes in memory that count the reads that reach them. */
-  private static final class MemoryDevice implements BlockDevice {
+  static class MemoryDevice implements BlockDevice {
     final byte[] bytes;
     final AtomicInteger reads = new AtomicInteger();
 
