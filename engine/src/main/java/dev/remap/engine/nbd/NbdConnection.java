@@ -39,12 +39,14 @@ final class NbdConnection implements Runnable {
   private final ExportRegistry registry;
   private final TlsUpgrade tls;
   private final Runnable onClose;
+  private final ReadBuffers buffers;
   private volatile boolean stopping;
   private volatile boolean transmitting;
 
-  NbdConnection(SocketChannel channel, String peer, ExportRegistry registry, TlsUpgrade tls, Runnable onClose)
-      throws IOException {
-    this.wire = new Wire(channel);
+  NbdConnection(SocketChannel channel, String peer, ExportRegistry registry, TlsUpgrade tls, ReadBuffers buffers,
+      Runnable onClose) throws IOException {
+    this.buffers = buffers;
+    this.wire = new Wire(channel, buffers::give);
     this.peer = peer;
     this.registry = registry;
     this.tls = tls;
@@ -74,7 +76,7 @@ final class NbdConnection implements Runnable {
         export = go.export();
         transmitting = true;
         LOG.fine(() -> peer + ": serving " + go.session().info().name());
-        new Transmission(wire, export, go.session(), () -> stopping).run();
+        new Transmission(wire, export, go.session(), buffers, () -> stopping).run();
       }
     } catch (EOFException | ClosedChannelException e) {
       LOG.fine(() -> peer + ": disconnected: " + e.getMessage());

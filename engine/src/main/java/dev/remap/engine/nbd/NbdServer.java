@@ -119,6 +119,8 @@ public final class NbdServer implements AutoCloseable {
   private final List<Thread> acceptors = new ArrayList<>();
   private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
   private final AtomicLong connectionIds = new AtomicLong();
+  /** Read buffers shared by every connection, so that a kept buffer serves whichever reads next. */
+  private final ReadBuffers readBuffers = new ReadBuffers(ReadBuffers.DEFAULT_KEEP);
   private final NbdConnection.TlsUpgrade tls;
   private volatile InetSocketAddress tcpAddress;
   private volatile boolean closed;
@@ -270,7 +272,8 @@ public final class NbdServer implements AutoCloseable {
       peer = "unix#" + connectionIds.incrementAndGet();
     }
     NbdConnection[] self = new NbdConnection[1];
-    self[0] = new NbdConnection(channel, peer, registry, tcp ? tls : null, () -> connections.remove(self[0]));
+    self[0] = new NbdConnection(channel, peer, registry, tcp ? tls : null, readBuffers,
+        () -> connections.remove(self[0]));
     connections.add(self[0]);
     Thread thread = new Thread(self[0], "nbd-" + peer.replace(' ', '-'));
     thread.setDaemon(true);

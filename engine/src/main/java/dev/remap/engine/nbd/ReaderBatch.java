@@ -47,6 +47,8 @@ final class ReaderBatch {
   private ByteBuffer large;
   /** Replies of requests already served, sent with the batch's, and their bytes. */
   private final List<ByteBuffer> ready = new ArrayList<>();
+  /** The read buffers among them, given back by the wire once sent. */
+  private final List<ByteBuffer> lent = new ArrayList<>();
   private long readyBytes;
 
   ReaderBatch(Wire wire, ServedExport export, boolean structured, FlushThen flushThen) {
@@ -87,6 +89,14 @@ final class ReaderBatch {
     }
   }
 
+  /** A read's reply: its header, then its data, which goes back to the pool once sent if lent. */
+  void replyWith(ByteBuffer header, ByteBuffer data) {
+    reply(header, data);
+    if (ReadBuffers.lent(data)) {
+      lent.add(data);
+    }
+  }
+
   long heldBytes() {
     return readyBytes;
   }
@@ -95,9 +105,7 @@ final class ReaderBatch {
   void run() {
     if (count == 0) {
       if (!ready.isEmpty()) {
-        wire.send(ready);
-        ready.clear();
-        readyBytes = 0;
+        sendReady();
       }
       return;
     }
@@ -129,13 +137,18 @@ final class ReaderBatch {
       requests[i] = null;
     }
     if (!replies.isEmpty()) {
-      wire.send(replies);
-      replies.clear();
-      readyBytes = 0;
+      sendReady();
     }
     if (large != null && large.capacity() > KEEP_PAYLOAD_BUFFER) {
       large = null;
     }
+  }
+
+  private void sendReady() {
+    wire.send(ready, lent);
+    ready.clear();
+    lent.clear();
+    readyBytes = 0;
   }
 
   private Throwable writeAlone(int i) {

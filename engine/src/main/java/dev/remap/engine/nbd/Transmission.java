@@ -51,6 +51,8 @@ final class Transmission {
   private final Session session;
   private final boolean structured;
   private final BooleanSupplier stopping;
+  /** Where read data goes: large reads into kept direct buffers, which the wire gives back. */
+  private final ReadBuffers buffers;
   private final ByteBuffer in = ByteBuffer.allocateDirect(256 << 10).flip();
   private final AtomicInteger inflight = new AtomicInteger();
   private final AtomicLong inflightBytes = new AtomicLong();
@@ -66,8 +68,9 @@ final class Transmission {
   /** Reads are run by this thread (the export reads local files only). */
   private final boolean readsHere;
 
-  Transmission(Wire wire, ServedExport export, Session session, BooleanSupplier stopping) {
+  Transmission(Wire wire, ServedExport export, Session session, ReadBuffers buffers, BooleanSupplier stopping) {
     this.wire = wire;
+    this.buffers = buffers;
     this.export = export;
     this.session = session;
     this.structured = session.structuredReplies();
@@ -214,7 +217,7 @@ final class Transmission {
     var stack = export.stack();
     switch (r.type()) {
       case CMD_READ -> {
-        ByteBuffer data = ByteBuffer.allocate((int) r.length());
+        ByteBuffer data = buffers.take((int) r.length());
         if (!triedHere && stack.tryRead(r.offset(), data.duplicate())) {
           complete(r, bytes, start, null, data);
         } else {
@@ -244,7 +247,7 @@ final class Transmission {
    */
   private boolean readHere(Request r, boolean onlyIfLocal) {
     long start = System.nanoTime();
-    ByteBuffer data = ByteBuffer.allocate((int) r.length());
+    ByteBuffer data = buffers.take((int) r.length());
     var stack = export.stack();
     Throwable failure = null;
     // A RAM hit is never slow: only what the reads below RAM take decides where reads run.
@@ -253,6 +256,7 @@ final class Transmission {
         if (!onlyIfLocal) {
           stack.readNow(r.offset(), data.duplicate());
         } else if (!stack.readIfLocal(r.offset(), data.duplicate())) {
+          buffers.give(data);
           return false;
         }
       } catch (IOException | RuntimeException e) {
@@ -265,8 +269,9 @@ final class Transmission {
     long took = System.nanoTime() - start;
     export.meters().completed(Kind.READ, r.length(), took, failure != null);
     if (failure == null) {
-      batch.reply(RequestCodec.readReplyHeader(r.handle(), r.offset(), data.remaining(), structured), data);
+      batch.replyWith(RequestCodec.readReplyHeader(r.handle(), r.offset(), data.remaining(), structured), data);
     } else {
+      buffers.give(data);
       batch.reply(NbdErrors.reply(r, failure, structured));
     }
     if (batch.heldBytes() >= ReaderBatch.MAX_HELD_BYTES) {
@@ -321,9 +326,13 @@ final class Transmission {
     }
     try {
       if (failure != null) {
+        if (data != null) {
+          buffers.give(data); // the read is over: nothing writes to it any more
+        }
         wire.send(NbdErrors.reply(r, failure, structured));
       } else if (r.type() == CMD_READ) {
-        wire.send(RequestCodec.readReplyHeader(r.handle(), r.offset(), data.remaining(), structured), data);
+        ByteBuffer header = RequestCodec.readReplyHeader(r.handle(), r.offset(), data.remaining(), structured);
+        wire.send(List.of(header, data), ReadBuffers.lent(data) ? List.of(data) : List.of());
       } else if (r.type() != CMD_BLOCK_STATUS) {
         wire.send(RequestCodec.done(r.handle(), structured));
       }

@@ -9,7 +9,9 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -24,8 +26,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * and queues the rest, which the reader thread writes once the socket drains. The reader stops
  * taking new requests while too much is queued, so the queue is bounded.
  *
- * <p>Locking: {@code out} guards {@code pending} and every write to the transport, which keeps each
- * reply contiguous on the wire. Only the reader thread reads, selects and closes.
+ * <p>Locking: {@code out} guards {@code pending}, {@code lent} and every write to the transport,
+ * which keeps each reply contiguous on the wire; lent buffers are given back under it. Only the
+ * reader thread reads, selects and closes.
  */
 final class Wire implements Closeable {
 
@@ -33,9 +36,12 @@ final class Wire implements Closeable {
    * Output goes through one direct buffer: the JDK would otherwise copy each heap buffer whole
    * into a temporary direct buffer on every write attempt, which on a full socket (Unix sockets
    * hold ~200 KiB) copies a 1 MiB reply again and again. Staging copies each byte once and lets
-   * one write carry many small replies.
+   * one write carry many small replies. Large direct buffers (pooled read data) skip it: they are
+   * written in place, gathered with what is staged before them.
    */
   private static final int STAGING = 256 << 10;
+  /** A direct buffer with at least this much left is written in place, not staged. */
+  private static final int IN_PLACE_MIN = 64 << 10;
 
   private Transport transport;
   private final Selector selector;
@@ -44,11 +50,17 @@ final class Wire implements Closeable {
   private final ArrayDeque<ByteBuffer> pending = new ArrayDeque<>();
   private final ByteBuffer staging = ByteBuffer.allocateDirect(STAGING).flip();
   private final ByteBuffer[] stagingArray = {staging};
+  private final ByteBuffer[] withInPlace = new ByteBuffer[2];
+  /** Queued buffers lent by their owner, given back to it once written or dropped (by identity). */
+  private final IdentityHashMap<ByteBuffer, Boolean> lent = new IdentityHashMap<>();
+  private final Consumer<ByteBuffer> giveBack;
   private volatile long pendingBytes;
   private volatile boolean transportHolds;
   private volatile boolean broken;
 
-  Wire(SocketChannel channel) throws IOException {
+  /** A wire whose lent buffers (see {@link #send(List, List)}) go back through giveBack. */
+  Wire(SocketChannel channel, Consumer<ByteBuffer> giveBack) throws IOException {
+    this.giveBack = giveBack;
     channel.configureBlocking(false);
     this.transport = Transport.plain(channel);
     this.selector = Selector.open();
@@ -214,11 +226,35 @@ final class Wire implements Closeable {
    * failed is dropped: its client is gone. Any thread; the buffers must not change afterwards.
    */
   void send(ByteBuffer... parts) {
+    send(parts, List.of());
+  }
+
+  void send(List<ByteBuffer> parts) {
+    send(parts.toArray(ByteBuffer[]::new), List.of());
+  }
+
+  /**
+   * The same as {@link #send(List)}, and the buffers in lent (some of the parts) go back to the
+   * wire's owner once the socket has taken them, or at once when they are dropped unsent.
+   */
+  void send(List<ByteBuffer> parts, List<ByteBuffer> lentParts) {
+    send(parts.toArray(ByteBuffer[]::new), lentParts);
+  }
+
+  private void send(ByteBuffer[] parts, List<ByteBuffer> lentParts) {
     boolean left;
     out.lock();
     try {
       if (broken) {
+        lentParts.forEach(giveBack);
         return;
+      }
+      for (ByteBuffer b : lentParts) {
+        if (b.hasRemaining()) {
+          lent.put(b, Boolean.TRUE);
+        } else {
+          giveBack.accept(b); // not queued, so never taken from the queue
+        }
       }
       for (ByteBuffer part : parts) {
         if (part.hasRemaining()) {
@@ -233,10 +269,6 @@ final class Wire implements Closeable {
     if (left) {
       selector.wakeup();
     }
-  }
-
-  void send(List<ByteBuffer> parts) {
-    send(parts.toArray(ByteBuffer[]::new));
   }
 
   /** Sends the messages and waits until the socket has taken them (the option phase). */
@@ -259,21 +291,34 @@ final class Wire implements Closeable {
     }
   }
 
-  /** Moves queued bytes into the empty staging buffer; false when nothing is queued. */
-  private boolean stage() {
+  /**
+   * Moves queued bytes into the empty staging buffer, up to a queued buffer that is written in
+   * place.
+   */
+  private void stage() {
     staging.clear();
-    while (staging.hasRemaining() && !pending.isEmpty()) {
+    while (staging.hasRemaining() && !pending.isEmpty() && !inPlace(pending.peekFirst())) {
       ByteBuffer head = pending.peekFirst();
       int n = Math.min(head.remaining(), staging.remaining());
       staging.put(staging.position(), head, head.position(), n);
       staging.position(staging.position() + n);
       head.position(head.position() + n);
       if (!head.hasRemaining()) {
-        pending.removeFirst();
+        taken(pending.removeFirst());
       }
     }
     staging.flip();
-    return staging.hasRemaining();
+  }
+
+  private static boolean inPlace(ByteBuffer b) {
+    return b.isDirect() && b.remaining() >= IN_PLACE_MIN;
+  }
+
+  /** A queued buffer the socket has taken whole: given back if it was lent. */
+  private void taken(ByteBuffer b) {
+    if (!lent.isEmpty() && lent.remove(b) != null) {
+      giveBack.accept(b);
+    }
   }
 
   /** Writes queued output while the socket takes it; true when nothing is left. */
@@ -284,11 +329,27 @@ final class Wire implements Closeable {
         return false;
       }
       while (true) {
-        if (!staging.hasRemaining() && !stage()) {
+        if (!staging.hasRemaining()) {
+          stage();
+        }
+        // After stage(), the queue is empty or its head is written in place (or staging is full).
+        ByteBuffer head = pending.peekFirst();
+        boolean withHead = head != null && inPlace(head);
+        if (!staging.hasRemaining() && !withHead) {
           break;
         }
-        pendingBytes -= transport.write(stagingArray);
-        if (staging.hasRemaining()) {
+        if (withHead) {
+          withInPlace[0] = staging;
+          withInPlace[1] = head;
+          pendingBytes -= transport.write(withInPlace);
+          withInPlace[1] = null;
+          if (!head.hasRemaining()) {
+            taken(pending.removeFirst());
+          }
+        } else {
+          pendingBytes -= transport.write(stagingArray);
+        }
+        if (staging.hasRemaining() || (withHead && head.hasRemaining())) {
           return false; // the socket is full: the reader thread goes on when it drains
         }
       }
@@ -303,10 +364,17 @@ final class Wire implements Closeable {
   /** The client is gone (EPIPE, reset): nothing queued can reach it any more. */
   private void failLocked() {
     broken = true;
+    dropQueued();
+    transportHolds = false;
+  }
+
+  /** Drops what is queued, lent buffers given back. Under {@code out}. */
+  private void dropQueued() {
     pending.clear();
+    lent.keySet().forEach(giveBack);
+    lent.clear();
     staging.clear().flip();
     pendingBytes = 0;
-    transportHolds = false;
   }
 
   boolean isBroken() {
@@ -319,9 +387,7 @@ final class Wire implements Closeable {
     out.lock();
     try {
       broken = true;
-      pending.clear();
-      staging.clear().flip();
-      pendingBytes = 0;
+      dropQueued();
     } finally {
       out.unlock();
     }
