@@ -28,8 +28,8 @@ final class ReadBuffers {
   static final int POOLED_MIN = 64 << 10;
   private static final int MIN_SHIFT = Integer.numberOfTrailingZeros(POOLED_MIN);
   private static final int CLASSES = Integer.numberOfTrailingZeros(NbdProtocol.MAX_PAYLOAD) - MIN_SHIFT + 1;
-  /** Free buffers kept by default: sixteen 1 MiB reads, a few connections' worth of QD8. */
-  static final long DEFAULT_KEEP = 16L << 20;
+  /** Free buffers kept by default: 32 1 MiB reads, a few connections' worth of QD8. */
+  static final long DEFAULT_KEEP = 32L << 20;
 
   private final long keepMax;
   private final AtomicLong kept = new AtomicLong();
@@ -67,16 +67,28 @@ final class ReadBuffers {
     return b.isDirect();
   }
 
-  /** Takes a buffer from {@link #take} back, once nothing reads it any more. */
+  /**
+   * Takes a buffer from {@link #take} back, once nothing reads it any more. Past the bound, kept
+   * buffers of other sizes are dropped first, largest first: the sizes kept follow the reads of
+   * the moment (a pool full of another size would leave every read a new buffer, whose pages all
+   * fault on first use).
+   */
   void give(ByteBuffer b) {
-    if (!lent(b)) {
+    if (!lent(b) || b.capacity() > keepMax) {
       return;
+    }
+    int c = classOf(b.capacity());
+    for (int other = CLASSES - 1; other >= 0 && kept.get() + b.capacity() > keepMax; other--) {
+      ByteBuffer dropped;
+      while (other != c && kept.get() + b.capacity() > keepMax && (dropped = free[other].poll()) != null) {
+        kept.addAndGet(-dropped.capacity());
+      }
     }
     if (kept.addAndGet(b.capacity()) > keepMax) {
       kept.addAndGet(-b.capacity());
       return;
     }
-    free[classOf(b.capacity())].offer(b);
+    free[c].offer(b);
   }
 
   /** Bytes of free buffers kept now. */

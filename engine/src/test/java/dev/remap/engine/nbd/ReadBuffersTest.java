@@ -166,4 +166,24 @@ class ReadBuffersTest {
     buffers.give(small); // a heap buffer is never kept
     assertThat(buffers.keptBytes()).isEqualTo(1 << 20);
   }
+
+  /** A pool full of one size makes room for another: else every read of it would be a new buffer. */
+  @Test
+  void aBufferOfAnotherSizeDisplacesKeptOnes() {
+    ReadBuffers buffers = new ReadBuffers(2L << 20);
+    List<ByteBuffer> quarter = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      quarter.add(buffers.take(256 << 10));
+    }
+    quarter.forEach(buffers::give);
+    assertThat(buffers.keptBytes()).isEqualTo(2 << 20);
+    ByteBuffer whole = buffers.take(1 << 20);
+    buffers.give(whole);
+    assertThat(buffers.keptBytes()).as("four 256 KiB buffers dropped for it").isEqualTo(2 << 20);
+    assertThat(buffers.take(1 << 20)).isSameAs(whole);
+    assertThat(quarter).contains(buffers.take(256 << 10));
+    ByteBuffer huge = buffers.take(4 << 20);
+    buffers.give(huge);
+    assertThat(buffers.keptBytes()).as("larger than the bound: not kept, the others stay").isEqualTo(768 << 10);
+  }
 }
