@@ -78,9 +78,9 @@ final class ReadBuffers {
       return;
     }
     int c = classOf(b.capacity());
-    for (int other = CLASSES - 1; other >= 0 && kept.get() + b.capacity() > keepMax; other--) {
+    for (int other = CLASSES - 1; other >= 0 && overWith(b); other--) {
       ByteBuffer dropped;
-      while (other != c && kept.get() + b.capacity() > keepMax && (dropped = free[other].poll()) != null) {
+      while (other != c && overWith(b) && (dropped = free[other].poll()) != null) {
         kept.addAndGet(-dropped.capacity());
       }
     }
@@ -89,6 +89,11 @@ final class ReadBuffers {
       return;
     }
     free[c].offer(b);
+  }
+
+  /** Whether keeping b now would pass the bound. */
+  private boolean overWith(ByteBuffer b) {
+    return kept.get() + b.capacity() > keepMax;
   }
 
   /** Bytes of free buffers kept now. */
