@@ -101,6 +101,36 @@ final class PageTable {
     return PAGE - (to - from);
   }
 
+  /**
+   * Whether a write of count pages is to fill the pages it replaces: only on a disk without a
+   * spill tier whose share has fewer than count pages free. Such a disk reserves its size, so
+   * once the guest has used every page an overwrite finds no fresh page; it then takes the one it
+   * overwrites ({@link #takeInPlace}), still without a copy.
+   */
+  boolean fillsInPlace(int count) {
+    return spill == null && memory.pages() - memory.held() < count;
+  }
+
+  /**
+   * The pool page mapped at p, held for a write to fill in place (a reference, so nothing reuses
+   * it if another write replaces it meanwhile), or -1 when p has no page or a reply is being sent
+   * from it (that reply must not see the new bytes arrive).
+   */
+  int takeInPlace(int p) {
+    int e = table[p];
+    if (e <= 0 || memory.pool().pinned(e - 1)) {
+      return -1;
+    }
+    memory.pool().retain(e - 1);
+    referenced.set(p);
+    return e - 1;
+  }
+
+  /** Ends a fill in place, committed or not: drops the write's reference. */
+  void endInPlace(int page) {
+    memory.pool().release(page);
+  }
+
   /** p now lives in page; true when that replaced a pool page, which is released (claim 2). */
   boolean map(int p, int page) {
     int old = table[p];

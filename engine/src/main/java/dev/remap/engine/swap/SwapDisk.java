@@ -16,7 +16,8 @@ import java.util.function.IntConsumer;
  * <ul>
  *   <li>Swap-out is a write: the payload arrives in fresh pool pages ({@link #receive}), which
  *       then become the disk pages' physical units; the pages they had go back to the pool
- *       (claims 1–3).
+ *       (claims 1–3). A disk without a spill tier reserves only its size, so once every page of
+ *       it is in use an overwrite arrives in the pages it replaces instead (no copy either way).
  *   <li>Swap-in is a read: the reply is sent from the mapped pages ({@link #send}); a spilled page
  *       is loaded into a fresh pool page and mapped first (claims 5–6). A read releases nothing:
  *       the guest's swap cache reads slots again, and swapoff reads them all.
@@ -152,26 +153,38 @@ public final class SwapDisk implements PagedDevice {
     int first = (int) (offset / PAGE);
     int last = (int) ((offset + length - 1) / PAGE);
     int[] pages = new int[last - first + 1];
+    boolean[] inPlace = new boolean[pages.length];
     ByteBuffer[] buffers = new ByteBuffer[pages.length];
-    int allocated = 0;
+    int taken = 0;
     lock.lock();
     try {
       open();
-      table.makeRoom(pages.length);
+      boolean fill = table.fillsInPlace(pages.length);
+      if (!fill) {
+        table.makeRoom(pages.length);
+      }
       for (int i = 0; i < pages.length; i++) {
         int from = i == 0 ? (int) (offset % PAGE) : 0;
         int to = first + i == last ? (int) ((offset + length - 1) % PAGE) + 1 : PAGE;
-        pages[i] = table.allocate();
-        allocated++;
-        ByteBuffer view = pool.view(pages[i]);
-        if (from > 0 || to < PAGE) {
+        int page = fill ? table.takeInPlace(first + i) : -1;
+        inPlace[i] = page >= 0;
+        if (!inPlace[i]) {
+          if (fill) {
+            table.makeRoom(1);
+          }
+          page = table.allocate();
+        }
+        pages[i] = page;
+        taken++;
+        ByteBuffer view = pool.view(page);
+        if (!inPlace[i] && (from > 0 || to < PAGE)) {
           bytesCopied += table.keepRest(first + i, view, from, to);
         }
         buffers[i] = view.slice(from, to - from);
-        receivedInto.accept(pages[i]);
+        receivedInto.accept(page);
       }
     } catch (IOException | RuntimeException e) {
-      freeReceived(pages, allocated);
+      freeReceived(pages, inPlace, taken);
       throw e;
     } finally {
       lock.unlock();
@@ -190,7 +203,7 @@ public final class SwapDisk implements PagedDevice {
           throw new IllegalStateException("a write's pages are committed once");
         }
         done = true;
-        map(first, pages);
+        map(first, pages, inPlace);
       }
 
       @Override
@@ -199,7 +212,7 @@ public final class SwapDisk implements PagedDevice {
           done = true;
           lock.lock();
           try {
-            freeReceived(pages, pages.length);
+            freeReceived(pages, inPlace, pages.length);
           } finally {
             lock.unlock();
           }
@@ -208,15 +221,26 @@ public final class SwapDisk implements PagedDevice {
     };
   }
 
-  /** Frees the first count pages of a receive that will not be committed. */
-  private void freeReceived(int[] pages, int count) {
+  /**
+   * Lets go of the first count pages of a receive that will not be committed: fresh pages are
+   * freed; pages filled in place stay mapped, holding what of the payload arrived (a failed write
+   * may change its range, as NBD allows).
+   */
+  private void freeReceived(int[] pages, boolean[] inPlace, int count) {
     for (int i = 0; i < count; i++) {
-      table.free(pages[i]);
+      if (inPlace[i]) {
+        table.endInPlace(pages[i]);
+      } else {
+        table.free(pages[i]);
+      }
     }
   }
 
-  /** Points pages first.. at the received pages and releases what they had (claims 1 and 2). */
-  private void map(int first, int[] pages) throws IOException {
+  /**
+   * Points pages first.. at the received pages and releases what they had (claims 1 and 2); a
+   * page filled in place is where its disk page already lives.
+   */
+  private void map(int first, int[] pages, boolean[] inPlace) throws IOException {
     lock.lock();
     try {
       if (closed) {
@@ -226,12 +250,16 @@ public final class SwapDisk implements PagedDevice {
         throw DeviceException.closed("swap disk " + spec.name() + " is closed");
       }
       for (int i = 0; i < pages.length; i++) {
-        if (table.map(first + i, pages[i])) {
-          pagesReleased++;
+        if (inPlace[i]) {
+          table.endInPlace(pages[i]);
+        } else {
+          remaps++;
+          if (table.map(first + i, pages[i])) {
+            pagesReleased++;
+          }
         }
       }
       swapOuts += pages.length;
-      remaps += pages.length;
     } finally {
       lock.unlock();
     }

@@ -88,17 +88,19 @@ class PagedExportHostileTest {
 
   @Test
   void aWriteWithNoRoomIsRefusedAndItsPayloadSkippedSoTheNextRequestIsUnderstood() throws Exception {
+    exports.create(new SwapSpec("tight", SIZE, 4L << 20, Optional.of(new SwapSpec.Spill(tmp, 4L << 20)), true,
+        Optional.empty()));
     try (RawClient c = client()) {
-      c.go("swap1");
-      c.request(0, CMD_WRITE, 1, 0, (int) SIZE / 2, filled((int) SIZE / 2, 0x33));
+      c.go("tight");
+      c.request(0, CMD_WRITE, 1, 0, 4 << 20, filled(4 << 20, 0x33));
       assertThat(c.readReply().error()).isZero();
-      c.request(0, CMD_WRITE, 2, SIZE / 2, (int) SIZE / 2, filled((int) SIZE / 2, 0x44));
+      c.request(0, CMD_WRITE, 2, 4L << 20, 3 << 20, filled(3 << 20, 0x44));
       assertThat(c.readReply().error()).isZero();
-      // The disk holds its whole memoryLimit and has no spill tier: nowhere to receive an overwrite.
-      c.request(0, CMD_WRITE, 3, 0, 8 << 20, filled(8 << 20, 0x55));
+      // The memoryLimit and the spill tier hold 8 MiB less the page kept for loads: no room for 8 MiB more.
+      c.request(0, CMD_WRITE, 3, 8L << 20, 8 << 20, filled(8 << 20, 0x55));
       RawClient.Reply refused = c.readReply();
       assertThat(refused.error()).isEqualTo(ENOSPC);
-      assertThat(new String(refused.data(), 6, refused.data().length - 6)).contains("swap disk swap1");
+      assertThat(new String(refused.data(), 6, refused.data().length - 6)).contains("swap disk tight");
       c.request(0, CMD_READ, 4, 4096, 4096, null);
       RawClient.Reply read = c.readReply();
       assertThat(read.error()).isZero();

@@ -20,7 +20,8 @@ import net.jqwik.api.constraints.IntRange;
 
 /**
  * Any sequence of swap-outs, swap-ins, partial writes, trims and zeroings, on a disk whose
- * memory limit is a few pages and whose spill tier takes the rest, leaves every byte as a plain
+ * memory limit is a few pages and whose spill tier takes the rest, or on one without a spill tier
+ * that holds every page in memory, leaves every byte as a plain
  * array would, and keeps the books: each disk page is in exactly one place (pool, spill or
  * nowhere), the pool holds no page the disk does not map, the disk never holds more than its
  * memory limit, and whole-page traffic copies nothing.
@@ -43,11 +44,14 @@ class SwapDiskProperties {
 
   @Property(tries = 200)
   void everyByteMatchesAnArrayAndEveryPageIsInOnePlace(@ForAll("ops") List<Op> ops,
-      @ForAll @IntRange(min = 8, max = 24) int memoryPages) throws IOException {
+      @ForAll @IntRange(min = 8, max = 24) int spillingPages, @ForAll boolean withSpill) throws IOException {
     Path dir = Files.createTempDirectory("swap-props");
     PagePool pool = new PagePool(1L << 20);
+    // Without a spill tier the disk holds its whole size, and overwrites of a full disk fill pages in place.
+    int memoryPages = withSpill ? spillingPages : PAGES;
     SwapDisk disk = SwapDisk.create(pool, new SwapSpec("p", (long) PAGES * PAGE, (long) memoryPages * PAGE,
-        Optional.of(new SwapSpec.Spill(dir, (long) PAGES * PAGE)), true, Optional.empty()));
+        withSpill ? Optional.of(new SwapSpec.Spill(dir, (long) PAGES * PAGE)) : Optional.empty(), true,
+        Optional.empty()));
     byte[] model = new byte[PAGES * PAGE];
     try {
       for (Op op : ops) {

@@ -167,17 +167,90 @@ class SwapDiskTest {
     assertThat(d.counters().bytesCopied()).isEqualTo(PAGE - 1000);
   }
 
-  @Test
-  void aFullDiskWithoutSpillRefusesTheWriteByNameAndKeepsItsData() throws IOException {
+  /** A disk without a spill tier, every page of it written once: its share has no page free. */
+  private SwapDisk fullDiskWithoutSpill(byte[] data) throws IOException {
     SwapDisk d = disk(64 * PAGE, 64 * PAGE, false);
-    byte[] data = pattern(32 * PAGE, 7);
     writePaged(d, 0, data);
     writePaged(d, 32 * PAGE, data);
-    // Every page is mapped: an overwrite needs fresh pages beside the old ones until it commits.
-    assertThatThrownBy(() -> d.receive(0, 40 * PAGE)).isInstanceOf(NoSpaceException.class)
-        .hasMessageContaining("swap disk " + d.spec().name()).hasMessageContaining("no spill tier");
-    assertThat(readPaged(d, 0, 32 * PAGE)).isEqualTo(data);
     assertThat(pool.pagesInUse()).isEqualTo(64);
+    return d;
+  }
+
+  @Test
+  void aFullDiskWithoutSpillTakesOverwritesIntoThePagesTheyReplace() throws IOException {
+    byte[] data = pattern(32 * PAGE, 7);
+    SwapDisk d = fullDiskWithoutSpill(data);
+    int[] before = d.mappedPages(0, 64 * PAGE);
+    received.clear();
+
+    // A guest that has used every slot once swaps out again, partial pages at both ends included.
+    byte[] second = pattern(40 * PAGE - 200, 8);
+    writePaged(d, 100, second);
+    byte[] expected = new byte[64 * PAGE];
+    System.arraycopy(data, 0, expected, 0, 32 * PAGE);
+    System.arraycopy(data, 0, expected, 32 * PAGE, 32 * PAGE);
+    System.arraycopy(second, 0, expected, 100, second.length);
+    assertThat(readPaged(d, 0, 64 * PAGE)).isEqualTo(expected);
+    assertThat(d.mappedPages(0, 64 * PAGE)).as("every disk page still in its pool page").isEqualTo(before);
+    assertThat(received).isEqualTo(Arrays.stream(before, 0, 40).boxed().toList());
+    assertThat(pool.pagesInUse()).isEqualTo(64);
+    SwapCounters c = d.counters();
+    assertThat(c.bytesCopied()).as("nothing copied, not even the rest of the partial pages").isZero();
+    assertThat(c.pagesReleased()).isZero();
+    assertThat(c.swapOuts()).isEqualTo(64 + 40);
+    assertThat(c.remaps()).as("only the first writes mapped new pages").isEqualTo(64);
+
+    // Once a discard frees pages, overwrites take fresh pages again.
+    d.trim(48 * PAGE, 16 * PAGE, false);
+    byte[] third = pattern(16 * PAGE, 12);
+    writePaged(d, 0, third);
+    assertThat(d.counters().remaps()).isEqualTo(64 + 16);
+    assertThat(d.counters().pagesReleased()).isEqualTo(16);
+    assertThat(readPaged(d, 0, 16 * PAGE)).isEqualTo(third);
+    assertThat(pool.pagesInUse()).isEqualTo(48);
+  }
+
+  @Test
+  void aFullDiskWithoutSpillRefusesToOverwriteAPageBeingSentAndKeepsTheReplyWhole() throws IOException {
+    byte[] data = pattern(32 * PAGE, 7);
+    SwapDisk d = fullDiskWithoutSpill(data);
+    try (PagedDevice.Outgoing reply = d.send(0, 2 * PAGE)) {
+      // The write's first page is where the reply's bytes are: filling it would tear the reply.
+      assertThatThrownBy(() -> d.receive(PAGE, 4 * PAGE)).isInstanceOf(NoSpaceException.class)
+          .hasMessageContaining("swap disk " + d.spec().name()).hasMessageContaining("no spill tier");
+      writePaged(d, 8 * PAGE, pattern(4 * PAGE, 9));
+      ByteBuffer sent = ByteBuffer.allocate(2 * PAGE);
+      for (ByteBuffer b : reply.buffers()) {
+        sent.put(b.duplicate());
+      }
+      assertThat(sent.array()).isEqualTo(Arrays.copyOf(data, 2 * PAGE));
+    }
+    assertThat(readPaged(d, 0, 8 * PAGE)).isEqualTo(Arrays.copyOf(data, 8 * PAGE));
+    assertThat(readPaged(d, 8 * PAGE, 4 * PAGE)).isEqualTo(pattern(4 * PAGE, 9));
+    assertThat(pool.pagesInUse()).isEqualTo(64);
+  }
+
+  @Test
+  void aFillInPlaceThatAnotherWriteOvertakesLeavesNoPageBehind() throws IOException {
+    byte[] data = pattern(32 * PAGE, 7);
+    SwapDisk d = fullDiskWithoutSpill(data);
+    PagedDevice.Incoming slow = d.receive(0, PAGE);
+    // A discard frees a page, so a second write to the same disk page takes a fresh one and commits first.
+    d.trim(63 * PAGE, PAGE, false);
+    writePaged(d, 0, pattern(PAGE, 10));
+    slow.buffers()[0].put(0, pattern(PAGE, 11));
+    slow.commit();
+    assertThat(readPaged(d, 0, PAGE)).as("the write committed last into a page still mapped wins")
+        .isEqualTo(pattern(PAGE, 10));
+    assertThat(pool.pagesInUse()).isEqualTo(63);
+
+    // A fill abandoned (the payload never came whole) keeps the page mapped and leaks nothing.
+    PagedDevice.Incoming broken = d.receive(PAGE, 2 * PAGE);
+    broken.abandon();
+    assertThat(d.mappedPages(PAGE, 2 * PAGE)).doesNotContain(-1);
+    assertThat(pool.pagesInUse()).isEqualTo(63);
+    d.close();
+    assertThat(pool.pagesInUse()).isZero();
   }
 
   @Test

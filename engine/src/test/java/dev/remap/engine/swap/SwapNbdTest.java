@@ -176,14 +176,30 @@ class SwapNbdTest {
   }
 
   @Test
-  void aWriteThatFindsNoRoomIsRefusedWithEnospcAndTheDiskKeepsServing() throws Exception {
-    exports.create(new SwapSpec("tight", 8L << 20, 8L << 20, Optional.empty(), true, Optional.empty()));
+  void aFullDiskWithoutSpillTakesOverwritesIntoItsOwnPages() throws Exception {
+    SwapDisk disk = exports.create(new SwapSpec("tight", 8L << 20, 8L << 20, Optional.empty(), true, Optional.empty()));
     qemuIo(uri("tight"), "write -P 0x33 0 8M");
-    // Every page is mapped and there is no spill tier: an overwrite has nowhere to be received.
+    long inUse = pool.pagesInUse();
+    // Every page is mapped and the disk reserves only its size: the overwrite fills the old pages.
+    qemuIo(uri("tight"), "write -P 0x44 0 6M", "write -P 0x45 6M 512", "read -P 0x44 0 6M",
+        "read -P 0x45 6M 512", "read -P 0x33 6291968 2096640");
+    SwapCounters c = disk.counters();
+    assertThat(pool.pagesInUse()).isEqualTo(inUse);
+    assertThat(c.pagesReleased()).isZero();
+    assertThat(c.bytesCopied()).isZero();
+    assertThat(c.residentBytes()).isEqualTo(8L << 20);
+  }
+
+  @Test
+  void aWriteThatFindsNoRoomIsRefusedWithEnospcAndTheDiskKeepsServing() throws Exception {
+    exports.create(new SwapSpec("tight", 16L << 20, 4L << 20, Optional.of(new SwapSpec.Spill(tmp, 4L << 20)), true,
+        Optional.empty()));
+    qemuIo(uri("tight"), "write -P 0x33 0 7M");
+    // The memory limit (but the page kept for loads) and the spill file hold 8 MiB less a page.
     Proc.Result refused = Proc.run(QUICK, RemapPaths.command("qemu-io").toString(), "-f", "raw",
-        "-c", "write -P 0x44 0 6M", uri("tight"));
+        "-c", "write -P 0x44 8M 2M", uri("tight"));
     assertThat(refused.output()).containsIgnoringCase("No space left on device");
-    qemuIo(uri("tight"), "read -P 0x33 0 8M");
-    qemuIo(uri("tight"), "discard 0 4M", "write -P 0x55 0 4M", "read -P 0x55 0 4M");
+    qemuIo(uri("tight"), "read -P 0x33 0 7M");
+    qemuIo(uri("tight"), "discard 0 4M", "write -P 0x55 8M 4M", "read -P 0x55 8M 4M", "read -P 0x33 4M 3M");
   }
 }

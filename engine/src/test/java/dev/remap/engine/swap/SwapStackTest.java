@@ -36,12 +36,4 @@ class SwapStackTest extends BlockDeviceContract {
   void removeDisks() throws Exception {
     swap.close();
   }
-
-  /** The same contract with every page in memory: no spill tier at all. */
-  static class WithoutSpillTest extends SwapStackTest {
-    @Override
-    protected long memoryLimit() {
-      return SIZE;
-    }
-  }
 }
