@@ -5,6 +5,7 @@
 # (as bench/nbd.sh's warm target), then:
 #   write   4 KiB random writes QD32 (fio's nbd engine), server CPU per write by thread
 #   flush   the same with a FLUSH every 32 writes (bench/nbd.sh's job 6)
+#   write1m 1 MiB sequential writes QD8 (bench/nbd.sh's job 4), server CPU per MiB by thread
 #   read    4 KiB random writes QD32, then at once 1 MiB sequential reads QD8 (the read after the
 #           writes of bench/nbd.sh's jobs 2 and 3): MiB/s and server CPU per MiB by thread
 #   cold    4 KiB random reads QD32 on a server with no RAM tier and an empty local-disk tier, the
@@ -32,12 +33,12 @@ while (($#)); do
     --runtime) RUNTIME=$2; shift 2 ;; --perf) PERF=1; shift ;; --drop) DROP=1; shift ;;
     --hold-freed-memory) HOLD=1; shift ;;
     --callers) PERF=1 CALLERS=1 FRAMES=-XX:+PreserveFramePointer; shift ;;
-    write|flush|read|cold) MODE=$1; shift ;;
+    write|write1m|flush|read|cold) MODE=$1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0"; exit 0 ;;
     *) echo "bench/threads.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[ -n "$MODE" ] || { echo "bench/threads.sh: say write, flush, read or cold" >&2; exit 2; }
+[ -n "$MODE" ] || { echo "bench/threads.sh: say write, write1m, flush, read or cold" >&2; exit 2; }
 work=$(mktemp -d /tmp/remap-threads.XXXXXX) pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; release_freed_memory' EXIT
 ((HOLD)) && hold_freed_memory
@@ -102,6 +103,9 @@ if [ "$MODE" = cold ]; then
 elif [ "$MODE" = write ]; then
   job w --rw=randwrite --bs=4k --iodepth=32
   report w write 4096 "write (4 KiB random, QD32)"
+elif [ "$MODE" = write1m ]; then
+  job w --rw=write --bs=1M --iodepth=8
+  report w write 1048576 "MiB (1 MiB sequential writes QD8)"
 elif [ "$MODE" = flush ]; then
   job f --rw=randwrite --bs=4k --iodepth=32 --fsync=32
   report f write 4096 "write (4 KiB random, QD32, a FLUSH every 32 writes)"

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +17,8 @@ import java.util.function.ToLongFunction;
  * The mapping partition of a volume: chunk index to {@link ChunkRef}. Every read resolves
  * through it and every write moves it; nothing here copies data.
  *
- * <p>Not thread-safe: the owning volume guards it with its lock. {@link #copy()} costs one
+ * <p>Not thread-safe: the owning volume guards it with its lock, but for {@link
+ * #prepareRelocations}, which may run beside changes made under that lock. {@link #copy()} costs one
  * pointer per chunk because chunk references are immutable; that is all a snapshot or a clone
  * of the mapping costs.
  */
@@ -88,7 +90,8 @@ public final class MappingTable {
     // Puts that overlap within a chunk (several segments' changes applied at once, a trim and a
     // later write in one segment) are cut to what each last put covers: still one pass.
     ChunkBatches<Span> batches = new ChunkBatches<>(Span::offset, Span::end, ChunkRef::putAll,
-        (chunk, inOrder) -> chunk.putAll(Coverage.latestWins(inOrder)).withGeneration(chunk.generation() + inOrder.size()));
+        (chunk, inOrder) -> chunk.putAll(Coverage.latestWins(inOrder)).withGeneration(chunk.generation() + inOrder.size()),
+        tableAccess);
     for (Span change : changes) {
       forEachChunk(change.offset(), change.length(), (index, chunkOffset, partLength, delta) ->
           batches.add(index, new Span(chunkOffset, partLength, change.source().advance(delta))));
@@ -101,8 +104,12 @@ public final class MappingTable {
    * rather than one per move: how an upload moves thousands of journaled writes to their segment.
    */
   public void relocateAll(List<Relocation> moves) {
+    relocateAll(moves, tableAccess);
+  }
+
+  private void relocateAll(List<Relocation> moves, ChunkAccess access) {
     ChunkBatches<Relocation> batches =
-        new ChunkBatches<>(Relocation::offset, Relocation::end, ChunkRef::relocateAll, null);
+        new ChunkBatches<>(Relocation::offset, Relocation::end, ChunkRef::relocateAll, null, access);
     for (Relocation move : moves) {
       forEachChunk(move.offset(), move.length(), (index, chunkOffset, partLength, delta) ->
           batches.add(index, new Relocation(chunkOffset, partLength, move.from().advance(delta),
@@ -110,6 +117,96 @@ public final class MappingTable {
     }
     batches.flush();
   }
+
+  /**
+   * {@link #relocateAll} worked out by {@link #prepareRelocations} without the owner's lock, for
+   * {@link #install} under it: the chunks each result was computed from, and the results.
+   */
+  public static final class PreparedRelocations {
+    private final List<Relocation> moves;
+    private final Map<Integer, ChunkRef> bases = new HashMap<>();
+    private final Map<Integer, ChunkRef> results = new HashMap<>();
+
+    private PreparedRelocations(List<Relocation> moves) {
+      this.moves = moves;
+    }
+  }
+
+  /**
+   * Works out {@link #relocateAll} of moves on the chunks as they are now, changing nothing. The
+   * only call that may run while another thread changes this table (under the owner's lock): it
+   * reads chunk references without that lock, which is safe because they are immutable, and may
+   * read some that are already stale; {@link #install} checks each one.
+   */
+  public PreparedRelocations prepareRelocations(List<Relocation> moves) {
+    PreparedRelocations prepared = new PreparedRelocations(moves);
+    ChunkRef[] seen = chunks;
+    relocateAll(moves, new ChunkAccess() {
+      @Override
+      public ChunkRef get(int index) {
+        ChunkRef result = prepared.results.get(index);
+        return result != null ? result : prepared.bases.computeIfAbsent(index, i -> seen[i]);
+      }
+
+      @Override
+      public void set(int index, ChunkRef ref) {
+        prepared.results.put(index, ref);
+      }
+    });
+    return prepared;
+  }
+
+  /**
+   * Applies prepared relocations, as {@link #relocateAll} of their moves would now. A chunk still
+   * the one its result was computed from takes the result; the moves of a chunk changed since
+   * (a write to it, most often) are applied again to what it holds now. Relocating twice changes
+   * nothing the first time moved (nothing maps to the moved-from source any more), so a move
+   * across several chunks is simply applied again whole.
+   */
+  public void install(PreparedRelocations prepared) {
+    Set<Integer> changed = new HashSet<>();
+    prepared.results.forEach((index, result) -> {
+      if (index < chunks.length && chunks[index] == prepared.bases.get(index)) {
+        chunks[index] = result;
+      } else {
+        changed.add(index);
+      }
+    });
+    if (changed.isEmpty()) {
+      return;
+    }
+    List<Relocation> again = new ArrayList<>();
+    for (Relocation move : prepared.moves) {
+      long first = geometry.chunkIndex(move.offset());
+      long last = geometry.chunkIndex(move.end() - 1);
+      for (long index = first; index <= last; index++) {
+        if (changed.contains((int) index)) {
+          again.add(move);
+          break;
+        }
+      }
+    }
+    relocateAll(again);
+  }
+
+  /** Where a batch of changes reads and writes chunk references: the table, or a prepared relocation's copies. */
+  private interface ChunkAccess {
+    ChunkRef get(int index);
+
+    void set(int index, ChunkRef ref);
+  }
+
+  private final ChunkAccess tableAccess = new ChunkAccess() {
+    @Override
+    public ChunkRef get(int index) {
+      return chunks[index];
+    }
+
+    @Override
+    public void set(int index, ChunkRef ref) {
+      chunks[index] = ref;
+    }
+  };
 
   /**
    * Chunk-relative changes gathered per chunk and applied to each chunk in one call, sorted by
@@ -126,14 +223,16 @@ public final class MappingTable {
     private final ToLongFunction<T> end;
     private final BiFunction<ChunkRef, List<T>, ChunkRef> apply;
     private final BiFunction<ChunkRef, List<T>, ChunkRef> overlapping;
+    private final ChunkAccess access;
     private final List<Part<T>> parts = new ArrayList<>();
 
     ChunkBatches(ToLongFunction<T> start, ToLongFunction<T> end, BiFunction<ChunkRef, List<T>, ChunkRef> apply,
-        BiFunction<ChunkRef, List<T>, ChunkRef> overlapping) {
+        BiFunction<ChunkRef, List<T>, ChunkRef> overlapping, ChunkAccess access) {
       this.start = start;
       this.end = end;
       this.apply = apply;
       this.overlapping = overlapping;
+      this.access = access;
     }
 
     void add(int index, T change) {
@@ -159,7 +258,7 @@ public final class MappingTable {
           inOrder.sort(Comparator.comparingInt(Part::order));
           List<T> changes = new ArrayList<>(inOrder.size());
           inOrder.forEach(part -> changes.add(part.change()));
-          chunks[chunk] = overlapping.apply(chunks[chunk], changes);
+          access.set(chunk, overlapping.apply(access.get(chunk), changes));
         } else {
           applyInOrder(chunk, new ArrayList<>(group));
         }
@@ -189,7 +288,7 @@ public final class MappingTable {
       for (Part<T> part : sorted) {
         changes.add(part.change());
       }
-      chunks[chunk] = apply.apply(chunks[chunk], changes);
+      access.set(chunk, apply.apply(access.get(chunk), changes));
     }
   }
 

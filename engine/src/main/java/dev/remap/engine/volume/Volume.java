@@ -359,12 +359,15 @@ public final class Volume implements BlockDevice, Ownership.Holder {
    * ({@link UploadHost#retire}).
    */
   void commit(String segmentKey, SegmentFormat.Header header, List<Uploader.Move> moves) {
+    // One pass per chunk for the whole segment, not one chunk copy per journaled write, worked out
+    // before the lock: writers wait for the lock only while the results are put in (and the few
+    // chunks a write changed meanwhile are relocated again), not for the whole segment's matching.
+    MappingTable.PreparedRelocations prepared = live.prepareRelocations(moves.stream()
+        .map(move -> new MappingTable.Relocation(move.offset(), move.length(), move.from(), move.to()))
+        .toList());
     mapLock.writeLock().lock();
     try {
-      // One pass per chunk for the whole segment, not one chunk copy per journaled write.
-      live.relocateAll(moves.stream()
-          .map(move -> new MappingTable.Relocation(move.offset(), move.length(), move.from(), move.to()))
-          .toList());
+      live.install(prepared);
       stored.queue(header, segmentKey);
     } finally {
       mapLock.writeLock().unlock();

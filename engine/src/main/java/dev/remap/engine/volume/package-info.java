@@ -27,8 +27,10 @@
  * asks the journal for more). A reload after taking the volume
  * back holds ownerLock, then the map's write lock, then the uploader's lock
  * ({@code continueFrom}). A handover holds writeOrder, drains (uploader's lock, waiting) and asks
- * for a checkpoint. The upload thread packs a segment from its batch alone (no lock) and takes
- * the map lock (read: copy {@code stored}; write: commit a segment, and retire journal files once a barrier made the
+ * for a checkpoint. The upload thread packs a segment from its batch alone (no lock), works out
+ * the segment's relocation of {@code live} holding no lock ({@code MappingTable.prepareRelocations}
+ * reads only immutable chunk references; the install under the write lock checks each one), and
+ * takes the map lock (read: copy {@code stored}; write: commit a segment, and retire journal files once a barrier made the
  * segments holding their records durable) holding nothing else, and the journal's lock under
  * it; journal files are unlinked after the map lock is let go. The upload thread reads the
  * journal's used bytes under the uploader's lock (a leaf under it) to decide when to sync.

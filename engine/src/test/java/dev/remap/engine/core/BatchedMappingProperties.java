@@ -112,6 +112,69 @@ class BatchedMappingProperties {
     }
   }
 
+  /**
+   * An upload's commit: relocations worked out without the lock ({@link
+   * MappingTable#prepareRelocations}) while writes go on, then installed: the table holds what
+   * those writes and then the relocation under the lock would, spans, cuts and generations alike.
+   */
+  @Property(tries = 400)
+  void preparedRelocationsInstalledAfterWritesEqualWritesThenRelocation(@ForAll("steps") List<Step> steps,
+      @ForAll @IntRange(min = 1, max = 4) int chunks, @ForAll @IntRange(min = 0, max = 127) int tailBlocks) {
+    long size = Math.max(BLOCK, (chunks - 1L) * CHUNK + (long) tailBlocks * BLOCK);
+    Geometry geometry = new Geometry(size, BLOCK, CHUNK);
+    MappingTable prepared = new MappingTable(geometry);
+    MappingTable locked = new MappingTable(geometry);
+    List<Span> written = new ArrayList<>();
+    long[] packed = {0};
+    int segment = 0;
+    MappingTable.PreparedRelocations pending = null;
+    List<MappingTable.Relocation> pendingMoves = List.of();
+
+    for (Step step : steps) {
+      if (step.moves()) {
+        if (pending != null) {
+          prepared.install(pending);
+          locked.relocateAll(pendingMoves);
+        }
+        String key = "segment" + segment++;
+        List<MappingTable.Relocation> relocations = new ArrayList<>();
+        for (Move m : step.relocations()) {
+          MappingTable.Relocation r = relocation(m, size, written, key, packed);
+          if (r != null) {
+            relocations.add(r);
+          }
+        }
+        pending = prepared.prepareRelocations(relocations);
+        pendingMoves = relocations;
+      } else {
+        List<Span> changes = new ArrayList<>();
+        for (Change c : step.changes()) {
+          Span span = span(c, size);
+          changes.add(span);
+          if (span.source() instanceof Source.Journaled || span.source() instanceof Source.Stored) {
+            written.add(span);
+          }
+        }
+        // The writes that come while the relocation is worked out.
+        prepared.putAll(changes);
+        locked.putAll(changes);
+        if (pending != null) {
+          prepared.install(pending);
+          locked.relocateAll(pendingMoves);
+          pending = null;
+        }
+      }
+      if (pending == null) {
+        assertSame(prepared, locked);
+      }
+    }
+    if (pending != null) {
+      prepared.install(pending);
+      locked.relocateAll(pendingMoves);
+    }
+    assertSame(prepared, locked);
+  }
+
   /** A relocation nobody asked to overlap with a put since: still equal, and still coalesced. */
   @Property(tries = 200)
   void movesOfAChunkWrittenInPiecesJoinBackIntoOneSpan(@ForAll @IntRange(min = 1, max = 64) int pieces,
