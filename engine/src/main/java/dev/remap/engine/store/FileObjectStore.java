@@ -42,13 +42,16 @@ import java.util.Set;
  * but fsyncs neither the file nor its folder; syncLazy fsyncs the files named (any that exist: a
  * process that finds such an object left by its crashed predecessor makes it durable the same
  * way), then each of their folders once. Until then a power cut may leave the name without its
- * data (or without the name): the caller verifies such objects after one.
+ * data (or without the name): the caller verifies such objects after one. A background thread
+ * writes each lazily put file to the disk soon after ({@link EarlyWriteback}), so that syncLazy
+ * finds the data written; that changes when the disk works, not what is promised.
  *
  * <p><b>Locking.</b> None: every operation is one or a few system calls whose atomicity the
  * kernel provides, so any number of threads (and processes) may use the same root. The one
  * exception: reads of data segments keep their files open between calls ({@link ReadChannels},
- * which has its own short lock and is told of every put and delete made here); and
- * {@link FileWrites} remembers the folders it made durable in a concurrent set.
+ * which has its own short lock and is told of every put and delete made here);
+ * {@link FileWrites} remembers the folders it made durable in a concurrent set; and the early
+ * writeback has its own queue and thread.
  *
  * <p>The file system steps (folders made durable, temporary files, the lazy sync) are in
  * {@link FileWrites}, which knows paths, not keys. Its temporary files never collide with an
@@ -65,15 +68,26 @@ public final class FileObjectStore implements ObjectStore {
   private final FileWrites files;
   // Segment files kept open between reads; told of every put and delete here (see ReadChannels).
   private final ReadChannels channels = new ReadChannels(ReadChannels.DEFAULT_CAPACITY, ReadChannels.SEGMENTS);
+  // Lazily put files written to the disk soon after, so that syncLazy finds them written.
+  private final EarlyWriteback writeback;
 
-  private FileObjectStore(Path root) {
+  private FileObjectStore(Path root, boolean earlyWriteback) {
     this.root = root;
     this.files = new FileWrites(root);
+    this.writeback = earlyWriteback ? new EarlyWriteback(String.valueOf(root.getFileName())) : null;
   }
 
   /** Opens the store rooted at root, creating the folder (durably) if it is missing. */
   public static FileObjectStore open(Path root) throws IOException {
-    FileObjectStore store = new FileObjectStore(root.toAbsolutePath().normalize());
+    return open(root, true);
+  }
+
+  /**
+   * As {@link #open(Path)}; without earlyWriteback, lazily put files reach the disk only when
+   * syncLazy (or the kernel) writes them (tests of what a put alone leaves after a power cut).
+   */
+  static FileObjectStore open(Path root, boolean earlyWriteback) throws IOException {
+    FileObjectStore store = new FileObjectStore(root.toAbsolutePath().normalize(), earlyWriteback);
     try {
       store.files.ensureFolder(store.root);
     } catch (IOException e) {
@@ -163,6 +177,9 @@ public final class FileObjectStore implements ObjectStore {
     if (created) {
       channels.forget(key); // a file of this name another process deleted may still be open here
       counters.addBytes(Operation.PUT, data.remaining());
+      if (lazy && writeback != null) {
+        writeback.offer(target);
+      }
     }
     return created;
   }
@@ -338,6 +355,14 @@ public final class FileObjectStore implements ObjectStore {
   public void close() {
     // Only the kept read channels are held between calls; a read after close opens its own.
     channels.close();
+    if (writeback != null) {
+      writeback.close();
+    }
+  }
+
+  /** Lazily put files written back to the disk before any syncLazy asked (for tests). */
+  long writtenBack() {
+    return writeback == null ? 0 : writeback.written();
   }
 
   @Override
