@@ -84,9 +84,10 @@ public final class FileObjectStore implements ObjectStore {
 
   /**
    * As {@link #open(Path)}; without earlyWriteback, lazily put files reach the disk only when
-   * syncLazy (or the kernel) writes them (tests of what a put alone leaves after a power cut).
+   * syncLazy (or the kernel) writes them, so a power cut tears more of them: what tests of the
+   * recovery from torn segments need.
    */
-  static FileObjectStore open(Path root, boolean earlyWriteback) throws IOException {
+  public static FileObjectStore open(Path root, boolean earlyWriteback) throws IOException {
     FileObjectStore store = new FileObjectStore(root.toAbsolutePath().normalize(), earlyWriteback);
     try {
       store.files.ensureFolder(store.root);

@@ -69,7 +69,7 @@ public final class LazySegmentPowerCutWriter {
 
   public static void main(String[] args) throws Exception {
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
-    ObjectStore store = FileObjectStore.open(Path.of(args[0]));
+    ObjectStore store = FileObjectStore.open(Path.of(args[0]), Boolean.parseBoolean(args[3]));
     Volume volume = new VolumeManager(store, options(Path.of(args[1]))).open(VOLUME);
     for (int round = Integer.parseInt(args[2]); ; round++) {
       List<Write> writes = writesOf(round);
