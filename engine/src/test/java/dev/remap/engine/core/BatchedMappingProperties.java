@@ -82,27 +82,13 @@ class BatchedMappingProperties {
 
     for (Step step : steps) {
       if (step.moves()) {
-        String key = "segment" + segment++;
-        List<MappingTable.Relocation> relocations = new ArrayList<>();
-        for (Move m : step.relocations()) {
-          MappingTable.Relocation r = relocation(m, size, written, key, packed);
-          if (r != null) {
-            relocations.add(r);
-          }
-        }
+        List<MappingTable.Relocation> relocations = relocations(step, size, written, "segment" + segment++, packed);
         batched.relocateAll(relocations);
         for (MappingTable.Relocation r : relocations) {
           sequential.relocate(r.offset(), r.length(), r.from(), r.to());
         }
       } else {
-        List<Span> changes = new ArrayList<>();
-        for (Change c : step.changes()) {
-          Span span = span(c, size);
-          changes.add(span);
-          if (span.source() instanceof Source.Journaled || span.source() instanceof Source.Stored) {
-            written.add(span);
-          }
-        }
+        List<Span> changes = changes(step, size, written);
         batched.putAll(changes);
         for (Span span : changes) {
           sequential.put(span.offset(), span.length(), span.source());
@@ -136,25 +122,11 @@ class BatchedMappingProperties {
           prepared.install(pending);
           locked.relocateAll(pendingMoves);
         }
-        String key = "segment" + segment++;
-        List<MappingTable.Relocation> relocations = new ArrayList<>();
-        for (Move m : step.relocations()) {
-          MappingTable.Relocation r = relocation(m, size, written, key, packed);
-          if (r != null) {
-            relocations.add(r);
-          }
-        }
+        List<MappingTable.Relocation> relocations = relocations(step, size, written, "segment" + segment++, packed);
         pending = prepared.prepareRelocations(relocations);
         pendingMoves = relocations;
       } else {
-        List<Span> changes = new ArrayList<>();
-        for (Change c : step.changes()) {
-          Span span = span(c, size);
-          changes.add(span);
-          if (span.source() instanceof Source.Journaled || span.source() instanceof Source.Stored) {
-            written.add(span);
-          }
-        }
+        List<Span> changes = changes(step, size, written);
         // The writes that come while the relocation is worked out.
         prepared.putAll(changes);
         locked.putAll(changes);
@@ -236,6 +208,32 @@ class BatchedMappingProperties {
         assertThat(continues).as("%s and %s of chunk %d should be one span", left, right, i).isFalse();
       }
     }
+  }
+
+  /** A step's changes as spans; those holding data are added to written (what later moves come from). */
+  private static List<Span> changes(Step step, long size, List<Span> written) {
+    List<Span> changes = new ArrayList<>();
+    for (Change c : step.changes()) {
+      Span span = span(c, size);
+      changes.add(span);
+      if (span.source() instanceof Source.Journaled || span.source() instanceof Source.Stored) {
+        written.add(span);
+      }
+    }
+    return changes;
+  }
+
+  /** A step's moves as relocations to the segment key (moves that find nothing to move are left out). */
+  private static List<MappingTable.Relocation> relocations(Step step, long size, List<Span> written, String key,
+      long[] packed) {
+    List<MappingTable.Relocation> relocations = new ArrayList<>();
+    for (Move m : step.relocations()) {
+      MappingTable.Relocation r = relocation(m, size, written, key, packed);
+      if (r != null) {
+        relocations.add(r);
+      }
+    }
+    return relocations;
   }
 
   private static Span span(Change c, long size) {
