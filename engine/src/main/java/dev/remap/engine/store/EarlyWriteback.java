@@ -5,10 +5,10 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Writes files the store put lazily to the disk soon after, on one background thread, so that the
@@ -34,7 +34,8 @@ final class EarlyWriteback {
   static final int MAX_WAITING = 256;
   private static final int IDLE_SECONDS = 5;
 
-  private final AtomicLong written = new AtomicLong();
+  /** Files written back so far; guarded by this (waiters wait on it). */
+  private long written;
   private final ThreadPoolExecutor thread;
 
   EarlyWriteback(String name) {
@@ -50,15 +51,22 @@ final class EarlyWriteback {
   private void writeBack(Path file) {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
       channel.force(true);
-      written.incrementAndGet();
+      synchronized (this) {
+        written++;
+        notifyAll();
+      }
     } catch (IOException e) {
       // Deleted since (the cleaner emptied it), or an error the syncLazy that needs the file reports.
     }
   }
 
-  /** Files written back so far. */
-  long written() {
-    return written.get();
+  /** Waits until count files have been written back, or timeout passed; whether they were. */
+  synchronized boolean awaitWritten(long count, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (long left = timeout.toNanos(); written < count && left > 0; left = deadline - System.nanoTime()) {
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+    return written >= count;
   }
 
   /** Drops what waits; a file being written back finishes on its own. */

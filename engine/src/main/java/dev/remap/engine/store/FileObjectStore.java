@@ -361,9 +361,12 @@ public final class FileObjectStore implements ObjectStore {
     }
   }
 
-  /** Lazily put files written back to the disk before any syncLazy asked (for tests). */
-  long writtenBack() {
-    return writeback == null ? 0 : writeback.written();
+  /**
+   * Waits until count lazily put files have been written back to the disk (before any syncLazy
+   * asked), or timeout passed; whether they were (for tests).
+   */
+  boolean awaitWrittenBack(long count, java.time.Duration timeout) throws InterruptedException {
+    return writeback != null && writeback.awaitWritten(count, timeout);
   }
 
   @Override

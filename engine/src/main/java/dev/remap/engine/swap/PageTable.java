@@ -114,7 +114,8 @@ final class PageTable {
   /**
    * The pool page mapped at p, held for a write to fill in place (a reference, so nothing reuses
    * it if another write replaces it meanwhile), or -1 when p has no page or a reply is being sent
-   * from it (that reply must not see the new bytes arrive).
+   * from it (that reply must not see the new bytes arrive). The reference is dropped when the
+   * write ends ({@link #mapReceived}, {@link #giveBack}).
    */
   int takeInPlace(int p) {
     int e = table[p];
@@ -126,9 +127,37 @@ final class PageTable {
     return e - 1;
   }
 
-  /** Ends a fill in place, committed or not: drops the write's reference. */
-  void endInPlace(int page) {
-    memory.pool().release(page);
+  /**
+   * Lets go of the first count pages of a receive that will not be committed: fresh pages are
+   * freed; pages filled in place stay mapped, holding what of the payload arrived (a failed write
+   * may change its range, as NBD allows), and lose the write's reference.
+   */
+  void giveBack(int[] pages, boolean[] inPlace, int count) {
+    for (int i = 0; i < count; i++) {
+      if (inPlace[i]) {
+        memory.pool().release(pages[i]);
+      } else {
+        memory.free(pages[i]);
+      }
+    }
+  }
+
+  /**
+   * Maps disk pages first.. to the pages a write was received into; a page filled in place is
+   * where its disk page already lives (unless a write committed since replaced it: overlapping
+   * writes in flight at once have no order) and only loses the write's reference. Returns how
+   * many pool pages the mapping released.
+   */
+  int mapReceived(int first, int[] pages, boolean[] inPlace) {
+    int released = 0;
+    for (int i = 0; i < pages.length; i++) {
+      if (inPlace[i]) {
+        memory.pool().release(pages[i]);
+      } else if (map(first + i, pages[i])) {
+        released++;
+      }
+    }
+    return released;
   }
 
   /** p now lives in page; true when that replaced a pool page, which is released (claim 2). */

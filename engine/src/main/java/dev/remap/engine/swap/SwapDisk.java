@@ -184,62 +184,25 @@ public final class SwapDisk implements PagedDevice {
         receivedInto.accept(page);
       }
     } catch (IOException | RuntimeException e) {
-      freeReceived(pages, inPlace, taken);
+      table.giveBack(pages, inPlace, taken);
       throw e;
     } finally {
       lock.unlock();
     }
-    return new Incoming() {
-      private boolean done;
-
-      @Override
-      public ByteBuffer[] buffers() {
-        return buffers;
-      }
-
-      @Override
-      public void commit() throws IOException {
-        if (done) {
-          throw new IllegalStateException("a write's pages are committed once");
-        }
-        done = true;
-        map(first, pages, inPlace);
-      }
-
-      @Override
-      public void abandon() {
-        if (!done) {
-          done = true;
-          lock.lock();
-          try {
-            freeReceived(pages, inPlace, pages.length);
-          } finally {
-            lock.unlock();
-          }
-        }
-      }
-    };
+    return new SwapWrite(first, pages, inPlace, buffers, this::map, this::abandon);
   }
 
-  /**
-   * Lets go of the first count pages of a receive that will not be committed: fresh pages are
-   * freed; pages filled in place stay mapped, holding what of the payload arrived (a failed write
-   * may change its range, as NBD allows).
-   */
-  private void freeReceived(int[] pages, boolean[] inPlace, int count) {
-    for (int i = 0; i < count; i++) {
-      if (inPlace[i]) {
-        table.endInPlace(pages[i]);
-      } else {
-        table.free(pages[i]);
-      }
+  /** A receive that will not be committed lets go of its pages (see {@link PageTable#giveBack}). */
+  private void abandon(int[] pages, boolean[] inPlace) {
+    lock.lock();
+    try {
+      table.giveBack(pages, inPlace, pages.length);
+    } finally {
+      lock.unlock();
     }
   }
 
-  /**
-   * Points pages first.. at the received pages and releases what they had (claims 1 and 2); a
-   * page filled in place is where its disk page already lives.
-   */
+  /** Points pages first.. at the received pages and releases what they had (claims 1 and 2). */
   private void map(int first, int[] pages, boolean[] inPlace) throws IOException {
     lock.lock();
     try {
@@ -249,15 +212,9 @@ public final class SwapDisk implements PagedDevice {
         }
         throw DeviceException.closed("swap disk " + spec.name() + " is closed");
       }
-      for (int i = 0; i < pages.length; i++) {
-        if (inPlace[i]) {
-          table.endInPlace(pages[i]);
-        } else {
-          remaps++;
-          if (table.map(first + i, pages[i])) {
-            pagesReleased++;
-          }
-        }
+      pagesReleased += table.mapReceived(first, pages, inPlace);
+      for (boolean filled : inPlace) {
+        remaps += filled ? 0 : 1;
       }
       swapOuts += pages.length;
     } finally {

@@ -267,11 +267,8 @@ class FileObjectStorePowerCutTest {
 
   /** Waits (up to 20 s) until the store's writeback has written count files. */
   private static void awaitWrittenBack(FileObjectStore store, long count) throws InterruptedException {
-    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
-    while (store.writtenBack() < count) {
-      assertThat(System.nanoTime()).as("the early writeback of %d files", count).isLessThan(deadline);
-      Thread.sleep(10);
-    }
+    assertThat(store.awaitWrittenBack(count, java.time.Duration.ofSeconds(20)))
+        .as("the early writeback of %d files", count).isTrue();
   }
 
   private static String pick(Map<String, byte[]> objects, int i) {
