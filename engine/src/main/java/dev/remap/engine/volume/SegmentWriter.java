@@ -52,8 +52,6 @@ final class SegmentWriter {
   private final List<String> lazy = new ArrayList<>();
   private volatile int unsynced;
   private volatile long durableJournalSeq;
-  /** Synced by every barrier before its segments (set once, before the upload thread starts). */
-  private volatile Journal journal;
 
   SegmentWriter(UploadHost host, ObjectStore store, int checkpointEvery, long lastSegment, long uploadedSeq) {
     this.host = host;
@@ -73,11 +71,6 @@ final class SegmentWriter {
     lazy.clear();
     unsynced = 0;
     sinceCheckpoint = 0;
-  }
-
-  /** The journal every barrier syncs first (see {@link #barrier}). */
-  void syncFirst(Journal volumeJournal) {
-    this.journal = volumeJournal;
   }
 
   /** Whether segments are durable only after a barrier (the store writes them lazily). */
@@ -105,20 +98,18 @@ final class SegmentWriter {
    * keeps a segment after the marker only if it is whole, with every one before it
    * (SegmentRecovery). Then everything uploaded so far is durable.
    *
-   * <p>The journal is synced first, so that the marker never gets ahead of it: the segments hold
-   * journal records up to some number, and an open after a power cut numbers new records on from
-   * the store's newest; if the journal had lost records below that number, new ones would follow
-   * a jump in its last file ({@code BarrierSyncPowerCutTest} checks that a write flushed after such
-   * a cut survives the next crash; the journal's recovery now accepts such a jump too, since the
-   * store holds what lies in between). One sync per barrier, none per segment: the uploader never
-   * waits for the journal to pack.
+   * <p>The journal is not synced here: only a FLUSH or FUA syncs it. A segment holds its batch as
+   * of the batch's last record ({@link SegmentPacking}), so a durable segment needs no journal
+   * record to be right; where a power cut took journal records a durable segment holds, the open
+   * numbers new records on from the store's newest, and the journal's recovery accepts that jump
+   * (the store holds what lies between): the same state a whole unsynced segment kept at open
+   * leaves. {@code BarrierSyncPowerCutTest} cuts the power right after a barrier and checks that a
+   * write flushed afterwards survives the next crash. A sync here cost the upload thread an fsync
+   * of every journal file per barrier, and wrote to the disk journal bytes that were about to be
+   * retired: the journal's files are written over, so unsynced journal pages often never reach it.
    */
   void barrier() throws IOException {
     if (!lazy.isEmpty()) {
-      Journal first = journal;
-      if (first != null) {
-        first.sync();
-      }
       store.syncLazy(lazy);
       if (host.fencedReason() == null) {
         // Another owner numbers on after what it loaded: this owner's marker would be stale there.
@@ -211,11 +202,11 @@ final class SegmentWriter {
    */
   long writeBatch(List<Journal.Appended> batch, Journal from) throws IOException {
     if (!store.defersDurability()) {
-      // A store durable at once (S3): the journal holds the batch durably before the store does.
-      // Otherwise a power cut could leave the store's journal numbers past what the journal kept;
-      // the next open would number on from the store's in the journal's last file, and the replay
-      // after it would take that gap for a torn tail (found by JournalPowerCutTest). On a store
-      // that defers durability the barrier syncs the journal before any segment counts.
+      // A store durable at once (S3): the journal holds the batch durably before the store does,
+      // so the store never holds journal numbers the journal lost. JournalPowerCutTest found that
+      // loss when the journal's recovery took the jump it leaves for a torn tail; the recovery
+      // accepts that jump now (see barrier, which no longer syncs the journal on the file store),
+      // so on S3 this sync is kept as a margin on a path whose PUTs cost far more than it.
       from.sync();
     }
     List<SegmentPacking.Change> changes = new ArrayList<>(batch.size());

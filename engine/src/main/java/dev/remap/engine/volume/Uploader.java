@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Durability: on a store that writes segments lazily (the file store), a segment is not durable
  * when it is committed. Records a client's FLUSH covered stay in the journal until a barrier
- * ({@link SegmentWriter#barrier}, which syncs the journal first) syncs the segments holding them;
+ * ({@link SegmentWriter#barrier}) syncs the segments holding them;
  * records no FLUSH covered leave it once segments hold them ({@link RetirementGate}), and a later
  * FLUSH first has a barrier run ({@link #flushing}). A barrier runs when the journal bytes a FLUSH
  * holds in it reach a quarter of the journal (the journal never fills for want of one), when the
@@ -89,7 +89,6 @@ final class Uploader {
 
   void start(Journal journal) {
     this.journal = journal;
-    writer.syncFirst(journal);
     thread = BackgroundThreads.create(this::run, "remap-upload-" + host.name());
     thread.start();
   }

@@ -19,18 +19,17 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A barrier syncs the journal before it makes segments durable. {@link BarrierSyncWriter} has a
+ * A barrier makes segments durable without syncing the journal. {@link BarrierSyncWriter} has a
  * segment made durable by a barrier while the journal holds, unsynced, records up to and past the
- * segment's (no FLUSH after the first write; the uploader does not sync the journal per segment
- * on a store that defers durability); then the power is cut. Afterwards the flushed write must be
- * there (the segment holds it: it is packed as of its batch), and a write flushed after the cut
- * must survive a crash after it: if the barrier had not synced the journal, the marker would cover
- * journal numbers the cut took from the journal, new records would be numbered on past that gap in
- * the journal's last file, and the replay after the next crash would take the gap for a torn tail
- * (this failed with the barrier's journal sync removed when it was written, and the random cuts
- * of {@link LazySegmentPowerCutTest} did not reach this window; checked again on 2026-12-06, it
- * passes with that sync removed, cause not found yet: it no longer tells whether the sync is
- * needed, and the sync stays).
+ * segment's (no FLUSH after the first write); then the power is cut. Afterwards the flushed write
+ * must be there (the segment holds it: it is packed as of its batch), and a write flushed after
+ * the cut must survive a crash after it: the marker covers journal numbers the cut took from the
+ * journal, so new records are numbered on past that gap in the journal's last file, and the
+ * replay after the next crash must take the gap for records the store holds, not for a torn tail
+ * (it fails with the journal's recovery refusing that jump, {@code JournalRecovery.floor}
+ * without the store's number). When the barrier synced the journal first this window could not
+ * open; the sync went when segments came to be packed as of their batch and the recovery came to
+ * accept the jump a whole unsynced segment leaves, which is the same state.
  */
 class BarrierSyncPowerCutTest {
 
@@ -46,7 +45,7 @@ class BarrierSyncPowerCutTest {
 
   @Test
   @Timeout(120)
-  void aBarrierSyncsTheJournalSoThatAWriteFlushedAfterAPowerCutSurvivesTheNextCrash() throws Exception {
+  void aWriteFlushedAfterAPowerCutThatTookJournalRecordsADurableSegmentHoldsSurvivesTheNextCrash() throws Exception {
     Path backing = Files.createDirectories(tmp.resolve("backing"));
     Path mounted = Files.createDirectories(tmp.resolve("mnt"));
     mount = PowerCutMount.mount(backing, mounted, PowerCutMount.Model.STRICT);
