@@ -26,6 +26,16 @@
 //   - A rename between two directories becomes durable as a whole when either is fsynced:
 //     every journaling filesystem logs it as one transaction, and a model that could lose both
 //     names (or keep both) would report losses no real disk has.
+//   - Reads and writes: every open file is answered with direct I/O (FOPEN_DIRECT_IO), so each
+//     read and write of file data comes here and this process is the one cache, as the page
+//     cache is on a local disk. Through the kernel's own cache of a FUSE file, a read that
+//     raced with its readahead could return bytes an earlier write had already replaced, and
+//     keep returning them: measured on this machine's kernel, a reader following a writer over
+//     a file being written over saw the old bytes of a completed write about once in twenty
+//     passes (none on ext4, none with readahead off). Remap's journal files are written over
+//     (spares) and its uploader reads records just written, so a test on this filesystem could
+//     find a segment holding a record's old bytes: a fault of the test's filesystem, not of
+//     a disk. With it, a shared memory map of a file fails (ENODEV); nothing run on this maps one.
 //   - A cut keeps nothing unsynced, not even part of it. That finds lost writes; it does not
 //     find what early write-back or a torn write could cause (a crash test with SIGKILL covers
 //     what the page cache keeps).

@@ -159,10 +159,11 @@ func (fs *powercut) Create(_ <-chan struct{}, in *fuse.CreateIn, name string, ou
 		fs.changed(d)
 	}
 	fs.entry(k, &out.EntryOut)
+	out.OpenOut.OpenFlags |= fuse.FOPEN_DIRECT_IO // see "Reads and writes" in main.go
 	return fuse.OK
 }
 
-func (fs *powercut) Open(_ <-chan struct{}, in *fuse.OpenIn, _ *fuse.OpenOut) fuse.Status {
+func (fs *powercut) Open(_ <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
 	defer fs.mu.Unlock()
 	n, st := fs.begin(in.NodeId)
 	if !st.Ok() {
@@ -174,6 +175,7 @@ func (fs *powercut) Open(_ <-chan struct{}, in *fuse.OpenIn, _ *fuse.OpenOut) fu
 	if in.Flags&syscall.O_TRUNC != 0 {
 		fs.truncate(n, 0)
 	}
+	out.OpenFlags |= fuse.FOPEN_DIRECT_IO // see "Reads and writes" in main.go
 	return fuse.OK
 }
 
