@@ -1,6 +1,7 @@
 package dev.remap.engine.core;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -28,14 +29,7 @@ public final class SegmentPacking {
 
   public static Packed pack(List<Change> changes) {
     int n = changes.size();
-    // From the last change back: what later changes of the batch cover is left out of earlier writes.
-    List<List<Span>> pieces = new ArrayList<>(n);
-    Coverage covered = new Coverage();
-    for (int i = n - 1; i >= 0; i--) {
-      Change c = changes.get(i);
-      pieces.add(c.kind() == SegmentFormat.Kind.DATA ? covered.uncovered(c.offset(), c.length(), c.payload()) : List.of());
-      covered.cover(c.offset(), c.offset() + c.length());
-    }
+    List<List<Span>> pieces = piecesLeft(changes);
     List<SegmentFormat.Entry> entries = new ArrayList<>(n);
     List<Span> data = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
@@ -44,11 +38,84 @@ public final class SegmentPacking {
         entries.add(new SegmentFormat.Entry(c.kind(), c.offset(), c.length(), 0));
         continue;
       }
-      for (Span piece : pieces.get(n - 1 - i)) {
+      for (Span piece : pieces.get(i)) {
         entries.add(new SegmentFormat.Entry(SegmentFormat.Kind.DATA, piece.offset(), piece.length(), 0));
         data.add(piece);
       }
     }
     return new Packed(entries, data);
+  }
+
+  /**
+   * For each change, the parts of it no later change of the batch covers (empty for zeros and
+   * trims, which are packed whole). Changes fall into clusters of overlapping ones, found by one
+   * sort of their offsets; a change alone in its cluster is left whole, and only a cluster of
+   * several walks the coverage, from its last change back. Random writes over a large volume
+   * are nearly all alone: a batch of 2,048 of them used to cost a tree lookup or two per change.
+   */
+  private static List<List<Span>> piecesLeft(List<Change> changes) {
+    int n = changes.size();
+    long[] starts = new long[n];
+    for (int i = 0; i < n; i++) {
+      starts[i] = changes.get(i).offset();
+    }
+    int[] byStart = sortedByKey(starts);
+    List<List<Span>> pieces = new ArrayList<>(java.util.Collections.nCopies(n, List.<Span>of()));
+    for (int from = 0; from < n; ) {
+      long end = endOf(changes.get(byStart[from]));
+      int to = from + 1;
+      while (to < n && starts[byStart[to]] < end) {
+        end = Math.max(end, endOf(changes.get(byStart[to])));
+        to++;
+      }
+      if (to - from == 1) {
+        Change c = changes.get(byStart[from]);
+        if (c.kind() == SegmentFormat.Kind.DATA) {
+          pieces.set(byStart[from], List.of(new Span(c.offset(), c.length(), c.payload())));
+        }
+      } else {
+        int[] cluster = Arrays.copyOfRange(byStart, from, to);
+        Arrays.sort(cluster); // batch order
+        Coverage covered = new Coverage();
+        for (int k = cluster.length - 1; k >= 0; k--) {
+          Change c = changes.get(cluster[k]);
+          if (c.kind() == SegmentFormat.Kind.DATA) {
+            pieces.set(cluster[k], covered.uncovered(c.offset(), c.length(), c.payload()));
+          }
+          covered.cover(c.offset(), endOf(c));
+        }
+      }
+      from = to;
+    }
+    return pieces;
+  }
+
+  private static long endOf(Change c) {
+    return c.offset() + c.length();
+  }
+
+  /** The indexes of keys in key order (ties in index order): a merge sort of primitives, no boxing. */
+  static int[] sortedByKey(long[] keys) {
+    int n = keys.length;
+    int[] order = new int[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    int[] other = new int[n];
+    for (int width = 1; width < n; width *= 2) {
+      for (int lo = 0; lo < n; lo += 2 * width) {
+        int mid = Math.min(lo + width, n);
+        int hi = Math.min(lo + 2 * width, n);
+        int a = lo;
+        int b = mid;
+        for (int k = lo; k < hi; k++) {
+          other[k] = a < mid && (b >= hi || keys[order[a]] <= keys[order[b]]) ? order[a++] : order[b++];
+        }
+      }
+      int[] swap = order;
+      order = other;
+      other = swap;
+    }
+    return order;
   }
 }
