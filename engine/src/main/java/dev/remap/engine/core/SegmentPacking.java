@@ -59,7 +59,7 @@ public final class SegmentPacking {
     for (int i = 0; i < n; i++) {
       starts[i] = changes.get(i).offset();
     }
-    int[] byStart = sortedByKey(starts);
+    int[] byStart = IndexSort.byKey(starts);
     List<List<Span>> pieces = new ArrayList<>(java.util.Collections.nCopies(n, List.<Span>of()));
     for (int from = 0; from < n; ) {
       long end = endOf(changes.get(byStart[from]));
@@ -92,30 +92,5 @@ public final class SegmentPacking {
 
   private static long endOf(Change c) {
     return c.offset() + c.length();
-  }
-
-  /** The indexes of keys in key order (ties in index order): a merge sort of primitives, no boxing. */
-  static int[] sortedByKey(long[] keys) {
-    int n = keys.length;
-    int[] order = new int[n];
-    for (int i = 0; i < n; i++) {
-      order[i] = i;
-    }
-    int[] other = new int[n];
-    for (int width = 1; width < n; width *= 2) {
-      for (int lo = 0; lo < n; lo += 2 * width) {
-        int mid = Math.min(lo + width, n);
-        int hi = Math.min(lo + 2 * width, n);
-        int a = lo;
-        int b = mid;
-        for (int k = lo; k < hi; k++) {
-          other[k] = a < mid && (b >= hi || keys[order[a]] <= keys[order[b]]) ? order[a++] : order[b++];
-        }
-      }
-      int[] swap = order;
-      order = other;
-      other = swap;
-    }
-    return order;
   }
 }

@@ -58,25 +58,6 @@ class SegmentPackingProperties {
     checkPacking(batch);
   }
 
-  /** The order clusters are found in: every index once, keys ascending, ties in index order. */
-  @Property(tries = 400)
-  void sortedByKeyIsAStableSortOfTheIndexes(@ForAll("keys") long[] keys) {
-    int[] order = SegmentPacking.sortedByKey(keys);
-    assertThat(order).hasSize(keys.length);
-    assertThat(java.util.Arrays.stream(order).sorted().toArray())
-        .isEqualTo(java.util.stream.IntStream.range(0, keys.length).toArray());
-    for (int k = 1; k < order.length; k++) {
-      long before = keys[order[k - 1]];
-      long after = keys[order[k]];
-      assertThat(before < after || (before == after && order[k - 1] < order[k])).as("position %d", k).isTrue();
-    }
-  }
-
-  @Provide
-  Arbitrary<long[]> keys() {
-    return Arbitraries.longs().between(0, 40).array(long[].class).ofMaxSize(70);
-  }
-
   private static void checkPacking(List<Op> batch) {
     List<SegmentPacking.Change> changes = changes(batch);
     SegmentPacking.Packed packed = SegmentPacking.pack(changes);
