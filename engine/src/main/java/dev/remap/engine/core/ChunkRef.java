@@ -311,6 +311,17 @@ public final class ChunkRef {
     return new ChunkRef(newGeneration, leaves, bounds, spanCount);
   }
 
+  /**
+   * Hands sink the key and length of each span mapped to a stored object (neighbouring spans of
+   * one object may come apart), allocating nothing: what a walk of the whole mapping that only
+   * sums bytes per object needs, without {@link #spans()}'s objects.
+   */
+  public void forEachStored(java.util.function.ObjLongConsumer<String> sink) {
+    for (SpanRun leaf : leaves) {
+      leaf.forEachStored(sink);
+    }
+  }
+
   /** Bytes mapped to stored objects (not holes, not zeros). */
   public long storedBytes() {
     long total = 0;

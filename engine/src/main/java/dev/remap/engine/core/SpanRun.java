@@ -81,6 +81,15 @@ final class SpanRun {
     return total;
   }
 
+  /** Hands sink the object and length of each span mapped to a stored object, allocating nothing. */
+  void forEachStored(java.util.function.ObjLongConsumer<String> sink) {
+    for (int i = 0; i < kinds.length; i++) {
+      if (kinds[i] == STORED) {
+        sink.accept(objects[i], ends[i] - starts[i]);
+      }
+    }
+  }
+
   /** Maps [offset, offset+length) to source, a hole unmapping it; see {@link ChunkRef#put}. */
   SpanRun put(long offset, long length, Source source) {
     return applyInOrder(List.of(new Span(offset, length, source)));

@@ -1,6 +1,5 @@
 package dev.remap.engine.volume;
 
-import dev.remap.engine.core.ChunkRef;
 import dev.remap.engine.core.CleaningPolicy;
 import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.core.SegmentFormat;
@@ -307,15 +306,17 @@ final class SegmentCleaner {
 
   /** Live bytes of each of the volume's own segments, from the stored mapping. */
   static Map<String, Long> liveBytes(MappingTable table, String ownPrefix) {
-    Map<String, Long> live = new HashMap<>();
+    // Summed in place, without a Span or a boxed sum per span: a fragmented volume has millions.
+    Map<String, long[]> sums = new HashMap<>();
     for (long i = 0; i < table.geometry().chunkCount(); i++) {
-      ChunkRef chunk = table.chunk(i);
-      for (Span span : chunk.spans()) {
-        if (span.source() instanceof Source.Stored stored && stored.key().startsWith(ownPrefix)) {
-          live.merge(stored.key(), span.length(), Long::sum);
+      table.chunk(i).forEachStored((key, length) -> {
+        if (key.startsWith(ownPrefix)) {
+          sums.computeIfAbsent(key, k -> new long[1])[0] += length;
         }
-      }
+      });
     }
+    Map<String, Long> live = new HashMap<>();
+    sums.forEach((key, sum) -> live.put(key, sum[0]));
     return live;
   }
 

@@ -204,6 +204,16 @@ class MappingTableProperties {
             || (before.source() == Source.Zero.INSTANCE && after.source() == Source.Zero.INSTANCE)))
             .as("a chunk's neighbouring spans that continue each other are one span").isFalse();
       }
+      // The walk without Span objects sums the same stored bytes per object as the spans do.
+      Map<String, Long> bySpans = new HashMap<>();
+      for (Span span : chunkSpans) {
+        if (span.source() instanceof Source.Stored stored) {
+          bySpans.merge(stored.key(), span.length(), Long::sum);
+        }
+      }
+      Map<String, Long> byWalk = new HashMap<>();
+      table.chunk(c).forEachStored((key, length) -> byWalk.merge(key, length, Long::sum));
+      assertThat(byWalk).as("stored bytes per object in chunk %d", c).isEqualTo(bySpans);
     }
     assertThat(Arrays.mismatch(read, model.bytes)).as("first byte that reads differently").isEqualTo(-1);
     assertThat(Arrays.mismatch(state, model.state)).as("first byte whose hole/zero/data state differs").isEqualTo(-1);
