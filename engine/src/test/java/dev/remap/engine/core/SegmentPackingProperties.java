@@ -29,23 +29,23 @@ class SegmentPackingProperties {
 
   @Provide
   Arbitrary<List<Op>> batches() {
-    Arbitrary<Op> op = Combinators.combine(
-            Arbitraries.integers().between(0, 4),
-            Arbitraries.integers().between(0, BLOCKS - 1),
-            Arbitraries.integers().between(1, 300))
-        .as((kind, block, blocks) -> new Op(kind, block, Math.min(blocks, BLOCKS - block)));
-    return op.list().ofMinSize(1).ofMaxSize(60);
+    return batchesOf(BLOCKS - 1, 300, 60);
   }
 
-  /** Short changes over the whole range: most batches touch nowhere (packed without coverage), some do. */
+  /** Short changes over the whole range: most touch no other (each packed whole), some do. */
   @Provide
   Arbitrary<List<Op>> sparseBatches() {
+    return batchesOf(BLOCKS - 8, 8, 12);
+  }
+
+  /** Up to most changes, each at a block up to lastBlock and up to blocks long, within the range. */
+  private static Arbitrary<List<Op>> batchesOf(int lastBlock, int blocks, int most) {
     Arbitrary<Op> op = Combinators.combine(
             Arbitraries.integers().between(0, 4),
-            Arbitraries.integers().between(0, BLOCKS - 8),
-            Arbitraries.integers().between(1, 8))
-        .as(Op::new);
-    return op.list().ofMinSize(1).ofMaxSize(12);
+            Arbitraries.integers().between(0, lastBlock),
+            Arbitraries.integers().between(1, blocks))
+        .as((kind, block, length) -> new Op(kind, block, Math.min(length, BLOCKS - block)));
+    return op.list().ofMinSize(1).ofMaxSize(most);
   }
 
   @Property(tries = 400)

@@ -11,7 +11,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,30 +33,22 @@ class PowerCutMountReadsTest {
 
   @TempDir Path tmp;
 
-  private PowerCutMount mount;
-
-  @AfterEach
-  void unmount() {
-    if (mount != null) {
-      mount.close();
-    }
-  }
-
   @Test
   void aReaderFollowingAWriterOverAFileWrittenOverReadsWhatWasWritten() throws Exception {
-    Path backing = Files.createDirectories(tmp.resolve("backing"));
-    Path mounted = Files.createDirectories(tmp.resolve("mnt"));
-    mount = PowerCutMount.mount(backing, mounted, PowerCutMount.Model.ORDERED);
-    Path file = mounted.resolve("journal-file");
-    try (FileChannel first = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      for (int i = 0; i < RECORDS; i++) {
-        first.write(record(0, i), (long) i * RECORD);
-      }
-      first.force(true);
-    }
     List<String> stale = new ArrayList<>();
-    for (int pass = 1; pass <= PASSES; pass++) {
-      stale.addAll(writeOverWhileReading(file, pass));
+    Path mounted = Files.createDirectories(tmp.resolve("mnt"));
+    try (PowerCutMount mount = PowerCutMount.mount(Files.createDirectories(tmp.resolve("backing")), mounted,
+        PowerCutMount.Model.ORDERED)) {
+      Path file = mount.path().resolve("journal-file");
+      try (FileChannel first = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        for (int i = 0; i < RECORDS; i++) {
+          first.write(record(0, i), (long) i * RECORD);
+        }
+        first.force(true);
+      }
+      for (int pass = 1; pass <= PASSES; pass++) {
+        stale.addAll(writeOverWhileReading(file, pass));
+      }
     }
     assertThat(stale).as("records read after their write returned, holding an earlier pass's bytes").isEmpty();
   }
