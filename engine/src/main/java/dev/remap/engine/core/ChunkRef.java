@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.function.ObjLongConsumer;
 import java.util.function.ToLongFunction;
 
 /**
@@ -316,7 +317,7 @@ public final class ChunkRef {
    * one object may come apart), allocating nothing: what a walk of the whole mapping that only
    * sums bytes per object needs, without {@link #spans()}'s objects.
    */
-  public void forEachStored(java.util.function.ObjLongConsumer<String> sink) {
+  public void forEachStored(ObjLongConsumer<String> sink) {
     for (SpanRun leaf : leaves) {
       leaf.forEachStored(sink);
     }

@@ -2,6 +2,7 @@ package dev.remap.engine.core;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -60,7 +61,7 @@ public final class SegmentPacking {
       starts[i] = changes.get(i).offset();
     }
     int[] byStart = IndexSort.byKey(starts);
-    List<List<Span>> pieces = new ArrayList<>(java.util.Collections.nCopies(n, List.<Span>of()));
+    List<List<Span>> pieces = new ArrayList<>(Collections.nCopies(n, List.<Span>of()));
     for (int from = 0; from < n; ) {
       long end = endOf(changes.get(byStart[from]));
       int to = from + 1;

@@ -2,6 +2,7 @@ package dev.remap.engine.core;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.ObjLongConsumer;
 
 /**
  * One leaf of a {@link ChunkRef}: sorted, non-overlapping spans, immutable. Every change returns a
@@ -82,7 +83,7 @@ final class SpanRun {
   }
 
   /** Hands sink the object and length of each span mapped to a stored object, allocating nothing. */
-  void forEachStored(java.util.function.ObjLongConsumer<String> sink) {
+  void forEachStored(ObjLongConsumer<String> sink) {
     for (int i = 0; i < kinds.length; i++) {
       if (kinds[i] == STORED) {
         sink.accept(objects[i], ends[i] - starts[i]);
