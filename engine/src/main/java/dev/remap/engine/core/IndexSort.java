@@ -1,9 +1,9 @@
 package dev.remap.engine.core;
 
 /**
- * Sorting by a primitive key without boxing: the indexes of an array of keys in key order. The
- * mapping's batched changes and segment packing sort thousands of small records per upload;
- * sorting their keys here costs a fraction of sorting the records with a comparator. Pure.
+ * Sorting by a primitive key without boxing: the indexes of an array of keys in key order.
+ * Segment packing sorts a batch's thousands of changes by offset to find those that overlap;
+ * sorting their offsets here costs a fraction of sorting the changes with a comparator. Pure.
  */
 final class IndexSort {
 

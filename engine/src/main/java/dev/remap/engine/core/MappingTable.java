@@ -240,18 +240,7 @@ public final class MappingTable {
     }
 
     void flush() {
-      // By chunk, then start, ties in the order added: one key each (a chunk-relative start is
-      // below 2^32, chunks are at most 64 MiB), sorted without a comparator.
-      long[] keys = new long[parts.size()];
-      for (int i = 0; i < keys.length; i++) {
-        keys[i] = (long) parts.get(i).chunk() << 32 | parts.get(i).start();
-      }
-      List<Part<T>> sorted = new ArrayList<>(keys.length);
-      for (int i : IndexSort.byKey(keys)) {
-        sorted.add(parts.get(i));
-      }
-      parts.clear();
-      parts.addAll(sorted);
+      parts.sort(Comparator.comparingInt((Part<T> p) -> p.chunk()).thenComparingLong(Part::start));
       int from = 0;
       while (from < parts.size()) {
         int chunk = parts.get(from).chunk();
