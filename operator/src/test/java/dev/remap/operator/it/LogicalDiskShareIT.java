@@ -197,7 +197,11 @@ class LogicalDiskShareIT {
     });
     assertThat(Serialization.asJson(deployment)).doesNotContain(S3ServerProcess.SECRET_KEY)
         .doesNotContain(S3ServerProcess.ACCESS_KEY);
-    Secret copy = cluster.admin.secrets().inNamespace(SYSTEM).withName(ShareNames.agent(share)).get();
+    // The operator copies the credentials just after creating the Deployment (the copy is owned by
+    // it, so it needs the Deployment's uid): a kubelet keeps the pod waiting for the Secret, and so
+    // does this (CI once read it in between).
+    Secret copy = await().atMost(WAIT).pollInterval(Duration.ofMillis(100))
+        .until(() -> cluster.admin.secrets().inNamespace(SYSTEM).withName(ShareNames.agent(share)).get(), x -> x != null);
     assertThat(copy.getMetadata().getOwnerReferences()).singleElement()
         .satisfies(o -> assertThat(o.getUid()).isEqualTo(deployment.getMetadata().getUid()));
     assertThat(copy.getData()).containsOnlyKeys("accessKeyId", "secretAccessKey");

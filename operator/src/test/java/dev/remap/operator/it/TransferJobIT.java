@@ -153,7 +153,9 @@ class TransferJobIT {
     assertThat(pod.getSecurityContext().getRunAsUser()).as("a local store is root's").isZero();
     String everything = Serialization.asJson(job) + Serialization.asJson(cluster.getDisk(NS, "restored"));
     assertThat(everything).doesNotContain(S3ServerProcess.SECRET_KEY).doesNotContain(S3ServerProcess.ACCESS_KEY);
-    Secret copy = cluster.admin.secrets().inNamespace(SYSTEM).withName(name).get();
+    // Copied just after the Job is created (owned by it): waited for, as the kubelet waits.
+    Secret copy = await().atMost(WAIT).pollInterval(Duration.ofMillis(100))
+        .until(() -> cluster.admin.secrets().inNamespace(SYSTEM).withName(name).get(), x -> x != null);
     assertThat(copy.getMetadata().getOwnerReferences()).singleElement()
         .satisfies(o -> assertThat(o.getUid()).isEqualTo(job.getMetadata().getUid()));
     await().atMost(WAIT).untilAsserted(() -> {
