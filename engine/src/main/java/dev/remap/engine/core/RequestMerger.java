@@ -13,7 +13,9 @@ import java.util.List;
  * arrival order: a request that overlaps an earlier request of the current epoch, where either
  * of the two changes data, starts a new epoch; a flush is an epoch of its own. Only requests of
  * one epoch are sorted and merged. Within an epoch, changes never overlap each other or a read,
- * so their order does not matter.
+ * so their order does not matter. Flushes that arrived one after the other are one flush: run
+ * after the last of them, it covers every change that arrived before any of them (a client that
+ * flushes every few writes queues several while one runs).
  */
 public final class RequestMerger {
 
@@ -50,7 +52,15 @@ public final class RequestMerger {
     for (Request request : requests) {
       if (request.kind() == Kind.FLUSH) {
         close(epoch, plan);
-        plan.add(new Merged(Kind.FLUSH, 0, 0, List.of(request)));
+        Merged last = plan.isEmpty() ? null : plan.get(plan.size() - 1);
+        if (last != null && last.kind() == Kind.FLUSH) {
+          // Flushes one after the other: one flush run after the last covers what each must.
+          List<Request> parts = new ArrayList<>(last.parts());
+          parts.add(request);
+          plan.set(plan.size() - 1, new Merged(Kind.FLUSH, 0, 0, List.copyOf(parts)));
+        } else {
+          plan.add(new Merged(Kind.FLUSH, 0, 0, List.of(request)));
+        }
         continue;
       }
       if (conflicts(epoch, request)) {

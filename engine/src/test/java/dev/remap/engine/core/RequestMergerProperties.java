@@ -68,8 +68,16 @@ class RequestMergerProperties {
         assertThat(m.length()).as("merged operations respect the cap").isLessThanOrEqualTo(24L);
       }
       if (m.kind() == Kind.FLUSH) {
-        assertThat(m.parts()).hasSize(1);
-        served.add(m.parts().get(0).index());
+        for (Request flush : m.parts()) {
+          // A flush covers every change that arrived before it: each has been applied by now.
+          for (Request earlier : requests.subList(0, flush.index())) {
+            if (earlier.kind() != Kind.READ && earlier.kind() != Kind.FLUSH) {
+              assertThat(served).as("change #%d before flush #%d", earlier.index(), flush.index())
+                  .contains(earlier.index());
+            }
+          }
+          served.add(flush.index());
+        }
         continue;
       }
       if (m.kind() == Kind.READ) {
@@ -125,6 +133,20 @@ class RequestMergerProperties {
     assertThat(plan.get(0).length()).isEqualTo(12288);
     assertThat(plan.get(0).parts()).extracting(Request::index).containsExactly(1, 2, 0);
     assertThat(plan.get(1).parts()).extracting(Request::index).containsExactly(3);
+  }
+
+  @Test
+  void flushesOneAfterTheOtherAreOneFlush() {
+    List<Merged> plan = new RequestMerger(1 << 20).plan(List.of(
+        new Request(0, Kind.FLUSH, 0, 0),
+        new Request(1, Kind.FLUSH, 0, 0),
+        new Request(2, Kind.WRITE, 0, 4096),
+        new Request(3, Kind.FLUSH, 0, 0),
+        new Request(4, Kind.FLUSH, 0, 0),
+        new Request(5, Kind.FLUSH, 0, 0)));
+    assertThat(plan).extracting(Merged::kind).containsExactly(Kind.FLUSH, Kind.WRITE, Kind.FLUSH);
+    assertThat(plan.get(0).parts()).extracting(Request::index).containsExactly(0, 1);
+    assertThat(plan.get(2).parts()).extracting(Request::index).containsExactly(3, 4, 5);
   }
 
   @Test
