@@ -63,7 +63,9 @@ final class BlockFills implements AutoCloseable {
 
   /**
    * The block's bytes, read only (take a duplicate): fetched now, or by the reader that missed it
-   * first (waiting for that fetch, and failing as it failed), or still waiting for its file.
+   * first (waiting for that fetch, and failing as it failed), or still waiting for its file. Null
+   * when the fetch found no need to fetch (it returned null: the block's file is in now), for this
+   * reader and those that waited for it.
    */
   ByteBuffer fetch(String name, Fetch fetch) throws IOException {
     CompletableFuture<ByteBuffer> mine = new CompletableFuture<>();
@@ -80,6 +82,12 @@ final class BlockFills implements AutoCloseable {
       changeBusy(-1);
       mine.completeExceptionally(e);
       throw e;
+    }
+    if (whole == null) {
+      inFlight.remove(name, mine);
+      changeBusy(-1);
+      mine.complete(null);
+      return null;
     }
     mine.complete(whole);
     write(name, mine, whole);

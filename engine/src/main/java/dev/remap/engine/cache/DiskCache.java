@@ -194,22 +194,32 @@ public final class DiskCache implements ObjectReader, AutoCloseable {
   /** Copies from one cached block (fetching it on a miss); returns bytes copied. */
   private int readBlock(String key, String name, long block, int within, ByteBuffer part, TierCounters also)
       throws IOException {
-    if (present.contains(name)) {
-      touch(name);
-      try {
-        int n = files.read(name, dir.resolve(name), within, part);
-        count(counters.hits, also == null ? null : also.hits);
-        return n;
-      } catch (NoSuchFileException evictedMeanwhile) {
-        // Fetched again below.
+    ByteBuffer fill = null;
+    boolean[] fetched = {false};
+    while (fill == null) {
+      if (present.contains(name)) {
+        touch(name);
+        try {
+          int n = files.read(name, dir.resolve(name), within, part);
+          count(counters.hits, also == null ? null : also.hits);
+          return n;
+        } catch (NoSuchFileException evictedMeanwhile) {
+          // Fetched again below.
+        }
       }
+      // A fill that finished between the check above and here left no fetch in flight but its
+      // file: read that (null sends the loop back) rather than the store a second time, which
+      // readers of a block's two halves under load did (ShareReadCacheTest counts the store's reads).
+      fill = fills.fetch(name, () -> {
+        if (present.contains(name)) {
+          return null;
+        }
+        fetched[0] = true;
+        return fetch(key, block);
+      });
     }
     // A miss only for the reader that fetches; one served by a fill in flight found it here.
-    boolean[] fetched = {false};
-    ByteBuffer whole = fills.fetch(name, () -> {
-      fetched[0] = true;
-      return fetch(key, block);
-    }).duplicate();
+    ByteBuffer whole = fill.duplicate();
     if (fetched[0]) {
       count(counters.misses, also == null ? null : also.misses);
     } else {
