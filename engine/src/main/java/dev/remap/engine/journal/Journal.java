@@ -29,9 +29,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Locking: one lock serialises appends, rolls, syncs and retirement, and guards every file's
  * state; reads are positional and take no lock. Callers must not read a file after retiring it
- * (the volume guarantees that by relocating the mapping before it retires). Both of the journal's
- * locks are leaves of the volume package's lock order: under them it takes no other lock and
- * calls only its files.
+ * (the volume guarantees that by relocating the mapping before it retires). Syncs are serialised
+ * by {@link JournalSyncs}'s lock, taken before the journal's lock and never under it. Both are
+ * leaves of the volume package's lock order: under them it takes no other lock and calls only its
+ * files.
  *
  * <p>Full: when the journal holds {@code capacity} bytes, {@link #append} waits for
  * {@link #retire} to free space (back-pressure) unless {@link #refuseWhenFull} gave a reason, when
@@ -53,13 +54,6 @@ public final class Journal implements AutoCloseable {
   private final long capacity;
   private final long fileSize;
   private final ReentrantLock lock = new ReentrantLock();
-  /** Serialises syncs, so a sync returns only after every earlier append is durable. */
-  private final ReentrantLock syncLock = new ReentrantLock();
-  /**
-   * Records up to this number are durable: written under syncLock after a sync's forces, read by
-   * a sync before and after it takes that lock (group commit, see {@link #sync}).
-   */
-  private volatile long syncedSeq;
   private final Condition space = lock.newCondition();
   private final TreeMap<String, JournalFile> files = new TreeMap<>();
   private JournalFile current;
@@ -77,12 +71,15 @@ public final class Journal implements AutoCloseable {
   private final RetiredNote note;
   /** Retired files a roll writes over instead of creating one. */
   private final JournalSpares spares;
+  /** Serialises and groups syncs: one returns only after every earlier append is durable. */
+  private final JournalSyncs syncs;
 
   private Journal(Path dir, long capacity, long fileSize, RetiredNote note, JournalSpares spares,
       JournalRecovery.Recovered recovered) {
     this.dir = dir;
     this.note = note;
     this.spares = spares;
+    this.syncs = new JournalSyncs(dir);
     this.capacity = capacity;
     this.fileSize = fileSize;
     for (JournalFile file : recovered.files()) {
@@ -216,66 +213,44 @@ public final class Journal implements AutoCloseable {
   }
 
   /**
-   * Makes every record appended before the call durable. Appends go on while the files are
-   * forced (a flush does not stall other writers); syncs are serialised, so one that finds
-   * nothing dirty still returns only after the sync in progress has finished.
-   *
-   * <p>Group commit: a sync that waited for another returns without forcing anything when the one
-   * that ran meanwhile covered every record appended before the call. Under many FLUSHes (a
-   * client's every few writes, from several connections or workers) each waiter used to force the
-   * few records appended while it waited, one fdatasync after the other; now the first waiter's
-   * sync covers all who queued behind the one in progress (docs/BENCHMARKS.md, step 19).
+   * Makes every record appended before the call durable; serialised and grouped with other syncs
+   * ({@link JournalSyncs}).
    */
   public void sync() throws IOException {
-    long needed = lastSeq();
-    if (syncedSeq >= needed) {
-      return;
-    }
-    syncLock.lock();
-    try {
-      if (syncedSeq >= needed) {
-        return; // the sync this one waited for covered it
-      }
-      List<JournalFile> dirty = new ArrayList<>();
-      boolean directory;
-      long covers;
+    syncs.sync(lastSeq(), dirty);
+  }
+
+  /** A sync's view of what no sync forced yet: taken under the lock, given back on failure. */
+  private final JournalSyncs.Dirty dirty = new JournalSyncs.Dirty() {
+    @Override
+    public JournalSyncs.Taken take() {
       lock.lock();
       try {
-        // Every record up to lastSeq is in a file taken here, or in one an earlier sync forced
-        // (syncs are serialised, and one that failed gave its files back before letting go).
-        covers = lastSeq;
+        List<JournalFile> taken = new ArrayList<>();
         for (JournalFile file : files.values()) {
           if (file.takeDirty()) {
-            dirty.add(file);
+            taken.add(file);
           }
         }
-        directory = directoryDirty;
+        boolean folder = directoryDirty;
         directoryDirty = false;
+        return new JournalSyncs.Taken(lastSeq, taken, folder);
       } finally {
         lock.unlock();
       }
-      try {
-        for (JournalFile file : dirty) {
-          file.force();
-        }
-        if (directory) {
-          JournalFile.forceFolder(dir);
-        }
-        syncedSeq = covers;
-      } catch (IOException e) {
-        lock.lock();
-        try {
-          dirty.forEach(JournalFile::markDirty);
-          directoryDirty |= directory;
-        } finally {
-          lock.unlock();
-        }
-        throw e;
-      }
-    } finally {
-      syncLock.unlock();
     }
-  }
+
+    @Override
+    public void giveBack(JournalSyncs.Taken taken) {
+      lock.lock();
+      try {
+        taken.files().forEach(JournalFile::markDirty);
+        directoryDirty |= taken.folder();
+      } finally {
+        lock.unlock();
+      }
+    }
+  };
 
   /** Reads payload bytes of a write from where {@link Appended#payload()} said they are. */
   public void read(Source.Journaled location, ByteBuffer dst) throws IOException {

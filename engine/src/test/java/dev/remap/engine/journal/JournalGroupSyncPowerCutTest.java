@@ -1,5 +1,6 @@
 package dev.remap.engine.journal;
 
+import static dev.remap.engine.journal.JournalSparesPowerCutTest.payload;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.remap.engine.journal.Journal.Appended;
@@ -142,11 +143,5 @@ class JournalGroupSyncPowerCutTest {
         return a;
       }
     }
-  }
-
-  private static ByteBuffer payload(long seq, int length) {
-    byte[] b = new byte[length];
-    new Random(seq * 31 + length).nextBytes(b);
-    return ByteBuffer.wrap(b);
   }
 }

@@ -236,7 +236,8 @@ class JournalSparesPowerCutTest {
     }
   }
 
-  private static ByteBuffer payload(long seq, int length) {
+  /** A record's payload, made from its number and length (the group-sync test writes the same). */
+  static ByteBuffer payload(long seq, int length) {
     byte[] b = new byte[length];
     new Random(seq * 31 + length).nextBytes(b);
     return ByteBuffer.wrap(b);
