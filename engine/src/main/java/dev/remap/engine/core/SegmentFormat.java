@@ -2,6 +2,7 @@ package dev.remap.engine.core;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32C;
@@ -24,28 +25,60 @@ import java.util.zip.CRC32C;
  * one ({@link #verify}; an open drops every version 2 segment no barrier made durable, torn or
  * not); version 1 segments (written before, always fsynced) are still read, and verified by their
  * length only.
+ *
+ * <p>Version 3 (written only by a segment that has LINKED entries) can also map ranges to bytes of
+ * other objects of the store, written once and not copied: the journal files a file store adopted
+ * as they are ({@code SegmentWriter}). After the entry count it names them, and each entry carries
+ * two more fields:
+ * <pre>
+ * u16 objectCount, objectCount x (u16 length, UTF-8 key)
+ * entries: u8 kind (4=linked), u64 volumeOffset, u64 length, u64 dataOffset, u16 object, u32 crc
+ * </pre>
+ * A LINKED entry's bytes are at dataOffset of the object it names: the whole payload of a journal
+ * record whose header lies just before them and whose checksum is crc, which is how an open tells
+ * them from bytes a power cut lost ({@link #verify} checks the segment itself; the reader of the
+ * linked objects checks the records). DATA entries of version 3 carry 0 in both fields.
  */
 public final class SegmentFormat {
 
   private static final int MAGIC = 0x524d5331; // "RMS1"
   private static final int VERSION = 2;
   private static final int VERSION_WITHOUT_DATA_CRC = 1;
+  private static final int VERSION_LINKED = 3;
   private static final int FIXED = 4 + 4 + 4 + 8 + 8 + 8 + 4;
   private static final int ENTRY = 1 + 8 + 8 + 8;
+  private static final int LINKED_ENTRY = ENTRY + 2 + 4;
   /** Enough to read the header of a segment of up to about 10,000 entries in one request. */
   public static final int HEADER_PROBE = 256 << 10;
 
-  public enum Kind { DATA, ZERO, TRIM }
+  public enum Kind { DATA, ZERO, TRIM, LINKED }
 
-  /** One change: for DATA, the bytes are at dataOffset of the segment. */
-  public record Entry(Kind kind, long volumeOffset, long length, long dataOffset) {}
+  /**
+   * One change: for DATA, the bytes are at dataOffset of the segment; for LINKED, at dataOffset of
+   * the header's object number {@code object}, a journal record's payload whose checksum is crc.
+   */
+  public record Entry(Kind kind, long volumeOffset, long length, long dataOffset, int object, int crc) {
+    public Entry(Kind kind, long volumeOffset, long length, long dataOffset) {
+      this(kind, volumeOffset, length, dataOffset, 0, 0);
+    }
+
+    /** Bytes of a journal record in an object the store adopted (see the class comment). */
+    public static Entry linked(long volumeOffset, long length, int object, long dataOffset, int crc) {
+      return new Entry(Kind.LINKED, volumeOffset, length, dataOffset, object, crc);
+    }
+  }
 
   /**
    * A parsed header; dataCrc is the CRC-32C of the data, checked by {@link #verify} (version 2; in
    * version 1 segments, which have none, it is 0).
    */
   public record Header(long seq, long firstJournalSeq, long lastJournalSeq, List<Entry> entries, int headerLength,
-      int version, int dataCrc) {
+      int version, int dataCrc, List<String> objects) {
+
+    /** The key of the object a LINKED entry's bytes are in. */
+    public String objectOf(Entry linked) {
+      return objects.get(linked.object());
+    }
 
     /**
      * Whether the segment was written by a build that synced every segment before going on
@@ -77,11 +110,23 @@ public final class SegmentFormat {
   private SegmentFormat() {}
 
   public static int headerLength(int entryCount) {
-    return headerLength(entryCount, VERSION);
+    return headerLength(entryCount, VERSION, List.of());
   }
 
-  private static int headerLength(int entryCount, int version) {
-    return FIXED + entryCount * ENTRY + (version == VERSION ? 8 : 4);
+  /** The header's length with the objects LINKED entries name (none: a version 2 header). */
+  public static int headerLength(int entryCount, List<String> objects) {
+    return headerLength(entryCount, objects.isEmpty() ? VERSION : VERSION_LINKED, objects);
+  }
+
+  private static int headerLength(int entryCount, int version, List<String> objects) {
+    if (version != VERSION_LINKED) {
+      return FIXED + entryCount * ENTRY + (version == VERSION ? 8 : 4);
+    }
+    int names = 2;
+    for (String key : objects) {
+      names += 2 + key.getBytes(StandardCharsets.UTF_8).length;
+    }
+    return FIXED + names + entryCount * LINKED_ENTRY + 8;
   }
 
   /**
@@ -124,10 +169,29 @@ public final class SegmentFormat {
    */
   public static Header seal(ByteBuffer segment, long seq, long firstJournalSeq, long lastJournalSeq,
       List<Entry> changes) {
-    int headerLength = headerLength(changes.size());
+    return seal(segment, seq, firstJournalSeq, lastJournalSeq, changes, List.of());
+  }
+
+  /**
+   * {@link #seal} of a segment whose LINKED entries name objects (a version 3 header, whose
+   * length is {@link #headerLength(int, List)}); with none, the same as {@link #seal}. A LINKED
+   * entry keeps its data offset, object and checksum.
+   */
+  public static Header seal(ByteBuffer segment, long seq, long firstJournalSeq, long lastJournalSeq,
+      List<Entry> changes, List<String> objects) {
+    int version = objects.isEmpty() ? VERSION : VERSION_LINKED;
+    int headerLength = headerLength(changes.size(), version, objects);
     List<Entry> placed = new ArrayList<>(changes.size());
     long dataOffset = headerLength;
     for (Entry change : changes) {
+      if (change.kind() == Kind.LINKED) {
+        if (change.object() < 0 || change.object() >= objects.size()) {
+          throw new IllegalArgumentException("a linked entry names object " + change.object() + " of "
+              + objects.size());
+        }
+        placed.add(change);
+        continue;
+      }
       long at = 0;
       if (change.kind() == Kind.DATA) {
         at = dataOffset;
@@ -144,10 +208,20 @@ public final class SegmentFormat {
     CRC32C dataCrc = new CRC32C();
     dataCrc.update(data);
     ByteBuffer out = segment.duplicate();
-    out.putInt(MAGIC).putInt(VERSION).putInt(headerLength)
+    out.putInt(MAGIC).putInt(version).putInt(headerLength)
         .putLong(seq).putLong(firstJournalSeq).putLong(lastJournalSeq).putInt(changes.size());
+    if (version == VERSION_LINKED) {
+      out.putShort((short) objects.size());
+      for (String key : objects) {
+        byte[] name = key.getBytes(StandardCharsets.UTF_8);
+        out.putShort((short) name.length).put(name);
+      }
+    }
     for (Entry e : placed) {
       out.put((byte) (e.kind().ordinal() + 1)).putLong(e.volumeOffset()).putLong(e.length()).putLong(e.dataOffset());
+      if (version == VERSION_LINKED) {
+        out.putShort((short) e.object()).putInt(e.crc());
+      }
     }
     out.putInt((int) dataCrc.getValue());
     ByteBuffer header = segment.duplicate();
@@ -155,7 +229,8 @@ public final class SegmentFormat {
     CRC32C crc = new CRC32C();
     crc.update(header);
     out.putInt((int) crc.getValue());
-    return new Header(seq, firstJournalSeq, lastJournalSeq, placed, headerLength, VERSION, (int) dataCrc.getValue());
+    return new Header(seq, firstJournalSeq, lastJournalSeq, placed, headerLength, version, (int) dataCrc.getValue(),
+        List.copyOf(objects));
   }
 
   /** The header length the prefix announces (read that many bytes, then {@link #parse}). */
@@ -167,7 +242,7 @@ public final class SegmentFormat {
     }
     int at = p.position();
     int version = p.getInt(at + 4);
-    if (p.getInt(at) != MAGIC || (version != VERSION && version != VERSION_WITHOUT_DATA_CRC)) {
+    if (p.getInt(at) != MAGIC || version < VERSION_WITHOUT_DATA_CRC || version > VERSION_LINKED) {
       throw new DamagedSegmentException(what + " is not a Remap segment of a version this build reads");
     }
     return p.getInt(at + 8);
@@ -194,19 +269,44 @@ public final class SegmentFormat {
     long first = h.getLong();
     long last = h.getLong();
     int count = h.getInt();
-    if (headerLength != headerLength(count, version)) {
+    List<String> objects = new ArrayList<>();
+    try {
+      if (version == VERSION_LINKED) {
+        int objectCount = Short.toUnsignedInt(h.getShort());
+        for (int i = 0; i < objectCount; i++) {
+          byte[] name = new byte[Short.toUnsignedInt(h.getShort())];
+          h.get(name);
+          objects.add(new String(name, StandardCharsets.UTF_8));
+        }
+      }
+      if (count < 0 || headerLength != headerLength(count, version, objects)) {
+        throw new DamagedSegmentException(what + " has an inconsistent header");
+      }
+    } catch (java.nio.BufferUnderflowException e) {
       throw new DamagedSegmentException(what + " has an inconsistent header");
     }
     List<Entry> entries = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       int kind = h.get() - 1;
-      if (kind < 0 || kind >= Kind.values().length) {
+      if (kind < 0 || kind >= Kind.values().length || (kind == Kind.LINKED.ordinal() && version != VERSION_LINKED)) {
         throw new DamagedSegmentException(what + " has an entry of unknown kind " + (kind + 1));
       }
-      entries.add(new Entry(Kind.values()[kind], h.getLong(), h.getLong(), h.getLong()));
+      long volumeOffset = h.getLong();
+      long length = h.getLong();
+      long dataOffset = h.getLong();
+      int object = 0;
+      int entryCrc = 0;
+      if (version == VERSION_LINKED) {
+        object = Short.toUnsignedInt(h.getShort());
+        entryCrc = h.getInt();
+        if (kind == Kind.LINKED.ordinal() && object >= objects.size()) {
+          throw new DamagedSegmentException(what + " has an entry naming object " + object + " of " + objects.size());
+        }
+      }
+      entries.add(new Entry(Kind.values()[kind], volumeOffset, length, dataOffset, object, entryCrc));
     }
-    int dataCrc = version == VERSION ? h.getInt() : 0;
-    return new Header(seq, first, last, entries, headerLength, version, dataCrc);
+    int dataCrc = version == VERSION_WITHOUT_DATA_CRC ? 0 : h.getInt();
+    return new Header(seq, first, last, entries, headerLength, version, dataCrc, List.copyOf(objects));
   }
 
   /**
@@ -245,6 +345,7 @@ public final class SegmentFormat {
     for (Entry e : header.entries()) {
       Source source = switch (e.kind()) {
         case DATA -> new Source.Stored(segmentKey, e.dataOffset());
+        case LINKED -> new Source.Stored(header.objectOf(e), e.dataOffset());
         case ZERO -> Source.Zero.INSTANCE;
         case TRIM -> Source.Hole.INSTANCE;
       };

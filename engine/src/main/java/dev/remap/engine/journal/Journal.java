@@ -85,7 +85,8 @@ public final class Journal implements AutoCloseable {
     for (JournalFile file : recovered.files()) {
       files.put(file.name(), file);
     }
-    if (!files.isEmpty()) {
+    if (!files.isEmpty() && !files.lastEntry().getValue().adopted()) {
+      // An adopted file is never written again (segments map its bytes): the next append rolls.
       current = files.lastEntry().getValue();
     }
     lastSeq = recovered.lastSeq();
@@ -265,6 +266,32 @@ public final class Journal implements AutoCloseable {
       throw new IOException("journal file " + location.file() + " in " + dir + " was already retired");
     }
     file.read(dst, location.offset());
+  }
+
+  /** Whether the file of this name still holds records of the journal (not retired). */
+  public boolean holds(String file) {
+    lock.lock();
+    try {
+      return files.containsKey(file);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * The file a write's payload is in, for a store to adopt as it is (the uploader, which alone
+   * retires files, so the path stays valid while it uses it).
+   */
+  public Path pathOf(Source.Journaled location) throws IOException {
+    lock.lock();
+    try {
+      if (!files.containsKey(location.file())) {
+        throw new IOException("journal file " + location.file() + " in " + dir + " was already retired");
+      }
+    } finally {
+      lock.unlock();
+    }
+    return dir.resolve(location.file());
   }
 
   /** Deletes the files whose records all have seq ≤ uptoSeq (they are in the store now). */

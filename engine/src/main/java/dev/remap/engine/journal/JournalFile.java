@@ -34,7 +34,8 @@ final class JournalFile {
 
   private final Path path;
   private final String name;
-  private final FileChannel channel;
+  /** Replaced only by {@link #cutTornTail} of an adopted file, at open, before anyone else sees it. */
+  private FileChannel channel;
   private long size;
   private long lastSeq;
   private boolean dirty;
@@ -168,10 +169,44 @@ final class JournalFile {
     atEnd = true;
   }
 
-  /** Cuts off a torn tail found at open, durably: a later append must not leave records behind it. */
+  /**
+   * Cuts off a torn tail found at open, durably: a later append must not leave records behind it.
+   * A file the store adopted ({@link #adopted}) is not cut, since segments may map records after
+   * the torn one: its whole records are copied into a file that takes its name here, and the
+   * store's name keeps the bytes as they were.
+   */
   void cutTornTail() throws IOException {
+    if (adopted()) {
+      Path copy = path.resolveSibling(name + ".cut");
+      try (FileChannel to = FileChannel.open(copy, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+          StandardOpenOption.WRITE)) {
+        long done = 0;
+        while (done < size) {
+          done += channel.transferTo(done, size - done, to);
+        }
+        to.force(false);
+      }
+      Files.move(copy, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      channel.close();
+      channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      forceFolder(path.getParent());
+      return;
+    }
     channel.truncate(size);
     channel.force(false);
+  }
+
+  /**
+   * Whether the store adopted this file as an object (a second name for it, see {@code
+   * ObjectStore#adoptLazily}): its bytes are then never written over, so it is neither appended to
+   * after an open nor kept as a spare.
+   */
+  boolean adopted() {
+    try {
+      return ((Number) Files.getAttribute(path, "unix:nlink")).intValue() > 1;
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      return false; // no link count to read: no store could have linked it either
+    }
   }
 
   /** Hands the file to a sync: true when it holds records no sync has forced yet. */

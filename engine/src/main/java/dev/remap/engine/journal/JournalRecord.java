@@ -100,6 +100,26 @@ public record JournalRecord(Type type, long seq, long offset, int length) {
     return Optional.of(new Parsed(new JournalRecord(type.get(), seq, offset, length), crc, first));
   }
 
+  /**
+   * Whether bytes, as read from a journal file from a record's first byte, are a whole write record
+   * of these fields whose checksum is crc: how bytes linked from a segment are checked after a
+   * crash (a power cut may have lost them, or left an earlier use's record there).
+   */
+  public static boolean isWholeWrite(ByteBuffer bytes, long volumeOffset, long length, int crc) {
+    Optional<Parsed> parsed = parse(bytes);
+    if (parsed.isEmpty()) {
+      return false;
+    }
+    JournalRecord record = parsed.get().record();
+    if (record.type() != Type.WRITE || record.offset() != volumeOffset || record.length() != length
+        || parsed.get().crc() != crc || bytes.remaining() != record.encodedSize()) {
+      return false;
+    }
+    ByteBuffer payload = bytes.duplicate();
+    payload.position(payload.position() + HEADER);
+    return parsed.get().verify(payload);
+  }
+
   /** A parsed header, waiting for its payload to be verified. */
   public record Parsed(JournalRecord record, int crc, byte[] headerBytes) {
     public boolean verify(ByteBuffer payload) {

@@ -80,7 +80,7 @@ final class JournalSpares {
     IOException failed = null;
     for (JournalFile file : retired) {
       try {
-        if (kept.size() < room) {
+        if (kept.size() < room && !file.adopted()) { // an adopted file's bytes are the store's now
           Path spare = dir.resolve(file.name().replace(".wal", SUFFIX));
           file.recycle(spare);
           kept.add(spare);

@@ -66,6 +66,20 @@ public interface ObjectStore extends Closeable {
   }
 
   /**
+   * Makes a local file the object key as it is, without copying its bytes, if this store can (the
+   * file store, on the file system the file is on: a second name for it), lazily as {@link
+   * #putIfAbsentLazily}: durable once {@link #syncLazy} naming key has returned. The caller must
+   * never change the bytes it will read through key afterwards; bytes the file gains later are
+   * the object's too. True if key names that file now (this call linked it, or an earlier one
+   * did), and then the object counts as just written (its modification time is now, as a put's);
+   * false if this store cannot adopt it or key names another object (the caller copies the bytes
+   * instead). The default cannot.
+   */
+  default boolean adoptLazily(String key, java.nio.file.Path file) throws IOException {
+    return false;
+  }
+
+  /**
    * Makes the objects under these keys durable, whoever wrote them lazily (this process or one
    * that crashed before syncing them); a key with no object is skipped. A store may sync several at
    * once (the file store fsyncs each folder once). The default does nothing: every write was

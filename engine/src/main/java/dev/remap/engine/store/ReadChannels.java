@@ -43,8 +43,11 @@ import java.util.function.Predicate;
  */
 public final class ReadChannels implements AutoCloseable {
 
-  /** Data segments: "segments/ID/SEQ.seg" and "imports/ID/N.seg" (see volume.StoreLayout), never replaced. */
-  static final Predicate<String> SEGMENTS = key -> key.endsWith(".seg");
+  /**
+   * Data segments, "segments/ID/SEQ.seg" and "imports/ID/N.seg", and the journal files segments
+   * link to, "segments/ID/SEQ.dat" (see volume.StoreLayout): never replaced.
+   */
+  static final Predicate<String> SEGMENTS = key -> key.endsWith(".seg") || key.endsWith(".dat");
 
   /** Enough for the segments of several fragmented volumes of a few GiB; each costs one descriptor. */
   static final int DEFAULT_CAPACITY = 512;

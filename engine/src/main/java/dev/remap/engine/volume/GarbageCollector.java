@@ -1,6 +1,7 @@
 package dev.remap.engine.volume;
 
 import dev.remap.engine.core.MappingCodec;
+import dev.remap.engine.core.SegmentFormat;
 import dev.remap.engine.store.NoSuchObjectException;
 import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.store.ObjectStore;
@@ -115,11 +116,13 @@ public final class GarbageCollector {
         fromSegment = decoded.segmentSeq();
         break;
       }
-      for (ObjectInfo segment : store.list(StoreLayout.segmentPrefix(meta.id()))) {
+      List<ObjectInfo> segments = store.list(StoreLayout.segmentPrefix(meta.id()));
+      for (ObjectInfo segment : segments) {
         if (StoreLayout.seqOf(segment.key()) > fromSegment) {
           roots.add(segment.key());
         }
       }
+      keepLinked(store, segments, fromSegment, roots);
     }
     for (ObjectInfo snapshot : store.list(StoreLayout.SNAPSHOTS)) {
       try {
@@ -130,5 +133,32 @@ public final class GarbageCollector {
       }
     }
     return roots;
+  }
+
+  /**
+   * Adds the adopted journal files ({@link StoreLayout#segmentData}) that segments after the
+   * checkpoint link to: a file adopted for an earlier segment is named by that segment's number,
+   * and its later records may be linked from segments the checkpoint does not cover yet. Their
+   * headers are read only when such a file would otherwise go; one that cannot be read (a
+   * segment a power cut tore, which its owner drops at open) keeps every adopted file of the volume.
+   */
+  private static void keepLinked(ObjectStore store, List<ObjectInfo> segments, long fromSegment, Set<String> roots)
+      throws IOException {
+    List<String> unreferenced = segments.stream().map(ObjectInfo::key)
+        .filter(k -> StoreLayout.isSegmentData(k) && !roots.contains(k)).toList();
+    if (unreferenced.isEmpty()) {
+      return;
+    }
+    for (ObjectInfo segment : segments) {
+      if (!StoreLayout.isSegment(segment.key()) || StoreLayout.seqOf(segment.key()) <= fromSegment) {
+        continue;
+      }
+      try {
+        roots.addAll(SegmentRecovery.readHeader(store, segment.key()).objects());
+      } catch (SegmentFormat.DamagedSegmentException | NoSuchObjectException e) {
+        roots.addAll(unreferenced);
+        return;
+      }
+    }
   }
 }

@@ -77,6 +77,15 @@ final class SegmentCleaner {
     void writeCleaned(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Uploader.Move> moves)
         throws IOException;
 
+    /**
+     * Objects under the volume's segment prefix still being filled: journal files adopted for
+     * segments that the journal still appends to (see JournalLinks). Their bytes not mapped yet
+     * are not dead, so they count as stored only as far as they are live, and are never cleaned.
+     */
+    default Set<String> filling() {
+      return Set.of();
+    }
+
     /** Writes a checkpoint if segments were written since the last one. */
     void checkpointIfBehind() throws IOException;
 
@@ -180,14 +189,16 @@ final class SegmentCleaner {
     MappingTable table = target.storedCopy();
     Map<String, Long> live = liveBytes(table, prefix);
     Set<String> pinned = shared.pinned();
+    Set<String> filling = target.filling();
     List<CleaningPolicy.Segment> segments = new ArrayList<>(listed.size());
     int pinnedCount = 0;
     for (ObjectInfo info : listed) {
       boolean isPinned = pinned.contains(info.key());
       pinnedCount += isPinned ? 1 : 0;
       long size = Math.max(info.size(), 0);
-      segments.add(new CleaningPolicy.Segment(info.key(), StoreLayout.seqOf(info.key()), size,
-          Math.min(live.getOrDefault(info.key(), 0L), size), isPinned));
+      long liveBytes = Math.min(live.getOrDefault(info.key(), 0L), size);
+      segments.add(new CleaningPolicy.Segment(info.key(), StoreLayout.seqOf(info.key()),
+          filling.contains(info.key()) ? liveBytes : size, liveBytes, isPinned));
     }
     CleaningPolicy.Plan plan = CleaningPolicy.plan(segments, busy, settings.policy());
     space = new Space(plan.liveBytes(), plan.storedBytes(), segments.size(), pinnedCount);

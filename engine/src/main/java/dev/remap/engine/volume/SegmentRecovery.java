@@ -2,6 +2,7 @@ package dev.remap.engine.volume;
 
 import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.core.SegmentFormat;
+import dev.remap.engine.journal.JournalRecord;
 import dev.remap.engine.store.NoSuchObjectException;
 import dev.remap.engine.store.ObjectInfo;
 import dev.remap.engine.store.ObjectStore;
@@ -55,7 +56,8 @@ final class SegmentRecovery {
   Replayed replay(VolumeMeta meta, MappingTable table, long lastSegment, long journalSeq, boolean owner)
       throws IOException {
     long durable = durableSegment(meta.id());
-    List<ObjectInfo> segments = store.list(StoreLayout.segmentPrefix(meta.id()));
+    List<ObjectInfo> listed = store.list(StoreLayout.segmentPrefix(meta.id()));
+    List<ObjectInfo> segments = listed.stream().filter(info -> StoreLayout.isSegment(info.key())).toList();
     long last = lastSegment;
     long journal = journalSeq;
     List<String> kept = new ArrayList<>();
@@ -81,8 +83,10 @@ final class SegmentRecovery {
           // Whole: kept (a version 1 segment was fsynced before its build went on). One read of
           // the object gives the header and checks the data.
           header = SegmentFormat.verify(ByteBuffer.wrap(store.get(key)), key);
+          verifyLinked(header, key);
           if (!header.syncedWhenWritten()) {
             kept.add(key);
+            kept.addAll(header.objects());
           }
         } catch (SegmentFormat.DamagedSegmentException | NoSuchObjectException e) {
           drop(meta, segments.subList(i, segments.size()), e, owner);
@@ -93,14 +97,52 @@ final class SegmentRecovery {
       last = seq;
       journal = Math.max(journal, header.lastJournalSeq());
     }
+    if (owner) {
+      dropUnlinked(meta, listed, last);
+    }
     if (!kept.isEmpty()) {
       // Durable before the journal counts on them: it retires what durable segments hold.
-      store.syncLazy(kept);
+      store.syncLazy(kept.stream().distinct().toList());
       store.put(StoreLayout.synced(meta.id()), SegmentWriter.encodeMarker(last));
       LOG.log(Level.INFO, "volume {0}: kept {1} whole segments written before a crash and not synced, "
           + "synced now up to {2}", meta.name(), kept.size(), StoreLayout.segment(meta.id(), last));
     }
     return new Replayed(last, journal);
+  }
+
+  /**
+   * Checks the bytes a segment no barrier covered links to (journal files the store adopted, see
+   * {@link JournalLinks}): each must still be the whole journal record it was when linked, which a
+   * power cut before the barrier may have taken (the journal syncs its files only on a FLUSH).
+   */
+  private void verifyLinked(SegmentFormat.Header header, String key) throws IOException {
+    for (SegmentFormat.Entry entry : header.entries()) {
+      if (entry.kind() != SegmentFormat.Kind.LINKED) {
+        continue;
+      }
+      String object = header.objectOf(entry);
+      ByteBuffer record = ByteBuffer.allocate(Math.toIntExact(JournalRecord.HEADER + entry.length()));
+      store.read(object, entry.dataOffset() - JournalRecord.HEADER, record);
+      if (!JournalRecord.isWholeWrite(record.flip(), entry.volumeOffset(), entry.length(), entry.crc())) {
+        throw new SegmentFormat.DamagedSegmentException(key + " links to bytes of " + object + " at "
+            + entry.dataOffset() + " that are not the write it was written with");
+      }
+    }
+  }
+
+  /**
+   * Deletes journal files adopted for segments that are not there (written after the last segment
+   * kept: a crash between the adoption and the segment, or a segment dropped above). Each is named
+   * after the first segment linking to it, so no kept segment or checkpoint maps into it.
+   */
+  private void dropUnlinked(VolumeMeta meta, List<ObjectInfo> listed, long lastKept) throws IOException {
+    List<String> orphans = listed.stream().map(ObjectInfo::key)
+        .filter(k -> StoreLayout.isSegmentData(k) && StoreLayout.seqOf(k) > lastKept).toList();
+    if (!orphans.isEmpty()) {
+      LOG.log(Level.INFO, "volume {0}: deleting {1} adopted journal files no segment links to, from {2} on",
+          meta.name(), orphans.size(), orphans.get(0));
+      store.deleteAll(orphans);
+    }
   }
 
   /** The newest segment the volume's marker says is durable; every one on a store that writes durably. */
@@ -129,6 +171,11 @@ final class SegmentRecovery {
   }
 
   private SegmentFormat.Header readHeader(String key) throws IOException {
+    return readHeader(store, key);
+  }
+
+  /** A segment's header, read with one request (two for a header larger than the probe). */
+  static SegmentFormat.Header readHeader(ObjectStore store, String key) throws IOException {
     ByteBuffer probe = ByteBuffer.allocate(SegmentFormat.HEADER_PROBE);
     store.read(key, 0, probe);
     probe.flip();

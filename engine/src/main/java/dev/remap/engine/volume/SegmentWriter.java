@@ -48,6 +48,8 @@ final class SegmentWriter {
   private final AtomicLong uploaded = new AtomicLong();
   /** Where segments are put together (upload thread only, as every segment is written there). */
   private final SegmentBuffers buffers = new SegmentBuffers();
+  /** Large writes linked from the journal instead of copied (upload thread only). */
+  private final JournalLinks links;
   /** Segments written lazily since the last barrier (upload thread only). */
   private final List<String> lazy = new ArrayList<>();
   private volatile int unsynced;
@@ -59,6 +61,7 @@ final class SegmentWriter {
     this.checkpointEvery = checkpointEvery;
     this.nextSegment = lastSegment + 1;
     this.uploadedSeq = uploadedSeq;
+    this.links = new JournalLinks(store, host.volumeId());
     // What the load found is durable: it verified and synced the segments a crash left unsynced.
     this.durableJournalSeq = uploadedSeq;
   }
@@ -133,6 +136,11 @@ final class SegmentWriter {
     return ByteBuffer.wrap(marker).getLong();
   }
 
+  /** The adopted journal files the journal still appends to or holds (upload thread). */
+  java.util.Set<String> filling() {
+    return links.filling();
+  }
+
   long segmentsWritten() {
     return segments.get();
   }
@@ -150,15 +158,19 @@ final class SegmentWriter {
   void write(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Uploader.Move> moves,
       long firstJournalSeq, long lastJournalSeq) throws IOException {
     ByteBuffer segment = buffers.withPayloads(SegmentFormat.headerLength(entries.size()), payloads);
-    writeSealed(segment, entries, moves, firstJournalSeq, lastJournalSeq);
+    writeSealed(segment, entries, List.of(), moves, firstJournalSeq, lastJournalSeq);
   }
 
-  /** {@link #write} of a segment whose data is in place after room for its header. */
-  private void writeSealed(ByteBuffer segment, List<SegmentFormat.Entry> entries, List<Uploader.Move> moves,
-      long firstJournalSeq, long lastJournalSeq) throws IOException {
+  /**
+   * {@link #write} of a segment whose data is in place after room for its header; its LINKED
+   * entries name objects (see {@link JournalLinks}). moves are in entry order, for its DATA and
+   * LINKED entries.
+   */
+  private void writeSealed(ByteBuffer segment, List<SegmentFormat.Entry> entries, List<String> objects,
+      List<Uploader.Move> moves, long firstJournalSeq, long lastJournalSeq) throws IOException {
     long seq = nextSegment;
     String key = StoreLayout.segment(host.volumeId(), seq);
-    SegmentFormat.Header header = SegmentFormat.seal(segment, seq, firstJournalSeq, lastJournalSeq, entries);
+    SegmentFormat.Header header = SegmentFormat.seal(segment, seq, firstJournalSeq, lastJournalSeq, entries, objects);
     boolean deferred = store.defersDurability();
     if (!store.putIfAbsentLazily(key, segment)) {
       // A segment of this number exists: an earlier attempt of ours whose answer was lost, or
@@ -171,11 +183,15 @@ final class SegmentWriter {
     }
     List<Uploader.Move> placed = new ArrayList<>(moves.size());
     int m = 0;
+    long linkedBytes = 0;
     for (SegmentFormat.Entry entry : header.entries()) {
       if (entry.kind() == SegmentFormat.Kind.DATA) {
         Uploader.Move move = moves.get(m++);
         placed.add(new Uploader.Move(move.offset(), move.length(), move.from(),
             new Source.Stored(key, entry.dataOffset())));
+      } else if (entry.kind() == SegmentFormat.Kind.LINKED) {
+        placed.add(moves.get(m++));
+        linkedBytes += entry.length();
       }
     }
     host.commit(key, header, placed);
@@ -183,12 +199,18 @@ final class SegmentWriter {
     uploadedSeq = lastJournalSeq;
     if (deferred) {
       lazy.add(key);
+      for (String object : objects) {
+        // Linked bytes are the journal's, synced only by a FLUSH: this barrier syncs them too.
+        if (!lazy.contains(object)) {
+          lazy.add(object);
+        }
+      }
       unsynced = lazy.size();
     } else {
       durableJournalSeq = uploadedSeq;
     }
     segments.incrementAndGet();
-    uploaded.addAndGet(segment.remaining());
+    uploaded.addAndGet(segment.remaining() + linkedBytes);
     if (++sinceCheckpoint >= checkpointEvery) {
       checkpoint();
     }
@@ -221,26 +243,26 @@ final class SegmentWriter {
     }
     long first = batch.get(0).record().seq();
     long last = batch.get(batch.size() - 1).record().seq();
-    return writeFromJournal(SegmentPacking.pack(changes), from, first, last);
+    links.forgetRetired(from);
+    JournalLinks.Linked linked = links.link(SegmentPacking.pack(changes), batch, from, nextSegment);
+    return writeFromJournal(linked, from, first, last);
   }
 
   /**
-   * Writes a packed segment: the entries, their data read from the journal straight into the
-   * buffer the segment is written from ({@link SegmentBuffers}).
+   * Writes a packed segment: the entries, the data not linked read from the journal straight into
+   * the buffer the segment is written from ({@link SegmentBuffers}).
    *
-   * @return the bytes of client data the segment holds
+   * @return the bytes of client data the segment holds, linked or copied
    */
-  private long writeFromJournal(SegmentPacking.Packed packed, Journal from, long firstJournalSeq, long lastJournalSeq)
+  private long writeFromJournal(JournalLinks.Linked linked, Journal from, long firstJournalSeq, long lastJournalSeq)
       throws IOException {
-    List<Span> data = packed.data();
-    List<Uploader.Move> moves = new ArrayList<>(data.size());
-    long payloadBytes = 0;
-    for (Span piece : data) {
-      moves.add(new Uploader.Move(piece.offset(), piece.length(), piece.source(), null));
+    long payloadBytes = linked.linkedBytes();
+    for (Span piece : linked.copied()) {
       payloadBytes += piece.length();
     }
-    ByteBuffer segment = buffers.fromJournal(SegmentFormat.headerLength(packed.entries().size()), data, from);
-    writeSealed(segment, packed.entries(), moves, firstJournalSeq, lastJournalSeq);
+    int headerLength = SegmentFormat.headerLength(linked.entries().size(), linked.objects());
+    ByteBuffer segment = buffers.fromJournal(headerLength, linked.copied(), from);
+    writeSealed(segment, linked.entries(), linked.objects(), linked.moves(), firstJournalSeq, lastJournalSeq);
     return payloadBytes;
   }
 

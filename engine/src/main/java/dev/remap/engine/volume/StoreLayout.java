@@ -8,6 +8,7 @@ import java.util.regex.Pattern;
  * <pre>
  * volumes/NAME.meta              volume metadata (replaced whole on resize)
  * segments/ID/SEQ.seg            data segments, SEQ 16 hex digits from 1
+ * segments/ID/SEQ.dat            a journal file adopted as it is (file store), linked from segment SEQ on
  * checkpoints/ID/SEQ.map         mapping after segment SEQ (only the newest is needed)
  * synced/ID.synced               the newest segment SEQ known durable (replaced; file store only)
  * snapshots/NAME/SNAPSHOT.map    snapshot manifests (mapping tables that only reference segments)
@@ -56,6 +57,24 @@ public final class StoreLayout {
 
   public static String segment(String id, long seq) {
     return segmentPrefix(id) + String.format("%016x", seq) + ".seg";
+  }
+
+  /**
+   * A journal file the store adopted without copying it (see SegmentWriter), named after the first
+   * segment that links to it: segments from SEQ on may map ranges into it.
+   */
+  public static String segmentData(String id, long seq) {
+    return segmentPrefix(id) + String.format("%016x", seq) + ".dat";
+  }
+
+  /** Whether key (under a segment prefix) is a segment, not a journal file segments link to. */
+  public static boolean isSegment(String key) {
+    return key.endsWith(".seg");
+  }
+
+  /** Whether key is a journal file segments link to ({@link #segmentData}). */
+  public static boolean isSegmentData(String key) {
+    return key.startsWith(SEGMENTS) && key.endsWith(".dat");
   }
 
   public static String segmentPrefix(String id) {

@@ -5,6 +5,7 @@ import dev.remap.engine.core.SegmentFormat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -72,6 +73,11 @@ final class VolumeCleanerTarget implements SegmentCleaner.Target {
   public void writeCleaned(List<SegmentFormat.Entry> entries, List<ByteBuffer> payloads, List<Uploader.Move> moves)
       throws IOException {
     volume.uploader.writer().writeCleaned(entries, payloads, moves);
+  }
+
+  @Override
+  public Set<String> filling() {
+    return volume.uploader.writer().filling();
   }
 
   @Override

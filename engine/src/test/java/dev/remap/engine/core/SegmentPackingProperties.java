@@ -121,7 +121,7 @@ class SegmentPackingProperties {
 
   private static Source sourceOf(SegmentFormat.Kind kind, Source payload) {
     return switch (kind) {
-      case DATA -> payload;
+      case DATA, LINKED -> payload;
       case ZERO -> Source.Zero.INSTANCE;
       case TRIM -> Source.Hole.INSTANCE;
     };

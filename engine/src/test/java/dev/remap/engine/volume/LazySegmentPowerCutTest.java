@@ -6,6 +6,7 @@ import static dev.remap.engine.volume.LazySegmentPowerCutWriter.VOLUME;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.remap.engine.core.SegmentFormat;
+import dev.remap.engine.journal.JournalRecord;
 import dev.remap.engine.store.FileObjectStore;
 import dev.remap.engine.store.NoSuchObjectException;
 import dev.remap.engine.store.ObjectInfo;
@@ -83,6 +84,7 @@ class LazySegmentPowerCutTest {
     int nextRound = 1;
     int torn = 0;
     int unsynced = 0;
+    int linking = 0;
     for (int cut = 0; cut < CUTS; cut++) {
       // Under ext4's ordering the writer runs without the store's early writeback, which would
       // leave few segments to tear: this run is the one that must find torn segments to recover.
@@ -133,13 +135,15 @@ class LazySegmentPowerCutTest {
       unsynced += found[0];
       torn += found[1];
       int[] seen = verify(store, journal, floor, newestStarted, "after cut " + cut);
-      assertWhole(store, id, "after cut " + cut);
+      linking = Math.max(linking, assertWhole(store, id, "after cut " + cut));
       System.out.printf("LazySegmentPowerCutTest %s cut %d: flushed round %d, %d segments after the marker, %d torn%n",
           model, cut, flushed, found[0], found[1]);
       nextRound = Math.max(newestStarted, Arrays.stream(seen).max().orElse(0)) + 1;
     }
     System.out.printf("LazySegmentPowerCutTest %s: %d cuts, %d rounds, %d unsynced segments found, %d torn%n", model,
         CUTS, nextRound - 1, unsynced, torn);
+    // Writes of 64 KiB and more are linked from the journal's files: the cuts must have met them.
+    assertThat(linking).as("segments linking to adopted journal files, most seen after a cut").isPositive();
     if (model == PowerCutMount.Model.ORDERED) {
       // ext4's ordering commits a lazily written segment's name with the next journal fsync, not
       // its data: torn segments are what the recovery has to drop, and it must have had some.
@@ -176,7 +180,7 @@ class LazySegmentPowerCutTest {
         marker = 0;
       }
       for (ObjectInfo info : s.list(StoreLayout.segmentPrefix(id))) {
-        if (StoreLayout.seqOf(info.key()) > marker) {
+        if (StoreLayout.isSegment(info.key()) && StoreLayout.seqOf(info.key()) > marker) {
           after++;
           try {
             SegmentFormat.verify(ByteBuffer.wrap(s.get(info.key())), info.key());
@@ -189,13 +193,32 @@ class LazySegmentPowerCutTest {
     return new int[] {after, torn};
   }
 
-  /** Every segment in the store verifies: what a cut tore was dropped at the open. */
-  private static void assertWhole(Path store, String id, String when) throws IOException {
+  /**
+   * Every segment in the store verifies, and every journal record a segment links to is whole:
+   * what a cut tore was dropped at the open. Returns how many segments link to adopted journal
+   * files (the writes of 64 KiB and more are linked, not copied).
+   */
+  private static int assertWhole(Path store, String id, String when) throws IOException {
+    int linking = 0;
     try (ObjectStore s = FileObjectStore.open(store)) {
       for (ObjectInfo info : s.list(StoreLayout.segmentPrefix(id))) {
-        SegmentFormat.verify(ByteBuffer.wrap(s.get(info.key())), info.key() + " " + when);
+        if (!StoreLayout.isSegment(info.key())) {
+          continue;
+        }
+        SegmentFormat.Header header = SegmentFormat.verify(ByteBuffer.wrap(s.get(info.key())), info.key() + " " + when);
+        linking += header.objects().isEmpty() ? 0 : 1;
+        for (SegmentFormat.Entry e : header.entries()) {
+          if (e.kind() == SegmentFormat.Kind.LINKED) {
+            ByteBuffer record = ByteBuffer.allocate(Math.toIntExact(JournalRecord.HEADER + e.length()));
+            s.read(header.objectOf(e), e.dataOffset() - JournalRecord.HEADER, record);
+            assertThat(JournalRecord.isWholeWrite(record.flip(), e.volumeOffset(), e.length(), e.crc()))
+                .as("the write %s links to at %d of %s, %s", info.key(), e.dataOffset(), header.objectOf(e), when)
+                .isTrue();
+          }
+        }
       }
     }
+    return linking;
   }
 
   /**

@@ -1,0 +1,202 @@
+package dev.remap.engine.volume;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.remap.engine.core.CleaningPolicy;
+import dev.remap.engine.core.SegmentFormat;
+import dev.remap.engine.store.FileObjectStore;
+import dev.remap.engine.store.ObjectInfo;
+import dev.remap.engine.store.ObjectStore;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Large writes linked from the journal's files instead of copied into segments ({@link
+ * JournalLinks}), on a file store beside the journal as on a node: what the store holds, that the
+ * data reads back before and after an open, that the cleaner and garbage collection free adopted
+ * files once their writes are overwritten, and that an open deletes an adopted file no segment
+ * links to (what a crash between the adoption and its segment leaves).
+ */
+class JournalLinksTest {
+
+  private static final int BLOCK = 4096;
+  private static final int MIB = 1 << 20;
+  private static final long SIZE = 32L * MIB;
+
+  @TempDir Path tmp;
+
+  private ObjectStore store;
+  private VolumeManager volumes;
+
+  /** Cleaning at test speed, as in CleanerTest: measured every 200 ms, quiet after 300 ms. */
+  private static VolumeOptions options(Path journal) {
+    CleaningPolicy.Settings policy = new CleaningPolicy.Settings(1.2, 1.6, 0.05, 256 << 10, 64L << 20, 0.95,
+        CleaningPolicy.Order.COST_BENEFIT);
+    VolumeOptions.Cleaning cleaning = new VolumeOptions.Cleaning(true, policy, Duration.ofMillis(200), 1L << 30,
+        Duration.ofMillis(300), Duration.ZERO, Duration.ZERO);
+    return VolumeOptions.defaults(journal)
+        .withJournal(16 * MIB, 4 * MIB)
+        .withSegments(2 * MIB, Duration.ofMillis(20), 4)
+        .withCleaning(cleaning);
+  }
+
+  @BeforeEach
+  void open() throws Exception {
+    store = FileObjectStore.open(tmp.resolve("store"));
+    volumes = new VolumeManager(store, options(tmp.resolve("journal")));
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    volumes.stopCollecting();
+    store.close();
+  }
+
+  @Test
+  void largeWritesReachTheStoreAsTheJournalWroteThem() throws Exception {
+    String id = volumes.create("disk", SIZE, BLOCK, 64 << 10).id();
+    byte[] model = new byte[(int) SIZE];
+    Random random = new Random(1);
+    try (Volume volume = volumes.open("disk")) {
+      for (int i = 0; i < 16; i++) {
+        write(volume, model, (long) i * MIB, MIB, random);
+      }
+      volume.drain(Duration.ofSeconds(30));
+      verify(volume, model);
+    }
+    List<ObjectInfo> adopted = objects(id, true);
+    assertThat(adopted).as("journal files the store adopted").isNotEmpty();
+    long adoptedBytes = adopted.stream().mapToLong(ObjectInfo::size).sum();
+    assertThat(adoptedBytes).as("bytes of the adopted journal files: the 16 MiB written and their record headers")
+        .isBetween(16L * MIB, 16L * MIB + 64 * 1024);
+    long segmentBytes = objects(id, false).stream().mapToLong(ObjectInfo::size).sum();
+    assertThat(segmentBytes).as("bytes of the segments, which only link to the writes").isLessThan(64 << 10);
+    for (ObjectInfo info : objects(id, false)) {
+      SegmentFormat.Header header = SegmentFormat.verify(ByteBuffer.wrap(store.get(info.key())), info.key());
+      assertThat(header.entries()).as("entries of " + info.key())
+          .allMatch(e -> e.kind() == SegmentFormat.Kind.LINKED);
+    }
+    try (Stream<Path> journal = Files.list(tmp.resolve("journal"))) {
+      for (Path file : journal.filter(Files::isRegularFile).toList()) {
+        assertThat(((Number) Files.getAttribute(file, "unix:nlink")).intValue())
+            .as("links to %s, left in the journal's folder (a spare the next roll would write over)", file).isOne();
+      }
+    }
+    try (Volume reopened = volumes.open("disk")) {
+      verify(reopened, model);
+    }
+  }
+
+  @Test
+  void adoptedJournalFilesAreCleanedAndCollectedOnceTheirWritesAreOverwritten() throws Exception {
+    String id = volumes.create("disk", SIZE, BLOCK, 64 << 10).id();
+    byte[] model = new byte[(int) SIZE];
+    Random random = new Random(2);
+    try (Volume volume = volumes.open("disk")) {
+      for (int i = 0; i < 16; i++) {
+        write(volume, model, (long) i * MIB, MIB, random);
+      }
+      volume.drain(Duration.ofSeconds(30));
+      int adopted = objects(id, true).size();
+      assertThat(adopted).as("adopted journal files").isGreaterThan(1);
+      // Three quarters of every MiB again, in 4 KiB writes (copied into segments): the adopted
+      // files are mostly dead, and the quiet volume's cleaner copies what is live out of them.
+      for (int i = 0; i < 16; i++) {
+        for (int b = 0; b < 3 * MIB / 4; b += BLOCK) {
+          write(volume, model, (long) i * MIB + b, BLOCK, random);
+        }
+      }
+      volume.drain(Duration.ofSeconds(30));
+      eventually(60, () -> {
+        new GarbageCollector(store, Duration.ZERO).run();
+        long stored = Stream.concat(objects(id, true).stream(), objects(id, false).stream())
+            .mapToLong(ObjectInfo::size).sum();
+        return (double) stored / (16L * MIB) <= 1.3;
+      });
+      assertThat(objects(id, true).size()).as("adopted journal files left, of " + adopted).isLessThan(adopted);
+      assertThat(volume.stats().cleanedBytes()).as("live bytes the cleaner copied").isPositive();
+      verify(volume, model);
+    }
+    try (Volume reopened = volumes.open("disk")) {
+      verify(reopened, model);
+    }
+  }
+
+  @Test
+  void anOpenDeletesAnAdoptedFileNoSegmentLinksTo() throws Exception {
+    String id = volumes.create("disk", SIZE, BLOCK, 64 << 10).id();
+    byte[] model = new byte[(int) SIZE];
+    Random random = new Random(3);
+    long last;
+    try (Volume volume = volumes.open("disk")) {
+      for (int i = 0; i < 4; i++) {
+        write(volume, model, (long) i * MIB, MIB, random);
+      }
+      volume.drain(Duration.ofSeconds(30));
+      List<ObjectInfo> segments = objects(id, false);
+      last = StoreLayout.seqOf(segments.get(segments.size() - 1).key());
+    }
+    // A crash after the store adopted a journal file for the next segment, before that segment
+    // was written: the name is there, no segment links to it.
+    Path orphanFile = Files.write(tmp.resolve("journal-file"), new byte[3 * MIB]);
+    String orphan = StoreLayout.segmentData(id, last + 1);
+    assertThat(store.adoptLazily(orphan, orphanFile)).isTrue();
+    try (Volume volume = volumes.open("disk")) {
+      assertThat(store.stat(orphan)).as("the adopted file no segment links to, after the open").isEmpty();
+      for (int i = 4; i < 8; i++) {
+        write(volume, model, (long) i * MIB, MIB, random);
+      }
+      volume.drain(Duration.ofSeconds(30));
+      assertThat(store.stat(orphan)).as("the name, given again to the next segment's journal file").isPresent();
+      assertThat(Files.isSameFile(tmp.resolve("store").resolve(orphan), orphanFile)).isFalse();
+      verify(volume, model);
+    }
+    try (Volume reopened = volumes.open("disk")) {
+      verify(reopened, model);
+    }
+  }
+
+  /** The volume's adopted journal files (true) or its segments (false), in key order. */
+  private List<ObjectInfo> objects(String id, boolean adopted) throws Exception {
+    return store.list(StoreLayout.segmentPrefix(id)).stream()
+        .filter(info -> adopted ? StoreLayout.isSegmentData(info.key()) : StoreLayout.isSegment(info.key()))
+        .toList();
+  }
+
+  private static void write(Volume volume, byte[] model, long offset, int length, Random random) throws Exception {
+    byte[] data = new byte[length];
+    random.nextBytes(data);
+    System.arraycopy(data, 0, model, (int) offset, length);
+    volume.write(offset, ByteBuffer.wrap(data), false);
+  }
+
+  private static void verify(Volume volume, byte[] model) throws Exception {
+    byte[] seen = new byte[model.length];
+    volume.read(0, ByteBuffer.wrap(seen));
+    assertThat(java.util.Arrays.mismatch(seen, model)).as("first byte that differs from what was written").isEqualTo(-1);
+  }
+
+  @FunctionalInterface
+  private interface Condition {
+    boolean holds() throws Exception;
+  }
+
+  private static void eventually(int seconds, Condition condition) throws Exception {
+    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+    while (!condition.holds()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not reached within " + seconds + " s");
+      }
+      Thread.sleep(100);
+    }
+  }
+}
