@@ -327,7 +327,8 @@ if wants busy; then
   remap volume create busy --size 1G >/dev/null
   serve busy --collect-grace 0s
   hold busy; fill busy 1G
-  seg_sum() { { find "$work/busy-store/segments" -name '*.seg' -printf '%s\n' 2>/dev/null || true; } |
+  # Segments and the journal files they link to (*.dat, large writes: docs/ARCHITECTURE.md).
+  seg_sum() { { find "$work/busy-store/segments" \( -name '*.seg' -o -name '*.dat' \) -printf '%s\n' 2>/dev/null || true; } |
     awk '{ s += $1 } END { printf "%.0f\n", s }'; }  # (segments may vanish while it walks)
   overwrite busy 1G "${OW_WRITES:-8G}" >"$work/busy-fio.txt" &
   writer=$! peak=0 over=0 samples=0 t0=$SECONDS

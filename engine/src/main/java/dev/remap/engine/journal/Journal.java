@@ -283,13 +283,8 @@ public final class Journal implements AutoCloseable {
    * retires files, so the path stays valid while it uses it).
    */
   public Path pathOf(Source.Journaled location) throws IOException {
-    lock.lock();
-    try {
-      if (!files.containsKey(location.file())) {
-        throw new IOException("journal file " + location.file() + " in " + dir + " was already retired");
-      }
-    } finally {
-      lock.unlock();
+    if (!holds(location.file())) {
+      throw new IOException("journal file " + location.file() + " in " + dir + " was already retired");
     }
     return dir.resolve(location.file());
   }
