@@ -43,16 +43,19 @@ class CleanerTest {
   }
 
   /** Cleaning at test speed: measured every 200 ms, quiet after 300 ms, collected on request only. */
-  private static VolumeOptions options(Path journal) {
+  static VolumeOptions.Cleaning atTestSpeed() {
     CleaningPolicy.Settings policy = new CleaningPolicy.Settings(1.2, 1.6, 0.05, 256 << 10, 64L << 20, 0.95,
         CleaningPolicy.Order.COST_BENEFIT);
-    VolumeOptions.Cleaning cleaning = new VolumeOptions.Cleaning(true, policy, Duration.ofMillis(200), 1L << 30,
+    return new VolumeOptions.Cleaning(true, policy, Duration.ofMillis(200), 1L << 30,
         Duration.ofMillis(300), Duration.ZERO, Duration.ZERO);
+  }
+
+  private static VolumeOptions options(Path journal) {
     // A journal smaller than the volume, so that steady writes keep uploads due all along.
     return VolumeOptions.defaults(journal)
         .withJournal(4 << 20, 1 << 20)
         .withSegments(512 << 10, Duration.ofMillis(20), 4)
-        .withCleaning(cleaning);
+        .withCleaning(atTestSpeed());
   }
 
   @AfterEach
@@ -254,12 +257,12 @@ class CleanerTest {
   }
 
   @FunctionalInterface
-  private interface Condition {
+  interface Condition {
     boolean holds() throws Exception;
   }
 
   /** Polls until the condition holds; fails after seconds (the cleaner works in the background). */
-  private static void eventually(int seconds, Condition condition) throws Exception {
+  static void eventually(int seconds, Condition condition) throws Exception {
     long deadline = System.nanoTime() + seconds * 1_000_000_000L;
     while (!condition.holds()) {
       if (System.nanoTime() > deadline) {

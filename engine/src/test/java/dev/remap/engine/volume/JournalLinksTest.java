@@ -2,7 +2,6 @@ package dev.remap.engine.volume;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.remap.engine.core.CleaningPolicy;
 import dev.remap.engine.core.SegmentFormat;
 import dev.remap.engine.store.FileObjectStore;
 import dev.remap.engine.store.ObjectInfo;
@@ -37,16 +36,11 @@ class JournalLinksTest {
   private ObjectStore store;
   private VolumeManager volumes;
 
-  /** Cleaning at test speed, as in CleanerTest: measured every 200 ms, quiet after 300 ms. */
   private static VolumeOptions options(Path journal) {
-    CleaningPolicy.Settings policy = new CleaningPolicy.Settings(1.2, 1.6, 0.05, 256 << 10, 64L << 20, 0.95,
-        CleaningPolicy.Order.COST_BENEFIT);
-    VolumeOptions.Cleaning cleaning = new VolumeOptions.Cleaning(true, policy, Duration.ofMillis(200), 1L << 30,
-        Duration.ofMillis(300), Duration.ZERO, Duration.ZERO);
     return VolumeOptions.defaults(journal)
         .withJournal(16 * MIB, 4 * MIB)
         .withSegments(2 * MIB, Duration.ofMillis(20), 4)
-        .withCleaning(cleaning);
+        .withCleaning(CleanerTest.atTestSpeed());
   }
 
   @BeforeEach
@@ -116,7 +110,7 @@ class JournalLinksTest {
         }
       }
       volume.drain(Duration.ofSeconds(30));
-      eventually(60, () -> {
+      CleanerTest.eventually(60, () -> {
         new GarbageCollector(store, Duration.ZERO).run();
         long stored = Stream.concat(objects(id, true).stream(), objects(id, false).stream())
             .mapToLong(ObjectInfo::size).sum();
@@ -183,20 +177,5 @@ class JournalLinksTest {
     byte[] seen = new byte[model.length];
     volume.read(0, ByteBuffer.wrap(seen));
     assertThat(java.util.Arrays.mismatch(seen, model)).as("first byte that differs from what was written").isEqualTo(-1);
-  }
-
-  @FunctionalInterface
-  private interface Condition {
-    boolean holds() throws Exception;
-  }
-
-  private static void eventually(int seconds, Condition condition) throws Exception {
-    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-    while (!condition.holds()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not reached within " + seconds + " s");
-      }
-      Thread.sleep(100);
-    }
   }
 }
