@@ -31,6 +31,8 @@ final class JournalFile {
 
   /** Matches the journal's files in its folder. */
   static final String GLOB = "*.wal";
+  /** The copy a torn adopted file's whole records go to before it takes the file's name. */
+  static final String CUT = ".wal.cut";
 
   private final Path path;
   private final String name;
@@ -177,7 +179,7 @@ final class JournalFile {
    */
   void cutTornTail() throws IOException {
     if (adopted()) {
-      Path copy = path.resolveSibling(name + ".cut");
+      Path copy = path.resolveSibling(name.replace(".wal", CUT));
       try (FileChannel to = FileChannel.open(copy, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
           StandardOpenOption.WRITE)) {
         long done = 0;

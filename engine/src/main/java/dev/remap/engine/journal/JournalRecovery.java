@@ -72,6 +72,11 @@ final class JournalRecovery {
   }
 
   private Recovered run() throws IOException {
+    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, "*" + JournalFile.CUT)) {
+      for (Path unfinished : stream) {
+        Files.deleteIfExists(unfinished); // a crash during a cut by copying (JournalFile.cutTornTail)
+      }
+    }
     List<Path> paths = new ArrayList<>();
     try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, JournalFile.GLOB)) {
       stream.forEach(paths::add);

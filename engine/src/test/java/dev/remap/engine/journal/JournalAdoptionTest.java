@@ -85,11 +85,13 @@ class JournalAdoptionTest {
     }
     Files.createLink(adopted, file);
     byte[] before = Files.readAllBytes(adopted);
+    Path unfinished = Files.write(dir.resolve("0000000000000009" + JournalFile.CUT), new byte[100]);
     assertThat(JournalTest.replayFrom(dir, 0)).extracting(Appended::payload)
         .containsExactlyElementsOf(appended.stream().map(Appended::payload).toList());
     assertThat(Files.size(file)).as("the journal's file after the cut").isEqualTo(whole);
     assertThat(Files.readAllBytes(adopted)).as("the store's name for it, after the cut").isEqualTo(before);
     assertThat(Files.isSameFile(adopted, file)).as("still one file").isFalse();
+    assertThat(unfinished).as("a copy a crash left unfinished during an earlier cut").doesNotExist();
     try (Journal journal = Journal.open(dir, 1 << 20, 64 << 10, 0, a -> { })) {
       assertThat(journal.append(Type.WRITE, 0, 4096, bytes(4096, 3)).record().seq()).isEqualTo(3);
       journal.sync();
