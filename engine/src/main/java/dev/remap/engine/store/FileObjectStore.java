@@ -20,8 +20,6 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -153,20 +151,14 @@ public final class FileObjectStore implements ObjectStore {
     return counters.count(Operation.PUT, () -> {
       try {
         folderOf(key, target);
-        Files.createLink(target, file);
-        channels.forget(key); // a file of this name another process deleted may still be open here
-      } catch (FileAlreadyExistsException e) {
-        // Adopted before (by an earlier segment, or an attempt whose answer was lost): the same file?
-        if (!Files.isSameFile(target, file)) {
-          return false;
-        }
-      } catch (IOException | UnsupportedOperationException e) {
-        // Another file system (no link across them) or one without hard links: the caller copies.
-        return false;
+      } catch (IOException e) {
+        return false; // the caller copies; a put of the same key reports the conflict
       }
-      // New as a put's object would be: garbage collection spares young objects.
-      Files.setLastModifiedTime(target, FileTime.from(Instant.now()));
-      return true;
+      FileWrites.Link link = FileWrites.link(target, file);
+      if (link == FileWrites.Link.MADE) {
+        channels.forget(key); // a file of this name another process deleted may still be open here
+      }
+      return link != FileWrites.Link.NONE;
     });
   }
 

@@ -10,6 +10,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -140,5 +142,31 @@ final class FileWrites {
   static boolean isMissing(IOException e) {
     return e instanceof NoSuchFileException || e instanceof NotDirectoryException
         || (e instanceof FileSystemException f && "Not a directory".equals(f.getReason()));
+  }
+
+  /** What {@link #link} found: a name made now, the same file named already, or no link. */
+  enum Link { MADE, ALREADY, NONE }
+
+  /**
+   * Gives file the second name target (a hard link, no byte copied) and makes it young, as a
+   * written object would be (garbage collection spares young objects). NONE when target names
+   * another file, or the file system cannot link file there (another file system, or none with
+   * hard links): the caller copies the bytes instead.
+   */
+  static Link link(Path target, Path file) throws IOException {
+    Link made = Link.MADE;
+    try {
+      Files.createLink(target, file);
+    } catch (FileAlreadyExistsException e) {
+      // Linked before (by an earlier segment, or an attempt whose answer was lost): the same file?
+      if (!Files.isSameFile(target, file)) {
+        return Link.NONE;
+      }
+      made = Link.ALREADY;
+    } catch (IOException | UnsupportedOperationException e) {
+      return Link.NONE;
+    }
+    Files.setLastModifiedTime(target, FileTime.from(Instant.now()));
+    return made;
   }
 }

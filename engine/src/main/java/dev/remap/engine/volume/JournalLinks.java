@@ -73,6 +73,7 @@ final class JournalLinks {
   Linked link(SegmentPacking.Packed packed, List<Journal.Appended> batch, Journal journal, long segmentSeq)
       throws IOException {
     this.journal = journal;
+    forgetRetired(journal);
     Map<Source.Journaled, JournalRecord> large = new HashMap<>();
     if (enabled) {
       for (Journal.Appended appended : batch) {
@@ -137,7 +138,7 @@ final class JournalLinks {
   }
 
   /** Forgets the files the journal no longer holds (they were retired): upload thread. */
-  void forgetRetired(Journal journal) {
+  private void forgetRetired(Journal journal) {
     adopted.keySet().removeIf(file -> !journal.holds(file));
   }
 

@@ -243,7 +243,6 @@ final class SegmentWriter {
     }
     long first = batch.get(0).record().seq();
     long last = batch.get(batch.size() - 1).record().seq();
-    links.forgetRetired(from);
     JournalLinks.Linked linked = links.link(SegmentPacking.pack(changes), batch, from, nextSegment);
     return writeFromJournal(linked, from, first, last);
   }
