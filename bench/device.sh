@@ -64,13 +64,15 @@ settle() {
 bytes=$(numfmt --from=iec "$SIZE")
 head -c "$bytes" /dev/urandom >"$work/data.raw"
 
-# The servers: Remap on a file store, nbdkit-file on a file of its own.
+# The servers: Remap on a file store, nbdkit-file on a file of its own. Remap's collection grace
+# is 20 s (bench/nbd.sh's), not the 5 minutes of a node: three volumes overwritten at about 1 GB/s
+# keep everything they overwrite for the grace, and 5 minutes of that fills this machine's disk.
 BIN=$root/remap STORE="file://$work/store" JOURNAL=$work/journal METRICS_PORT=19391
 for v in dev-proxy dev-retry dev-direct; do
   "$BIN" volume create "$v" --size "$SIZE" --store "$STORE" --journal "$JOURNAL" >/dev/null
 done
 REMAP_JAVA_OPTS="-Xmx2g" "$BIN" serve --store "$STORE" --journal "$JOURNAL" --socket "$work/remap.sock" \
-  --cache-ram 0 --http-address 127.0.0.1:$METRICS_PORT >"$work/remap.log" 2>&1 &
+  --cache-ram 0 --collect-grace 20s --http-address 127.0.0.1:$METRICS_PORT >"$work/remap.log" 2>&1 &
 PIDS+=($!); remap_pid=$!
 wait_for "$work/remap.sock"
 for f in file-proxy file-retry file-direct; do
