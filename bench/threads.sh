@@ -24,7 +24,7 @@
 #           volume (as bench/nbd.sh's job 2 comes before its jobs 3 and 4), so the measured job meets
 #           a store the cleaner is working on
 # --heap    the server's heap, taken and touched at start (default 3g; bench/nbd.sh's warm server
-#           takes 10g, which leaves the page cache less room for dirty pages)
+#           takes 5g, which leaves the page cache less room)
 # --drop    cold: before each run, the store's and the disk tier's files are dropped from the page
 #           cache (dd iflag=nocache), so their reads go to the disk as on a node short of memory
 set -euo pipefail
