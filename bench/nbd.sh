@@ -27,6 +27,8 @@
 #   targets above, so old and new are measured in the same repetitions, in shuffled order. After
 #   the runner's tables it prints new/old per job and repetition (median [min-max]), also kept
 #   in the results folder as new-vs-old.md. The two warm servers take 10 GiB of heap from the start.
+# After the runner's tables it prints Remap over TCP against nbdkit-file over TCP, per repetition
+#   (also kept in the results folder as tcp-vs-tcp.md).
 # --profile records a JFR profile of each server, kept in /tmp/remap-nbd-profile.*.
 # --hold-freed-memory holds off the host's taking back of freed memory for the run (bench/freed-memory.sh).
 # Needs: a JDK, Maven (offline), fio, nbdkit, qemu-nbd, qemu-io, nbdcopy, curl, python3 (and git for --compare).
@@ -178,6 +180,26 @@ for m in "${METRICS[@]}"; do
   awk -v n="${m%%=*}" -v h=$((h1 - h0)) -v m=$((m1 - m0)) 'BEGIN { t = h + m;
     printf "%s-warm RAM tier during the run: %d hits, %d misses (hit ratio %.3f)\n", n, h, m, t ? h / t : 0 }'
 done
+# Remap over TCP against nbdkit-file over TCP, paired by repetition: the runner's ratios are all to
+# the unix-socket anchor, and loopback TCP costs every server more than a unix socket does.
+python3 - "$OUT" <<'PY' | tee "$OUT/tcp-vs-tcp.md"
+import json, os, statistics, sys
+summary = json.load(open(os.path.join(sys.argv[1], "summary.json")))
+jobs, targets = summary["jobs"], summary["targets"]
+value = lambda v: v[1] if isinstance(v, list) else v  # the latency job: its p99
+print("\nOver TCP: Remap / nbdkit-file-tcp, per repetition (median [min–max]); latency job: p99 ratio, lower is better")
+print("| server | " + " | ".join(jobs.values()) + " |")
+print("|---" * (len(jobs) + 1) + "|")
+for name in ("remap-warm-tcp", "remap-old-warm-tcp"):
+    if name not in targets or "nbdkit-file-tcp" not in targets:
+        continue
+    cells = []
+    for j in jobs:
+        a, b = targets[name][j]["reps"], targets["nbdkit-file-tcp"][j]["reps"]
+        rs = [value(a[k]) / value(b[k]) for k in a if k in b and value(b[k])]
+        cells.append(f"{statistics.median(rs):.2f} [{min(rs):.2f}–{max(rs):.2f}]" if rs else "–")
+    print(f"| {name} | " + " | ".join(cells) + " |")
+PY
 kill "${SERVERS[@]}"; wait "${SERVERS[@]}" 2>/dev/null || true  # SIGTERM: JFR files are written now
 [ -n "$old" ] || exit 0
 
