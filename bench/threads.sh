@@ -13,7 +13,7 @@
 #           the runs before filling the disk tier, the last reading it; IOPS, p99, CPU per read
 # Per-thread CPU is read from /proc while fio runs (connection threads end with the connection).
 #
-#   bench/threads.sh [--bin LAUNCHER] [--size 512M] [--ram 600M] [--runtime 10] [--after-random SECS] [--heap 3g] [--perf [--callers]] [--drop] [--hold-freed-memory] MODE
+#   bench/threads.sh [--bin LAUNCHER] [--size 512M] [--ram 600M] [--runtime 10] [--after-random SECS] [--heap 3g] [--tcp] [--perf [--callers]] [--drop] [--hold-freed-memory] MODE
 #
 # --bin     the launcher to serve with (default: this tree's ./remap; an older build's, to compare)
 # --perf    also `perf record` the server during the measured job and print the hottest symbols
@@ -25,19 +25,20 @@
 #           a store the cleaner is working on
 # --heap    the server's heap, taken and touched at start (default 3g; bench/nbd.sh's warm server
 #           takes 5g, which leaves the page cache less room)
+# --tcp     fio connects over loopback TCP instead of the unix socket (the fill still uses the socket)
 # --drop    cold: before each run, the store's and the disk tier's files are dropped from the page
 #           cache (dd iflag=nocache), so their reads go to the disk as on a node short of memory
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 # shellcheck source=bench/freed-memory.sh
 . "$root/bench/freed-memory.sh"
-BIN=$root/remap SIZE=512M RAM=600M RUNTIME=10 AFTER=0 HEAP=3g PERF=0 DROP=0 HOLD=0 CALLERS=0 FRAMES="" MODE=""
+BIN=$root/remap SIZE=512M RAM=600M RUNTIME=10 AFTER=0 HEAP=3g TCP=0 PERF=0 DROP=0 HOLD=0 CALLERS=0 FRAMES="" MODE=""
 while (($#)); do
   case $1 in
     --bin) BIN=$2; shift 2 ;; --size) SIZE=$2; shift 2 ;; --ram) RAM=$2; shift 2 ;;
     --runtime) RUNTIME=$2; shift 2 ;; --perf) PERF=1; shift ;; --drop) DROP=1; shift ;;
     --hold-freed-memory) HOLD=1; shift ;; --after-random) AFTER=$2; shift 2 ;;
-    --heap) HEAP=$2; shift 2 ;;
+    --heap) HEAP=$2; shift 2 ;; --tcp) TCP=1; shift ;;
     --callers) PERF=1 CALLERS=1 FRAMES=-XX:+PreserveFramePointer; shift ;;
     write|write1m|flush|read|cold) MODE=$1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0"; exit 0 ;;
@@ -52,12 +53,13 @@ store="file://$work/store" uri="nbd+unix:///v?socket=$work/s.sock"
 "$BIN" volume create v --size "$SIZE" --store "$store" --journal "$work/journal" >/dev/null
 head -c "$SIZE" /dev/urandom >"$work/data.raw"
 REMAP_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP -XX:+AlwaysPreTouch $FRAMES" "$BIN" serve --store "$store" --journal "$work/journal" \
-  --socket "$work/s.sock" --cache-ram "$RAM" >"$work/log" 2>&1 &
+  --socket "$work/s.sock" --listen 127.0.0.1:10950 --cache-ram "$RAM" >"$work/log" 2>&1 &
 pid=$!
 for _ in $(seq 300); do grep -qs "serving " "$work/log" && break; sleep 0.1; done
 nbdcopy "$work/data.raw" "$uri" --destination-is-zero
 nbdcopy --no-extents "$uri" null:
 rm -f "$work/data.raw"; sync; sleep 3
+((TCP)) && uri="nbd://127.0.0.1:10950/v"
 if ((AFTER)); then
   fio --name=pre --ioengine=nbd --uri="$uri" --rw=randwrite --bs=4k --iodepth=32 --time_based \
     --runtime="$AFTER" --norandommap --randrepeat=0 --output=/dev/null
@@ -99,7 +101,7 @@ if [ "$MODE" = cold ]; then
   # SIGTERM uploads the journal to segments; the new server has only the store to read from.
   kill "$pid"; wait "$pid" 2>/dev/null || true
   REMAP_JAVA_OPTS="-Xms2g -Xmx2g" "$BIN" serve --store "$store" --journal "$work/journal" \
-    --socket "$work/s.sock" --cache-ram 0 --cache-dir "$work/diskcache" --cache-disk 4G >"$work/log" 2>&1 &
+    --socket "$work/s.sock" --listen 127.0.0.1:10950 --cache-ram 0 --cache-dir "$work/diskcache" --cache-disk 4G >"$work/log" 2>&1 &
   pid=$!
   for _ in $(seq 300); do grep -qs "serving " "$work/log" && break; sleep 0.1; done
   drop() { ((DROP)) || return 0; sync

@@ -156,11 +156,25 @@ public final class RamCache extends ForwardingBlockDevice {
     }
     long first = offset / pageSize;
     if (offset % pageSize == 0 && length % pageSize == 0) {
-      // Whole pages: read them straight into dst and keep them from there.
+      // Whole pages: the cached ones copied, the runs of missing ones read straight into dst and
+      // kept from there. A large read after random writes often misses a page or two of hundreds
+      // (dropped by racing writes): reading all of it from below cost a fragment read per page.
       long[] generations = generations(first, length / pageSize);
       int base = dst.position();
-      if (!below.read(offset, dst.duplicate())) {
-        return false;
+      boolean[] missing = copyCached(first, generations.length, dst, base);
+      for (int i = 0; i < missing.length; i++) {
+        if (!missing[i]) {
+          continue;
+        }
+        int end = i;
+        while (end < missing.length && missing[end]) {
+          end++;
+        }
+        ByteBuffer run = dst.duplicate().limit(base + end * pageSize).position(base + i * pageSize);
+        if (!below.read(offset + (long) i * pageSize, run)) {
+          return false;
+        }
+        i = end - 1;
       }
       dst.position(base + length);
       keep(first, generations, dst, base);
@@ -177,6 +191,28 @@ public final class RamCache extends ForwardingBlockDevice {
     dst.put(whole.array(), (int) (offset - start), length);
     keep(first, generations, whole, 0);
     return true;
+  }
+
+  /**
+   * Copies the cached ones of count pages from first into dst (page first + i at index base + i *
+   * pageSize) and says which were not cached.
+   */
+  private boolean[] copyCached(long first, int count, ByteBuffer dst, int base) {
+    boolean[] missing = new boolean[count];
+    lock.lock();
+    try {
+      for (int i = 0; i < count; i++) {
+        if (slots.lookup(first + i) < 0) {
+          missing[i] = true;
+        } else {
+          int slot = slots.access(first + i);
+          dst.put(base + i * pageSize, slabs[slot / slotsPerSlab], slabOffset(slot), pageSize);
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    return missing;
   }
 
   /** The write generations of count pages from first, taken before they are read. */
