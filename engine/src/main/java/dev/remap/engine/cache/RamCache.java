@@ -199,6 +199,11 @@ public final class RamCache extends ForwardingBlockDevice {
    */
   private boolean[] copyCached(long first, int count, ByteBuffer dst, int base) {
     boolean[] missing = new boolean[count];
+    if (!valid.getAsBoolean()) {
+      // Another server owns the volume now: what this tier holds may be older than its writes.
+      Arrays.fill(missing, true);
+      return missing;
+    }
     lock.lock();
     try {
       for (int i = 0; i < count; i++) {
