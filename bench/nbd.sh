@@ -180,48 +180,44 @@ for m in "${METRICS[@]}"; do
   awk -v n="${m%%=*}" -v h=$((h1 - h0)) -v m=$((m1 - m0)) 'BEGIN { t = h + m;
     printf "%s-warm RAM tier during the run: %d hits, %d misses (hit ratio %.3f)\n", n, h, m, t ? h / t : 0 }'
 done
-# Remap over TCP against nbdkit-file over TCP, paired by repetition: the runner's ratios are all to
-# the unix-socket anchor, and loopback TCP costs every server more than a unix socket does.
-python3 - "$OUT" <<'PY' | tee "$OUT/tcp-vs-tcp.md"
-import json, os, statistics, sys
-summary = json.load(open(os.path.join(sys.argv[1], "summary.json")))
-jobs, targets = summary["jobs"], summary["targets"]
-value = lambda v: v[1] if isinstance(v, list) else v  # the latency job: its p99
-print("\nOver TCP: Remap / nbdkit-file-tcp, per repetition (median [min–max]); latency job: p99 ratio, lower is better")
-print("| server | " + " | ".join(jobs.values()) + " |")
-print("|---" * (len(jobs) + 1) + "|")
-for name in ("remap-warm-tcp", "remap-old-warm-tcp"):
-    if name not in targets or "nbdkit-file-tcp" not in targets:
-        continue
-    cells = []
-    for j in jobs:
-        a, b = targets[name][j]["reps"], targets["nbdkit-file-tcp"][j]["reps"]
-        rs = [value(a[k]) / value(b[k]) for k in a if k in b and value(b[k])]
-        cells.append(f"{statistics.median(rs):.2f} [{min(rs):.2f}–{max(rs):.2f}]" if rs else "–")
-    print(f"| {name} | " + " | ".join(cells) + " |")
-PY
 kill "${SERVERS[@]}"; wait "${SERVERS[@]}" 2>/dev/null || true  # SIGTERM: JFR files are written now
-[ -n "$old" ] || exit 0
-
-# New over old, paired by repetition: both ran in the same repetition of the same job, so the
-# ratio cancels most of the noise that moves a whole repetition (the shared machine's load).
-python3 - "$OUT" "$oldname" <<'PY' | tee "$OUT/new-vs-old.md"
+# Ratios paired by repetition (both targets ran in the same repetition of the same job, so the
+# ratio cancels most of the noise that moves a whole repetition: the shared machine's load):
+# Remap over TCP against nbdkit-file over TCP (the runner's ratios are all to the unix-socket
+# anchor, and loopback TCP costs every server more), and with --compare, new over old.
+python3 - "$OUT" "${oldname:-}" <<'PY'
 import json, os, statistics, sys
 out, rev = sys.argv[1], sys.argv[2]
 summary = json.load(open(os.path.join(out, "summary.json")))
 jobs, targets = summary["jobs"], summary["targets"]
-print(f"\nNew (working tree) / old ({rev}), per repetition (median [min–max]);"
-      " latency job: p99 ratio, lower is better")
-print("| server | " + " | ".join(jobs.values()) + " |")
-print("|---" * (len(jobs) + 1) + "|")
-for new in ("remap-warm-unix", "remap-warm-tcp", "remap-cold-unix"):
-    old, cells = new.replace("remap-", "remap-old-", 1), []
-    for j in jobs:
-        a, b = targets[new][j]["reps"], targets[old][j]["reps"]
-        rs = [a[k] / b[k] for k in a if k in b and b[k]]
-        targets[new][j]["ratio_to_old"] = statistics.median(rs) if rs else None
-        cells.append(f"{statistics.median(rs):.2f} [{min(rs):.2f}–{max(rs):.2f}]" if rs else "–")
-    print(f"| {new} | " + " | ".join(cells) + " |")
-summary["compared_with"] = rev
-json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=1)
+value = lambda v: v[1] if isinstance(v, list) else v  # the latency job: its p99
+
+def table(title, pairs, file):
+    lines = [f"\n{title}, per repetition (median [min–max]); latency job: p99 ratio, lower is better",
+             "| server | " + " | ".join(jobs.values()) + " |", "|---" * (len(jobs) + 1) + "|"]
+    medians = {}
+    for name, base in pairs:
+        if name not in targets or base not in targets:
+            continue
+        cells = []
+        for j in jobs:
+            a, b = targets[name][j]["reps"], targets[base][j]["reps"]
+            rs = [value(a[k]) / value(b[k]) for k in a if k in b and value(b[k])]
+            medians[(name, j)] = statistics.median(rs) if rs else None
+            cells.append(f"{statistics.median(rs):.2f} [{min(rs):.2f}–{max(rs):.2f}]" if rs else "–")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    print("\n".join(lines))
+    open(os.path.join(out, file), "w").write("\n".join(lines) + "\n")
+    return medians
+
+table("Over TCP: Remap / nbdkit-file-tcp",
+      [("remap-warm-tcp", "nbdkit-file-tcp"), ("remap-old-warm-tcp", "nbdkit-file-tcp")], "tcp-vs-tcp.md")
+if rev:
+    new = ("remap-warm-unix", "remap-warm-tcp", "remap-cold-unix")
+    medians = table(f"New (working tree) / old ({rev})",
+                    [(n, n.replace("remap-", "remap-old-", 1)) for n in new], "new-vs-old.md")
+    for (name, j), m in medians.items():
+        targets[name][j]["ratio_to_old"] = m
+    summary["compared_with"] = rev
+    json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=1)
 PY

@@ -147,21 +147,28 @@ public final class RamCache extends ForwardingBlockDevice {
 
   /** Answers from RAM, or reads from below and keeps the pages; false if below declined. */
   private boolean fill(long offset, ByteBuffer dst, Below below) throws IOException {
-    if (tryRead(offset, dst)) {
+    int length = dst.remaining();
+    boolean wholePages = offset % pageSize == 0 && length % pageSize == 0 && length > 0;
+    if (!wholePages && tryRead(offset, dst)) {
       return true;
     }
-    int length = dst.remaining();
     if (offset < 0 || offset + length > size()) {
       return below.read(offset, dst);
     }
     long first = offset / pageSize;
-    if (offset % pageSize == 0 && length % pageSize == 0) {
-      // Whole pages: the cached ones copied, the runs of missing ones read straight into dst and
-      // kept from there. A large read after random writes often misses a page or two of hundreds
-      // (dropped by racing writes): reading all of it from below cost a fragment read per page.
+    if (wholePages) {
+      // Whole pages: the cached ones copied (one walk, counted as tryRead counts), the runs of
+      // missing ones read straight into dst and kept from there. A large read after random writes
+      // often misses a page or two of hundreds (dropped by racing writes): reading all of it from
+      // below cost a fragment read per page. The generations come first: a page copied here,
+      // evicted and then written must not be kept again from this copy.
       long[] generations = generations(first, length / pageSize);
       int base = dst.position();
       boolean[] missing = copyCached(first, generations.length, dst, base);
+      if (missing == null) {
+        dst.position(base + length);
+        return true;
+      }
       for (int i = 0; i < missing.length; i++) {
         if (!missing[i]) {
           continue;
@@ -195,7 +202,7 @@ public final class RamCache extends ForwardingBlockDevice {
 
   /**
    * Copies the cached ones of count pages from first into dst (page first + i at index base + i *
-   * pageSize) and says which were not cached.
+   * pageSize) and says which were not cached; null when all were (a hit; a miss otherwise).
    */
   private boolean[] copyCached(long first, int count, ByteBuffer dst, int base) {
     boolean[] missing = new boolean[count];
@@ -204,11 +211,13 @@ public final class RamCache extends ForwardingBlockDevice {
       Arrays.fill(missing, true);
       return missing;
     }
+    boolean any = false;
     lock.lock();
     try {
       for (int i = 0; i < count; i++) {
         if (slots.lookup(first + i) < 0) {
           missing[i] = true;
+          any = true;
         } else {
           int slot = slots.access(first + i);
           dst.put(base + i * pageSize, slabs[slot / slotsPerSlab], slabOffset(slot), pageSize);
@@ -217,7 +226,8 @@ public final class RamCache extends ForwardingBlockDevice {
     } finally {
       lock.unlock();
     }
-    return missing;
+    (any ? counters.misses : counters.hits).incrementAndGet();
+    return any ? missing : null;
   }
 
   /** The write generations of count pages from first, taken before they are read. */

@@ -10,19 +10,15 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -265,45 +261,7 @@ public final class FileObjectStore implements ObjectStore {
   @Override
   public List<ObjectInfo> list(String prefix) throws IOException {
     ObjectKeys.requireValidPrefix(prefix);
-    int slash = prefix.lastIndexOf('/');
-    Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
-    return counters.count(Operation.LIST, () -> {
-      List<ObjectInfo> found = new ArrayList<>();
-      if (!Files.isDirectory(start, LinkOption.NOFOLLOW_LINKS)) {
-        return found;
-      }
-      Files.walkFileTree(start, new SimpleFileVisitor<>() {
-        @Override
-        public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attributes) {
-          if (dir.equals(start)) {
-            return FileVisitResult.CONTINUE;
-          }
-          String folder = keyOf(dir) + "/";
-          return folder.startsWith(prefix) || prefix.startsWith(folder)
-              ? FileVisitResult.CONTINUE : FileVisitResult.SKIP_SUBTREE;
-        }
-
-        @Override
-        public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
-          String key = keyOf(file);
-          if (attributes.isRegularFile() && key.startsWith(prefix) && ObjectKeys.isValid(key)) {
-            found.add(new ObjectInfo(key, attributes.size(), attributes.lastModifiedTime().toInstant()));
-          }
-          return FileVisitResult.CONTINUE;
-        }
-
-        @Override
-        public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-          // A temporary file renamed or deleted by a concurrent put while we walk: not an object.
-          if (e instanceof NoSuchFileException) {
-            return FileVisitResult.CONTINUE;
-          }
-          throw e;
-        }
-      });
-      found.sort(Comparator.comparing(ObjectInfo::key));
-      return found;
-    });
+    return counters.count(Operation.LIST, () -> FileListing.of(root, prefix));
   }
 
   @Override
@@ -329,7 +287,7 @@ public final class FileObjectStore implements ObjectStore {
     Set<Path> touched = new LinkedHashSet<>();
     for (Path path : paths) {
       boolean removed = counters.count(Operation.DELETE, () -> unlink(path));
-      channels.forget(keyOf(path));
+      channels.forget(FileListing.keyOf(root, path));
       if (removed) {
         touched.add(path.getParent());
       }
@@ -399,10 +357,6 @@ public final class FileObjectStore implements ObjectStore {
       throw new IllegalArgumentException("invalid object key '" + key + "': it leaves the store folder");
     }
     return path;
-  }
-
-  private String keyOf(Path path) {
-    return root.relativize(path).toString().replace(path.getFileSystem().getSeparator(), "/");
   }
 
   /** The folder of key's file, made to exist durably; a file in its way is a conflict of keys. */
