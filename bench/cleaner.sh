@@ -3,8 +3,8 @@
 # the store once `remap serve` has cleaned and garbage collection has run, and what cleaning
 # costs the clients. Prints markdown tables for docs/BENCHMARKS.md.
 #
-#   bench/cleaner.sh [--no-build] [--only "overwrite iops fstrim clones busy s3"] [--iops-seconds 60]
-#                    [--reps 2] [--s3-size 256M] [--s3-writes 1G]
+#   bench/cleaner.sh [--no-build] [--only "overwrite iops fstrim clones busy sequential s3"]
+#                    [--iops-seconds 60] [--reps 2] [--seq-seconds 40] [--s3-size 256M] [--s3-writes 1G]
 #
 #   overwrite  1 GiB volume filled, 8 GiB of 4 KiB random overwrites (fio, nbd engine, QD32),
 #              quiet until the cleaner settles, `remap gc --grace 0s`: segments/ bytes per live
@@ -18,6 +18,10 @@
 #   busy       "overwrite" again, sampling the segments/ bytes every 4 s while fio writes (with
 #              --collect-grace 0s, so that what the cleaner empties goes at once): the peak
 #              stored/live while clients write, and how long after the writes it is back under 1.2
+#   sequential 2 GiB volume, 1 MiB sequential writes QD8 at full speed for --seq-seconds (fio loops
+#              over the volume), with the server's default collection (grace 5m): segments/
+#              sampled every 2 s, peak and how long after the writes it is back under 1.2×; fio is
+#              stopped if the disk gets under 12 GiB free (what the run is there to catch)
 #   s3         "overwrite" smaller (--s3-size volume, --s3-writes of overwrites) against a real
 #              s3proxy process (filesystem backend): the server's store requests by phase
 #
@@ -31,16 +35,18 @@
 # mkfs.ext4, fstrim, curl (with --aws-sigv4), python3; root for the loop device and mount.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-BUILD=1 ONLY="overwrite iops fstrim clones busy s3" IOPS_SECONDS=60 REPS=2 S3_SIZE=256M S3_WRITES=1G
+BUILD=1 ONLY="overwrite iops fstrim clones busy sequential s3" IOPS_SECONDS=60 REPS=2 SEQ_SECONDS=40
+S3_SIZE=256M S3_WRITES=1G
 while (($#)); do
   case $1 in
     --no-build) BUILD=0; shift ;;
     --only) ONLY=$2; shift 2 ;;
     --iops-seconds) IOPS_SECONDS=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;;
+    --seq-seconds) SEQ_SECONDS=$2; shift 2 ;;
     --s3-size) S3_SIZE=$2; shift 2 ;;
     --s3-writes) S3_WRITES=$2; shift 2 ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "bench/cleaner.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -348,6 +354,37 @@ if wants busy; then
     "$(ratio "$peak" "$GiB") ($(mib "$peak")); over 1.6 in $over of $samples samples; under 1.2 again $back s after the writes" \
     "(the busy bound: 1.6)" ""
   note "busy: when settled (${quiet} s after that) segments/ held $(mib "$final"): $(ratio "$final" "$GiB")×"
+fi
+
+# --- sequential: space while a volume is overwritten at full speed --------------------------------
+if wants sequential; then
+  log "sequential: 2 GiB volume, 1 MiB sequential writes for $SEQ_SECONDS s, segments/ sampled meanwhile"
+  use_store "file://$work/seq-store" "$work/seq-journal"
+  remap volume create seq --size 2G >/dev/null
+  serve seq  # the default collection: grace 5m
+  hold seq
+  seq_sum() { { find "$work/seq-store/segments" \( -name '*.seg' -o -name '*.dat' \) -printf '%s\n' 2>/dev/null || true; } |
+    awk '{ s += $1 } END { printf "%.0f\n", s }'; }
+  fio --name=seq --ioengine=nbd --uri="$(uri seq)" --rw=write --bs=1M --iodepth=8 --time_based \
+    --runtime="$SEQ_SECONDS" --output-format=json >"$work/fio-seq.json" &
+  writer=$! peak=0 samples=0 stopped=""
+  while kill -0 "$writer" 2>/dev/null; do
+    b=$(seq_sum) samples=$((samples + 1))
+    ((b > peak)) && peak=$b
+    if (($(df -B1 --output=avail "$work" | tail -1) < 12 * GiB)); then
+      stopped="; fio stopped at $((samples * 2)) s, the disk under 12 GiB free"; kill "$writer" 2>/dev/null
+    fi
+    sleep 2
+  done
+  wait "$writer" || true; t1=$SECONDS
+  until (($(seq_sum) * 10 <= 2 * GiB * 12)) || ((SECONDS - t1 > 600)); do sleep 1; done
+  back=$((SECONDS - t1))
+  written=$(python3 -c 'import json,sys; t=open(sys.argv[1]).read(); w=json.loads(t[t.index("{"):])["jobs"][0]["write"]
+b, r = w["io_bytes"], w["bw_bytes"]; print("%.1f GiB at %s MiB/s" % (b / 2**30, format(round(r / 2**20), ",")))' \
+    "$work/fio-seq.json")
+  release seq; stop_serve
+  row "1 MiB sequential writes QD8 to a 2 GiB volume for $SEQ_SECONDS s ($written$stopped; default --collect-grace 5m): peak segments/ bytes per live byte, sampled every 2 s" \
+    "$(ratio "$peak" $((2 * GiB))) ($(mib "$peak")); under 1.2 again $back s after the writes" "" ""
 fi
 
 # --- s3: the overwrite measurement against a real S3 server ----------------------------------

@@ -40,7 +40,8 @@ final class CleaningOptions {
   String collectEvery;
 
   @Option(names = "--collect-grace", paramLabel = "DURATION", defaultValue = "5m",
-      description = "Never collect objects younger than this (default ${DEFAULT-VALUE})")
+      description = "Never collect objects younger than this (default ${DEFAULT-VALUE}), except segments of "
+          + "volumes served here that their newest checkpoint left behind")
   String collectGrace;
 
   /** The options with these flags' cleaning in place of theirs. */

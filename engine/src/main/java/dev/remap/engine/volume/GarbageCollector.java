@@ -15,6 +15,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Removes data objects that no volume and no snapshot references. Safe while volumes are served:
@@ -25,7 +26,9 @@ import java.util.Set;
  *   <li>a served volume's mapping only ever references what its newest checkpoint references or
  *       segments after it, so nothing it reads is collected;
  *   <li>objects younger than the grace period are never collected, which covers objects being
- *       made right now (a clone's first checkpoint before its metadata, a segment in flight);
+ *       made right now (a clone's first checkpoint before its metadata, a segment in flight),
+ *       except segments the owner of their volume, served by this process, knows are dead once
+ *       unreferenced ({@code deadIfUnreferenced}, see {@link OwnGarbage});
  *   <li>nothing collected is needed after a power cut: a volume writes a checkpoint only after
  *       syncing every segment before it (segments may be written without fsync, see
  *       {@link SegmentWriter}), so what a newer checkpoint stops referencing (segments the cleaner
@@ -43,10 +46,17 @@ public final class GarbageCollector {
 
   private final ObjectStore store;
   private final Duration grace;
+  private final Predicate<String> deadIfUnreferenced;
 
   public GarbageCollector(ObjectStore store, Duration grace) {
+    this(store, grace, key -> false);
+  }
+
+  /** deadIfUnreferenced: keys collected regardless of age when nothing references them. */
+  public GarbageCollector(ObjectStore store, Duration grace, Predicate<String> deadIfUnreferenced) {
     this.store = store;
     this.grace = grace;
+    this.deadIfUnreferenced = deadIfUnreferenced;
   }
 
   public Report run() throws IOException {
@@ -68,7 +78,7 @@ public final class GarbageCollector {
     for (ObjectInfo info : candidates) {
       Instant newest = StoreLayout.isImport(info.key())
           ? importActivity.get(StoreLayout.importOf(info.key())) : info.lastModified();
-      if (!roots.contains(info.key()) && newest.isBefore(cutoff)) {
+      if (!roots.contains(info.key()) && (newest.isBefore(cutoff) || deadIfUnreferenced.test(info.key()))) {
         garbage.add(info.key());
         bytes += info.size();
       }

@@ -50,6 +50,8 @@ final class SegmentWriter {
   private final SegmentBuffers buffers = new SegmentBuffers();
   /** Large writes linked from the journal instead of copied (upload thread only). */
   private final JournalLinks links;
+  /** Its own segments the volume knows are dead once unreferenced (marked at each checkpoint). */
+  private final OwnGarbage ownGarbage;
   /** Segments written lazily since the last barrier (upload thread only). */
   private final List<String> lazy = new ArrayList<>();
   private volatile int unsynced;
@@ -62,6 +64,7 @@ final class SegmentWriter {
     this.nextSegment = lastSegment + 1;
     this.uploadedSeq = uploadedSeq;
     this.links = new JournalLinks(store, host.volumeId());
+    this.ownGarbage = new OwnGarbage(host.volumeId());
     // What the load found is durable: it verified and synced the segments a crash left unsynced.
     this.durableJournalSeq = uploadedSeq;
   }
@@ -74,6 +77,7 @@ final class SegmentWriter {
     lazy.clear();
     unsynced = 0;
     sinceCheckpoint = 0;
+    ownGarbage.forget();
   }
 
   /** Whether segments are durable only after a barrier (the store writes them lazily). */
@@ -297,5 +301,10 @@ final class SegmentWriter {
       }
     }
     store.deleteAll(older);
+    ownGarbage.checkpointed(seq, links.filling());
+  }
+
+  OwnGarbage ownGarbage() {
+    return ownGarbage;
   }
 }

@@ -28,14 +28,16 @@ public final class StoreCollector implements AutoCloseable {
 
   private final ObjectStore store;
   private final Duration grace;
+  private final java.util.function.Predicate<String> deadIfUnreferenced;
   private final ScheduledExecutorService timer;
   private final java.util.concurrent.atomic.AtomicBoolean requested = new java.util.concurrent.atomic.AtomicBoolean();
   /** Requests this close together make one run. */
   private static final Duration REQUEST_DELAY = Duration.ofSeconds(3);
 
-  private StoreCollector(ObjectStore store, Duration grace) {
+  private StoreCollector(ObjectStore store, Duration grace, java.util.function.Predicate<String> deadIfUnreferenced) {
     this.store = store;
     this.grace = grace;
+    this.deadIfUnreferenced = deadIfUnreferenced;
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> BackgroundThreads.create(r, "store-gc"));
   }
 
@@ -45,7 +47,7 @@ public final class StoreCollector implements AutoCloseable {
       LOG.info("store garbage collection: off (interval 0); run ./remap gc to free deleted volumes' data");
       return Optional.empty();
     }
-    StoreCollector collector = new StoreCollector(store, grace);
+    StoreCollector collector = new StoreCollector(store, grace, key -> false);
     long first = Math.min(interval.toMillis(), FIRST_RUN_AT_MOST.toMillis());
     collector.timer.scheduleWithFixedDelay(collector::runOnce, first, interval.toMillis(), TimeUnit.MILLISECONDS);
     LOG.info(() -> "store garbage collection: every " + interval + ", sparing objects younger than " + grace);
@@ -65,10 +67,12 @@ public final class StoreCollector implements AutoCloseable {
 
   /**
    * The collector of a process that serves volumes: runs every interval (none when zero) and
-   * whenever a cleaner asks.
+   * whenever a cleaner asks; deadIfUnreferenced: the segments its volumes' owners know are dead
+   * once unreferenced, collected without waiting out the grace ({@link OwnGarbage}).
    */
-  public static StoreCollector startServing(ObjectStore store, Duration interval, Duration grace) {
-    StoreCollector collector = new StoreCollector(store, grace);
+  public static StoreCollector startServing(ObjectStore store, Duration interval, Duration grace,
+      java.util.function.Predicate<String> deadIfUnreferenced) {
+    StoreCollector collector = new StoreCollector(store, grace, deadIfUnreferenced);
     if (!interval.isZero()) {
       collector.timer.scheduleWithFixedDelay(collector::runOnce, interval.toMillis(), interval.toMillis(),
           TimeUnit.MILLISECONDS);
@@ -79,7 +83,7 @@ public final class StoreCollector implements AutoCloseable {
   void runOnce() {
     requested.set(false);
     try {
-      GarbageCollector.Report report = new GarbageCollector(store, grace).run();
+      GarbageCollector.Report report = new GarbageCollector(store, grace, deadIfUnreferenced).run();
       if (report.deleted() > 0) {
         LOG.info(() -> "store garbage collection: deleted " + report.deleted() + " objects (" + report.deletedBytes()
             + " bytes), kept " + report.kept());

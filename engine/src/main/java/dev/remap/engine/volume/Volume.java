@@ -140,7 +140,15 @@ public final class Volume implements BlockDevice, Ownership.Holder {
 
   @Override
   public void lost(String why) {
+    if (uploader != null) { // lost while being made
+      uploader.writer().ownGarbage().forget();
+    }
     tenure.lost(why);
+  }
+
+  /** What this volume's owner knows is dead among its segments once unreferenced. */
+  OwnGarbage ownGarbage() {
+    return uploader.writer().ownGarbage();
   }
 
   public VolumeMeta meta() {

@@ -65,6 +65,17 @@ final class VolumeCleanerTarget implements SegmentCleaner.Target {
   }
 
   @Override
+  public long bytesUploaded() {
+    return volume.uploader.writer().bytesUploaded();
+  }
+
+  /** The volume's size, and at least 256 MiB: small volumes are not measured after every few segments. */
+  @Override
+  public long measureAfterBytes() {
+    return Math.max(volume.size(), 256L << 20);
+  }
+
+  @Override
   public void readStore(String key, long offset, ByteBuffer dst) throws IOException {
     reader.readFully(key, offset, dst);
   }

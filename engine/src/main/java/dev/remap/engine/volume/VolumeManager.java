@@ -42,13 +42,15 @@ public final class VolumeManager {
   private final Ownership ownership;
   private final VolumeSnapshots snapshots;
   /** Started with the first volume opened for serving: see {@link StoreCollector}. */
-  private StoreCollector collector;
+  private volatile StoreCollector collector;
   /**
    * The volumes this manager has open for serving, by volume id, until they close. A second open
    * cannot take the node lock (the process holds it already), but operations that only need the
    * volume (a snapshot, a resize) use the served instance instead of failing.
    */
   private final java.util.Map<String, Volume> served = new java.util.concurrent.ConcurrentHashMap<>();
+  /** What the volumes served here, and those closed within the grace, know is dead ({@link OwnGarbage}). */
+  private final OwnGarbage.Registry ownGarbage;
 
   /** Volumes that read store objects directly (no disk cache). */
   public VolumeManager(ObjectStore store, VolumeOptions options) {
@@ -59,6 +61,7 @@ public final class VolumeManager {
   public VolumeManager(ObjectStore store, VolumeOptions options, ObjectReader reader) {
     this.store = store;
     this.options = options;
+    this.ownGarbage = new OwnGarbage.Registry(options.cleaning().collectGrace());
     this.reader = reader;
     this.ownership = new Ownership(store, options);
     this.snapshots = new VolumeSnapshots(store, reader);
@@ -232,7 +235,12 @@ public final class VolumeManager {
           loaded.table(), loaded.lastSegment(), loaded.journalSeq(), options, lock, ownership, epoch, taken -> load(taken, true),
           collector()::requestSoon);
       served.put(meta.id(), volume);
-      lock.onRelease(() -> served.remove(meta.id(), volume));
+      ownGarbage.opened(meta.id(), volume.ownGarbage());
+      lock.onRelease(() -> {
+        served.remove(meta.id(), volume);
+        ownGarbage.closed(meta.id(), volume.ownGarbage());
+        collectSoonIfStarted();
+      });
       return volume;
     } catch (IOException | RuntimeException e) {
       if (epoch > 0) {
@@ -250,9 +258,18 @@ public final class VolumeManager {
   private synchronized StoreCollector collector() {
     if (collector == null) {
       VolumeOptions.Cleaning c = options.cleaning();
-      collector = StoreCollector.startServing(store, c.enabled() ? c.collectEvery() : Duration.ZERO, c.collectGrace());
+      collector = StoreCollector.startServing(store, c.enabled() ? c.collectEvery() : Duration.ZERO, c.collectGrace(),
+          ownGarbage);
     }
     return collector;
+  }
+
+  /** A closed volume's last checkpoint may have left segments behind: collected soon. */
+  private void collectSoonIfStarted() {
+    StoreCollector started = collector;
+    if (started != null && options.cleaning().enabled()) {
+      started.requestSoon(); // not under this manager's monitor, which stopCollecting holds while it waits
+    }
   }
 
   /** Stops this process's collection (at shutdown, before the store is closed). */
