@@ -22,8 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Large writes linked from the journal's files instead of copied into segments ({@link
  * JournalLinks}), on a file store beside the journal as on a node: what the store holds, that the
  * data reads back before and after an open, that the cleaner and garbage collection free adopted
- * files once their writes are overwritten, and that an open deletes an adopted file no segment
- * links to (what a crash between the adoption and its segment leaves).
+ * files once their writes are overwritten (within seconds under a long grace, while the volume is
+ * served and after it closed: {@link OwnGarbage}), and that an open deletes an adopted file no
+ * segment links to (what a crash between the adoption and its segment leaves).
  */
 class JournalLinksTest {
 
