@@ -144,12 +144,12 @@ settle() {
   echo $((SECONDS - start - SETTLE))
 }
 
-fio_nbd() { # NAME URI FIO-ARGS...: prints "IOPS BYTES" of the job's writes
+fio_nbd() { # NAME URI FIO-ARGS...: prints "IOPS BYTES BYTES-PER-SECOND" of the job's writes
   local name=$1 target=$2; shift 2
   fio --name="$name" --ioengine=nbd --uri="$target" --output-format=json "$@" >"$work/fio-$name.json"
   # (the nbd engine prints a line before the JSON)
   python3 -c 'import json,sys; t=open(sys.argv[1]).read(); w=json.loads(t[t.index("{"):])["jobs"][0]["write"]
-print(round(w["iops"]), w["io_bytes"])' "$work/fio-$name.json"
+print(round(w["iops"]), w["io_bytes"], w["bw_bytes"])' "$work/fio-$name.json"
 }
 fill() { fio_nbd "fill-$1" "$(uri "$1")" --rw=write --bs=1M --iodepth=8 --size="$2" >/dev/null; }
 overwrite() { # VOLUME SIZE AMOUNT: uniform random 4 KiB writes (blocks may repeat)
@@ -157,6 +157,10 @@ overwrite() { # VOLUME SIZE AMOUNT: uniform random 4 KiB writes (blocks may repe
     --norandommap --randrepeat=0
 }
 segments_bytes() { du -sb "$1" | cut -f1; }  # the store's segments/ folder
+# Segments and the journal files they link to (*.dat, large writes: docs/ARCHITECTURE.md) under a
+# store folder, while a server writes and collects (segments may vanish while it walks).
+seg_sum() { { find "$1/segments" \( -name '*.seg' -o -name '*.dat' \) -printf '%s\n' 2>/dev/null || true; } |
+  awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 mib() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 2**20:,.0f} MiB')" "$1"; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
 pct() { python3 -c "import sys; print(f'{100 * float(sys.argv[1]) / float(sys.argv[2]):.0f}%')" "$1" "$2"; }
@@ -222,7 +226,7 @@ if wants iops; then
       hold io
       sleep 12  # past the cleaner's first measurement (10 s after the stack opened): it is copying
       scrape; c0=$(vm remap_volume_cleaned_bytes_total io) u0=$(vm remap_uploaded_bytes_total io)
-      read -r iops written < <(fio_nbd "io-$mode-$rep" "$(uri io)" --rw=randwrite --bs=4k --iodepth=32 \
+      read -r iops written _ < <(fio_nbd "io-$mode-$rep" "$(uri io)" --rw=randwrite --bs=4k --iodepth=32 \
         --size=1G --norandommap --randrepeat=0 --time_based --runtime="$IOPS_SECONDS")
       scrape; c1=$(vm remap_volume_cleaned_bytes_total io) u1=$(vm remap_uploaded_bytes_total io)
       IOPS[$mode]+="$iops "
@@ -333,21 +337,18 @@ if wants busy; then
   remap volume create busy --size 1G >/dev/null
   serve busy --collect-grace 0s
   hold busy; fill busy 1G
-  # Segments and the journal files they link to (*.dat, large writes: docs/ARCHITECTURE.md).
-  seg_sum() { { find "$work/busy-store/segments" \( -name '*.seg' -o -name '*.dat' \) -printf '%s\n' 2>/dev/null || true; } |
-    awk '{ s += $1 } END { printf "%.0f\n", s }'; }  # (segments may vanish while it walks)
   overwrite busy 1G "${OW_WRITES:-8G}" >"$work/busy-fio.txt" &
   writer=$! peak=0 over=0 samples=0 t0=$SECONDS
   while kill -0 "$writer" 2>/dev/null; do
-    b=$(seg_sum) samples=$((samples + 1))
+    b=$(seg_sum "$work/busy-store") samples=$((samples + 1))
     ((b > peak)) && peak=$b
     ((b * 10 > GiB * 16)) && over=$((over + 1))
     sleep 4
   done
   wait "$writer"; t_write=$((SECONDS - t0)) t1=$SECONDS
-  until (($(seg_sum) * 10 <= GiB * 12)) || ((SECONDS - t1 > 600)); do sleep 1; done
+  until (($(seg_sum "$work/busy-store") * 10 <= GiB * 12)) || ((SECONDS - t1 > 600)); do sleep 1; done
   back=$((SECONDS - t1))
-  quiet=$(settle busy); final=$(seg_sum)
+  quiet=$(settle busy); final=$(seg_sum "$work/busy-store")
   release busy; stop_serve
   what="while fio writes ${OW_WRITES:-8G} of 4 KiB random overwrites to a filled 1 GiB volume ($t_write s; --collect-grace 0s):"
   row "$what peak segments/ bytes per live byte, sampled every 4 s" \
@@ -363,25 +364,22 @@ if wants sequential; then
   remap volume create seq --size 2G >/dev/null
   serve seq  # the default collection: grace 5m
   hold seq
-  seq_sum() { { find "$work/seq-store/segments" \( -name '*.seg' -o -name '*.dat' \) -printf '%s\n' 2>/dev/null || true; } |
-    awk '{ s += $1 } END { printf "%.0f\n", s }'; }
-  fio --name=seq --ioengine=nbd --uri="$(uri seq)" --rw=write --bs=1M --iodepth=8 --time_based \
-    --runtime="$SEQ_SECONDS" --output-format=json >"$work/fio-seq.json" &
+  fio_nbd seq "$(uri seq)" --rw=write --bs=1M --iodepth=8 --time_based --runtime="$SEQ_SECONDS" \
+    >"$work/seq-fio.txt" &
   writer=$! peak=0 samples=0 stopped=""
   while kill -0 "$writer" 2>/dev/null; do
-    b=$(seq_sum) samples=$((samples + 1))
+    b=$(seg_sum "$work/seq-store") samples=$((samples + 1))
     ((b > peak)) && peak=$b
     if (($(df -B1 --output=avail "$work" | tail -1) < 12 * GiB)); then
-      stopped="; fio stopped at $((samples * 2)) s, the disk under 12 GiB free"; kill "$writer" 2>/dev/null
+      stopped="; fio stopped at $((samples * 2)) s, the disk under 12 GiB free"; pkill -P "$writer" -x fio
     fi
     sleep 2
   done
   wait "$writer" || true; t1=$SECONDS
-  until (($(seq_sum) * 10 <= 2 * GiB * 12)) || ((SECONDS - t1 > 600)); do sleep 1; done
+  until (($(seg_sum "$work/seq-store") * 10 <= 2 * GiB * 12)) || ((SECONDS - t1 > 600)); do sleep 1; done
   back=$((SECONDS - t1))
-  written=$(python3 -c 'import json,sys; t=open(sys.argv[1]).read(); w=json.loads(t[t.index("{"):])["jobs"][0]["write"]
-b, r = w["io_bytes"], w["bw_bytes"]; print("%.1f GiB at %s MiB/s" % (b / 2**30, format(round(r / 2**20), ",")))' \
-    "$work/fio-seq.json")
+  read -r _ bytes rate <"$work/seq-fio.txt"
+  written="$(python3 -c "import sys; print(f'{int(sys.argv[1]) / 2**30:.1f}')" "$bytes") GiB at $(mib "$rate")/s"
   release seq; stop_serve
   row "1 MiB sequential writes QD8 to a 2 GiB volume for $SEQ_SECONDS s ($written$stopped; default --collect-grace 5m): peak segments/ bytes per live byte, sampled every 2 s" \
     "$(ratio "$peak" $((2 * GiB))) ($(mib "$peak")); under 1.2 again $back s after the writes" "" ""

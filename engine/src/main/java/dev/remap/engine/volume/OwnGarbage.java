@@ -63,32 +63,31 @@ final class OwnGarbage {
   /** The marks of the volumes a process serves, and of those it closed within the grace period. */
   static final class Registry implements Predicate<String> {
 
+    /** A volume's mark, and when it closed here (Long.MIN_VALUE: served). */
+    private record Held(OwnGarbage garbage, long closedAtNanos) {}
+
+    private static final long SERVED = Long.MIN_VALUE;
+
     private final long keepAfterCloseNanos;
-    private final Map<String, OwnGarbage> marks = new ConcurrentHashMap<>();
-    private final Map<String, Long> closedAt = new ConcurrentHashMap<>();
+    private final Map<String, Held> held = new ConcurrentHashMap<>();
 
     Registry(Duration keepAfterClose) {
       this.keepAfterCloseNanos = keepAfterClose.toNanos();
     }
 
     void opened(String volumeId, OwnGarbage garbage) {
-      closedAt.remove(volumeId);
-      marks.put(volumeId, garbage);
+      held.put(volumeId, new Held(garbage, SERVED));
     }
 
     /** The volume closed (or was handed over) here; forgets the marks of volumes closed long ago. */
     void closed(String volumeId, OwnGarbage garbage) {
       long now = System.nanoTime();
-      if (marks.get(volumeId) == garbage) {
-        closedAt.put(volumeId, now);
-      }
-      closedAt.entrySet().removeIf(e -> {
-        boolean expired = now - e.getValue() > keepAfterCloseNanos;
-        if (expired) {
-          marks.remove(e.getKey());
-        }
-        return expired;
-      });
+      held.computeIfPresent(volumeId, (id, h) -> h.garbage() == garbage ? new Held(garbage, now) : h);
+      held.values().removeIf(h -> expired(h, now));
+    }
+
+    private boolean expired(Held h, long now) {
+      return h.closedAtNanos() != SERVED && now - h.closedAtNanos() > keepAfterCloseNanos;
     }
 
     /** Whether key is a segment whose volume's owner here knows it is dead once unreferenced. */
@@ -98,16 +97,8 @@ final class OwnGarbage {
         return false;
       }
       int end = key.indexOf('/', StoreLayout.SEGMENTS.length());
-      if (end < 0) {
-        return false;
-      }
-      String id = key.substring(StoreLayout.SEGMENTS.length(), end);
-      OwnGarbage garbage = marks.get(id);
-      Long closed = closedAt.get(id);
-      if (garbage == null || (closed != null && System.nanoTime() - closed > keepAfterCloseNanos)) {
-        return false;
-      }
-      return garbage.deadIfUnreferenced(key);
+      Held h = end < 0 ? null : held.get(key.substring(StoreLayout.SEGMENTS.length(), end));
+      return h != null && !expired(h, System.nanoTime()) && h.garbage().deadIfUnreferenced(key);
     }
   }
 }

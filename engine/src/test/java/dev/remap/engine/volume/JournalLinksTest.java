@@ -113,9 +113,7 @@ class JournalLinksTest {
       volume.drain(Duration.ofSeconds(30));
       CleanerTest.eventually(60, () -> {
         new GarbageCollector(store, Duration.ZERO).run();
-        long stored = Stream.concat(objects(id, true).stream(), objects(id, false).stream())
-            .mapToLong(ObjectInfo::size).sum();
-        return (double) stored / (16L * MIB) <= 1.3;
+        return storedPerLiveByte(id, 16L * MIB) <= 1.3;
       });
       assertThat(objects(id, true).size()).as("adopted journal files left, of " + adopted).isLessThan(adopted);
       assertThat(volume.stats().cleanedBytes()).as("live bytes the cleaner copied").isPositive();
@@ -153,11 +151,7 @@ class JournalLinksTest {
           write(volume, model, b, 64 << 10, random);
         }
         volume.drain(Duration.ofSeconds(30));
-        CleanerTest.eventually(60, () -> {
-          long stored = Stream.concat(objects(id, true).stream(), objects(id, false).stream())
-              .mapToLong(ObjectInfo::size).sum();
-          return (double) stored / (16L * MIB) <= 1.3;
-        });
+        CleanerTest.eventually(60, () -> storedPerLiveByte(id, 16L * MIB) <= 1.3);
         verify(volume, model);
       }
       assertThat(store.stat(foreign)).as("a young unreferenced segment of a volume not served here").isPresent();
@@ -171,11 +165,7 @@ class JournalLinksTest {
           }
         }
       }
-      CleanerTest.eventually(60, () -> {
-        long stored = Stream.concat(objects(id, true).stream(), objects(id, false).stream())
-            .mapToLong(ObjectInfo::size).sum();
-        return (double) stored / (16L * MIB) <= 1.3;
-      });
+      CleanerTest.eventually(60, () -> storedPerLiveByte(id, 16L * MIB) <= 1.3);
       try (Volume reopened = patient.open("disk")) {
         verify(reopened, model);
       }
@@ -216,6 +206,13 @@ class JournalLinksTest {
     try (Volume reopened = volumes.open("disk")) {
       verify(reopened, model);
     }
+  }
+
+  /** Bytes of the volume's segments and adopted journal files per byte of its data (live bytes). */
+  private double storedPerLiveByte(String id, long live) throws Exception {
+    long stored = Stream.concat(objects(id, true).stream(), objects(id, false).stream())
+        .mapToLong(ObjectInfo::size).sum();
+    return (double) stored / live;
   }
 
   /** The volume's adopted journal files (true) or its segments (false), in key order. */
