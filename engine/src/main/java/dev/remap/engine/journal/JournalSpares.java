@@ -31,8 +31,12 @@ import java.util.List;
 final class JournalSpares {
 
   static final String SUFFIX = ".spare";
-  /** Enough for a roll while the uploader retires the file before; more would hold disk for nothing. */
-  static final int MOST = 2;
+  /**
+   * Enough that a roll finds a spare while files retire in bursts (at a barrier, several at once):
+   * with two, about half the rolls of 4 KiB random writes with a FLUSH every 32 created a file
+   * (docs/BENCHMARKS.md, "Step 23"). More would hold disk for nothing.
+   */
+  static final int MOST = 4;
 
   private final Path dir;
   private final ArrayDeque<Path> ready = new ArrayDeque<>();

@@ -114,7 +114,7 @@ class JournalSparesTest {
     }
   }
 
-  /** At most two spares, and live files and spares together within the capacity. */
+  /** At most {@link JournalSpares#MOST} spares, and live files and spares together within the capacity. */
   @Test
   void sparesAreFewAndWithinTheCapacity() throws Exception {
     try (Journal journal = Journal.open(dir, 1 << 20, 64 << 10, 0, a -> { })) {
