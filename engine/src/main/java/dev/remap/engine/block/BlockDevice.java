@@ -102,6 +102,17 @@ public interface BlockDevice extends AutoCloseable {
   /** Makes every write that returned before this call durable. */
   void flush() throws IOException;
 
+  /**
+   * Whether every write that returned before this call is durable already, so that a flush now
+   * would have nothing to wait for: a front-end may then answer a FLUSH at once on its own thread
+   * instead of queueing it. True only when certain (it counts as a flush: a device may record that
+   * one came); false says nothing. False unless a device knows better; a layer that holds writes
+   * of its own must not pass the question down.
+   */
+  default boolean flushedAlready() {
+    return false;
+  }
+
   /** Allocation status of the range, covering it exactly, in order. */
   List<Extent> extents(long offset, long length) throws IOException;
 

@@ -171,6 +171,16 @@ public final class ExportStack implements BlockDevice {
     return queue.submitDiscard(offset, length, zero, fua);
   }
 
+  /**
+   * Whether a FLUSH may be answered at once ({@link BlockDevice#flushedAlready}): asked of the
+   * base itself, since nothing between the queue and it holds a write once it returned (the RAM
+   * tier writes through).
+   */
+  @Override
+  public boolean flushedAlready() {
+    return base.device().flushedAlready();
+  }
+
   public CompletableFuture<Void> submitFlush() {
     return queue.submitFlush();
   }

@@ -420,6 +420,11 @@ public final class Journal implements AutoCloseable {
     }
   }
 
+  /** Whether a completed sync made every record up to seq durable (no waiting, no file system call). */
+  public boolean syncedThrough(long seq) {
+    return syncs.syncedThrough(seq);
+  }
+
   public long lastSeq() {
     lock.lock();
     try {

@@ -46,6 +46,11 @@ final class JournalSyncs {
     this.dir = dir;
   }
 
+  /** Whether every record up to seq is durable. */
+  boolean syncedThrough(long seq) {
+    return syncedSeq >= seq;
+  }
+
   /** Makes every record up to needed (all appended before the call) durable. */
   void sync(long needed, Dirty journal) throws IOException {
     if (syncedSeq >= needed) {

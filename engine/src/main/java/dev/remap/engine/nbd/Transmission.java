@@ -225,7 +225,13 @@ final class Transmission {
         }
       }
       case CMD_WRITE -> after(r, bytes, start, stack.submitWrite(r.offset(), payload, r.fua()));
-      case CMD_FLUSH -> after(r, bytes, start, stack.submitFlush());
+      case CMD_FLUSH -> {
+        if (stack.flushedAlready()) {
+          complete(r, bytes, start, null, null); // nothing to wait for: not queued behind other FLUSHes
+        } else {
+          after(r, bytes, start, stack.submitFlush());
+        }
+      }
       case CMD_TRIM -> after(r, bytes, start, stack.submitDiscard(r.offset(), r.length(), false, r.fua()));
       case CMD_WRITE_ZEROES ->
           after(r, bytes, start, stack.submitDiscard(r.offset(), r.length(), r.has(CMD_FLAG_NO_HOLE), r.fua()));

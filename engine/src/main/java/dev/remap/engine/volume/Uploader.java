@@ -138,6 +138,15 @@ final class Uploader {
    * journal before their segments were durable, waits for a barrier (see {@link RetirementGate}).
    * The caller syncs the journal after this returns.
    */
+  /**
+   * A FLUSH covering records up to seq, if it need not wait for a barrier: true when none is
+   * needed (the FLUSH is recorded, as {@link #flushing} records it); false when one is, and then
+   * the caller goes the way of {@link #flushing}, which asks again.
+   */
+  boolean flushingWithoutBarrier(long seq) {
+    return gate.flushing(seq, writer.durableJournalSeq()) == 0;
+  }
+
   void flushing(long seq) throws IOException {
     long needed = gate.flushing(seq, writer.durableJournalSeq());
     if (needed == 0) {
