@@ -134,11 +134,6 @@ final class Uploader {
   }
 
   /**
-   * A client's FLUSH covering journal records up to seq starts: if records it covers left the
-   * journal before their segments were durable, waits for a barrier (see {@link RetirementGate}).
-   * The caller syncs the journal after this returns.
-   */
-  /**
    * A FLUSH covering records up to seq, if it need not wait for a barrier: true when none is
    * needed (the FLUSH is recorded, as {@link #flushing} records it); false when one is, and then
    * the caller goes the way of {@link #flushing}, which asks again.
@@ -147,6 +142,11 @@ final class Uploader {
     return gate.flushing(seq, writer.durableJournalSeq()) == 0;
   }
 
+  /**
+   * A client's FLUSH covering journal records up to seq starts: if records it covers left the
+   * journal before their segments were durable, waits for a barrier (see {@link RetirementGate}).
+   * The caller syncs the journal after this returns.
+   */
   void flushing(long seq) throws IOException {
     long needed = gate.flushing(seq, writer.durableJournalSeq());
     if (needed == 0) {
