@@ -139,7 +139,7 @@ final class Uploader {
    * the caller goes the way of {@link #flushing}, which asks again.
    */
   boolean flushingWithoutBarrier(long seq) {
-    return gate.flushing(seq, writer.durableJournalSeq()) == 0;
+    return barrierFor(seq) == 0;
   }
 
   /**
@@ -148,11 +148,16 @@ final class Uploader {
    * The caller syncs the journal after this returns.
    */
   void flushing(long seq) throws IOException {
-    long needed = gate.flushing(seq, writer.durableJournalSeq());
+    long needed = barrierFor(seq);
     if (needed == 0) {
       return;
     }
     monitor.awaitBarrier(needed);
+  }
+
+  /** Records a FLUSH covering records up to seq; the record a barrier must reach first, or 0. */
+  private long barrierFor(long seq) {
+    return gate.flushing(seq, writer.durableJournalSeq());
   }
 
   /** Uploads everything pending now; fails if that takes longer than timeout. */
