@@ -7,10 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -28,11 +25,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * else is written to that file or after it ({@code JournalFile} keeps each file's state).
  *
  * <p>Locking: one lock serialises appends, rolls, syncs and retirement, and guards every file's
- * state; reads are positional and take no lock. Callers must not read a file after retiring it
+ * state ({@link JournalFiles}); reads are positional and take no lock. Callers must not read a file after retiring it
  * (the volume guarantees that by relocating the mapping before it retires). Syncs are serialised
  * by {@link JournalSyncs}'s lock, taken before the journal's lock and never under it. Both are
- * leaves of the volume package's lock order: under them it takes no other lock and calls only its
- * files.
+ * leaves of the volume package's lock order: under them it takes no other lock but the monitors of
+ * {@link JournalRetirement} and {@link JournalSpares} (leaves themselves) and calls only its files.
  *
  * <p>Full: when the journal holds {@code capacity} bytes, {@link #append} waits for
  * {@link #retire} to free space (back-pressure) unless {@link #refuseWhenFull} gave a reason, when
@@ -55,40 +52,27 @@ public final class Journal implements AutoCloseable {
   private final long fileSize;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition space = lock.newCondition();
-  private final TreeMap<String, JournalFile> files = new TreeMap<>();
-  private JournalFile current;
-  /** Taken out by retireLater, waiting for deleteRetired. */
-  private final List<JournalFile> retiredFiles = new ArrayList<>();
+  /** Guarded by lock. */
+  private final JournalFiles files;
   private long lastSeq;
   private long usedBytes;
   private boolean closed;
   /** Why a full journal refuses appends instead of waiting; null to wait. */
   private String refusal;
-  /** A file was created since the last sync: the directory entry is not durable yet. */
-  private boolean directoryDirty;
 
-  /** How far files were ever retired, written before they are unlinked. */
-  private final RetiredNote note;
-  /** Retired files a roll writes over instead of creating one. */
-  private final JournalSpares spares;
+  /** Retired files on their way out (deleted or kept as spares), and the spares rolls take. */
+  private final JournalRetirement retirement;
   /** Serialises and groups syncs: one returns only after every earlier append is durable. */
   private final JournalSyncs syncs;
 
-  private Journal(Path dir, long capacity, long fileSize, RetiredNote note, JournalSpares spares,
+  private Journal(Path dir, long capacity, long fileSize, JournalRetirement retirement,
       JournalRecovery.Recovered recovered) {
     this.dir = dir;
-    this.note = note;
-    this.spares = spares;
+    this.retirement = retirement;
     this.syncs = new JournalSyncs(dir);
     this.capacity = capacity;
     this.fileSize = fileSize;
-    for (JournalFile file : recovered.files()) {
-      files.put(file.name(), file);
-    }
-    if (!files.isEmpty() && !files.lastEntry().getValue().adopted()) {
-      // An adopted file is never written again (segments map its bytes): the next append rolls.
-      current = files.lastEntry().getValue();
-    }
+    this.files = new JournalFiles(dir, recovered.files());
     lastSeq = recovered.lastSeq();
     usedBytes = recovered.usedBytes();
   }
@@ -105,7 +89,8 @@ public final class Journal implements AutoCloseable {
     RetiredNote note = RetiredNote.open(dir);
     try {
       JournalRecovery.Recovered recovered = JournalRecovery.recover(dir, afterSeq, note.value(), replay);
-      return new Journal(dir, capacity, fileSize, note, JournalSpares.open(dir), recovered);
+      return new Journal(dir, capacity, fileSize,
+          new JournalRetirement(note, JournalSpares.open(dir), fileSize, capacity), recovered);
     } catch (IOException | RuntimeException e) {
       note.close();
       throw e;
@@ -123,7 +108,7 @@ public final class Journal implements AutoCloseable {
     try {
       JournalRecord record = new JournalRecord(type, lastSeq + 1, offset, length);
       int size = record.encodedSize();
-      makeRoom(size, length);
+      JournalFile current = makeRoom(size, length);
       ByteBuffer header = record.header(payload);
       ByteBuffer[] parts = payload == null ? new ByteBuffer[] {header} : new ByteBuffer[] {header, payload.duplicate()};
       long position = current.append(parts, size, record.seq());
@@ -146,7 +131,7 @@ public final class Journal implements AutoCloseable {
       throws IOException, InterruptedException {
     lock.lock();
     try {
-      makeRoom(JournalRecord.HEADER + payloads[from].remaining(), payloads[from].remaining());
+      JournalFile current = makeRoom(JournalRecord.HEADER + payloads[from].remaining(), payloads[from].remaining());
       long total = 0;
       List<ByteBuffer> parts = new ArrayList<>();
       List<JournalRecord> records = new ArrayList<>();
@@ -180,9 +165,9 @@ public final class Journal implements AutoCloseable {
   /**
    * Waits until the journal has room for the next record (of size bytes, length of them the
    * request's), unless a full journal is refused, and rolls to a new file if the current one
-   * cannot take it. Under the lock.
+   * cannot take it. Returns the file to append to. Under the lock.
    */
-  private void makeRoom(int size, int length) throws IOException, InterruptedException {
+  private JournalFile makeRoom(int size, int length) throws IOException, InterruptedException {
     if (size > fileSize) {
       throw new IllegalArgumentException("a request of " + length + " bytes is larger than a journal file");
     }
@@ -196,21 +181,11 @@ public final class Journal implements AutoCloseable {
     if (closed) {
       throw dev.remap.engine.block.DeviceException.closed("the journal in " + dir + " is closed");
     }
+    JournalFile current = files.current();
     if (current == null || current.size() + size > fileSize) {
-      roll(lastSeq + 1);
+      return files.roll(lastSeq + 1, retirement.takeSpare());
     }
-  }
-
-  private void roll(long firstSeq) throws IOException {
-    // The previous file stays dirty and the new directory entry unsynced: the next sync makes
-    // both durable, off the path of writers that did not ask for durability.
-    if (current != null) {
-      current.endAtSize();
-    }
-    Path spare = spares.take();
-    current = spare == null ? JournalFile.create(dir, firstSeq) : JournalFile.reuse(spare, dir, firstSeq);
-    files.put(current.name(), current);
-    directoryDirty = true;
+    return current;
   }
 
   /**
@@ -227,15 +202,7 @@ public final class Journal implements AutoCloseable {
     public JournalSyncs.Taken take() {
       lock.lock();
       try {
-        List<JournalFile> taken = new ArrayList<>();
-        for (JournalFile file : files.values()) {
-          if (file.takeDirty()) {
-            taken.add(file);
-          }
-        }
-        boolean folder = directoryDirty;
-        directoryDirty = false;
-        return new JournalSyncs.Taken(lastSeq, taken, folder);
+        return files.takeDirty(lastSeq);
       } finally {
         lock.unlock();
       }
@@ -245,8 +212,7 @@ public final class Journal implements AutoCloseable {
     public void giveBack(JournalSyncs.Taken taken) {
       lock.lock();
       try {
-        taken.files().forEach(JournalFile::markDirty);
-        directoryDirty |= taken.folder();
+        files.giveBack(taken);
       } finally {
         lock.unlock();
       }
@@ -272,7 +238,7 @@ public final class Journal implements AutoCloseable {
   public boolean holds(String file) {
     lock.lock();
     try {
-      return files.containsKey(file);
+      return files.get(file) != null;
     } finally {
       lock.unlock();
     }
@@ -304,23 +270,7 @@ public final class Journal implements AutoCloseable {
   public void retireLater(long uptoSeq) throws IOException {
     lock.lock();
     try {
-      Iterator<Map.Entry<String, JournalFile>> it = files.entrySet().iterator();
-      while (it.hasNext()) {
-        JournalFile file = it.next().getValue();
-        if (file == current || file.lastSeq() > uptoSeq) {
-          break;
-        }
-        it.remove();
-        file.retire();
-        retiredFiles.add(file);
-      }
-      if (current != null && current.lastSeq() <= uptoSeq && current.size() > 0 && files.size() == 1) {
-        // Everything is uploaded: start afresh rather than keep an old file forever.
-        files.remove(current.name());
-        current.retire();
-        retiredFiles.add(current);
-        current = null;
-      }
+      files.retireThrough(uptoSeq, retirement::add);
     } finally {
       lock.unlock();
     }
@@ -335,51 +285,22 @@ public final class Journal implements AutoCloseable {
     int liveFiles;
     lock.lock();
     try {
-      gone = new ArrayList<>(retiredFiles);
-      retiredFiles.clear();
-      liveFiles = files.size();
+      gone = retirement.take();
+      liveFiles = files.count();
     } finally {
       lock.unlock();
     }
-    if (gone.isEmpty()) {
-      return;
-    }
-    long newest = 0;
-    for (JournalFile file : gone) {
-      newest = Math.max(newest, file.lastSeq());
-    }
-    // Durably before any unlink: a power cut may keep an unlink of records the store does not
-    // hold durably yet (never flushed), and the next open must know they were retired.
-    try {
-      note.advance(newest);
-    } catch (IOException e) {
-      lock.lock();
-      try {
-        retiredFiles.addAll(gone); // the next retirement tries again
-      } finally {
-        lock.unlock();
-      }
-      throw e;
-    }
-    IOException failed = null;
-    try {
-      spares.keepOrDelete(gone, liveFiles, fileSize, capacity);
-    } catch (IOException e) {
-      failed = e;
-    }
-    long freed = 0;
-    for (JournalFile file : gone) {
-      freed += file.size();
-    }
+    retirement.dispose(gone, liveFiles, this::free);
+  }
+
+  /** Gives back the space of retired files and wakes appends waiting for it. */
+  private void free(long bytes) {
     lock.lock();
     try {
-      usedBytes -= freed;
+      usedBytes -= bytes;
       space.signalAll();
     } finally {
       lock.unlock();
-    }
-    if (failed != null) {
-      throw failed;
     }
   }
 
@@ -411,7 +332,7 @@ public final class Journal implements AutoCloseable {
   public void continueAfter(long seq) {
     lock.lock();
     try {
-      if (!files.isEmpty()) {
+      if (files.count() > 0) {
         throw new IllegalStateException("the journal in " + dir + " still holds records");
       }
       lastSeq = Math.max(lastSeq, seq);
@@ -457,15 +378,10 @@ public final class Journal implements AutoCloseable {
       }
       closed = true;
       space.signalAll();
-      for (JournalFile file : files.values()) {
-        file.close();
-      }
-      if (directoryDirty) {
-        JournalFile.forceFolder(dir);
-      }
+      files.closeAll();
     } finally {
       lock.unlock();
-      note.close();
+      retirement.close();
     }
   }
 }
