@@ -45,80 +45,120 @@ public final class MappingCodec {
    */
   public static byte[] encode(MappingTable table, long segmentSeq, long journalSeq) {
     Geometry g = table.geometry();
-    // One pass to number the keys and size the result, one to write it into an array of exactly
-    // that size: a checkpoint of a volume cut into 4 KiB spans by random writes has millions of
-    // spans, and a stream of synchronized single-byte writes was most of the time it took.
-    Map<String, Integer> keys = new HashMap<>();
-    List<byte[]> keyBytes = new ArrayList<>();
-    int[] spanKeys = new int[64];
-    int spans = 0;
-    int nonEmpty = 0;
-    long size = 4 + 4 + 8 + 4 + 4 + 8 + 8 + 4 + 4 + 4;
-    String lastKey = null;
-    int lastIndex = -1;
+    // One pass to number the keys, count each chunk's spans and size the result, one to write it
+    // into an array of exactly that size: a checkpoint of a volume cut into 4 KiB spans by random
+    // writes has millions of spans, and a stream of synchronized single-byte writes was most of
+    // the time it took. Both walk the spans without an object per span (ChunkRef.forEachSpan).
+    Numbering numbering = new Numbering();
     for (long i = 0; i < g.chunkCount(); i++) {
       ChunkRef chunk = table.chunk(i);
-      if (chunk.isEmpty()) {
-        continue;
-      }
-      nonEmpty++;
-      size += 8 + 8 + 4;
-      for (Span span : chunk.spans()) {
-        if (span.source() instanceof Source.Journaled j) {
-          throw new IllegalStateException("chunk " + i + " still maps to the local " + j);
-        }
-        int index = -1;
-        size += 4 + 4 + 1;
-        if (span.source() instanceof Source.Stored s) {
-          // Neighbouring spans mostly come from one segment, whose key is one String instance.
-          if (s.key() != lastKey) {
-            lastIndex = keys.computeIfAbsent(s.key(), k -> {
-              keyBytes.add(k.getBytes(StandardCharsets.UTF_8));
-              return keyBytes.size() - 1;
-            });
-            lastKey = s.key();
-          }
-          index = lastIndex;
-          size += 4 + 8;
-        }
-        if (spans == spanKeys.length) {
-          spanKeys = Arrays.copyOf(spanKeys, spans * 2);
-        }
-        spanKeys[spans++] = index;
+      if (!chunk.isEmpty()) {
+        numbering.chunk(i, chunk);
       }
     }
-    for (byte[] key : keyBytes) {
+    long size = 4 + 4 + 8 + 4 + 4 + 8 + 8 + 4 + 4 + 4 + numbering.bytes;
+    for (byte[] key : numbering.keyBytes) {
       size += 2 + key.length;
     }
     byte[] bytes = new byte[Math.toIntExact(size)];
     ByteBuffer out = ByteBuffer.wrap(bytes);
     out.putInt(MAGIC).putInt(VERSION).putLong(g.size()).putInt(g.blockSize()).putInt(g.chunkSize())
-        .putLong(segmentSeq).putLong(journalSeq).putInt(keyBytes.size());
-    for (byte[] key : keyBytes) {
+        .putLong(segmentSeq).putLong(journalSeq).putInt(numbering.keyBytes.size());
+    for (byte[] key : numbering.keyBytes) {
       out.putShort((short) key.length).put(key);
     }
-    out.putInt(nonEmpty);
-    int s = 0;
+    out.putInt(numbering.chunks);
+    Writing writing = new Writing(out, numbering.spanKeys);
+    int c = 0;
     for (long i = 0; i < g.chunkCount(); i++) {
       ChunkRef chunk = table.chunk(i);
       if (chunk.isEmpty()) {
         continue;
       }
-      out.putLong(i).putLong(chunk.generation()).putInt(chunk.spans().size());
-      for (Span span : chunk.spans()) {
-        out.putInt((int) span.offset()).putInt((int) span.length());
-        int index = spanKeys[s++];
-        if (index >= 0) {
-          out.put((byte) 1).putInt(index).putLong(((Source.Stored) span.source()).offset());
-        } else {
-          out.put((byte) 0);
-        }
-      }
+      out.putLong(i).putLong(chunk.generation()).putInt(numbering.chunkSpans[c++]);
+      chunk.forEachSpan(writing);
     }
     CRC32C crc = new CRC32C();
     crc.update(bytes, 0, out.position());
     out.putInt((int) crc.getValue());
     return bytes;
+  }
+
+  /** Encode's first pass: numbers the keys in order of first use and counts what the second writes. */
+  private static final class Numbering implements ChunkRef.SpanSink {
+    final Map<String, Integer> keys = new HashMap<>();
+    final List<byte[]> keyBytes = new ArrayList<>();
+    /** Each span's key number, -1 for zeros, in the order written. */
+    int[] spanKeys = new int[64];
+    int spans;
+    /** Each non-empty chunk's span count, in the order written. */
+    int[] chunkSpans = new int[16];
+    int chunks;
+    /** What the chunks and their spans take, encoded. */
+    long bytes;
+    private long chunk;
+    private String lastKey;
+    private int lastIndex = -1;
+
+    void chunk(long index, ChunkRef ref) {
+      chunk = index;
+      int before = spans;
+      bytes += 8 + 8 + 4;
+      ref.forEachSpan(this);
+      if (chunks == chunkSpans.length) {
+        chunkSpans = Arrays.copyOf(chunkSpans, chunks * 2);
+      }
+      chunkSpans[chunks++] = spans - before;
+    }
+
+    @Override
+    public void accept(long offset, long length, ChunkRef.Kind kind, String object, long objectOffset) {
+      if (kind == ChunkRef.Kind.JOURNALED) {
+        throw new IllegalStateException("chunk " + chunk + " still maps to the local "
+            + new Source.Journaled(object, objectOffset));
+      }
+      int index = -1;
+      bytes += 4 + 4 + 1;
+      if (kind == ChunkRef.Kind.STORED) {
+        // Neighbouring spans mostly come from one segment, whose key is one String instance.
+        if (object != lastKey) {
+          lastIndex = keys.computeIfAbsent(object, k -> {
+            keyBytes.add(k.getBytes(StandardCharsets.UTF_8));
+            return keyBytes.size() - 1;
+          });
+          lastKey = object;
+        }
+        index = lastIndex;
+        bytes += 4 + 8;
+      }
+      if (spans == spanKeys.length) {
+        spanKeys = Arrays.copyOf(spanKeys, spans * 2);
+      }
+      spanKeys[spans++] = index;
+    }
+  }
+
+  /** Encode's second pass: each span as the first pass counted it. */
+  private static final class Writing implements ChunkRef.SpanSink {
+    private final ByteBuffer out;
+    private final int[] spanKeys;
+    private int next;
+
+    Writing(ByteBuffer out, int[] spanKeys) {
+      this.out = out;
+      this.spanKeys = spanKeys;
+    }
+
+    @Override
+    public void accept(long offset, long length, ChunkRef.Kind kind, String object, long objectOffset) {
+      out.putInt((int) offset).putInt((int) length);
+      int index = spanKeys[next++];
+      if (index >= 0) {
+        out.put((byte) 1).putInt(index).putLong(objectOffset);
+      } else {
+        out.put((byte) 0);
+      }
+    }
   }
 
   /** Decodes what {@link #encode} wrote; a damaged or foreign object is an IOException. */

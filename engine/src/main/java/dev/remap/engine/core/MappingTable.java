@@ -342,11 +342,7 @@ public final class MappingTable {
   public Set<String> referencedKeys() {
     Set<String> keys = new HashSet<>();
     for (ChunkRef chunk : chunks) {
-      for (Span span : chunk.spans()) {
-        if (span.source() instanceof Source.Stored stored) {
-          keys.add(stored.key());
-        }
-      }
+      chunk.forEachStored((key, length) -> keys.add(key));
     }
     return keys;
   }

@@ -67,6 +67,28 @@ final class SpanRun {
     return starts[index];
   }
 
+  long end(int index) {
+    return ends[index];
+  }
+
+  ChunkRef.Kind kind(int index) {
+    return switch (kinds[index]) {
+      case ZERO -> ChunkRef.Kind.ZERO;
+      case STORED -> ChunkRef.Kind.STORED;
+      default -> ChunkRef.Kind.JOURNALED;
+    };
+  }
+
+  /** The store key or journal file of a span; null for zeros. */
+  String object(int index) {
+    return objects[index];
+  }
+
+  /** Where a span's first byte is in its object; 0 for zeros. */
+  long objectOffset(int index) {
+    return offsets[index];
+  }
+
   Span span(int index) {
     return new Span(starts[index], ends[index] - starts[index], source(index, starts[index]));
   }

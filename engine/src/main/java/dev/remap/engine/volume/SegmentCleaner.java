@@ -1,5 +1,6 @@
 package dev.remap.engine.volume;
 
+import dev.remap.engine.core.ChunkRef;
 import dev.remap.engine.core.CleaningPolicy;
 import dev.remap.engine.core.MappingTable;
 import dev.remap.engine.core.SegmentFormat;
@@ -376,15 +377,15 @@ final class SegmentCleaner {
 
   /** Where the table maps into the given objects, by object. */
   static Map<String, List<Range>> rangesIn(MappingTable table, Set<String> keys) {
+    // Walked without a Span per span (ChunkRef.forEachSpan): the whole mapping, at every step.
     Map<String, List<Range>> out = new HashMap<>();
     for (long i = 0; i < table.geometry().chunkCount(); i++) {
       long base = table.geometry().chunkStart(i);
-      for (Span span : table.chunk(i).spans()) {
-        if (span.source() instanceof Source.Stored stored && keys.contains(stored.key())) {
-          out.computeIfAbsent(stored.key(), k -> new ArrayList<>())
-              .add(new Range(base + span.offset(), span.length(), stored.offset()));
+      table.chunk(i).forEachSpan((offset, length, kind, object, objectOffset) -> {
+        if (kind == ChunkRef.Kind.STORED && keys.contains(object)) {
+          out.computeIfAbsent(object, k -> new ArrayList<>()).add(new Range(base + offset, length, objectOffset));
         }
-      }
+      });
     }
     return out;
   }

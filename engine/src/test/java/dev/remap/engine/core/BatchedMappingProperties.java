@@ -207,7 +207,20 @@ class BatchedMappingProperties {
                 || Source.continuous(left.source(), left.length(), right.source()));
         assertThat(continues).as("%s and %s of chunk %d should be one span", left, right, i).isFalse();
       }
+      assertThat(walked(a)).as("the walk of chunk %d", i).isEqualTo(spans);
     }
+  }
+
+  /** The spans {@link ChunkRef#forEachSpan} hands out, as spans. */
+  private static List<Span> walked(ChunkRef chunk) {
+    List<Span> out = new ArrayList<>();
+    chunk.forEachSpan((offset, length, kind, object, objectOffset) -> out.add(new Span(offset, length,
+        switch (kind) {
+          case ZERO -> Source.Zero.INSTANCE;
+          case STORED -> new Source.Stored(object, objectOffset);
+          case JOURNALED -> new Source.Journaled(object, objectOffset);
+        })));
+    return out;
   }
 
   /** A step's changes as spans; those holding data are added to written (what later moves come from). */
