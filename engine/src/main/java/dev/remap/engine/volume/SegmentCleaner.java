@@ -377,7 +377,7 @@ final class SegmentCleaner {
 
   /** Where the table maps into the given objects, by object. */
   static Map<String, List<Range>> rangesIn(MappingTable table, Set<String> keys) {
-    // Walked without a Span per span (ChunkRef.forEachSpan): the whole mapping, at every step.
+    // Walked without a Span per span (ChunkRef.forEachSpan): the whole mapping, at every measurement.
     Map<String, List<Range>> out = new HashMap<>();
     for (long i = 0; i < table.geometry().chunkCount(); i++) {
       long base = table.geometry().chunkStart(i);
