@@ -282,7 +282,9 @@ public final class Volume implements BlockDevice, Ownership.Holder {
       return false;
     }
     long seq = journal.lastSeq();
-    return uploader.flushingWithoutBarrier(seq) && journal.syncedThrough(seq);
+    // The journal first: when it is not synced the FLUSH is queued, and the gate records it then
+    // (asking the gate records a FLUSH, which a FLUSH that is not answered here need not do twice).
+    return journal.syncedThrough(seq) && uploader.flushingWithoutBarrier(seq);
   }
 
   @Override
